@@ -1,0 +1,231 @@
+"""The ``Atom`` base: names, what it requires and provides, and how arguments bind.
+
+An atom's requirements are inferred once, at construction, from its
+``execute`` signature; ``rebind``, ``requires`` and ``inject`` adjust them.
+The compiler later maps each required symbol to the atom (or injected value)
+that provides it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Final
+
+from greenflow.exceptions import InvalidOptionError
+
+__all__ = ["Atom", "infer_arguments"]
+
+#: Argument names the engine passes itself; never looked up in storage.
+_RESERVED_REVERT_ARGS: Final = frozenset({"result", "flow_failures"})
+_RESERVED_RETRY_ARGS: Final = frozenset({"history"})
+
+
+_SIGNATURES: dict[Any, tuple[tuple[str, ...], frozenset[str], bool, frozenset[str]]] = {}
+
+
+def infer_arguments(
+    func: Callable[..., Any], skip: frozenset[str] = frozenset()
+) -> tuple[tuple[str, ...], frozenset[str], bool]:
+    """Return ``(names, optional, takes_kwargs)`` for ``func``'s named parameters.
+
+    ``names`` keeps declaration order; ``optional`` are those with defaults;
+    ``*args`` and ``**kwargs`` are not requirements (``takes_kwargs`` reports the latter).
+    Results are cached per underlying function: building many atoms of one
+    class reads its signature once.
+    """
+    key = (getattr(func, "__func__", func), skip)
+    try:
+        cached = _SIGNATURES[key]
+    except (KeyError, TypeError):
+        cached = None
+    if cached is None:
+        cached = _read_signature(func, skip)
+        try:
+            _SIGNATURES[key] = cached
+        except TypeError:  # unhashable callable: nothing to cache
+            pass
+    return cached[0], cached[1], cached[2]
+
+
+def _read_signature(
+    func: Callable[..., Any], skip: frozenset[str]
+) -> tuple[tuple[str, ...], frozenset[str], bool, frozenset[str]]:
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError) as exc:
+        raise InvalidOptionError(f"cannot read the signature of {func!r}: {exc}") from exc
+    names: list[str] = []
+    optional: set[str] = set()
+    takes_kwargs = False
+    for p in params:
+        if p.kind is p.VAR_KEYWORD:
+            takes_kwargs = True
+            continue
+        if p.kind is p.VAR_POSITIONAL or p.name in skip:
+            continue
+        names.append(p.name)
+        if p.default is not p.empty:
+            optional.add(p.name)
+    return tuple(names), frozenset(optional), takes_kwargs, skip
+
+
+def _normalise_provides(atom_name: str, provides: Any) -> tuple[tuple[str, Any], ...]:
+    """Map ``provides`` to ``((symbol, index_or_key_or_None), ...)``.
+
+    A string provides the whole result; a list or tuple names the result's
+    items by position; a set names the result's items by key (a dict result).
+    """
+    if provides is None:
+        return ()
+    if isinstance(provides, str):
+        return ((provides, None),)
+    if isinstance(provides, (list, tuple)):
+        _check_names(atom_name, "provides", provides)
+        return tuple((name, i) for i, name in enumerate(provides))
+    if isinstance(provides, (set, frozenset)):
+        _check_names(atom_name, "provides", provides)
+        return tuple((name, name) for name in sorted(provides))
+    raise InvalidOptionError(
+        f"atom {atom_name!r}: provides must be a string, a list/tuple or a set of strings, "
+        f"got {type(provides).__name__} {provides!r}"
+    )
+
+
+def _check_names(atom_name: str, what: str, names: Iterable[Any]) -> None:
+    for name in names:
+        if not isinstance(name, str):
+            raise InvalidOptionError(
+                f"atom {atom_name!r}: every name in {what} must be a string, got {name!r}"
+            )
+
+
+class Atom:
+    """A unit of work in a flow: something the engine executes and can revert.
+
+    Subclasses (``Task``, ``Retry``) define ``execute``; an atom's arguments are
+    looked up by name in the results of earlier atoms and in injected values.
+
+    ``rebind`` maps argument names to other symbols: a list binds the required
+    arguments in order, a dict maps ``{argument: symbol}``. ``requires`` adds
+    requirements that are passed as keyword arguments. ``inject`` gives an
+    argument a fixed value for this atom only.
+    """
+
+    #: What the atom provides when ``provides`` is not given.
+    default_provides: ClassVar[Any] = None
+    _skip_args: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(
+        self,
+        name: str | None = None,
+        provides: Any = None,
+        requires: Any = None,
+        auto_extract: bool = True,
+        rebind: Any = None,
+        inject: Mapping[str, Any] | None = None,
+        ignore_list: Iterable[str] | None = None,
+        revert_rebind: Any = None,
+        revert_requires: Any = None,
+    ) -> None:
+        if name is None:
+            cls = type(self)
+            name = f"{cls.__module__}.{cls.__qualname__}"
+        if not isinstance(name, str) or not name:
+            raise InvalidOptionError(f"atom name must be a non-empty string, got {name!r}")
+        self.name: str = name
+        self.version: tuple[int, int] = getattr(self, "version", (1, 0))
+        if provides is None:
+            provides = self.default_provides
+        self.save_as: tuple[tuple[str, Any], ...] = _normalise_provides(name, provides)
+        self.provides: frozenset[str] = frozenset(sym for sym, _ in self.save_as)
+        if inject is not None and not isinstance(inject, Mapping):
+            raise InvalidOptionError(f"atom {name!r}: inject must be a dict, got {inject!r}")
+        self.inject: dict[str, Any] = dict(inject or {})
+        self.rebind, self.optional, self.takes_kwargs = self._build_mapping(
+            self._execute_callable(), requires, rebind, ignore_list, auto_extract, "rebind"
+        )
+        self.revert_rebind, self.revert_optional, self.revert_takes_kwargs = self._build_mapping(
+            self._revert_callable(),
+            revert_requires,
+            revert_rebind,
+            ignore_list,
+            auto_extract,
+            "revert_rebind",
+            extra_skip=_RESERVED_REVERT_ARGS,
+        )
+        #: Symbols that must come from storage (not optional, not atom-injected).
+        self.requires: frozenset[str] = frozenset(
+            sym for arg, sym in self.rebind.items() if arg not in self.optional and arg not in self.inject
+        )
+
+    def _execute_callable(self) -> Callable[..., Any]:
+        return self.execute  # type: ignore[attr-defined, no-any-return]
+
+    def _revert_callable(self) -> Callable[..., Any] | None:
+        return getattr(self, "revert", None)
+
+    def _build_mapping(
+        self,
+        func: Callable[..., Any] | None,
+        requires: Any,
+        rebind: Any,
+        ignore_list: Iterable[str] | None,
+        auto_extract: bool,
+        rebind_label: str,
+        extra_skip: frozenset[str] = frozenset(),
+    ) -> tuple[dict[str, str], frozenset[str], bool]:
+        """Return ``({argument: symbol}, optional arguments, takes **kwargs)``."""
+        name = self.name
+        skip = self._skip_args | extra_skip | frozenset(ignore_list or ())
+        if func is not None and auto_extract:
+            arg_names, optional, takes_kwargs = infer_arguments(func, skip)
+        else:
+            arg_names, optional, takes_kwargs = (), frozenset(), True
+        mapping = {arg: arg for arg in arg_names}
+        if requires is not None:
+            if isinstance(requires, str):
+                requires = (requires,)
+            if not isinstance(requires, (list, tuple, set, frozenset)):
+                raise InvalidOptionError(
+                    f"atom {name!r}: requires must be a string or a collection of strings, got {requires!r}"
+                )
+            _check_names(name, "requires", requires)
+            for sym in requires:
+                if sym not in mapping and not takes_kwargs and func is not None and auto_extract:
+                    raise InvalidOptionError(
+                        f"atom {name!r} requires {sym!r}, but its {getattr(func, '__name__', 'execute')}() "
+                        f"accepts no argument named {sym!r} and no **kwargs"
+                    )
+                mapping.setdefault(sym, sym)
+                optional = optional - {sym}
+        if rebind is not None:
+            if isinstance(rebind, (list, tuple)):
+                _check_names(name, rebind_label, rebind)
+                positional = [a for a in mapping]
+                if len(rebind) > len(positional):
+                    if not takes_kwargs:
+                        raise InvalidOptionError(
+                            f"atom {name!r}: {rebind_label} lists {len(rebind)} symbols {list(rebind)!r} "
+                            f"but the callable takes only {len(positional)} arguments {positional!r}"
+                        )
+                    positional += list(rebind[len(positional):])
+                for arg, sym in zip(positional, rebind):
+                    mapping[arg] = sym
+            elif isinstance(rebind, Mapping):
+                _check_names(name, rebind_label, rebind.values())
+                for arg, sym in rebind.items():
+                    if arg not in mapping and not takes_kwargs:
+                        raise InvalidOptionError(
+                            f"atom {name!r}: {rebind_label} names argument {arg!r}, which the callable "
+                            f"does not accept (it takes {list(mapping)!r})"
+                        )
+                    mapping[arg] = sym
+            else:
+                raise InvalidOptionError(
+                    f"atom {name!r}: {rebind_label} must be a list, tuple or dict, got {rebind!r}"
+                )
+        return mapping, optional, takes_kwargs
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"

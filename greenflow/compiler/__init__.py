@@ -1,0 +1,31 @@
+"""The compiler: flows become immutable, validated execution graphs."""
+
+from greenflow.compiler._compiler import (
+    ARG_FROM_ATOM,
+    ARG_FROM_INJECT,
+    ARG_FROM_STORE,
+    JOIN,
+    RETRY,
+    TASK,
+    ArgSource,
+    CompiledFlow,
+    DeciderEdge,
+    FlowCompiler,
+    Node,
+    compile_flow,
+)
+
+__all__ = [
+    "ARG_FROM_ATOM",
+    "ARG_FROM_INJECT",
+    "ARG_FROM_STORE",
+    "JOIN",
+    "RETRY",
+    "TASK",
+    "ArgSource",
+    "CompiledFlow",
+    "DeciderEdge",
+    "FlowCompiler",
+    "Node",
+    "compile_flow",
+]

@@ -1,0 +1,566 @@
+"""``FlowCompiler``: a flow becomes an immutable execution graph, validated once.
+
+The compiled graph is a flat list of nodes (tasks, retries, and "join" nodes
+that stand for the boundary between two groups of parallel atoms, so that
+connecting ``n`` atoms to ``m`` atoms costs ``n + m`` edges, not ``n * m``).
+Every requirement is resolved here to where its value will come from: an
+earlier atom's result, a value injected into the atom, or the engine's store.
+
+Compilation is linear in the size of the flow. A compiled graph holds no
+per-run state, so every engine of the same flow shares one (it is cached on
+the flow object until the flow, or any flow, changes structure).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from greenflow.atoms import Atom, Task
+from greenflow.exceptions import (
+    AmbiguousDependencyError,
+    CompilationError,
+    CycleError,
+    DuplicateNameError,
+    InvalidOptionError,
+)
+from greenflow.patterns import Depth, Flow, GraphFlow, LinearFlow, UnorderedFlow
+from greenflow.patterns._flow import structure_version
+
+__all__ = [
+    "ARG_FROM_ATOM",
+    "ARG_FROM_INJECT",
+    "ARG_FROM_STORE",
+    "JOIN",
+    "RETRY",
+    "TASK",
+    "CompiledFlow",
+    "DeciderEdge",
+    "FlowCompiler",
+    "Node",
+    "compile_flow",
+]
+
+#: Node kinds.
+TASK: Final = 0
+RETRY: Final = 1
+JOIN: Final = 2
+
+#: Where an argument's value comes from.
+ARG_FROM_INJECT: Final = 0  # the atom's own ``inject`` (``ref`` is the value)
+ARG_FROM_ATOM: Final = 1  # an earlier atom's result (``ref`` is its index, ``key`` the item)
+ARG_FROM_STORE: Final = 2  # the engine's store / injected values (``ref`` is the symbol)
+
+# Connect n exits to m entries directly only while that is cheap; beyond, via a join node.
+_DIRECT_EDGE_LIMIT: Final = 8
+
+_NO_KEY: Final = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArgSource:
+    """How one argument of an atom is obtained at run time."""
+
+    arg: str
+    symbol: str
+    kind: int
+    ref: Any
+    key: Any
+    optional: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeciderEdge:
+    """A decider guarding a node: if ``decider(history)`` is false, ``ignore`` is skipped."""
+
+    decider: Any
+    depth: Depth
+    sources: tuple[int, ...]  # atoms whose results form the decider's history
+    ignore: tuple[int, ...]  # nodes to ignore when the decider says no
+
+
+@dataclass(slots=True)
+class Node:
+    """One vertex of the execution graph (an atom, or a join of parallel branches)."""
+
+    index: int
+    name: str
+    kind: int
+    atom: Any
+    flow: str  # the name of the innermost flow holding this node
+    retry: int = -1  # the innermost retry whose scope holds this node (-1: none)
+    preds: tuple[int, ...] = ()
+    succs: tuple[int, ...] = ()
+    args: tuple[ArgSource, ...] = ()
+    revert_args: tuple[ArgSource, ...] = ()
+    deciders: tuple[DeciderEdge, ...] = ()
+    scope: tuple[int, ...] = ()  # retries only: every node their flow holds
+    save_as: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledFlow:
+    """The immutable execution graph of a flow, shared by every engine that runs it."""
+
+    name: str
+    nodes: tuple[Node, ...]
+    atoms: tuple[int, ...]  # indices of task and retry nodes, in compile order
+    by_name: dict[str, int]
+    entries: tuple[int, ...]
+    store_requires: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def atom_names(self) -> list[str]:
+        """The names of every task and retry, in compile order."""
+        nodes = self.nodes
+        return [nodes[i].name for i in self.atoms]
+
+
+class _Scope:
+    """A layer of visible providers: ``symbol -> [atom index, ...]`` (more than one is ambiguous)."""
+
+    __slots__ = ("parent", "symbols")
+
+    def __init__(self, parent: _Scope | None) -> None:
+        self.parent = parent
+        self.symbols: dict[str, list[tuple[int, Any]]] = {}
+
+    def lookup(self, symbol: str) -> list[tuple[int, Any]] | None:
+        scope: _Scope | None = self
+        while scope is not None:
+            found = scope.symbols.get(symbol)
+            if found:
+                return found
+            scope = scope.parent
+        return None
+
+
+class FlowCompiler:
+    """Compiles one flow; use ``compile_flow(flow)`` for the cached form."""
+
+    def __init__(self, flow: Flow) -> None:
+        if not isinstance(flow, Flow):
+            raise InvalidOptionError(
+                f"an engine runs a flow (LinearFlow, UnorderedFlow, GraphFlow), got {type(flow).__name__} {flow!r}"
+            )
+        self._flow = flow
+        self._nodes: list[Node] = []
+        self._preds: list[list[int]] = []
+        self._succs: list[list[int]] = []
+        self._deciders: list[list[tuple[Any, Depth, list[int], list[int], int]]] = []
+        self._graph_ranges: dict[int, range] = {}  # id(graph flow) -> its node indices
+        self._names: dict[str, int] = {}
+        self._seen_atoms: set[int] = set()
+        self._seen_flows: dict[int, str] = {}
+        self._store_requires: dict[str, list[str]] = {}
+        self._retry_stack: list[int] = []
+
+    # -- graph building -------------------------------------------------------------------
+
+    def _add_node(self, name: str, kind: int, atom: Any, flow: Flow) -> int:
+        index = len(self._nodes)
+        if kind != JOIN:
+            if id(atom) in self._seen_atoms:
+                raise DuplicateNameError(
+                    f"atom {name!r} appears twice in flow {self._flow.name!r}; "
+                    f"an atom object can be added to a flow only once"
+                )
+            if name in self._names:
+                raise DuplicateNameError(
+                    f"two atoms are named {name!r} in flow {self._flow.name!r}; atom names must be unique"
+                )
+            self._seen_atoms.add(id(atom))
+            self._names[name] = index
+        node = Node(index=index, name=name, kind=kind, atom=atom, flow=flow.name)
+        node.retry = self._retry_stack[-1] if self._retry_stack else -1
+        if kind != JOIN:
+            node.save_as = atom.save_as
+        self._nodes.append(node)
+        self._preds.append([])
+        self._succs.append([])
+        self._deciders.append([])
+        return index
+
+    def _edge(self, u: int, v: int) -> None:
+        self._succs[u].append(v)
+        self._preds[v].append(u)
+
+    def _connect(self, exits: list[int], entries: list[int], flow: Flow) -> None:
+        if not exits or not entries:
+            return
+        if len(exits) * len(entries) <= max(_DIRECT_EDGE_LIMIT, len(exits) + len(entries)):
+            for u in exits:
+                for v in entries:
+                    self._edge(u, v)
+            return
+        join = self._add_node(f"{flow.name}.<join {len(self._nodes)}>", JOIN, None, flow)
+        for u in exits:
+            self._edge(u, join)
+        for v in entries:
+            self._edge(join, v)
+
+    # -- compilation ----------------------------------------------------------------------
+
+    def compile(self) -> CompiledFlow:
+        """Build and validate the execution graph; raises a ``CompilationError`` subclass."""
+        flow = self._flow
+        self._compile_flow(flow, _Scope(None), [])
+        nodes = self._nodes
+        for node in nodes:
+            i = node.index
+            node.preds = tuple(self._preds[i])
+            node.succs = tuple(self._succs[i])
+        self._check_acyclic()
+        for i, edges in enumerate(self._deciders):
+            if edges:
+                nodes[i].deciders = tuple(
+                    DeciderEdge(decider, depth, tuple(sources), self._ignore_set(targets, depth, graph))
+                    for decider, depth, sources, targets, graph in edges
+                )
+        atoms = tuple(n.index for n in nodes if n.kind != JOIN)
+        return CompiledFlow(
+            name=flow.name,
+            nodes=tuple(nodes),
+            atoms=atoms,
+            by_name=dict(self._names),
+            entries=tuple(n.index for n in nodes if not n.preds),
+            store_requires={k: tuple(v) for k, v in self._store_requires.items()},
+        )
+
+    def _compile_item(
+        self, item: Any, parent: Flow, scope: _Scope, graph_path: list[GraphFlow]
+    ) -> tuple[list[int], list[int], dict[str, list[tuple[int, Any]]], list[int]]:
+        """Compile an atom or flow; returns (entries, exits, what it provides, all its nodes)."""
+        if isinstance(item, Flow):
+            return self._compile_flow(item, scope, graph_path)
+        if not isinstance(item, Task):
+            raise CompilationError(
+                f"flow {parent.name!r} holds {item!r}, which is neither a Task nor a flow"
+            )
+        index = self._add_node(item.name, TASK, item, parent)
+        self._resolve_args(index, item, scope)
+        provides = {sym: [(index, key)] for sym, key in item.save_as}
+        return [index], [index], provides, [index]
+
+    def _compile_flow(
+        self, flow: Flow, outer: _Scope, graph_path: list[GraphFlow]
+    ) -> tuple[list[int], list[int], dict[str, list[tuple[int, Any]]], list[int]]:
+        if id(flow) in self._seen_flows:
+            raise DuplicateNameError(
+                f"flow {flow.name!r} appears twice in flow {self._flow.name!r}; a flow object can be used only once"
+            )
+        self._seen_flows[id(flow)] = flow.name
+        # Nodes are created depth first, so a flow's nodes are one contiguous index range.
+        start = len(self._nodes)
+        scope = _Scope(outer)
+        retry = flow.retry
+        retry_index = -1
+        if retry is not None:
+            retry_index = self._add_node(retry.name, RETRY, retry, flow)
+            self._resolve_args(retry_index, retry, scope)
+            for sym, key in retry.save_as:
+                scope.symbols[sym] = [(retry_index, key)]
+            self._retry_stack.append(retry_index)
+        try:
+            if isinstance(flow, GraphFlow):
+                entries, exits, provides = self._compile_graph(flow, scope, graph_path)
+            elif isinstance(flow, UnorderedFlow):
+                entries, exits, provides = self._compile_unordered(flow, scope, graph_path)
+            elif isinstance(flow, LinearFlow):
+                entries, exits, provides = self._compile_linear(flow, scope, graph_path)
+            else:
+                raise CompilationError(
+                    f"flow {flow.name!r} is a {type(flow).__name__}, which the compiler does not know; "
+                    f"subclass LinearFlow, UnorderedFlow or GraphFlow"
+                )
+            if retry is not None:
+                self._connect([retry_index], entries, flow)
+        finally:
+            if retry is not None:
+                self._retry_stack.pop()
+        if isinstance(flow, GraphFlow):
+            self._graph_ranges[id(flow)] = range(start, len(self._nodes))
+        if retry is not None:
+            self._nodes[retry_index].scope = tuple(range(retry_index + 1, len(self._nodes)))
+            provides = {**{sym: [(retry_index, key)] for sym, key in retry.save_as}, **provides}
+            entries = [retry_index]
+            exits = exits or [retry_index]
+        return entries, exits, provides, list(range(start, len(self._nodes)))
+
+    def _compile_linear(
+        self, flow: Flow, scope: _Scope, graph_path: list[GraphFlow]
+    ) -> tuple[list[int], list[int], dict[str, list[tuple[int, Any]]]]:
+        entries: list[int] = []
+        exits: list[int] = []
+        provides: dict[str, list[tuple[int, Any]]] = {}
+        for child in flow:
+            c_entries, c_exits, c_provides, _ = self._compile_item(child, flow, scope, graph_path)
+            if not c_entries:
+                continue
+            if exits:
+                self._connect(exits, c_entries, flow)
+            else:
+                entries = c_entries
+            exits = c_exits
+            # Later items shadow earlier providers of the same symbol.
+            scope.symbols.update(c_provides)
+            provides.update(c_provides)
+        return entries, exits, provides
+
+    def _compile_unordered(
+        self, flow: Flow, scope: _Scope, graph_path: list[GraphFlow]
+    ) -> tuple[list[int], list[int], dict[str, list[tuple[int, Any]]]]:
+        entries: list[int] = []
+        exits: list[int] = []
+        provides: dict[str, list[tuple[int, Any]]] = {}
+        for child in flow:
+            # Children never add to ``scope`` (nested flows open their own layer), so each
+            # sees only what was visible before this flow, never a sibling's results.
+            c_entries, c_exits, c_provides, _ = self._compile_item(child, flow, scope, graph_path)
+            entries.extend(c_entries)
+            exits.extend(c_exits)
+            for sym, found in c_provides.items():
+                provides.setdefault(sym, []).extend(found)
+        return entries, exits, provides
+
+    def _compile_graph(
+        self, flow: GraphFlow, scope: _Scope, graph_path: list[GraphFlow]
+    ) -> tuple[list[int], list[int], dict[str, list[tuple[int, Any]]]]:
+        children = list(flow)
+        position = {id(c): i for i, c in enumerate(children)}
+        succs: list[dict[int, dict[str, Any]]] = [{} for _ in children]
+        for u, v, meta in flow.iter_links():
+            succs[position[id(u)]][position[id(v)]] = meta
+        # Implicit edges from data flow: each requirement met by one sibling.
+        providers: dict[str, list[int]] = {}
+        for i, child in enumerate(children):
+            for sym in child.provides:
+                providers.setdefault(sym, []).append(i)
+        for j, child in enumerate(children):
+            for sym in sorted(child.requires if isinstance(child, Flow) else _atom_needs(child)):
+                found = [i for i in providers.get(sym, ()) if i != j]
+                if len(found) > 1:
+                    names = ", ".join(repr(children[i].name) for i in found)
+                    raise AmbiguousDependencyError(
+                        f"{_kind(child)} {child.name!r} in graph flow {flow.name!r} requires {sym!r}, "
+                        f"which several items provide: {names}; rename one or link them explicitly"
+                    )
+                if found:
+                    succs[found[0]].setdefault(j, {})
+        order = _toposort(flow, children, succs)
+        preds: list[list[int]] = [[] for _ in children]
+        for i, targets in enumerate(succs):
+            for j in targets:
+                preds[j].append(i)
+        compiled: dict[int, tuple[list[int], list[int], dict[str, list[tuple[int, Any]]], list[int]]] = {}
+        provides: dict[str, list[tuple[int, Any]]] = {}
+        path = [*graph_path, flow]
+        graph_id = id(flow)
+        for i in order:
+            child = children[i]
+            child_scope = _Scope(scope)
+            # A child sees what its direct predecessors provide (data edges are direct).
+            for p in preds[i]:
+                for sym, found in compiled[p][2].items():
+                    child_scope.symbols.setdefault(sym, []).extend(found)
+            # Several predecessors providing one symbol the child does not need is fine;
+            # one it needs is caught by the ambiguity check above or by _resolve_args.
+            compiled[i] = self._compile_item(child, flow, child_scope, path)
+        entries: list[int] = []
+        exits: list[int] = []
+        for i in order:
+            c_entries, c_exits, c_provides, _ = compiled[i]
+            for j, meta in succs[i].items():
+                self._connect(c_exits, compiled[j][0], flow)
+                decider = meta.get("decider")
+                if decider is not None:
+                    sources = [n for n in compiled[i][3] if self._nodes[n].kind != JOIN]
+                    for e in compiled[j][0]:
+                        self._deciders[e].append((decider, meta["decider_depth"], sources, compiled[j][3], graph_id))
+            if not preds[i]:
+                entries.extend(c_entries)
+            if not succs[i]:
+                exits.extend(c_exits)
+            for sym, found in c_provides.items():
+                provides.setdefault(sym, []).extend(found)
+        # A symbol provided along one path by several ordered items: the last one wins.
+        for sym, found in provides.items():
+            if len(found) > 1:
+                provides[sym] = _last_providers(found, self._succs)
+        return entries, exits, provides
+
+    # -- arguments ------------------------------------------------------------------------
+
+    def _resolve_args(self, index: int, atom: Atom, scope: _Scope) -> None:
+        node = self._nodes[index]
+        node.args = tuple(self._resolve_mapping(atom, atom.rebind, atom.optional, scope, record=True))
+        revert_map = dict(atom.rebind)
+        revert_map.update(atom.revert_rebind)
+        optional = (atom.optional | atom.revert_optional) - (atom.rebind.keys() - atom.optional)
+        if atom.revert_takes_kwargs or not isinstance(atom, Task):
+            revert_items = revert_map
+        else:
+            revert_items = {a: s for a, s in revert_map.items() if a in atom.revert_rebind}
+        node.revert_args = tuple(
+            self._resolve_mapping(atom, revert_items, optional | (revert_items.keys() - atom.rebind.keys()), scope)
+        )
+
+    def _resolve_mapping(
+        self,
+        atom: Atom,
+        mapping: dict[str, str],
+        optional: Iterable[str],
+        scope: _Scope,
+        record: bool = False,
+    ) -> Iterable[ArgSource]:
+        optional = frozenset(optional)
+        for arg, symbol in mapping.items():
+            is_optional = arg in optional
+            if symbol in atom.inject:
+                yield ArgSource(arg, symbol, ARG_FROM_INJECT, atom.inject[symbol], _NO_KEY, is_optional)
+                continue
+            if arg in atom.inject:
+                yield ArgSource(arg, symbol, ARG_FROM_INJECT, atom.inject[arg], _NO_KEY, is_optional)
+                continue
+            found = scope.lookup(symbol)
+            if found:
+                if len(found) > 1:
+                    names = ", ".join(repr(self._nodes[i].name) for i, _ in found)
+                    raise AmbiguousDependencyError(
+                        f"atom {atom.name!r} in flow {self._flow.name!r} requires {symbol!r}, which "
+                        f"several atoms that may run before it provide: {names}; "
+                        f"rebind the requirement or order the providers"
+                    )
+                provider, key = found[0]
+                yield ArgSource(arg, symbol, ARG_FROM_ATOM, provider, key, is_optional)
+                continue
+            if record and not is_optional:
+                self._store_requires.setdefault(symbol, []).append(atom.name)
+            yield ArgSource(arg, symbol, ARG_FROM_STORE, symbol, _NO_KEY, is_optional)
+
+    # -- checks and derived sets ----------------------------------------------------------
+
+    def _check_acyclic(self) -> None:
+        # Graph-flow cycles are caught per flow; this guards the whole graph cheaply (Kahn).
+        indegree = [len(p) for p in self._preds]
+        ready = [i for i, d in enumerate(indegree) if d == 0]
+        seen = 0
+        while ready:
+            u = ready.pop()
+            seen += 1
+            for v in self._succs[u]:
+                indegree[v] -= 1
+                if indegree[v] == 0:
+                    ready.append(v)
+        if seen != len(self._nodes):
+            stuck = [n.name for n, d in zip(self._nodes, indegree) if d and n.kind != JOIN]
+            raise CycleError(f"flow {self._flow.name!r} has a cycle through atoms {stuck!r}")
+
+    def _reachable(self, starts: Iterable[int]) -> list[int]:
+        seen: set[int] = set()
+        stack = list(starts)
+        order: list[int] = []
+        while stack:
+            u = stack.pop()
+            if u in seen:
+                continue
+            seen.add(u)
+            order.append(u)
+            stack.extend(self._succs[u])
+        return order
+
+    def _ignore_set(self, targets: list[int], depth: Depth, graph: int) -> tuple[int, ...]:
+        if depth is Depth.ATOM:
+            chosen = set(targets)
+        elif depth is Depth.NEIGHBORS:
+            chosen = set(targets)
+            frontier = [s for t in targets for s in self._succs[t] if s not in chosen]
+            while frontier:  # step through join nodes to the real neighbours
+                s = frontier.pop()
+                if s in chosen:
+                    continue
+                chosen.add(s)
+                if self._nodes[s].kind == JOIN:
+                    frontier.extend(self._succs[s])
+        elif depth is Depth.FLOW:
+            members = self._graph_ranges[graph]
+            chosen = {n for n in self._reachable(targets) if n in members}
+        else:
+            chosen = set(self._reachable(targets))
+        return tuple(sorted(chosen))
+
+
+def _atom_needs(atom: Atom) -> frozenset[str]:
+    return atom.requires
+
+
+def _kind(item: Any) -> str:
+    return "flow" if isinstance(item, Flow) else "atom"
+
+
+def _toposort(flow: GraphFlow, children: list[Any], succs: list[dict[int, dict[str, Any]]]) -> list[int]:
+    indegree = [0] * len(children)
+    for targets in succs:
+        for j in targets:
+            indegree[j] += 1
+    ready = [i for i in range(len(children)) if indegree[i] == 0]
+    ready.reverse()
+    order: list[int] = []
+    while ready:
+        i = ready.pop()
+        order.append(i)
+        for j in sorted(succs[i], reverse=True):
+            indegree[j] -= 1
+            if indegree[j] == 0:
+                ready.append(j)
+    if len(order) != len(children):
+        cycle = _find_cycle([i for i in range(len(children)) if indegree[i] > 0], succs)
+        names = " -> ".join(repr(children[i].name) for i in cycle)
+        raise CycleError(f"graph flow {flow.name!r} has a cycle: {names}")
+    return order
+
+
+def _find_cycle(candidates: list[int], succs: list[dict[int, dict[str, Any]]]) -> list[int]:
+    remaining = set(candidates)
+    start = candidates[0]
+    path: list[int] = [start]
+    seen = {start: 0}
+    node = start
+    while True:
+        nxt = next(j for j in succs[node] if j in remaining)
+        if nxt in seen:
+            return [*path[seen[nxt]:], nxt]
+        seen[nxt] = len(path)
+        path.append(nxt)
+        node = nxt
+
+
+def _last_providers(found: list[tuple[int, Any]], succs: list[list[int]]) -> list[tuple[int, Any]]:
+    """Drop providers that some other provider of the same symbol runs after."""
+    indices = {i for i, _ in found}
+    shadowed: set[int] = set()
+    for i, _ in found:
+        stack = list(succs[i])
+        seen: set[int] = set()
+        while stack:
+            u = stack.pop()
+            if u in seen:
+                continue
+            seen.add(u)
+            if u in indices:
+                shadowed.add(i)
+                break
+            stack.extend(succs[u])
+    return [(i, k) for i, k in found if i not in shadowed]
+
+
+def compile_flow(flow: Flow) -> CompiledFlow:
+    """Compile ``flow``, reusing the cached graph while no flow's structure has changed."""
+    cached = flow._compiled
+    version = structure_version()
+    if cached is not None and cached[0] == version:
+        return cached[1]  # type: ignore[no-any-return]
+    compiled = FlowCompiler(flow).compile()
+    flow._compiled = (version, compiled)
+    return compiled
+

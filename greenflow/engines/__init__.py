@@ -1,0 +1,31 @@
+"""Engines: load a flow, run it, resume it.
+
+``load()`` returns an ``Engine``; ``run()`` loads and runs in one call.
+The engine's sans-IO ``Runtime`` lives in ``_runtime``; options in ``_options``.
+"""
+
+from greenflow.engines._engine import WAITING, Engine, EngineStatistics, invoke_atom
+from greenflow.engines._helpers import (
+    flow_from_detail,
+    load,
+    load_from_detail,
+    load_from_factory,
+    run,
+    save_factory_details,
+)
+from greenflow.engines._options import ENGINE_KINDS, EngineOptions
+
+__all__ = [
+    "ENGINE_KINDS",
+    "WAITING",
+    "Engine",
+    "EngineOptions",
+    "EngineStatistics",
+    "flow_from_detail",
+    "invoke_atom",
+    "load",
+    "load_from_detail",
+    "load_from_factory",
+    "run",
+    "save_factory_details",
+]

@@ -1,0 +1,350 @@
+"""``Engine``: runs one flow, recording every transition in its storage.
+
+The call path of a task is short on purpose: ``Engine.run()`` drives
+``run_iter()``, which asks the sans-IO ``Runtime`` what to start, calls
+``invoke_atom()`` (inline for the serial engine, through an executor for the
+parallel one) and feeds the outcome back. ``run_iter()`` never blocks inside
+a step: when it has to wait for atoms running elsewhere it yields
+``WAITING`` and lets its caller wait (``run()`` waits through the hub).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+from greenflow import states
+from greenflow.atoms import EVENT_UPDATE_PROGRESS, Task, progress_sink
+from greenflow.compiler import RETRY, CompiledFlow, compile_flow
+from greenflow.engines._options import EngineOptions
+from greenflow.engines._runtime import EXECUTE_ACTION, Action, Runtime
+from greenflow.exceptions import EngineStateError, MissingDependencyError
+from greenflow.failure import Failure
+from greenflow.notifier import Notifier
+from greenflow.persistence import AtomDetail, FlowDetail
+from greenflow.storage import Storage
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from greenflow.patterns import Flow
+
+__all__ = ["WAITING", "Engine", "EngineStatistics", "invoke_atom"]
+
+#: Yielded by ``run_iter()`` when every runnable atom is running elsewhere.
+WAITING: Final = "WAITING"
+
+_RESULT_STATES: Final = frozenset({states.SUCCESS, states.FAILURE, states.REVERTED, states.REVERT_FAILURE})
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStatistics:
+    """Counters of an engine, a snapshot."""
+
+    runs: int
+    atoms_executed: int
+    atoms_reverted: int
+    last_state: str
+
+
+def invoke_atom(kind: int, atom: Any, kwargs: dict[str, Any], sink: Any = None) -> tuple[bool, Any]:
+    """Run an atom's execute or revert; return ``(True, value)`` or ``(False, Failure)``.
+
+    Module-level so that executors (threads, processes, greenlets) can call it.
+    """
+    token = progress_sink.set(sink) if sink is not None else None
+    try:
+        is_task = isinstance(atom, Task)
+        if kind == EXECUTE_ACTION:
+            if is_task:
+                atom.pre_execute()
+                try:
+                    return True, atom.execute(**kwargs)
+                finally:
+                    atom.post_execute()
+            return True, atom.execute(**kwargs)
+        if is_task:
+            atom.pre_revert()
+            try:
+                return True, atom.revert(**kwargs)
+            finally:
+                atom.post_revert()
+        return True, atom.revert(**kwargs)
+    except Exception as exc:
+        return False, Failure.from_exception(exc)
+    finally:
+        if token is not None:
+            progress_sink.reset(token)
+
+
+class Engine:
+    """Runs a flow: ``compile()``, ``prepare()``, ``validate()``, then ``run()`` or ``run_iter()``.
+
+    Each step calls the ones before it if needed, so ``run()`` alone is enough.
+    ``notifier`` reports flow state changes, ``atom_notifier`` atom state
+    changes and progress. ``storage`` holds results (``storage.fetch(name)``).
+    """
+
+    def __init__(
+        self,
+        flow: Flow,
+        flow_detail: FlowDetail,
+        backend: Any,
+        options: EngineOptions,
+    ) -> None:
+        self._flow = flow
+        self.options = options
+        self.storage = Storage(flow_detail, backend)
+        self.notifier = Notifier()
+        self.atom_notifier = Notifier()
+        self._compiled: CompiledFlow | None = None
+        self._details: list[AtomDetail | None] | None = None
+        self._validated = False
+        self._run_lock = threading.Lock()  # only ever tried without blocking
+        self._runtime: Runtime | None = None
+        self._runs = 0
+        self._executed = 0
+        self._reverted = 0
+        self._pending: set[Future[Any]] = set()
+
+    # -- preparation ------------------------------------------------------------------------
+
+    @property
+    def compilation(self) -> CompiledFlow:
+        """The compiled execution graph (compiles on first use)."""
+        return self.compile()
+
+    def compile(self) -> CompiledFlow:
+        """Compile the flow (validating its structure); cached per flow structure."""
+        if self._compiled is None:
+            self._compiled = compile_flow(self._flow)
+        return self._compiled
+
+    def prepare(self) -> None:
+        """Create the storage records of every atom (reusing those of a resumed flow)."""
+        compiled = self.compile()
+        if self._details is None:
+            self._details = self.storage.ensure_atoms(compiled)
+
+    def validate(self) -> None:
+        """Check that every requirement nothing provides has been injected."""
+        self.prepare()
+        if self._validated:
+            return
+        compiled = self._compiled
+        assert compiled is not None
+        missing: dict[str, tuple[str, ...]] = {}
+        lookup = self.storage.lookup_injected
+        for symbol, atom_names in compiled.store_requires.items():
+            if not lookup(symbol)[0]:
+                missing[symbol] = atom_names
+        if missing:
+            symbol, atom_names = next(iter(missing.items()))
+            parts = [
+                f"atom {', '.join(map(repr, names))} requires {sym!r}" for sym, names in missing.items()
+            ]
+            raise MissingDependencyError(
+                f"flow {compiled.name!r}: {'; '.join(parts)}, which nothing provides or injects "
+                f"(pass it with store={{...}} or engine.storage.inject())",
+                flow=compiled.name,
+                atom=atom_names[0],
+                missing=frozenset(missing),
+            )
+        self._validated = True
+
+    # -- running ----------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run the flow to its end; re-raise the failure if it reverted or failed.
+
+        A suspended engine (``suspend()``) returns normally; calling ``run()``
+        again resumes it.
+        """
+        for state in self.run_iter():
+            if state == WAITING:
+                self._wait()
+
+    def run_iter(self) -> Iterator[str]:
+        """Run step by step, yielding flow states and ``WAITING``; never blocks inside a step.
+
+        Yields ``RUNNING`` first and the final state (``SUCCESS``, ``REVERTED``,
+        ``FAILURE`` or ``SUSPENDED``) last, then raises the failure, if any.
+        ``WAITING`` means atoms run elsewhere and none has finished: the caller
+        may drive other engines, then resume this generator.
+        """
+        if not self._run_lock.acquire(blocking=False):
+            raise EngineStateError(
+                f"the engine of flow {self.storage.flow_name!r} is already running; "
+                f"an engine runs one flow at a time (load another engine to run it twice)"
+            )
+        try:
+            yield from self._run_steps()
+        finally:
+            self._runtime = None
+            self._run_lock.release()
+
+    iter_run = run_iter
+
+    def _run_steps(self) -> Iterator[str]:
+        self.validate()
+        compiled = self._compiled
+        details = self._details
+        assert compiled is not None and details is not None
+        self._set_flow_state(states.RUNNING)
+        yield states.RUNNING
+        runtime = Runtime(
+            compiled,
+            self.storage,
+            details,
+            self._atom_event if self.atom_notifier else None,
+            defer_reverts=self.options.defer_reverts,
+            never_resolve=self.options.never_resolve,
+        )
+        self._runtime = runtime
+        self._runs += 1
+        sink = self._progress if self.atom_notifier else None
+        executor, owned = self._executor()
+        try:
+            actions = runtime.start()
+            if executor is None:
+                self._run_inline(runtime, actions, sink)
+            else:
+                yield from self._run_with(executor, runtime, actions, sink)
+        finally:
+            if owned:
+                executor.shutdown(wait=True)
+            self._executed += runtime.executed
+            self._reverted += runtime.reverted
+        end = runtime.end_state
+        self._set_flow_state(end)
+        yield end
+        if end in (states.REVERTED, states.FAILURE):
+            Failure.reraise_if_any(runtime.failures)
+
+    def _run_inline(self, runtime: Runtime, actions: list[Action], sink: Any) -> None:
+        queue = deque(actions)
+        pop, extend = queue.popleft, queue.extend
+        while queue:
+            kind, i, atom, kwargs = pop()
+            ok, value = invoke_atom(kind, atom, kwargs, sink)
+            if kind == EXECUTE_ACTION:
+                extend(runtime.executed_ok(i, value) if ok else runtime.executed_failed(i, value))
+            else:
+                extend(runtime.reverted_ok(i, value) if ok else runtime.reverted_failed(i, value))
+
+    def _run_with(self, executor: Any, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
+        done: deque[tuple[Action, Future[Any]]] = deque()
+        pending = self._pending
+        while True:
+            for action in actions:
+                future = executor.submit(invoke_atom, action[0], action[2], action[3], sink)
+                pending.add(future)
+                future.add_done_callback(lambda f, a=action: done.append((a, f)))
+            actions = []
+            while done:
+                (kind, i, _, _), future = done.popleft()
+                pending.discard(future)
+                try:
+                    ok, value = future.result()
+                except Exception as exc:  # the executor itself failed (e.g. a broken process pool)
+                    ok, value = False, Failure.from_exception(exc)
+                if kind == EXECUTE_ACTION:
+                    actions.extend(runtime.executed_ok(i, value) if ok else runtime.executed_failed(i, value))
+                else:
+                    actions.extend(runtime.reverted_ok(i, value) if ok else runtime.reverted_failed(i, value))
+            if actions:
+                continue
+            if runtime.finished and not pending:
+                return
+            yield WAITING
+
+    def _executor(self) -> tuple[Any, bool]:
+        opts = self.options
+        if opts.executor is None and opts.engine == "serial":
+            return None, False
+        spec = opts.executor
+        if spec is None:
+            spec = "greenthread" if self._hub().is_green else "thread"
+        if spec in ("serial", "synchronous") and opts.engine == "serial":
+            return None, False
+        from greenflow.executors import make_executor
+
+        return make_executor(spec, max_workers=opts.max_workers, hub=opts.hub)  # type: ignore[no-any-return]
+
+    def _hub(self) -> Any:
+        from greenflow.hubs import get_hub
+
+        return get_hub(self.options.hub)
+
+    def _wait(self) -> None:
+        pending = list(self._pending)
+        if pending:
+            self._hub().wait_for_any(pending)
+
+    def suspend(self) -> None:
+        """Ask a running engine to stop after its running atoms finish (``run()`` returns).
+
+        The flow ends in SUSPENDED; ``run()`` resumes it. Has no effect when the
+        engine is not running.
+        """
+        runtime = self._runtime
+        if runtime is not None:
+            runtime.suspend()
+
+    def reset(self) -> None:
+        """Forget every atom's results and states so the flow can run from the start."""
+        if self._run_lock.locked():
+            raise EngineStateError(f"cannot reset the engine of flow {self.storage.flow_name!r} while it runs")
+        self.prepare()
+        for detail in self._details or ():
+            if detail is not None:
+                detail.reset()
+                if detail.kind == "retry":
+                    detail.results = []
+                self.storage.save_atom(detail)
+        self._set_flow_state(states.PENDING)
+
+    @property
+    def statistics(self) -> EngineStatistics:
+        """Counters across this engine's runs."""
+        return EngineStatistics(self._runs, self._executed, self._reverted, self.storage.get_flow_state())
+
+    # -- notifications ----------------------------------------------------------------------
+
+    def _set_flow_state(self, new: str) -> None:
+        fd = self.storage.flow_detail
+        old = fd.state
+        if not states.check_flow_transition(fd.name, old, new):
+            return
+        fd.state = new
+        self.storage.save_flow()
+        if self.notifier:
+            self.notifier.notify(
+                new, {"engine": self, "flow_name": fd.name, "flow_uuid": fd.uuid, "old_state": old}
+            )
+
+    def _atom_event(self, i: int, new: str, old: str, result: Any) -> None:
+        compiled = self._compiled
+        details = self._details
+        assert compiled is not None and details is not None
+        detail = details[i]
+        assert detail is not None
+        prefix = "retry" if compiled.nodes[i].kind == RETRY else "task"
+        event: dict[str, Any] = {f"{prefix}_name": detail.name, f"{prefix}_uuid": detail.uuid, "old_state": old}
+        if new in _RESULT_STATES:
+            event["result"] = result
+        self.atom_notifier.notify(new, event)
+
+    def _progress(self, atom: Any, progress: float) -> None:
+        detail = self.storage.flow_detail.find_by_name(atom.name)
+        self.atom_notifier.notify(
+            EVENT_UPDATE_PROGRESS,
+            {"task_name": atom.name, "task_uuid": detail.uuid if detail else None, "progress": progress},
+        )
+
+    def __repr__(self) -> str:
+        return f"Engine(flow={self.storage.flow_name!r}, engine={self.options.engine!r})"
+

@@ -1,0 +1,162 @@
+"""``load()``, ``run()`` and the other ways to get an engine for a flow."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from greenflow.engines._engine import Engine
+from greenflow.engines._options import EngineOptions
+from greenflow.exceptions import InvalidOptionError, NotFoundError
+from greenflow.patterns import Flow
+from greenflow.persistence import FlowDetail, LogBook, MemoryBackend, fetch_backend
+
+__all__ = ["flow_from_detail", "load", "load_from_detail", "load_from_factory", "run", "save_factory_details"]
+
+_FACTORY_META = "factory"
+
+
+def _backend(backend: Any) -> Any:
+    if backend is None:
+        return MemoryBackend()
+    if isinstance(backend, (str, dict)):
+        return fetch_backend(backend)
+    if not hasattr(backend, "get_connection"):
+        raise InvalidOptionError(f"backend must be a URL, a dict or a backend object, got {backend!r}")
+    return backend
+
+
+def _flow_detail(flow: Flow, backend: Any, book: LogBook | None, flow_detail: FlowDetail | None) -> FlowDetail:
+    if flow_detail is not None:
+        if not isinstance(flow_detail, FlowDetail):
+            raise InvalidOptionError(f"flow_detail must be a FlowDetail, got {flow_detail!r}")
+        return flow_detail
+    flow_detail = FlowDetail(flow.name)
+    writes = getattr(backend, "writes_through", False)
+    if book is None:
+        if not writes:
+            return flow_detail  # an in-memory run needs no logbook: skip making one
+        book = LogBook(flow.name)
+    elif not isinstance(book, LogBook):
+        raise InvalidOptionError(f"book must be a LogBook, got {book!r}")
+    book.add(flow_detail)
+    if writes:
+        backend.get_connection().save_logbook(book)
+    return flow_detail
+
+
+def load(
+    flow: Flow,
+    store: Mapping[str, Any] | None = None,
+    engine: str = "serial",
+    executor: Any = None,
+    backend: Any = None,
+    book: LogBook | None = None,
+    flow_detail: FlowDetail | None = None,
+    engine_conf: Any = None,
+    **options: Any,
+) -> Engine:
+    """Make an engine for ``flow``.
+
+    ``store`` values are injected (any atom may require them by name);
+    ``backend`` is a backend object, URL or ``{'connection': URL}`` (in-memory by
+    default); ``book``/``flow_detail`` choose where the run is recorded (pass
+    an existing ``flow_detail`` to resume it). Other keyword arguments are
+    engine options (see ``EngineOptions``); a misspelt one raises.
+    """
+    if not isinstance(flow, Flow):
+        raise InvalidOptionError(
+            f"load() needs a flow (LinearFlow, UnorderedFlow or GraphFlow), got {type(flow).__name__} {flow!r}"
+        )
+    if executor is not None:
+        options["executor"] = executor
+    opts = EngineOptions.build(engine, engine_conf, **options)
+    if store is not None and not isinstance(store, Mapping):
+        raise InvalidOptionError(f"store must be a dict of name -> value, got {store!r}")
+    backend = _backend(backend)
+    eng = Engine(flow, _flow_detail(flow, backend, book, flow_detail), backend, opts)
+    if store:
+        eng.storage.inject(store, transient=opts.inject_transient and not getattr(backend, "writes_through", False))
+    return eng
+
+
+def run(flow: Flow, store: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Load and run ``flow``; return every symbol it provided (``storage.fetch_all()``)."""
+    eng = load(flow, store=store, **kwargs)
+    eng.run()
+    return eng.storage.fetch_all()
+
+
+def _qualified_name(func: Callable[..., Any]) -> str:
+    module = getattr(func, "__module__", None)
+    qualname = getattr(func, "__qualname__", None)
+    if not module or not qualname or "<" in qualname:
+        raise InvalidOptionError(
+            f"flow factory {func!r} must be a module-level function (importable by name) to be recorded"
+        )
+    return f"{module}.{qualname}"
+
+
+def _import_factory(name: str) -> Callable[..., Any]:
+    module_name, _, attr = name.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise NotFoundError(f"cannot import flow factory {name!r}: {exc}") from exc
+
+
+def save_factory_details(
+    flow_detail: FlowDetail,
+    flow_factory: Callable[..., Any],
+    factory_args: Any,
+    factory_kwargs: Mapping[str, Any] | None,
+    backend: Any = None,
+) -> None:
+    """Record in ``flow_detail.meta`` how to rebuild the flow (for ``flow_from_detail``)."""
+    flow_detail.meta[_FACTORY_META] = {
+        "name": _qualified_name(flow_factory),
+        "args": list(factory_args or ()),
+        "kwargs": dict(factory_kwargs or {}),
+    }
+    if backend is not None and getattr(backend, "writes_through", False):
+        backend.get_connection().update_flow_details(flow_detail)
+
+
+def load_from_factory(
+    flow_factory: Callable[..., Flow],
+    factory_args: Any = None,
+    factory_kwargs: Mapping[str, Any] | None = None,
+    store: Mapping[str, Any] | None = None,
+    book: LogBook | None = None,
+    backend: Any = None,
+    **kwargs: Any,
+) -> Engine:
+    """Build the flow with ``flow_factory(*args, **kwargs)``, record the factory, and load it."""
+    flow = flow_factory(*(factory_args or ()), **(factory_kwargs or {}))
+    backend = _backend(backend)
+    eng = load(flow, store=store, book=book, backend=backend, **kwargs)
+    save_factory_details(eng.storage.flow_detail, flow_factory, factory_args, factory_kwargs, backend)
+    return eng
+
+
+def flow_from_detail(flow_detail: FlowDetail) -> Flow:
+    """Rebuild a flow from the factory recorded in ``flow_detail`` by ``load_from_factory``."""
+    meta = flow_detail.meta.get(_FACTORY_META)
+    if not meta:
+        raise NotFoundError(
+            f"flow detail {flow_detail.name!r} ({flow_detail.uuid}) records no flow factory; "
+            f"it was not loaded with load_from_factory()"
+        )
+    factory = _import_factory(meta["name"])
+    flow = factory(*meta.get("args", ()), **meta.get("kwargs", {}))
+    if not isinstance(flow, Flow):
+        raise InvalidOptionError(f"flow factory {meta['name']!r} returned {flow!r}, not a flow")
+    return flow
+
+
+def load_from_detail(
+    flow_detail: FlowDetail, store: Mapping[str, Any] | None = None, backend: Any = None, **kwargs: Any
+) -> Engine:
+    """Load an engine that resumes ``flow_detail`` (its flow rebuilt from the recorded factory)."""
+    return load(flow_from_detail(flow_detail), store=store, backend=backend, flow_detail=flow_detail, **kwargs)

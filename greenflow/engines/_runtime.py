@@ -1,0 +1,536 @@
+"""The sans-IO runtime: outcomes in, decisions out.
+
+``Runtime`` never calls user code that does work and never waits. The engine
+gives it an outcome ("atom 7 finished with this value", "atom 3's revert
+failed") and gets back the actions to start next (execute or revert an atom
+with these arguments). Each atom's predecessors are counted down as they
+finish, so one transition costs O(its edges), never a scan of the graph.
+
+What happens after a failure (TaskFlow's documented semantics):
+
+* running atoms finish first (nothing new starts);
+* then, per failure, the innermost retry whose flow holds the failed atom
+  is asked (``on_failure``): ``RETRY`` reverts that flow and runs it again;
+  ``REVERT`` asks the enclosing retry in turn, and with none left reverts
+  only that flow (or everything, with ``defer_reverts``); ``REVERT_ALL`` and
+  a failure outside any retry revert every atom that ran;
+* ``never_resolve`` skips all of that: the flow ends in FAILURE at once.
+
+Reverts run in reverse dependency order: an atom is reverted once every
+atom after it has been.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Final
+
+from greenflow import states
+from greenflow.atoms import Decision, History
+from greenflow.compiler import ARG_FROM_ATOM, ARG_FROM_INJECT, JOIN, RETRY, CompiledFlow
+from greenflow.exceptions import NotFoundError
+from greenflow.failure import Failure
+from greenflow.persistence import AtomDetail
+from greenflow.storage import Storage
+
+__all__ = ["EXECUTE_ACTION", "REVERT_ACTION", "Action", "Runtime"]
+
+EXECUTE_ACTION: Final = 0
+REVERT_ACTION: Final = 1
+
+#: ``(kind, node index, atom, keyword arguments)``
+Action = tuple[int, int, Any, dict[str, Any]]
+
+_DONE_FORWARD: Final = frozenset({states.SUCCESS, states.IGNORE})
+_NEEDS_REVERT: Final = frozenset({states.SUCCESS, states.FAILURE, states.REVERT_FAILURE})
+
+# Phases of a run.
+_FORWARD: Final = 0
+_HALTING: Final = 1  # a failure happened: let running atoms finish, start nothing
+_REVERTING: Final = 2
+_FINISHED: Final = 3
+
+
+class _Revert:
+    """One revert region: the nodes to revert and what to do once they are."""
+
+    __slots__ = ("members", "waiting", "retry", "then_retry")
+
+    def __init__(self, members: set[int], retry: int, then_retry: bool) -> None:
+        self.members = members
+        self.waiting: dict[int, int] = {}
+        self.retry = retry
+        self.then_retry = then_retry
+
+
+class Runtime:
+    """Drives one flow run: decides which atoms to execute or revert, and when it is over."""
+
+    def __init__(
+        self,
+        compiled: CompiledFlow,
+        storage: Storage,
+        details: list[AtomDetail | None],
+        notify: Callable[[int, str, str, Any], None] | None,
+        defer_reverts: bool = False,
+        never_resolve: bool = False,
+    ) -> None:
+        self._graph = compiled
+        self._nodes = compiled.nodes
+        self._storage = storage
+        self._details = details
+        self._notify = notify
+        self._defer_reverts = defer_reverts
+        self._never_resolve = never_resolve
+        n = len(compiled.nodes)
+        self.state: list[str] = [states.PENDING] * n
+        self.values: list[Any] = [None] * n
+        self._waiting: list[int] = [len(node.preds) for node in compiled.nodes]
+        self._ignored = bytearray(n)
+        self.running = 0
+        self.phase = _FORWARD
+        self.suspending = False
+        self._failed: list[int] = []  # atoms whose failure is not yet resolved
+        self._regions: list[_Revert] = []
+        self._region_of: dict[int, _Revert] = {}
+        self._end_state = states.SUCCESS
+        self.failures: list[Failure] = []  # what the run raises, in order
+        self._actions: list[Action] = []
+        self._work: deque[int] = deque()
+        self._to_retry: list[int] = []
+        self.executed = 0
+        self.reverted = 0
+        self._load_states()
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _load_states(self) -> None:
+        """Take the states recorded in storage (a resumed run keeps what finished)."""
+        nodes, details, state, waiting = self._nodes, self._details, self.state, self._waiting
+        done: list[int] = []
+        for i in self._graph.atoms:
+            detail = details[i]
+            assert detail is not None
+            s = detail.state
+            if s in _DONE_FORWARD:
+                state[i] = s
+                if s == states.SUCCESS:
+                    res = detail.results
+                    self.values[i] = (res[-1][0] if res else None) if nodes[i].kind == RETRY else res
+                done.append(i)
+            elif s != states.PENDING:
+                # Interrupted (crash, suspension mid-revert) or finished badly: run it again.
+                self._set_state(i, states.PENDING, reset=True)
+        for i, node in enumerate(nodes):
+            if node.kind == JOIN and node.preds and all(state[p] in _DONE_FORWARD for p in node.preds):
+                if any(state[s] != states.PENDING for s in node.succs) or not node.succs:
+                    state[i] = states.SUCCESS
+                    done.append(i)
+        for i in done:
+            for s in nodes[i].succs:
+                waiting[s] -= 1
+
+    def start(self) -> list[Action]:
+        """The first actions of a (possibly resumed) run."""
+        work = self._work
+        for i in range(len(self._nodes)):
+            if self.state[i] == states.PENDING and self._waiting[i] == 0:
+                work.append(i)
+        self._advance()
+        return self._take()
+
+    # -- outcomes ---------------------------------------------------------------------------
+
+    def executed_ok(self, i: int, value: Any) -> list[Action]:
+        """Atom ``i``'s execute returned ``value``."""
+        self.running -= 1
+        self.executed += 1
+        detail = self._details[i]
+        assert detail is not None
+        node = self._nodes[i]
+        self.values[i] = value
+        if node.kind == RETRY:
+            detail.results.append((value, {}))
+        else:
+            detail.results = value
+        self._set_state(i, states.SUCCESS, result=value)
+        if self.phase == _FORWARD:
+            self._finish_forward(i)
+        self._advance()
+        return self._take()
+
+    def executed_failed(self, i: int, failure: Failure) -> list[Action]:
+        """Atom ``i``'s execute raised (or its arguments could not be found)."""
+        self.running -= 1
+        self.executed += 1
+        self._fail(i, failure)
+        self._advance()
+        return self._take()
+
+    def reverted_ok(self, i: int, value: Any) -> list[Action]:
+        """Atom ``i``'s revert returned ``value``."""
+        self.running -= 1
+        self.reverted += 1
+        detail = self._details[i]
+        assert detail is not None
+        detail.revert_results = value
+        self._set_state(i, states.REVERTED, result=value)
+        self._revert_done(i)
+        self._advance()
+        return self._take()
+
+    def reverted_failed(self, i: int, failure: Failure) -> list[Action]:
+        """Atom ``i``'s revert raised: the flow will end in FAILURE."""
+        self.running -= 1
+        self.reverted += 1
+        detail = self._details[i]
+        assert detail is not None
+        detail.revert_failure = failure
+        self._set_state(i, states.REVERT_FAILURE, result=failure)
+        self.failures.append(failure)
+        self._end_state = states.FAILURE
+        # Nothing before this atom may be reverted now: stop at the running ones.
+        self._regions.clear()
+        self._region_of.clear()
+        self._to_retry.clear()
+        self._advance()
+        return self._take()
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run is over (nothing running, nothing left to do)."""
+        return self.phase == _FINISHED
+
+    @property
+    def end_state(self) -> str:
+        """The flow's final state (valid once ``finished``)."""
+        return self._end_state
+
+    def suspend(self) -> None:
+        """Start nothing new; finish as SUSPENDED once running atoms are done.
+
+        A revert in progress is completed first (suspension takes effect at the
+        next forward step), so a suspended flow never holds a half-done revert.
+        """
+        self.suspending = True
+
+    def _advance(self) -> None:
+        """Run the state machine until it needs an outcome from the engine."""
+        while True:
+            phase = self.phase
+            if phase == _FORWARD:
+                self._drain()
+                if self.phase == _FORWARD:
+                    break
+            elif phase == _HALTING:
+                if self.running:
+                    break
+                self._resolve_failures()
+            elif phase == _REVERTING:
+                self._drain_revert()
+                if self.phase == _REVERTING:
+                    break
+            else:
+                break
+
+    # -- forward --------------------------------------------------------------------------
+
+    def _take(self) -> list[Action]:
+        actions = self._actions
+        if actions:
+            self._actions = []
+        elif self.running == 0 and self.phase == _FORWARD:
+            self._end_state = states.SUSPENDED if self.suspending and self._has_pending() else states.SUCCESS
+            self.phase = _FINISHED
+        return actions
+
+    def _has_pending(self) -> bool:
+        return any(s == states.PENDING for s in self.state)
+
+    def _finish_forward(self, i: int) -> None:
+        waiting, work = self._waiting, self._work
+        for s in self._nodes[i].succs:
+            waiting[s] -= 1
+            if waiting[s] == 0:
+                work.append(s)
+
+    def _drain(self) -> None:
+        """Start every node made ready (iteratively: ignores and joins cascade)."""
+        work, nodes = self._work, self._nodes
+        while work:
+            if self.phase != _FORWARD or self.suspending:
+                work.clear()
+                return
+            i = work.popleft()
+            node = nodes[i]
+            if node.kind == JOIN:
+                self.state[i] = states.SUCCESS
+                self._finish_forward(i)
+                continue
+            if self._ignored[i]:
+                self._ignore(i)
+                continue
+            if node.deciders and not self._deciders_allow(i):
+                if self.phase != _FORWARD:
+                    return
+                continue
+            try:
+                kwargs = self._arguments(i, node.args)
+            except NotFoundError as exc:
+                self._fail(i, Failure.from_exception(exc))
+                return
+            if node.kind == RETRY:
+                detail = self._details[i]
+                assert detail is not None
+                kwargs["history"] = History(detail.results)
+            self._set_state(i, states.RUNNING)
+            self.running += 1
+            self._actions.append((EXECUTE_ACTION, i, node.atom, kwargs))
+
+    def _deciders_allow(self, i: int) -> bool:
+        nodes, values, state = self._nodes, self.values, self.state
+        for edge in nodes[i].deciders:
+            history = {nodes[s].name: values[s] for s in edge.sources if state[s] == states.SUCCESS}
+            try:
+                allowed = bool(edge.decider(history))
+            except Exception as exc:
+                self._fail(i, Failure.from_exception(exc))
+                return False
+            if not allowed:
+                for j in edge.ignore:
+                    self._ignored[j] = 1
+                self._ignore(i)
+                return False
+        return True
+
+    def _ignore(self, i: int) -> None:
+        detail = self._details[i]
+        assert detail is not None
+        detail.intention = states.IGNORE
+        self._set_state(i, states.IGNORE)
+        self._finish_forward(i)
+
+    def _arguments(self, i: int, sources: Any) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        values, state = self.values, self.state
+        for src in sources:
+            kind = src.kind
+            if kind == ARG_FROM_ATOM:
+                p = src.ref
+                if state[p] != states.SUCCESS:
+                    if src.optional:
+                        continue
+                    raise NotFoundError(
+                        f"atom {self._nodes[i].name!r} requires {src.symbol!r} from atom "
+                        f"{self._nodes[p].name!r}, which is {state[p]} and has no result"
+                    )
+                value = values[p]
+                if src.key is not None:
+                    try:
+                        value = value[src.key]
+                    except (KeyError, IndexError, TypeError) as exc:
+                        raise NotFoundError(
+                            f"atom {self._nodes[i].name!r} requires {src.symbol!r}, item {src.key!r} of "
+                            f"atom {self._nodes[p].name!r}'s result {value!r}, which has no such item"
+                        ) from exc
+                kwargs[src.arg] = value
+            elif kind == ARG_FROM_INJECT:
+                kwargs[src.arg] = src.ref
+            else:
+                found, value = self._storage.lookup_injected(src.symbol)
+                if found:
+                    kwargs[src.arg] = value
+                elif not src.optional:
+                    raise NotFoundError(
+                        f"atom {self._nodes[i].name!r} in flow {self._graph.name!r} requires "
+                        f"{src.symbol!r}, which nothing provides or injects"
+                    )
+        return kwargs
+
+    # -- failure --------------------------------------------------------------------------
+
+    def _fail(self, i: int, failure: Failure) -> None:
+        detail = self._details[i]
+        assert detail is not None
+        detail.failure = failure
+        self._set_state(i, states.FAILURE, result=failure)
+        self._failed.append(i)
+        if self.phase == _FORWARD:
+            self.phase = _HALTING
+        self._work.clear()
+
+    def _resolve_failures(self) -> None:
+        failed, self._failed = self._failed, []
+        for i in failed:
+            detail = self._details[i]
+            if detail is not None and detail.failure is not None:
+                self.failures.append(detail.failure)
+        if self._never_resolve:
+            self._end_state = states.FAILURE
+            self.phase = _FINISHED
+            return
+        targets: dict[int, bool] = {}  # retry index (-1: everything) -> retry afterwards?
+        for i in failed:
+            target, again = self._decide(i)
+            if target == -1:
+                targets = {-1: False}
+                break
+            targets[target] = targets.get(target, False) or again
+        if -1 in targets:
+            region = _Revert(set(range(len(self._nodes))), -1, False)
+            self._regions = [region]
+        else:
+            # An outer retry's region holds the inner ones: keep the outermost only.
+            chosen = [r for r in targets if not any(o != r and r in self._nodes[o].scope for o in targets)]
+            self._regions = []
+            for r in chosen:
+                members = set(self._nodes[r].scope)
+                if not targets[r]:
+                    members.add(r)
+                self._regions.append(_Revert(members, r, targets[r]))
+        self.phase = _REVERTING
+        self._region_of = {}
+        for region in self._regions:
+            self._start_region(region)
+
+    def _decide(self, i: int) -> tuple[int, bool]:
+        """Return ``(retry index or -1 for everything, run that retry's flow again?)``."""
+        failure = self._details[i].failure  # type: ignore[union-attr]
+        r = self._nodes[i].retry
+        while r != -1:
+            decision = self._consult(r, self._nodes[i].name, failure)
+            if decision is Decision.RETRY:
+                return r, True
+            if decision is Decision.REVERT_ALL:
+                return -1, False
+            parent = self._nodes[r].retry
+            if parent == -1:
+                return (-1, False) if self._defer_reverts else (r, False)
+            r = parent
+        return -1, False
+
+    def _consult(self, r: int, atom_name: str, failure: Any) -> Decision:
+        detail = self._details[r]
+        assert detail is not None
+        history = detail.results
+        if history:
+            history[-1][1][atom_name] = failure
+        else:
+            history.append((None, {atom_name: failure}))
+        self._storage.save_atom(detail)
+        node = self._nodes[r]
+        try:
+            kwargs = self._arguments(r, node.args)
+            decision = node.atom.on_failure(History(history, detail.failure), **kwargs)
+            return Decision(decision)
+        except Exception as exc:
+            failure = Failure.from_exception(exc)
+            self.failures.append(failure)
+            return Decision.REVERT_ALL
+
+    # -- revert ---------------------------------------------------------------------------
+
+    def _start_region(self, region: _Revert) -> None:
+        nodes = self._nodes
+        for i in region.members:
+            self._region_of[i] = region
+            region.waiting[i] = sum(1 for s in nodes[i].succs if s in region.members)
+            detail = self._details[i]
+            if detail is not None and self.state[i] != states.IGNORE:
+                detail.intention = states.REVERT
+        for i in region.members:
+            if region.waiting[i] == 0:
+                self._work.append(i)
+
+    def _drain_revert(self) -> None:
+        work, nodes, state = self._work, self._nodes, self.state
+        while work:
+            i = work.popleft()
+            region = self._region_of.get(i)
+            if region is None:
+                continue
+            if nodes[i].kind == JOIN or state[i] not in _NEEDS_REVERT:
+                self._revert_done(i)
+                continue
+            node = nodes[i]
+            detail = self._details[i]
+            assert detail is not None
+            try:
+                kwargs = self._arguments(i, node.revert_args)
+            except NotFoundError:
+                kwargs = {}
+            if node.kind == RETRY:
+                kwargs["history"] = History(detail.results, detail.failure)
+            else:
+                kwargs["result"] = detail.failure if detail.failure is not None else detail.results
+                kwargs["flow_failures"] = self._flow_failures()
+            self._set_state(i, states.REVERTING)
+            self.running += 1
+            self._actions.append((REVERT_ACTION, i, node.atom, kwargs))
+        self._maybe_finish()
+
+    def _flow_failures(self) -> dict[str, Failure]:
+        out: dict[str, Failure] = {}
+        for i in self._graph.atoms:
+            detail = self._details[i]
+            if detail is not None and detail.failure is not None and self.state[i] != states.PENDING:
+                out[detail.name] = detail.failure
+        return out
+
+    def _revert_done(self, i: int) -> None:
+        region = self._region_of.pop(i, None)
+        if region is None:
+            return
+        region.members.discard(i)
+        for p in self._nodes[i].preds:
+            if p in region.waiting and p in region.members:
+                region.waiting[p] -= 1
+                if region.waiting[p] == 0:
+                    self._work.append(p)
+        if not region.members:
+            self._regions.remove(region)
+            if region.then_retry and self._end_state != states.FAILURE:
+                self._to_retry.append(region.retry)
+
+    def _restart_retry(self, r: int) -> None:
+        nodes, state, waiting, ignored = self._nodes, self.state, self._waiting, self._ignored
+        self._set_state(r, states.RETRYING)
+        for j in nodes[r].scope:
+            ignored[j] = 0
+            waiting[j] = len(nodes[j].preds)
+            if nodes[j].kind == JOIN:
+                state[j] = states.PENDING
+            elif state[j] != states.PENDING:
+                self._set_state(j, states.PENDING, reset=True)
+        # The retry runs again with its history; its successors wait for it as before.
+        self._work.append(r)
+
+    def _maybe_finish(self) -> None:
+        if self.running or self._actions or self.phase != _REVERTING or self._regions:
+            return
+        if self._to_retry and self._end_state != states.FAILURE:
+            # Every region is reverted: the retried flows run again.
+            self.failures.clear()
+            retries, self._to_retry = self._to_retry, []
+            for r in retries:
+                self._restart_retry(r)
+            self.phase = _FORWARD
+            return
+        self._end_state = states.FAILURE if self._end_state == states.FAILURE else states.REVERTED
+        self.phase = _FINISHED
+
+    # -- state changes ----------------------------------------------------------------------
+
+    def _set_state(self, i: int, new: str, result: Any = None, reset: bool = False) -> None:
+        detail = self._details[i]
+        assert detail is not None
+        old = detail.state
+        if reset:
+            detail.reset(new)
+        else:
+            detail.state = new
+        self.state[i] = new
+        self._storage.save_atom(detail)
+        if self._notify is not None:
+            self._notify(i, new, old, result)

@@ -1,0 +1,112 @@
+"""Every exception greenflow raises, in one flat hierarchy.
+
+Each class says who raises it. Messages name the flow, the atom and the
+value at fault, so the reader knows what to change without a debugger.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from greenflow.failure import Failure
+
+__all__ = [
+    "AmbiguousDependencyError",
+    "CompilationError",
+    "CycleError",
+    "DependencyError",
+    "DuplicateNameError",
+    "EngineStateError",
+    "GreenflowError",
+    "InvalidOptionError",
+    "MissingDependencyError",
+    "NotFoundError",
+    "StorageError",
+    "WrappedFailure",
+]
+
+
+class GreenflowError(Exception):
+    """Base class of every greenflow error."""
+
+
+class CompilationError(GreenflowError):
+    """Raised by the compiler when a flow cannot be turned into an execution graph."""
+
+
+class DuplicateNameError(CompilationError):
+    """Raised when two atoms (or an atom and a flow) in one flow share a name."""
+
+
+class CycleError(CompilationError):
+    """Raised when the links of a graph flow form a cycle; the message lists the cycle."""
+
+
+class DependencyError(CompilationError):
+    """Base of the data-flow errors found by the compiler or a pattern's ``add()``."""
+
+
+class MissingDependencyError(DependencyError):
+    """Raised when an atom requires a value that no earlier atom provides and nothing injects."""
+
+    def __init__(self, message: str, *, flow: str, atom: str, missing: frozenset[str]) -> None:
+        super().__init__(message)
+        self.flow = flow
+        self.atom = atom
+        self.missing = missing
+
+
+class AmbiguousDependencyError(DependencyError):
+    """Raised when an atom's requirement has several equally close providers."""
+
+
+class InvalidOptionError(GreenflowError, TypeError):
+    """Raised for a misspelt or mistyped argument or option (engine options, atom arguments)."""
+
+
+class EngineStateError(GreenflowError):
+    """Raised when an engine method is called in a state that does not allow it.
+
+    Examples: ``run()`` while the same engine is already running, a flow-level
+    state transition the state machine forbids.
+    """
+
+
+class NotFoundError(GreenflowError, KeyError):
+    """Raised by storage when a name, atom or result is not there."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class StorageError(GreenflowError):
+    """Raised by storage and persistence backends when a record cannot be read or written."""
+
+
+class WrappedFailure(GreenflowError):
+    """Raised by an engine when several atoms failed; holds one Failure per atom.
+
+    Iterating gives the failures; ``check(*exc_types)`` returns the first failure
+    whose exception is one of the given types (or ``None``).
+    """
+
+    def __init__(self, failures: list[Failure]) -> None:
+        self._failures = list(failures)
+        names = ", ".join(f"{f.exception_str}" for f in self._failures)
+        super().__init__(f"{len(self._failures)} atoms failed: {names}")
+
+    def __iter__(self) -> Iterator[Failure]:
+        return iter(self._failures)
+
+    def __len__(self) -> int:
+        return len(self._failures)
+
+    def check(self, *exc_classes: Any) -> Failure | None:
+        """Return the first failure whose exception matches one of ``exc_classes``."""
+        for failure in self._failures:
+            if failure.check(*exc_classes):
+                return failure
+        return None

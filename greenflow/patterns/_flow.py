@@ -1,0 +1,128 @@
+"""The ``Flow`` base shared by the linear, unordered and graph patterns.
+
+A flow is a mutable description: atoms and nested flows, an optional retry,
+and (for graphs) links. ``greenflow.compiler`` turns it into an immutable
+execution graph; every structural check that needs the whole picture happens
+there.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from typing import Any, ClassVar, Final, Union
+
+from greenflow.atoms import Atom, Retry
+from greenflow.exceptions import InvalidOptionError
+
+__all__ = ["Flow", "Item", "structure_version"]
+
+Item = Union[Atom, "Flow"]
+
+# Bumped on every structural change of any flow, so a compiled graph cached
+# on a flow is reused only while nothing anywhere in it has changed.
+_versions: Final = itertools.count(1)
+_current = [0]
+
+
+def structure_version() -> int:
+    """The global flow-mutation counter (compile caches compare against it)."""
+    return _current[0]
+
+
+def _bump() -> None:
+    _current[0] = next(_versions)
+
+
+class Flow:
+    """Base of the flow patterns: a named, ordered collection of atoms and flows."""
+
+    pattern: ClassVar[str] = "flow"
+
+    def __init__(self, name: str, retry: Retry | None = None) -> None:
+        if not isinstance(name, str) or not name:
+            raise InvalidOptionError(f"flow name must be a non-empty string, got {name!r}")
+        if retry is not None:
+            if not isinstance(retry, Retry):
+                raise InvalidOptionError(
+                    f"flow {name!r}: retry must be a Retry instance, got {type(retry).__name__} {retry!r}"
+                )
+            if getattr(retry, "_auto_named", False):
+                retry.name = f"{name}_retry"
+                retry._auto_named = False
+        self.name = name
+        self.retry = retry
+        self._children: list[Item] = []
+        self._child_ids: set[int] = set()
+        self._compiled: tuple[int, Any] | None = None
+        _bump()
+
+    def add(self, *items: Item) -> Flow:
+        """Add atoms or flows (in order); returns the flow, so calls chain."""
+        for item in items:
+            if not isinstance(item, (Atom, Flow)):
+                raise InvalidOptionError(
+                    f"flow {self.name!r} can only contain atoms and flows, got {type(item).__name__} {item!r}"
+                )
+            if item is self:
+                raise InvalidOptionError(f"flow {self.name!r} cannot contain itself")
+            if id(item) in self._child_ids:
+                raise InvalidOptionError(f"{_describe(item)} was added to flow {self.name!r} twice")
+            if isinstance(item, Retry):
+                raise InvalidOptionError(
+                    f"retry {item.name!r} cannot be added to flow {self.name!r} as an atom; "
+                    f"attach it with Flow(name, retry=...)"
+                )
+            self._child_ids.add(id(item))
+            self._children.append(item)
+        _bump()
+        return self
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self._children)
+
+    def __len__(self) -> int:
+        return len(self._children)
+
+    def iter_links(self) -> Iterator[tuple[Item, Item, dict[str, Any]]]:
+        """The flow's explicit ordering constraints ``(before, after, metadata)``."""
+        return iter(())
+
+    def iter_atoms(self) -> Iterator[Atom]:
+        """Every atom in this flow and its nested flows (retries first), depth first."""
+        if self.retry is not None:
+            yield self.retry
+        for child in self._children:
+            if isinstance(child, Flow):
+                yield from child.iter_atoms()
+            else:
+                yield child
+
+    @property
+    def provides(self) -> frozenset[str]:
+        """Every symbol some atom of this flow provides."""
+        out: set[str] = set()
+        for atom in self.iter_atoms():
+            out |= atom.provides
+        return frozenset(out)
+
+    @property
+    def requires(self) -> frozenset[str]:
+        """Symbols atoms of this flow require that none of its own atoms provide."""
+        return _flow_requires(self)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, {len(self._children)} items)"
+
+
+def _describe(item: Item) -> str:
+    return f"flow {item.name!r}" if isinstance(item, Flow) else f"atom {item.name!r}"
+
+
+def _flow_requires(flow: Flow) -> frozenset[str]:
+    required: set[str] = set()
+    provided: set[str] = set()
+    for atom in flow.iter_atoms():
+        required |= atom.requires
+        provided |= atom.provides
+    return frozenset(required - provided)

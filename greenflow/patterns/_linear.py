@@ -1,0 +1,21 @@
+"""``LinearFlow``: its items run one after another, in the order added."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+from greenflow.patterns._flow import Flow, Item
+
+__all__ = ["LinearFlow"]
+
+
+class LinearFlow(Flow):
+    """Runs its items in order; each sees what the earlier ones provided."""
+
+    pattern: ClassVar[str] = "linear"
+
+    def iter_links(self) -> Iterator[tuple[Item, Item, dict[str, Any]]]:
+        children = self._children
+        for before, after in zip(children, children[1:]):
+            yield before, after, {}

@@ -1,0 +1,289 @@
+"""The persisted model: a logbook holds flow details, a flow detail holds atom details.
+
+Field names follow TaskFlow's (uuid, name, state, intention, results,
+failure, revert_results, revert_failure, meta, version). ``to_dict()`` gives
+the JSON-safe, versioned form backends store; ``from_dict()`` reads it back
+and rejects what it does not understand with a ``StorageError``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid as uuidlib
+from typing import Any, Final
+
+from greenflow import states
+from greenflow.exceptions import StorageError
+from greenflow.failure import Failure
+
+__all__ = ["MODEL_FORMAT_VERSION", "AtomDetail", "FlowDetail", "LogBook", "RetryDetail", "TaskDetail", "new_uuid"]
+
+#: Version of the dicts produced by ``to_dict()``; bump on any change.
+MODEL_FORMAT_VERSION: Final = 1
+
+
+def new_uuid() -> str:
+    """A fresh random identifier, as text."""
+    return str(uuidlib.uuid4())
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+def _failure_to_dict(failure: Failure | None) -> dict[str, Any] | None:
+    return failure.to_dict() if failure is not None else None
+
+
+def _failure_from_dict(data: dict[str, Any] | None) -> Failure | None:
+    return Failure.from_dict(data) if data is not None else None
+
+
+class AtomDetail:
+    """The record of one atom in one flow run: state, intention, results, failures."""
+
+    __slots__ = (
+        "_uuid",
+        "name",
+        "state",
+        "intention",
+        "results",
+        "failure",
+        "revert_results",
+        "revert_failure",
+        "meta",
+        "version",
+    )
+    kind: str = "atom"
+
+    def __init__(self, name: str, uuid: str | None = None) -> None:
+        self._uuid = uuid
+        self.name = name
+        self.state: str = states.PENDING
+        self.intention: str = states.EXECUTE
+        self.results: Any = None
+        self.failure: Failure | None = None
+        self.revert_results: Any = None
+        self.revert_failure: Failure | None = None
+        self.meta: dict[str, Any] = {}
+        self.version: Any = None
+
+    @property
+    def uuid(self) -> str:
+        """The detail's identifier (made on first use: in-memory runs rarely need one)."""
+        if self._uuid is None:
+            self._uuid = new_uuid()
+        return self._uuid
+
+    def reset(self, state: str = states.PENDING) -> None:
+        """Forget results and failures; set ``state`` and intention EXECUTE."""
+        self.state = state
+        self.intention = states.EXECUTE
+        self.results = None
+        self.failure = None
+        self.revert_results = None
+        self.revert_failure = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-safe, versioned form (results must be JSON-safe for real backends)."""
+        return {
+            "format": MODEL_FORMAT_VERSION,
+            "kind": self.kind,
+            "uuid": self.uuid,
+            "name": self.name,
+            "state": self.state,
+            "intention": self.intention,
+            "results": self.results,
+            "failure": _failure_to_dict(self.failure),
+            "revert_results": self.revert_results,
+            "revert_failure": _failure_to_dict(self.revert_failure),
+            "meta": self.meta,
+            "version": list(self.version) if isinstance(self.version, tuple) else self.version,
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> AtomDetail:
+        """Rebuild a task or retry detail from ``to_dict()`` output."""
+        try:
+            cls = _DETAIL_KINDS[data["kind"]]
+            detail = cls(data["name"], data["uuid"])
+            detail.state = data["state"]
+            detail.intention = data["intention"]
+            detail.results = data.get("results")
+            detail.failure = _failure_from_dict(data.get("failure"))
+            detail.revert_results = data.get("revert_results")
+            detail.revert_failure = _failure_from_dict(data.get("revert_failure"))
+            detail.meta = dict(data.get("meta") or {})
+            version = data.get("version")
+            detail.version = tuple(version) if isinstance(version, list) else version
+        except (KeyError, TypeError) as exc:
+            raise StorageError(f"not an atom detail record: {data!r} (missing or bad {exc})") from exc
+        if detail.kind == "retry":
+            detail.results = [
+                (r, {k: Failure.from_dict(v) for k, v in f.items()}) for r, f in (detail.results or [])
+            ]
+        return detail
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, state={self.state}, intention={self.intention})"
+
+
+class TaskDetail(AtomDetail):
+    """The record of a task: ``results`` is what ``execute`` returned."""
+
+    __slots__ = ()
+    kind = "task"
+
+
+class RetryDetail(AtomDetail):
+    """The record of a retry: ``results`` is its history, ``[(result, {atom: Failure}), ...]``."""
+
+    __slots__ = ()
+    kind = "retry"
+
+    def __init__(self, name: str, uuid: str | None = None) -> None:
+        super().__init__(name, uuid)
+        self.results = []
+
+    def reset(self, state: str = states.PENDING) -> None:
+        """Forget the current attempt (the history stays)."""
+        history = self.results
+        super().reset(state)
+        self.results = history
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["results"] = [(r, {k: v.to_dict() for k, v in f.items()}) for r, f in self.results]
+        return data
+
+
+_DETAIL_KINDS: Final[dict[str, type[AtomDetail]]] = {"task": TaskDetail, "retry": RetryDetail}
+
+
+class FlowDetail:
+    """The record of one flow run: its state, meta, and its atoms' details by uuid."""
+
+    __slots__ = ("_uuid", "name", "state", "meta", "_by_name")
+
+    def __init__(self, name: str, uuid: str | None = None) -> None:
+        self._uuid = uuid
+        self.name = name
+        self.state: str = states.PENDING
+        self.meta: dict[str, Any] = {}
+        self._by_name: dict[str, AtomDetail] = {}
+
+    @property
+    def uuid(self) -> str:
+        """The detail's identifier (made on first use)."""
+        if self._uuid is None:
+            self._uuid = new_uuid()
+        return self._uuid
+
+    def add(self, detail: AtomDetail) -> None:
+        """Add (or replace) an atom detail (atom names are unique in a flow)."""
+        self._by_name[detail.name] = detail
+
+    def find(self, uuid: str) -> AtomDetail | None:
+        """The atom detail with this uuid, if any."""
+        for detail in self._by_name.values():
+            if detail.uuid == uuid:
+                return detail
+        return None
+
+    def find_by_name(self, name: str) -> AtomDetail | None:
+        """The atom detail with this name, if any."""
+        return self._by_name.get(name)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._by_name.values())
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-safe, versioned form (atom details included)."""
+        return {
+            "format": MODEL_FORMAT_VERSION,
+            "uuid": self.uuid,
+            "name": self.name,
+            "state": self.state,
+            "meta": self.meta,
+            "atoms": [a.to_dict() for a in self._by_name.values()],
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> FlowDetail:
+        """Rebuild from ``to_dict()`` output."""
+        try:
+            fd = FlowDetail(data["name"], data["uuid"])
+            fd.state = data["state"]
+            fd.meta = dict(data.get("meta") or {})
+            for atom in data.get("atoms", ()):
+                fd.add(AtomDetail.from_dict(atom))
+        except (KeyError, TypeError) as exc:
+            raise StorageError(f"not a flow detail record: {data!r} (missing or bad {exc})") from exc
+        return fd
+
+    def __repr__(self) -> str:
+        return f"FlowDetail({self.name!r}, state={self.state}, atoms={len(self._atoms)})"
+
+
+class LogBook:
+    """A named collection of flow details (one per flow run)."""
+
+    __slots__ = ("_uuid", "name", "meta", "created_at", "updated_at", "_flows")
+
+    def __init__(self, name: str, uuid: str | None = None) -> None:
+        self._uuid = uuid
+        self.name = name
+        self.meta: dict[str, Any] = {}
+        self.created_at = _now()
+        self.updated_at: str | None = None
+        self._flows: dict[str, FlowDetail] = {}
+
+    @property
+    def uuid(self) -> str:
+        """The logbook's identifier (made on first use)."""
+        if self._uuid is None:
+            self._uuid = new_uuid()
+        return self._uuid
+
+    def add(self, flow_detail: FlowDetail) -> None:
+        """Add (or replace) a flow detail."""
+        self._flows[flow_detail.uuid] = flow_detail
+
+    def find(self, uuid: str) -> FlowDetail | None:
+        """The flow detail with this uuid, if any."""
+        return self._flows.get(uuid)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._flows.values())
+
+    def __len__(self) -> int:
+        return len(self._flows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-safe, versioned form (flow details included)."""
+        return {
+            "format": MODEL_FORMAT_VERSION,
+            "uuid": self.uuid,
+            "name": self.name,
+            "meta": self.meta,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "flows": [f.to_dict() for f in self._flows.values()],
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> LogBook:
+        """Rebuild from ``to_dict()`` output."""
+        try:
+            book = LogBook(data["name"], data["uuid"])
+            book.meta = dict(data.get("meta") or {})
+            book.created_at = data.get("created_at") or book.created_at
+            book.updated_at = data.get("updated_at")
+            for fd in data.get("flows", ()):
+                book.add(FlowDetail.from_dict(fd))
+        except (KeyError, TypeError) as exc:
+            raise StorageError(f"not a logbook record: {data!r} (missing or bad {exc})") from exc
+        return book

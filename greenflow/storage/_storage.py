@@ -1,0 +1,216 @@
+"""``Storage``: one engine's view of its flow detail (results, states, failures, injected values).
+
+The runtime writes atom details in place and asks storage to persist them
+(``save_atom``); with the in-memory backend that costs nothing. Users read
+results through ``fetch()``/``fetch_all()`` and add inputs with ``inject()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from greenflow import states
+from greenflow.atoms import History
+from greenflow.exceptions import InvalidOptionError, NotFoundError
+from greenflow.failure import Failure
+from greenflow.persistence import AtomDetail, FlowDetail, RetryDetail, TaskDetail
+
+if TYPE_CHECKING:
+    from greenflow.compiler import CompiledFlow
+
+__all__ = ["Storage"]
+
+_INJECTED_META = "injected"
+
+
+class Storage:
+    """Results, states and injected values of one flow run, backed by a ``FlowDetail``."""
+
+    def __init__(self, flow_detail: FlowDetail, backend: Any = None) -> None:
+        self.flow_detail = flow_detail
+        self.backend = backend
+        self._writes = bool(getattr(backend, "writes_through", False))
+        self._conn = backend.get_connection() if self._writes else None
+        self._transient: dict[str, Any] = {}
+        self._providers: dict[str, list[tuple[AtomDetail, Any]]] = {}
+        self._order: dict[str, int] = {}
+
+    # -- engine side ------------------------------------------------------------------------
+
+    def ensure_atoms(self, compiled: CompiledFlow) -> list[AtomDetail | None]:
+        """Create missing atom details; return them aligned with ``compiled.nodes``."""
+        fd = self.flow_detail
+        details: list[AtomDetail | None] = [None] * len(compiled.nodes)
+        created = False
+        providers = self._providers
+        providers.clear()
+        for order, index in enumerate(compiled.atoms):
+            node = compiled.nodes[index]
+            detail = fd.find_by_name(node.name)
+            if detail is None:
+                detail = RetryDetail(node.name) if node.kind == 1 else TaskDetail(node.name)
+                detail.version = node.atom.version
+                fd.add(detail)
+                created = True
+                if self._writes:
+                    self._conn.update_atom_details(detail)  # type: ignore[union-attr]
+            details[index] = detail
+            self._order[node.name] = order
+            for symbol, key in node.save_as:
+                providers.setdefault(symbol, []).append((detail, key))
+        if created and self._writes:
+            self._conn.update_flow_details(fd)  # type: ignore[union-attr]
+        return details
+
+    def save_atom(self, detail: AtomDetail) -> None:
+        """Persist one atom detail (a no-op for the in-memory backend)."""
+        if self._writes:
+            self._conn.update_atom_details(detail)  # type: ignore[union-attr]
+
+    def save_flow(self) -> None:
+        """Persist the flow detail itself (state, meta)."""
+        if self._writes:
+            self._conn.update_flow_details(self.flow_detail)  # type: ignore[union-attr]
+
+    def lookup_injected(self, symbol: str) -> tuple[bool, Any]:
+        """``(found, value)`` for a symbol among transient and persisted injected values."""
+        if symbol in self._transient:
+            return True, self._transient[symbol]
+        injected = self.flow_detail.meta.get(_INJECTED_META)
+        if injected is not None and symbol in injected:
+            return True, injected[symbol]
+        return False, None
+
+    # -- user side --------------------------------------------------------------------------
+
+    def inject(self, pairs: Mapping[str, Any] | Iterable[tuple[str, Any]], transient: bool = False) -> None:
+        """Add values any atom can require by name.
+
+        Transient values live only in this process (they are not written to
+        the backend, so a resumed flow must inject them again).
+        """
+        values = dict(pairs)
+        for key in values:
+            if not isinstance(key, str):
+                raise InvalidOptionError(f"injected names must be strings, got {key!r} in {values!r}")
+        if transient:
+            self._transient.update(values)
+            return
+        meta = self.flow_detail.meta
+        meta[_INJECTED_META] = {**meta.get(_INJECTED_META, {}), **values}
+        self.save_flow()
+
+    def _detail(self, atom_name: str) -> AtomDetail:
+        detail = self.flow_detail.find_by_name(atom_name)
+        if detail is None:
+            raise NotFoundError(f"flow {self.flow_detail.name!r} has no atom named {atom_name!r}")
+        return detail
+
+    def fetch(self, name: str, many_handler: Any = None) -> Any:
+        """The value of symbol ``name``: the latest provider's result, else an injected value."""
+        found = self._provided(name)
+        if found:
+            if many_handler is not None:
+                return many_handler([value for _, value in found])
+            return found[-1][1]
+        present, value = self.lookup_injected(name)
+        if present:
+            return value
+        raise NotFoundError(
+            f"flow {self.flow_detail.name!r} has no value for {name!r}: no atom that provides it has "
+            f"succeeded and it was not injected"
+        )
+
+    def _provided(self, name: str) -> list[tuple[str, Any]]:
+        out: list[tuple[str, Any]] = []
+        for detail, key in self._providers.get(name, ()):
+            if detail.state != states.SUCCESS:
+                continue
+            result = _current_result(detail)
+            try:
+                out.append((detail.name, result if key is None else result[key]))
+            except (KeyError, IndexError, TypeError):
+                continue
+        return out
+
+    def fetch_all(self) -> dict[str, Any]:
+        """Every available symbol and its value (injected values included)."""
+        out: dict[str, Any] = {}
+        injected = self.flow_detail.meta.get(_INJECTED_META) or {}
+        out.update(injected)
+        out.update(self._transient)
+        for name in self._providers:
+            found = self._provided(name)
+            if found:
+                out[name] = found[-1][1]
+        return out
+
+    def get(self, atom_name: str) -> Any:
+        """The result of atom ``atom_name`` (its Failure if it failed)."""
+        detail = self._detail(atom_name)
+        if detail.failure is not None:
+            return detail.failure
+        if detail.state not in (states.SUCCESS, states.REVERTING, states.REVERTED, states.REVERT_FAILURE):
+            raise NotFoundError(f"atom {atom_name!r} has no result: it is {detail.state}")
+        return _current_result(detail)
+
+    def get_revert_result(self, atom_name: str) -> Any:
+        """What atom ``atom_name``'s ``revert`` returned (or its Failure)."""
+        detail = self._detail(atom_name)
+        return detail.revert_failure if detail.revert_failure is not None else detail.revert_results
+
+    def get_atom_state(self, atom_name: str) -> str:
+        """The state of atom ``atom_name``."""
+        return self._detail(atom_name).state
+
+    def get_atom_intention(self, atom_name: str) -> str:
+        """The intention of atom ``atom_name``."""
+        return self._detail(atom_name).intention
+
+    def get_atoms_states(self, atom_names: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """``{name: (state, intention)}`` for the given atoms."""
+        return {n: (self._detail(n).state, self._detail(n).intention) for n in atom_names}
+
+    def get_flow_state(self) -> str:
+        """The flow's state."""
+        return self.flow_detail.state
+
+    def get_failures(self) -> dict[str, Failure]:
+        """``{atom name: Failure}`` for every atom whose execute failed."""
+        return {d.name: d.failure for d in self.flow_detail if d.failure is not None}
+
+    def get_revert_failures(self) -> dict[str, Failure]:
+        """``{atom name: Failure}`` for every atom whose revert failed."""
+        return {d.name: d.revert_failure for d in self.flow_detail if d.revert_failure is not None}
+
+    def has_failures(self) -> bool:
+        """Whether any atom failed (in execute or revert)."""
+        return any(d.failure is not None or d.revert_failure is not None for d in self.flow_detail)
+
+    def get_retry_history(self, retry_name: str) -> History:
+        """The attempts recorded by retry ``retry_name``."""
+        detail = self._detail(retry_name)
+        if not isinstance(detail, RetryDetail):
+            raise NotFoundError(f"atom {retry_name!r} is a task, not a retry")
+        return History(detail.results, detail.failure)
+
+    def get_execute_result(self, atom_name: str) -> Any:
+        """Alias of ``get`` (TaskFlow's name)."""
+        return self.get(atom_name)
+
+    @property
+    def flow_name(self) -> str:
+        """The flow's name."""
+        return self.flow_detail.name
+
+    @property
+    def flow_uuid(self) -> str:
+        """The flow detail's uuid."""
+        return self.flow_detail.uuid
+
+
+def _current_result(detail: AtomDetail) -> Any:
+    if isinstance(detail, RetryDetail):
+        return detail.results[-1][0] if detail.results else None
+    return detail.results
