@@ -154,6 +154,17 @@ class Atom:
             "revert_rebind",
             extra_skip=_RESERVED_REVERT_ARGS,
         )
+        # What ``revert`` receives: the execute arguments (when it can take them)
+        # plus its own; computed once here so the compiler only resolves symbols.
+        if self.revert_takes_kwargs:
+            revert_map = {**self.rebind, **self.revert_rebind}
+        else:
+            revert_map = dict(self.revert_rebind)
+        self.revert_mapping: dict[str, str] = revert_map
+        #: Revert arguments that may be missing (revert-only ones and optional ones).
+        self.revert_optional_args: frozenset[str] = frozenset(
+            a for a in revert_map if a not in self.rebind or a in self.optional
+        )
         #: Symbols that must come from storage (not optional, not atom-injected).
         self.requires: frozenset[str] = frozenset(
             sym for arg, sym in self.rebind.items() if arg not in self.optional and arg not in self.inject

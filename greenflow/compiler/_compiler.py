@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from greenflow.atoms import Atom, Task
 from greenflow.exceptions import (
@@ -58,8 +58,7 @@ _DIRECT_EDGE_LIMIT: Final = 8
 _NO_KEY: Final = None
 
 
-@dataclass(frozen=True, slots=True)
-class ArgSource:
+class ArgSource(NamedTuple):
     """How one argument of an atom is obtained at run time."""
 
     arg: str
@@ -70,8 +69,7 @@ class ArgSource:
     optional: bool
 
 
-@dataclass(frozen=True, slots=True)
-class DeciderEdge:
+class DeciderEdge(NamedTuple):
     """A decider guarding a node: if ``decider(history)`` is false, ``ignore`` is skipped."""
 
     decider: Any
@@ -80,23 +78,45 @@ class DeciderEdge:
     ignore: tuple[int, ...]  # nodes to ignore when the decider says no
 
 
-@dataclass(slots=True)
 class Node:
-    """One vertex of the execution graph (an atom, or a join of parallel branches)."""
+    """One vertex of the execution graph (an atom, or a join of parallel branches).
 
-    index: int
-    name: str
-    kind: int
-    atom: Any
-    flow: str  # the name of the innermost flow holding this node
-    retry: int = -1  # the innermost retry whose scope holds this node (-1: none)
-    preds: tuple[int, ...] = ()
-    succs: tuple[int, ...] = ()
-    args: tuple[ArgSource, ...] = ()
-    revert_args: tuple[ArgSource, ...] = ()
-    deciders: tuple[DeciderEdge, ...] = ()
-    scope: tuple[int, ...] = ()  # retries only: every node their flow holds
-    save_as: tuple[tuple[str, Any], ...] = ()
+    Built by the compiler and never changed afterwards.
+    """
+
+    __slots__ = (
+        "index",
+        "name",
+        "kind",
+        "atom",
+        "flow",
+        "retry",
+        "preds",
+        "succs",
+        "args",
+        "revert_args",
+        "deciders",
+        "scope",
+        "save_as",
+    )
+
+    def __init__(self, index: int, name: str, kind: int, atom: Any, flow: str, retry: int) -> None:
+        self.index = index
+        self.name = name
+        self.kind = kind
+        self.atom = atom
+        self.flow = flow  # the name of the innermost flow holding this node
+        self.retry = retry  # the innermost retry whose scope holds this node (-1: none)
+        self.preds: tuple[int, ...] = ()
+        self.succs: tuple[int, ...] = ()
+        self.args: tuple[ArgSource, ...] = ()
+        self.revert_args: tuple[ArgSource, ...] = ()
+        self.deciders: tuple[DeciderEdge, ...] = ()
+        self.scope: tuple[int, ...] = ()  # retries only: every node their flow holds
+        self.save_as: tuple[tuple[str, Any], ...] = atom.save_as if atom is not None else ()
+
+    def __repr__(self) -> str:
+        return f"Node({self.index}, {self.name!r}, kind={self.kind})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,10 +191,7 @@ class FlowCompiler:
                 )
             self._seen_atoms.add(id(atom))
             self._names[name] = index
-        node = Node(index=index, name=name, kind=kind, atom=atom, flow=flow.name)
-        node.retry = self._retry_stack[-1] if self._retry_stack else -1
-        if kind != JOIN:
-            node.save_as = atom.save_as
+        node = Node(index, name, kind, atom, flow.name, self._retry_stack[-1] if self._retry_stack else -1)
         self._nodes.append(node)
         self._preds.append([])
         self._succs.append([])
@@ -393,35 +410,32 @@ class FlowCompiler:
 
     def _resolve_args(self, index: int, atom: Atom, scope: _Scope) -> None:
         node = self._nodes[index]
-        node.args = tuple(self._resolve_mapping(atom, atom.rebind, atom.optional, scope, record=True))
-        revert_map = dict(atom.rebind)
-        revert_map.update(atom.revert_rebind)
-        optional = (atom.optional | atom.revert_optional) - (atom.rebind.keys() - atom.optional)
-        if atom.revert_takes_kwargs or not isinstance(atom, Task):
-            revert_items = revert_map
+        args = tuple(self._resolve_mapping(atom, atom.rebind, atom.optional, scope, record=True))
+        node.args = args
+        revert_map = atom.revert_mapping
+        if revert_map == atom.rebind and atom.revert_optional_args == atom.optional:
+            node.revert_args = args
         else:
-            revert_items = {a: s for a, s in revert_map.items() if a in atom.revert_rebind}
-        node.revert_args = tuple(
-            self._resolve_mapping(atom, revert_items, optional | (revert_items.keys() - atom.rebind.keys()), scope)
-        )
+            node.revert_args = tuple(self._resolve_mapping(atom, revert_map, atom.revert_optional_args, scope))
 
     def _resolve_mapping(
         self,
         atom: Atom,
         mapping: dict[str, str],
-        optional: Iterable[str],
+        optional: frozenset[str],
         scope: _Scope,
         record: bool = False,
     ) -> Iterable[ArgSource]:
-        optional = frozenset(optional)
+        inject = atom.inject
         for arg, symbol in mapping.items():
             is_optional = arg in optional
-            if symbol in atom.inject:
-                yield ArgSource(arg, symbol, ARG_FROM_INJECT, atom.inject[symbol], _NO_KEY, is_optional)
-                continue
-            if arg in atom.inject:
-                yield ArgSource(arg, symbol, ARG_FROM_INJECT, atom.inject[arg], _NO_KEY, is_optional)
-                continue
+            if inject:
+                if symbol in inject:
+                    yield ArgSource(arg, symbol, ARG_FROM_INJECT, inject[symbol], _NO_KEY, is_optional)
+                    continue
+                if arg in inject:
+                    yield ArgSource(arg, symbol, ARG_FROM_INJECT, inject[arg], _NO_KEY, is_optional)
+                    continue
             found = scope.lookup(symbol)
             if found:
                 if len(found) > 1:

@@ -48,6 +48,8 @@ class EngineOptions:
     @classmethod
     def build(cls, engine: Any = "serial", engine_conf: Any = None, **options: Any) -> EngineOptions:
         """Merge the legacy ``engine_conf`` (a kind or a dict with ``'engine'``) and keyword options."""
+        if engine == "serial" and engine_conf is None and not options:
+            return _DEFAULT
         merged: dict[str, Any] = {}
         if engine_conf is not None:
             if isinstance(engine_conf, str):
@@ -61,7 +63,7 @@ class EngineOptions:
         if engine is not None and (engine != "serial" or "engine" not in merged):
             merged["engine"] = engine
         merged.update(options)
-        known = {f.name for f in fields(cls)}
+        known = _KNOWN
         for key in merged:
             if key not in known:
                 hint = difflib.get_close_matches(key, sorted(known), n=1)
@@ -83,3 +85,7 @@ class EngineOptions:
         if hub is not None and not isinstance(hub, str):
             raise InvalidOptionError(f"engine option 'hub' must be a hub name, got {hub!r}")
         return cls(**merged)
+
+
+_KNOWN: Final = frozenset(f.name for f in fields(EngineOptions))
+_DEFAULT: Final = EngineOptions()
