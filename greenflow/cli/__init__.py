@@ -1,0 +1,142 @@
+"""The ``greenflow`` command: ``demo``, ``run``, ``graph``, ``version``.
+
+``greenflow demo`` runs a batch of example workflows and prints a summary;
+``greenflow run module:factory`` loads a flow from a factory and runs it;
+``greenflow graph module:factory`` prints the compiled execution graph.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from greenflow import __version__
+from greenflow.compiler import JOIN, compile_flow
+from greenflow.engines import load
+from greenflow.exceptions import GreenflowError
+from greenflow.patterns import Flow
+
+__all__ = ["main"]
+
+
+def _factory(spec: str) -> Flow:
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise SystemExit(f"greenflow: expected MODULE:FACTORY (e.g. myapp.flows:make_flow), got {spec!r}")
+    try:
+        target = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise SystemExit(f"greenflow: cannot load {spec!r}: {exc}") from exc
+    flow = target() if callable(target) and not isinstance(target, Flow) else target
+    if not isinstance(flow, Flow):
+        raise SystemExit(f"greenflow: {spec!r} gave {type(flow).__name__}, not a flow")
+    return flow
+
+
+def _store(pairs: Sequence[str]) -> dict[str, Any]:
+    store: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"greenflow: --store takes NAME=VALUE (VALUE as JSON or text), got {pair!r}")
+        try:
+            store[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            store[key] = raw
+    return store
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from greenflow.cli._demo import run_demo
+
+    if args.workflows < 1:
+        raise SystemExit("greenflow: --workflows must be at least 1")
+    report = run_demo(args.workflows, seed=args.seed, engine=args.engine)
+    print("\n".join(report.lines()))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    engine = load(_factory(args.factory), store=_store(args.store), engine=args.engine)
+    if args.verbose:
+        from greenflow.listeners import PrintingListener
+
+        PrintingListener(engine).register()
+    try:
+        engine.run()
+    except Exception as exc:  # report the flow's failure as the command's
+        print(f"flow {engine.storage.flow_name!r} ended {engine.storage.get_flow_state()}: {exc!r}", file=sys.stderr)
+        return 1
+    print(json.dumps(engine.storage.fetch_all(), default=repr, sort_keys=True))
+    return 0
+
+
+def _cmd_graph(args: argparse.Namespace) -> int:
+    compiled = compile_flow(_factory(args.factory))
+    nodes = compiled.nodes
+    if args.dot:
+        print(f"digraph {json.dumps(compiled.name)} {{")
+        for node in nodes:
+            shape = "point" if node.kind == JOIN else ("diamond" if node.kind == 1 else "box")
+            print(f"  n{node.index} [label={json.dumps(node.name)}, shape={shape}];")
+        for node in nodes:
+            for s in node.succs:
+                print(f"  n{node.index} -> n{s};")
+        print("}")
+        return 0
+    for node in nodes:
+        if node.kind == JOIN:
+            continue
+        after = sorted(_real_preds(nodes, node.index))
+        kind = "retry" if node.kind == 1 else "task"
+        print(f"{kind} {node.name}" + (f"  after: {', '.join(after)}" if after else ""))
+    return 0
+
+
+def _real_preds(nodes: Any, index: int) -> set[str]:
+    out: set[str] = set()
+    stack = list(nodes[index].preds)
+    while stack:
+        p = stack.pop()
+        if nodes[p].kind == JOIN:
+            stack.extend(nodes[p].preds)
+        else:
+            out.add(nodes[p].name)
+    return out
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="greenflow", description="greenflow workflow engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run a batch of example workflows and print a summary")
+    demo.add_argument("--workflows", type=int, default=1000, help="how many workflows (default 1000)")
+    demo.add_argument("--seed", type=int, default=7, help="seed of the simulated failures")
+    demo.add_argument("--engine", default="serial", help="engine kind (default serial)")
+    demo.set_defaults(func=_cmd_demo)
+    run = sub.add_parser("run", help="run the flow a factory returns; print its results as JSON")
+    run.add_argument("factory", help="MODULE:FACTORY returning a flow (or MODULE:FLOW)")
+    run.add_argument("--store", action="append", default=[], metavar="NAME=VALUE", help="inject a value")
+    run.add_argument("--engine", default="serial", help="engine kind (default serial)")
+    run.add_argument("-v", "--verbose", action="store_true", help="print every transition")
+    run.set_defaults(func=_cmd_run)
+    graph = sub.add_parser("graph", help="print a flow's compiled execution graph")
+    graph.add_argument("factory", help="MODULE:FACTORY returning a flow (or MODULE:FLOW)")
+    graph.add_argument("--dot", action="store_true", help="Graphviz DOT output")
+    graph.set_defaults(func=_cmd_graph)
+    version = sub.add_parser("version", help="print the version")
+    version.set_defaults(func=lambda _: print(__version__) or 0)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``greenflow`` command."""
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except GreenflowError as exc:
+        print(f"greenflow: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2

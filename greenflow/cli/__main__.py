@@ -1,0 +1,7 @@
+"""``python -m greenflow.cli``."""
+
+import sys
+
+from greenflow.cli import main
+
+sys.exit(main())
