@@ -4,27 +4,59 @@ Layers, each importing only those below it (see DESIGN.md):
 atoms and patterns (what users write) -> compiler (flow to immutable graph)
 -> engines (sans-IO runtime + the loop that waits) -> executors -> hubs;
 storage and persistence record every transition; listeners observe.
+
+The names below are loaded on first use, so ``import greenflow.hubs`` and
+``greenflow.hubs.patch(...)`` at the top of a program run before the engine
+(and ``threading``/``concurrent.futures`` users) is imported.
 """
 
-from greenflow import states
-from greenflow.atoms import (
-    AlwaysRevert,
-    AlwaysRevertAll,
-    Decision,
-    ForEach,
-    FunctorTask,
-    MapFunctorTask,
-    ParameterizedForEach,
-    ReduceFunctorTask,
-    Retry,
-    Task,
-    Times,
-)
-from greenflow.engines import load, load_from_factory, run
-from greenflow.failure import Failure
-from greenflow.patterns import GraphFlow, LinearFlow, UnorderedFlow
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from greenflow import states
+    from greenflow.atoms import (
+        AlwaysRevert,
+        AlwaysRevertAll,
+        Decision,
+        ForEach,
+        FunctorTask,
+        MapFunctorTask,
+        ParameterizedForEach,
+        ReduceFunctorTask,
+        Retry,
+        Task,
+        Times,
+    )
+    from greenflow.engines import load, load_from_factory, run
+    from greenflow.failure import Failure
+    from greenflow.patterns import GraphFlow, LinearFlow, UnorderedFlow
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "states": ("greenflow.states", None),
+    "AlwaysRevert": ("greenflow.atoms", "AlwaysRevert"),
+    "AlwaysRevertAll": ("greenflow.atoms", "AlwaysRevertAll"),
+    "Decision": ("greenflow.atoms", "Decision"),
+    "ForEach": ("greenflow.atoms", "ForEach"),
+    "FunctorTask": ("greenflow.atoms", "FunctorTask"),
+    "MapFunctorTask": ("greenflow.atoms", "MapFunctorTask"),
+    "ParameterizedForEach": ("greenflow.atoms", "ParameterizedForEach"),
+    "ReduceFunctorTask": ("greenflow.atoms", "ReduceFunctorTask"),
+    "Retry": ("greenflow.atoms", "Retry"),
+    "Task": ("greenflow.atoms", "Task"),
+    "Times": ("greenflow.atoms", "Times"),
+    "load": ("greenflow.engines", "load"),
+    "load_from_factory": ("greenflow.engines", "load_from_factory"),
+    "run": ("greenflow.engines", "run"),
+    "Failure": ("greenflow.failure", "Failure"),
+    "GraphFlow": ("greenflow.patterns", "GraphFlow"),
+    "LinearFlow": ("greenflow.patterns", "LinearFlow"),
+    "UnorderedFlow": ("greenflow.patterns", "UnorderedFlow"),
+}
 
 __all__ = [
     "AlwaysRevert",
@@ -42,9 +74,23 @@ __all__ = [
     "Task",
     "Times",
     "UnorderedFlow",
-    "__version__",
     "load",
     "load_from_factory",
     "run",
     "states",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'greenflow' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name)
+    value = module if attr is None else getattr(module, attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

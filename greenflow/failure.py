@@ -8,6 +8,7 @@ raises ``RemoteFailureError`` carrying that text.
 
 from __future__ import annotations
 
+import pickle
 import sys
 import traceback
 from collections.abc import Iterable
@@ -34,14 +35,16 @@ def _type_names(exc_type: type[BaseException]) -> tuple[str, ...]:
     for cls in exc_type.__mro__:
         if cls is object:
             break
-        names.append(f"{cls.__module__}.{cls.__qualname__}" if cls.__module__ != "builtins" else cls.__qualname__)
+        names.append(
+            f"{cls.__module__}.{cls.__qualname__}" if cls.__module__ != "builtins" else cls.__qualname__
+        )
     return tuple(names)
 
 
 class Failure:
     """An exception captured with its type names, message, traceback text and cause."""
 
-    __slots__ = ("_exc_info", "_exception", "_exception_str", "_traceback_str", "_type_names", "_cause")
+    __slots__ = ("_cause", "_exc_info", "_exception", "_exception_str", "_traceback_str", "_type_names")
 
     def __init__(
         self,
@@ -62,7 +65,7 @@ class Failure:
             exc_info = current  # type: ignore[assignment]
         if exc_info is not None:
             exc_type, exc, tb = exc_info
-            self._exc_info = exc_info
+            self._exc_info: tuple[type[BaseException], BaseException, Any] | None = exc_info
             self._exception: BaseException | None = exc
             self._exception_str = str(exc)
             self._type_names = _type_names(exc_type)
@@ -115,8 +118,14 @@ class Failure:
     def check(self, *exc_classes: type[BaseException] | str) -> type[BaseException] | str | None:
         """Return the first of ``exc_classes`` (types or qualified names) this failure matches."""
         for cls in exc_classes:
-            name = cls if isinstance(cls, str) else (
-                cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+            name = (
+                cls
+                if isinstance(cls, str)
+                else (
+                    cls.__qualname__
+                    if cls.__module__ == "builtins"
+                    else f"{cls.__module__}.{cls.__qualname__}"
+                )
             )
             if name in self._type_names:
                 return cls
@@ -206,8 +215,32 @@ class Failure:
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Process executors send failures between processes. A traceback cannot be
+        # pickled, so the dict form travels, with the exception itself only when it
+        # survives a round trip (many exception classes cannot be rebuilt from args).
+        return (_unpickle, (self.to_dict(), _portable(self._exception)))
+
     def __repr__(self) -> str:
         return f"Failure({self.pformat()!r})"
 
     def __str__(self) -> str:
         return self.pformat()
+
+
+def _portable(exc: BaseException | None) -> BaseException | None:
+    if exc is None:
+        return None
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return None
+    return exc
+
+
+def _unpickle(data: dict[str, Any], exc: BaseException | None) -> Failure:
+    failure = Failure.from_dict(data)
+    if exc is not None:
+        failure._exception = exc
+        failure._exc_info = (type(exc), exc, None)
+    return failure

@@ -24,7 +24,7 @@ Callback = Callable[..., Any]
 
 
 class _Listener:
-    __slots__ = ("callback", "args", "kwargs", "details_filter")
+    __slots__ = ("args", "callback", "details_filter", "kwargs")
 
     def __init__(
         self,
@@ -115,8 +115,8 @@ class Notifier:
         self._listeners.clear()
 
     def notify(self, event_type: str, details: Mapping[str, Any]) -> None:
-        """Call the callbacks registered for ``event_type`` and for ``ANY``."""
-        for key in (event_type, ANY):
+        """Call the callbacks registered for ``event_type`` and for ``ANY`` (each once)."""
+        for key in (event_type, ANY) if event_type != ANY else (ANY,):
             for lst in tuple(self._listeners.get(key, ())):
                 if lst.details_filter is not None and not lst.details_filter(details):
                     continue

@@ -22,6 +22,8 @@ _RESERVED_RETRY_ARGS: Final = frozenset({"history"})
 
 
 _SIGNATURES: dict[Any, tuple[tuple[str, ...], frozenset[str], bool, frozenset[str]]] = {}
+# Argument bindings of atoms built without binding options, per (execute, revert, skipped args).
+_MAPPINGS: dict[Any, tuple[Any, ...]] = {}
 
 
 def infer_arguments(
@@ -68,6 +70,19 @@ def _read_signature(
         if p.default is not p.empty:
             optional.add(p.name)
     return tuple(names), frozenset(optional), takes_kwargs, skip
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable stand-in for a binding option (raises TypeError if it has none)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return ("dict", tuple(value.items()))
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(value))
+    if isinstance(value, (set, frozenset)):
+        return ("set", frozenset(value))
+    return ("other", value)
 
 
 def _normalise_provides(atom_name: str, provides: Any) -> tuple[tuple[str, Any], ...]:
@@ -142,11 +157,91 @@ class Atom:
         if inject is not None and not isinstance(inject, Mapping):
             raise InvalidOptionError(f"atom {name!r}: inject must be a dict, got {inject!r}")
         self.inject: dict[str, Any] = dict(inject or {})
-        self.rebind, self.optional, self.takes_kwargs = self._build_mapping(
-            self._execute_callable(), requires, rebind, ignore_list, auto_extract, "rebind"
+        execute_fn = self._execute_callable()
+        revert_fn = self._revert_callable()
+        execute_key = getattr(execute_fn, "__func__", execute_fn)
+        revert_key = getattr(revert_fn, "__func__", revert_fn)
+        key: Any
+        if (
+            requires is None
+            and rebind is None
+            and ignore_list is None
+            and revert_rebind is None
+            and revert_requires is None
+        ):
+            key = (execute_key, revert_key, self._skip_args, auto_extract)
+        else:
+            key = (
+                execute_key,
+                revert_key,
+                self._skip_args,
+                auto_extract,
+                _freeze(requires),
+                _freeze(rebind),
+                _freeze(ignore_list),
+                _freeze(revert_rebind),
+                _freeze(revert_requires),
+            )
+        try:
+            hash(key)
+        except TypeError:  # an unhashable option or callable: derive without the cache
+            key = None
+        cached = _MAPPINGS.get(key) if key is not None else None
+        if cached is None:
+            cached = self._derive_mappings(
+                execute_fn,
+                revert_fn,
+                requires,
+                rebind,
+                ignore_list,
+                auto_extract,
+                revert_rebind,
+                revert_requires,
+            )
+            if key is not None:
+                _MAPPINGS[key] = cached
+        (
+            rebind_map,
+            self.optional,
+            self.takes_kwargs,
+            revert_rebind_map,
+            self.revert_optional,
+            self.revert_takes_kwargs,
+            revert_map,
+            self.revert_optional_args,
+        ) = cached
+        # Copies: atoms of one class share the cached mapping, never the dicts.
+        self.rebind: dict[str, str] = dict(rebind_map)
+        self.revert_rebind: dict[str, str] = dict(revert_rebind_map)
+        #: What ``revert`` receives: the execute arguments (when it can take them) plus its own.
+        self.revert_mapping: dict[str, str] = dict(revert_map)
+        #: Symbols that must come from storage (not optional, not atom-injected). ``inject``
+        #: may be keyed by the argument or, as in TaskFlow, by the symbol it is bound to.
+        inject_keys = self.inject
+        optional = self.optional
+        self.requires: frozenset[str] = frozenset(
+            sym
+            for arg, sym in rebind_map.items()
+            if arg not in optional and arg not in inject_keys and sym not in inject_keys
         )
-        self.revert_rebind, self.revert_optional, self.revert_takes_kwargs = self._build_mapping(
-            self._revert_callable(),
+
+    def _derive_mappings(
+        self,
+        execute_fn: Callable[..., Any],
+        revert_fn: Callable[..., Any] | None,
+        requires: Any,
+        rebind: Any,
+        ignore_list: Iterable[str] | None,
+        auto_extract: bool,
+        revert_rebind: Any,
+        revert_requires: Any,
+    ) -> tuple[Any, ...]:
+        """Everything argument binding derives from the signatures and options (cacheable)."""
+        rebind_map, optional, takes_kwargs = self._build_mapping(
+            execute_fn, requires, rebind, ignore_list, auto_extract, "rebind"
+        )
+        revert_rebind_map, revert_optional, revert_takes_kwargs = self._build_mapping(
+            revert_fn,
             revert_requires,
             revert_rebind,
             ignore_list,
@@ -154,20 +249,18 @@ class Atom:
             "revert_rebind",
             extra_skip=_RESERVED_REVERT_ARGS,
         )
-        # What ``revert`` receives: the execute arguments (when it can take them)
-        # plus its own; computed once here so the compiler only resolves symbols.
-        if self.revert_takes_kwargs:
-            revert_map = {**self.rebind, **self.revert_rebind}
-        else:
-            revert_map = dict(self.revert_rebind)
-        self.revert_mapping: dict[str, str] = revert_map
-        #: Revert arguments that may be missing (revert-only ones and optional ones).
-        self.revert_optional_args: frozenset[str] = frozenset(
-            a for a in revert_map if a not in self.rebind or a in self.optional
-        )
-        #: Symbols that must come from storage (not optional, not atom-injected).
-        self.requires: frozenset[str] = frozenset(
-            sym for arg, sym in self.rebind.items() if arg not in self.optional and arg not in self.inject
+        revert_map = {**rebind_map, **revert_rebind_map} if revert_takes_kwargs else dict(revert_rebind_map)
+        # Revert arguments that may be missing: revert-only ones and optional ones.
+        revert_optional_args = frozenset(a for a in revert_map if a not in rebind_map or a in optional)
+        return (
+            rebind_map,
+            optional,
+            takes_kwargs,
+            revert_rebind_map,
+            revert_optional,
+            revert_takes_kwargs,
+            revert_map,
+            revert_optional_args,
         )
 
     def _execute_callable(self) -> Callable[..., Any]:
@@ -213,15 +306,15 @@ class Atom:
         if rebind is not None:
             if isinstance(rebind, (list, tuple)):
                 _check_names(name, rebind_label, rebind)
-                positional = [a for a in mapping]
+                positional = list(mapping)
                 if len(rebind) > len(positional):
                     if not takes_kwargs:
                         raise InvalidOptionError(
                             f"atom {name!r}: {rebind_label} lists {len(rebind)} symbols {list(rebind)!r} "
                             f"but the callable takes only {len(positional)} arguments {positional!r}"
                         )
-                    positional += list(rebind[len(positional):])
-                for arg, sym in zip(positional, rebind):
+                    positional += list(rebind[len(positional) :])
+                for arg, sym in zip(positional, rebind, strict=False):
                     mapping[arg] = sym
             elif isinstance(rebind, Mapping):
                 _check_names(name, rebind_label, rebind.values())

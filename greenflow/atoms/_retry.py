@@ -50,7 +50,9 @@ class History:
 
     __slots__ = ("_contents", "failure")
 
-    def __init__(self, contents: Iterable[tuple[Any, dict[str, Failure]]] = (), failure: Failure | None = None):
+    def __init__(
+        self, contents: Iterable[tuple[Any, dict[str, Failure]]] = (), failure: Failure | None = None
+    ):
         self._contents = list(contents)
         self.failure = failure
 
@@ -110,7 +112,9 @@ class Retry(Atom):
 
     def on_failure(self, history: History, *args: Any, **kwargs: Any) -> Decision:
         """Decide what to do after a failure in this retry's flow."""
-        raise NotImplementedError(f"retry {self.name!r} ({type(self).__qualname__}) does not define on_failure()")
+        raise NotImplementedError(
+            f"retry {self.name!r} ({type(self).__qualname__}) does not define on_failure()"
+        )
 
 
 class AlwaysRevert(Retry):

@@ -11,7 +11,14 @@ from greenflow.atoms._atom import Atom
 from greenflow.exceptions import InvalidOptionError
 from greenflow.notifier import Notifier
 
-__all__ = ["EVENT_UPDATE_PROGRESS", "FunctorTask", "MapFunctorTask", "ReduceFunctorTask", "Task", "progress_sink"]
+__all__ = [
+    "EVENT_UPDATE_PROGRESS",
+    "FunctorTask",
+    "MapFunctorTask",
+    "ReduceFunctorTask",
+    "Task",
+    "progress_sink",
+]
 
 #: Event sent on the engine's atom notifier by ``Task.update_progress()``.
 EVENT_UPDATE_PROGRESS = "update_progress"
@@ -49,7 +56,15 @@ class Task(Atom):
         revert_requires: Any = None,
     ) -> None:
         super().__init__(
-            name, provides, requires, auto_extract, rebind, inject, ignore_list, revert_rebind, revert_requires
+            name,
+            provides,
+            requires,
+            auto_extract,
+            rebind,
+            inject,
+            ignore_list,
+            revert_rebind,
+            revert_requires,
         )
         self._notifier: Notifier | None = None
 
@@ -154,7 +169,8 @@ class _CollectionFunctorTask(Task):
             )
         if len(requires) < self._min_requires:
             raise InvalidOptionError(
-                f"{type(self).__name__} needs at least {self._min_requires} required names, got {list(requires)!r}"
+                f"{type(self).__name__} needs at least {self._min_requires} required names, "
+                f"got {list(requires)!r}"
             )
         if name is None:
             name = f"{getattr(functor, '__module__', '')}.{getattr(functor, '__qualname__', repr(functor))}"

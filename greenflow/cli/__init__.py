@@ -69,7 +69,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         engine.run()
     except Exception as exc:  # report the flow's failure as the command's
-        print(f"flow {engine.storage.flow_name!r} ended {engine.storage.get_flow_state()}: {exc!r}", file=sys.stderr)
+        print(
+            f"flow {engine.storage.flow_name!r} ended {engine.storage.get_flow_state()}: {exc!r}",
+            file=sys.stderr,
+        )
         return 1
     print(json.dumps(engine.storage.fetch_all(), default=repr, sort_keys=True))
     return 0

@@ -92,7 +92,9 @@ class DemoReport:
         """The printed summary."""
         rate = self.workflows / self.seconds if self.seconds else float("inf")
         per_atom = self.seconds / max(1, self.tasks_executed + self.tasks_reverted) * 1e6
-        out = [f"ran {self.workflows} provisioning workflows in {self.seconds:.3f} s ({rate:,.0f} workflows/s)"]
+        out = [
+            f"ran {self.workflows} provisioning workflows in {self.seconds:.3f} s ({rate:,.0f} workflows/s)"
+        ]
         for state in (states.SUCCESS, states.REVERTED, states.FAILURE):
             out.append(f"  {state:<9} {self.outcomes.get(state, 0)}")
         out.append(
@@ -113,7 +115,11 @@ def run_demo(workflows: int = 1000, seed: int = 7, engine: str = "serial") -> De
     for request_id in range(workflows):
         roll = rng.random()
         fail_times = 5 if roll < 0.05 else (1 if roll < 0.15 else 0)
-        eng = load(build_server_flow(request_id, fail_times), store={"request_id": request_id, "ledger": ledger}, engine=engine)
+        eng = load(
+            build_server_flow(request_id, fail_times),
+            store={"request_id": request_id, "ledger": ledger},
+            engine=engine,
+        )
         try:
             eng.run()
         except BootError:

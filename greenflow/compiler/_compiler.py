@@ -85,19 +85,19 @@ class Node:
     """
 
     __slots__ = (
-        "index",
-        "name",
-        "kind",
-        "atom",
-        "flow",
-        "retry",
-        "preds",
-        "succs",
         "args",
-        "revert_args",
+        "atom",
         "deciders",
-        "scope",
+        "flow",
+        "index",
+        "kind",
+        "name",
+        "preds",
+        "retry",
+        "revert_args",
         "save_as",
+        "scope",
+        "succs",
     )
 
     def __init__(self, index: int, name: str, kind: int, atom: Any, flow: str, retry: int) -> None:
@@ -161,7 +161,8 @@ class FlowCompiler:
     def __init__(self, flow: Flow) -> None:
         if not isinstance(flow, Flow):
             raise InvalidOptionError(
-                f"an engine runs a flow (LinearFlow, UnorderedFlow, GraphFlow), got {type(flow).__name__} {flow!r}"
+                f"an engine runs a flow (LinearFlow, UnorderedFlow, GraphFlow), "
+                f"got {type(flow).__name__} {flow!r}"
             )
         self._flow = flow
         self._nodes: list[Node] = []
@@ -227,7 +228,10 @@ class FlowCompiler:
             i = node.index
             node.preds = tuple(self._preds[i])
             node.succs = tuple(self._succs[i])
-        self._check_acyclic()
+        if self._graph_ranges:
+            # Linear and unordered nesting cannot make a cycle and each graph flow is
+            # checked as it is sorted; this guards their combination across levels.
+            self._check_acyclic()
         for i, edges in enumerate(self._deciders):
             if edges:
                 nodes[i].deciders = tuple(
@@ -251,9 +255,7 @@ class FlowCompiler:
         if isinstance(item, Flow):
             return self._compile_flow(item, scope, graph_path)
         if not isinstance(item, Task):
-            raise CompilationError(
-                f"flow {parent.name!r} holds {item!r}, which is neither a Task nor a flow"
-            )
+            raise CompilationError(f"flow {parent.name!r} holds {item!r}, which is neither a Task nor a flow")
         index = self._add_node(item.name, TASK, item, parent)
         self._resolve_args(index, item, scope)
         provides = {sym: [(index, key)] for sym, key in item.save_as}
@@ -264,7 +266,8 @@ class FlowCompiler:
     ) -> tuple[list[int], list[int], dict[str, list[tuple[int, Any]]], list[int]]:
         if id(flow) in self._seen_flows:
             raise DuplicateNameError(
-                f"flow {flow.name!r} appears twice in flow {self._flow.name!r}; a flow object can be used only once"
+                f"flow {flow.name!r} appears twice in flow {self._flow.name!r}; "
+                f"a flow object can be used only once"
             )
         self._seen_flows[id(flow)] = flow.name
         # Nodes are created depth first, so a flow's nodes are one contiguous index range.
@@ -355,15 +358,16 @@ class FlowCompiler:
                 providers.setdefault(sym, []).append(i)
         for j, child in enumerate(children):
             for sym in sorted(child.requires if isinstance(child, Flow) else _atom_needs(child)):
-                found = [i for i in providers.get(sym, ()) if i != j]
-                if len(found) > 1:
-                    names = ", ".join(repr(children[i].name) for i in found)
+                siblings = [i for i in providers.get(sym, ()) if i != j]
+                if len(siblings) > 1:
+                    names = ", ".join(repr(children[i].name) for i in siblings)
                     raise AmbiguousDependencyError(
                         f"{_kind(child)} {child.name!r} in graph flow {flow.name!r} requires {sym!r}, "
-                        f"which several items provide: {names}; rename one or link them explicitly"
+                        f"which several items provide: {names}; "
+                        f"rename a provided symbol or rebind the requirement"
                     )
-                if found:
-                    succs[found[0]].setdefault(j, {})
+                if siblings:
+                    succs[siblings[0]].setdefault(j, {})
         order = _toposort(flow, children, succs)
         preds: list[list[int]] = [[] for _ in children]
         for i, targets in enumerate(succs):
@@ -385,19 +389,32 @@ class FlowCompiler:
             compiled[i] = self._compile_item(child, flow, child_scope, path)
         entries: list[int] = []
         exits: list[int] = []
+        # The nodes that stand for each item's end: its exits or, for an item that compiled
+        # to no nodes (an empty flow), those of its predecessors, so order passes through it.
+        ends: dict[int, list[int]] = {}
         for i in order:
-            c_entries, c_exits, c_provides, _ = compiled[i]
+            c_entries, c_exits, c_provides, c_nodes = compiled[i]
+            before = [e for p in preds[i] for e in ends[p]]
+            ends[i] = c_exits if c_nodes else before
             for j, meta in succs[i].items():
-                self._connect(c_exits, compiled[j][0], flow)
+                if c_nodes:
+                    self._connect(c_exits, compiled[j][0], flow)
+                else:
+                    for src in before:
+                        for dst in compiled[j][0]:
+                            if dst not in self._succs[src]:
+                                self._edge(src, dst)
                 decider = meta.get("decider")
                 if decider is not None:
-                    sources = [n for n in compiled[i][3] if self._nodes[n].kind != JOIN]
+                    sources = [n for n in c_nodes if self._nodes[n].kind != JOIN]
                     for e in compiled[j][0]:
-                        self._deciders[e].append((decider, meta["decider_depth"], sources, compiled[j][3], graph_id))
-            if not preds[i]:
+                        self._deciders[e].append(
+                            (decider, meta["decider_depth"], sources, compiled[j][3], graph_id)
+                        )
+            if not before:
                 entries.extend(c_entries)
             if not succs[i]:
-                exits.extend(c_exits)
+                exits.extend(e for e in ends[i] if e not in exits)
             for sym, found in c_provides.items():
                 provides.setdefault(sym, []).extend(found)
         # A symbol provided along one path by several ordered items: the last one wins.
@@ -416,7 +433,9 @@ class FlowCompiler:
         if revert_map == atom.rebind and atom.revert_optional_args == atom.optional:
             node.revert_args = args
         else:
-            node.revert_args = tuple(self._resolve_mapping(atom, revert_map, atom.revert_optional_args, scope))
+            node.revert_args = tuple(
+                self._resolve_mapping(atom, revert_map, atom.revert_optional_args, scope)
+            )
 
     def _resolve_mapping(
         self,
@@ -467,7 +486,7 @@ class FlowCompiler:
                 if indegree[v] == 0:
                     ready.append(v)
         if seen != len(self._nodes):
-            stuck = [n.name for n, d in zip(self._nodes, indegree) if d and n.kind != JOIN]
+            stuck = [n.name for n, d in zip(self._nodes, indegree, strict=True) if d and n.kind != JOIN]
             raise CycleError(f"flow {self._flow.name!r} has a cycle through atoms {stuck!r}")
 
     def _reachable(self, starts: Iterable[int]) -> list[int]:
@@ -536,14 +555,20 @@ def _toposort(flow: GraphFlow, children: list[Any], succs: list[dict[int, dict[s
 
 def _find_cycle(candidates: list[int], succs: list[dict[int, dict[str, Any]]]) -> list[int]:
     remaining = set(candidates)
-    start = candidates[0]
+    # Items downstream of a cycle are left over too; drop those (repeatedly) that lead
+    # nowhere, so the walk below only follows items on or between cycles.
+    dead_ends = [i for i in candidates if not any(j in remaining for j in succs[i])]
+    while dead_ends:
+        remaining.difference_update(dead_ends)
+        dead_ends = [i for i in remaining if not any(j in remaining for j in succs[i])]
+    start = next(i for i in candidates if i in remaining)
     path: list[int] = [start]
     seen = {start: 0}
     node = start
     while True:
         nxt = next(j for j in succs[node] if j in remaining)
         if nxt in seen:
-            return [*path[seen[nxt]:], nxt]
+            return [*path[seen[nxt] :], nxt]
         seen[nxt] = len(path)
         path.append(nxt)
         node = nxt
@@ -571,10 +596,9 @@ def _last_providers(found: list[tuple[int, Any]], succs: list[list[int]]) -> lis
 def compile_flow(flow: Flow) -> CompiledFlow:
     """Compile ``flow``, reusing the cached graph while no flow's structure has changed."""
     cached = flow._compiled
-    version = structure_version()
+    version = structure_version(flow)
     if cached is not None and cached[0] == version:
         return cached[1]  # type: ignore[no-any-return]
     compiled = FlowCompiler(flow).compile()
     flow._compiled = (version, compiled)
     return compiled
-

@@ -143,9 +143,7 @@ class Engine:
                 missing[symbol] = atom_names
         if missing:
             symbol, atom_names = next(iter(missing.items()))
-            parts = [
-                f"atom {', '.join(map(repr, names))} requires {sym!r}" for sym, names in missing.items()
-            ]
+            parts = [f"atom {', '.join(map(repr, names))} requires {sym!r}" for sym, names in missing.items()]
             raise MissingDependencyError(
                 f"flow {compiled.name!r}: {'; '.join(parts)}, which nothing provides or injects "
                 f"(pass it with store={{...}} or engine.storage.inject())",
@@ -297,7 +295,9 @@ class Engine:
     def reset(self) -> None:
         """Forget every atom's results and states so the flow can run from the start."""
         if self._run_lock.locked():
-            raise EngineStateError(f"cannot reset the engine of flow {self.storage.flow_name!r} while it runs")
+            raise EngineStateError(
+                f"cannot reset the engine of flow {self.storage.flow_name!r} while it runs"
+            )
         self.prepare()
         for detail in self._details or ():
             if detail is not None:
@@ -333,7 +333,11 @@ class Engine:
         detail = details[i]
         assert detail is not None
         prefix = "retry" if compiled.nodes[i].kind == RETRY else "task"
-        event: dict[str, Any] = {f"{prefix}_name": detail.name, f"{prefix}_uuid": detail.uuid, "old_state": old}
+        event: dict[str, Any] = {
+            f"{prefix}_name": detail.name,
+            f"{prefix}_uuid": detail.uuid,
+            "old_state": old,
+        }
         if new in _RESULT_STATES:
             event["result"] = result
         self.atom_notifier.notify(new, event)
@@ -347,4 +351,3 @@ class Engine:
 
     def __repr__(self) -> str:
         return f"Engine(flow={self.storage.flow_name!r}, engine={self.options.engine!r})"
-

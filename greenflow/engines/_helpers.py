@@ -27,7 +27,9 @@ def _backend(backend: Any) -> Any:
     return backend
 
 
-def _flow_detail(flow: Flow, backend: Any, book: LogBook | None, flow_detail: FlowDetail | None) -> FlowDetail:
+def _flow_detail(
+    flow: Flow, backend: Any, book: LogBook | None, flow_detail: FlowDetail | None
+) -> FlowDetail:
     if flow_detail is not None:
         if not isinstance(flow_detail, FlowDetail):
             raise InvalidOptionError(f"flow_detail must be a FlowDetail, got {flow_detail!r}")
@@ -67,7 +69,8 @@ def load(
     """
     if not isinstance(flow, Flow):
         raise InvalidOptionError(
-            f"load() needs a flow (LinearFlow, UnorderedFlow or GraphFlow), got {type(flow).__name__} {flow!r}"
+            f"load() needs a flow (LinearFlow, UnorderedFlow or GraphFlow), "
+            f"got {type(flow).__name__} {flow!r}"
         )
     if executor is not None:
         options["executor"] = executor
@@ -77,7 +80,9 @@ def load(
     backend = _backend(backend)
     eng = Engine(flow, _flow_detail(flow, backend, book, flow_detail), backend, opts)
     if store:
-        eng.storage.inject(store, transient=opts.inject_transient and not getattr(backend, "writes_through", False))
+        eng.storage.inject(
+            store, transient=opts.inject_transient and not getattr(backend, "writes_through", False)
+        )
     return eng
 
 
@@ -159,4 +164,6 @@ def load_from_detail(
     flow_detail: FlowDetail, store: Mapping[str, Any] | None = None, backend: Any = None, **kwargs: Any
 ) -> Engine:
     """Load an engine that resumes ``flow_detail`` (its flow rebuilt from the recorded factory)."""
-    return load(flow_from_detail(flow_detail), store=store, backend=backend, flow_detail=flow_detail, **kwargs)
+    return load(
+        flow_from_detail(flow_detail), store=store, backend=backend, flow_detail=flow_detail, **kwargs
+    )

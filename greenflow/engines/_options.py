@@ -71,13 +71,13 @@ class EngineOptions:
                 raise InvalidOptionError(f"unknown engine option {key!r}{extra} (known: {sorted(known)})")
         kind = merged.get("engine", "serial")
         if not isinstance(kind, str) or kind not in ENGINE_KINDS:
-            raise InvalidOptionError(
-                f"unknown engine {kind!r}; choose one of {sorted(ENGINE_KINDS)}"
-            )
+            raise InvalidOptionError(f"unknown engine {kind!r}; choose one of {sorted(ENGINE_KINDS)}")
         merged["engine"] = ENGINE_KINDS[kind]
         for flag in ("defer_reverts", "never_resolve", "inject_transient"):
             if flag in merged and not isinstance(merged[flag], bool):
-                raise InvalidOptionError(f"engine option {flag!r} must be True or False, got {merged[flag]!r}")
+                raise InvalidOptionError(
+                    f"engine option {flag!r} must be True or False, got {merged[flag]!r}"
+                )
         workers = merged.get("max_workers")
         if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
             raise InvalidOptionError(f"engine option 'max_workers' must be an integer >= 1, got {workers!r}")

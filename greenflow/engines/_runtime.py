@@ -12,9 +12,14 @@ What happens after a failure (TaskFlow's documented semantics):
 * then, per failure, the innermost retry whose flow holds the failed atom
   is asked (``on_failure``): ``RETRY`` reverts that flow and runs it again;
   ``REVERT`` asks the enclosing retry in turn, and with none left reverts
-  only that flow (or everything, with ``defer_reverts``); ``REVERT_ALL`` and
+  only that flow (or everything, with ``defer_reverts``): the other flows
+  go on, and the run ends REVERTED raising that failure; ``REVERT_ALL`` and
   a failure outside any retry revert every atom that ran;
-* ``never_resolve`` skips all of that: the flow ends in FAILURE at once.
+* a retried flow starts afresh: its atoms, what its deciders ignored, and
+  the history of the retries nested in it (a reverted retry forgets it);
+* ``never_resolve`` skips all of that: the flow ends in FAILURE at once;
+* a revert that raises stops the reverting (atoms before it keep their
+  state) and the flow ends in FAILURE, raising the revert failures.
 
 Reverts run in reverse dependency order: an atom is reverted once every
 atom after it has been.
@@ -55,7 +60,7 @@ _FINISHED: Final = 3
 class _Revert:
     """One revert region: the nodes to revert and what to do once they are."""
 
-    __slots__ = ("members", "waiting", "retry", "then_retry")
+    __slots__ = ("members", "retry", "then_retry", "waiting")
 
     def __init__(self, members: set[int], retry: int, then_retry: bool) -> None:
         self.members = members
@@ -87,7 +92,10 @@ class Runtime:
         self.state: list[str] = [states.PENDING] * n
         self.values: list[Any] = [None] * n
         self._waiting: list[int] = [len(node.preds) for node in compiled.nodes]
-        self._ignored = bytearray(n)
+        # How many deciders said no to each node, and what each decider node ignored
+        # (a retry that runs its flow again withdraws the vetoes given inside it).
+        self._ignored: list[int] = [0] * n
+        self._vetoes: dict[int, list[tuple[int, ...]]] = {}
         self.running = 0
         self.phase = _FORWARD
         self.suspending = False
@@ -98,7 +106,14 @@ class Runtime:
         self.failures: list[Failure] = []  # what the run raises, in order
         self._actions: list[Action] = []
         self._work: deque[int] = deque()
+        # Nodes made ready while forward progress was stopped by a failure: started
+        # when a retry resumes it, unless their flow was reverted for good.
+        self._parked: list[int] = []
+        self._abandoned = bytearray(n)
         self._to_retry: list[int] = []
+        # Failures whose flow was reverted without a retry while other flows go on
+        # (REVERT with no enclosing retry): the run ends REVERTED and raises them.
+        self._given_up: list[Failure] = []
         self.executed = 0
         self.reverted = 0
         self._load_states()
@@ -123,13 +138,13 @@ class Runtime:
                 # Interrupted (crash, suspension mid-revert) or finished badly: run it again.
                 self._set_state(i, states.PENDING, reset=True)
         for i, node in enumerate(nodes):
+            # A join is passed once everything before it is done (its preds are atoms).
             if node.kind == JOIN and node.preds and all(state[p] in _DONE_FORWARD for p in node.preds):
-                if any(state[s] != states.PENDING for s in node.succs) or not node.succs:
-                    state[i] = states.SUCCESS
-                    done.append(i)
+                state[i] = states.SUCCESS
+                done.append(i)
         for i in done:
-            for s in nodes[i].succs:
-                waiting[s] -= 1
+            for succ in nodes[i].succs:
+                waiting[succ] -= 1
 
     def start(self) -> list[Action]:
         """The first actions of a (possibly resumed) run."""
@@ -155,8 +170,8 @@ class Runtime:
         else:
             detail.results = value
         self._set_state(i, states.SUCCESS, result=value)
-        if self.phase == _FORWARD:
-            self._finish_forward(i)
+        # Count down the successors even while halting: a retry may resume the run.
+        self._finish_forward(i)
         self._advance()
         return self._take()
 
@@ -169,25 +184,37 @@ class Runtime:
         return self._take()
 
     def reverted_ok(self, i: int, value: Any) -> list[Action]:
-        """Atom ``i``'s revert returned ``value``."""
+        """Atom ``i``'s revert returned ``value``.
+
+        A reverted retry forgets its history, so that when an enclosing retry
+        runs its flow again it starts with a fresh set of attempts.
+        """
         self.running -= 1
         self.reverted += 1
         detail = self._details[i]
         assert detail is not None
         detail.revert_results = value
+        if self._nodes[i].kind == RETRY:
+            detail.results = []
         self._set_state(i, states.REVERTED, result=value)
         self._revert_done(i)
         self._advance()
         return self._take()
 
     def reverted_failed(self, i: int, failure: Failure) -> list[Action]:
-        """Atom ``i``'s revert raised: the flow will end in FAILURE."""
+        """Atom ``i``'s revert raised: the flow will end in FAILURE.
+
+        The run then raises the revert failures only (as TaskFlow does); the
+        execute failures that caused the revert stay in storage.
+        """
         self.running -= 1
         self.reverted += 1
         detail = self._details[i]
         assert detail is not None
         detail.revert_failure = failure
         self._set_state(i, states.REVERT_FAILURE, result=failure)
+        if self._end_state != states.FAILURE:
+            self.failures.clear()
         self.failures.append(failure)
         self._end_state = states.FAILURE
         # Nothing before this atom may be reverted now: stop at the running ones.
@@ -241,7 +268,10 @@ class Runtime:
         if actions:
             self._actions = []
         elif self.running == 0 and self.phase == _FORWARD:
-            self._end_state = states.SUSPENDED if self.suspending and self._has_pending() else states.SUCCESS
+            if self.suspending and self._has_pending():
+                self._end_state = states.SUSPENDED
+            else:
+                self._end_state = states.REVERTED if self._given_up else states.SUCCESS
             self.phase = _FINISHED
         return actions
 
@@ -260,7 +290,7 @@ class Runtime:
         work, nodes = self._work, self._nodes
         while work:
             if self.phase != _FORWARD or self.suspending:
-                work.clear()
+                self._park()
                 return
             i = work.popleft()
             node = nodes[i]
@@ -299,7 +329,8 @@ class Runtime:
                 return False
             if not allowed:
                 for j in edge.ignore:
-                    self._ignored[j] = 1
+                    self._ignored[j] += 1
+                self._vetoes.setdefault(i, []).append(edge.ignore)
                 self._ignore(i)
                 return False
         return True
@@ -358,9 +389,15 @@ class Runtime:
         self._failed.append(i)
         if self.phase == _FORWARD:
             self.phase = _HALTING
-        self._work.clear()
+        self._park()
+
+    def _park(self) -> None:
+        if self._work:
+            self._parked.extend(self._work)
+            self._work.clear()
 
     def _resolve_failures(self) -> None:
+        self._park()
         failed, self._failed = self._failed, []
         for i in failed:
             detail = self._details[i]
@@ -389,6 +426,16 @@ class Runtime:
                 if not targets[r]:
                     members.add(r)
                 self._regions.append(_Revert(members, r, targets[r]))
+            for i in failed:
+                failure = self._details[i].failure  # type: ignore[union-attr]
+                if failure is not None and any(
+                    not region.then_retry and i in region.members for region in self._regions
+                ):
+                    self._given_up.append(failure)
+        for region in self._regions:
+            if not region.then_retry:
+                for j in region.members:
+                    self._abandoned[j] = 1
         self.phase = _REVERTING
         self._region_of = {}
         for region in self._regions:
@@ -497,12 +544,19 @@ class Runtime:
         nodes, state, waiting, ignored = self._nodes, self.state, self._waiting, self._ignored
         self._set_state(r, states.RETRYING)
         for j in nodes[r].scope:
-            ignored[j] = 0
+            for ignore in self._vetoes.pop(j, ()):
+                for k in ignore:
+                    ignored[k] -= 1
+        for j in nodes[r].scope:
             waiting[j] = len(nodes[j].preds)
             if nodes[j].kind == JOIN:
                 state[j] = states.PENDING
             elif state[j] != states.PENDING:
                 self._set_state(j, states.PENDING, reset=True)
+        # Successors outside the flow counted its atoms down the first time: count again.
+        in_scope = set(nodes[r].scope)
+        for s in {s for j in in_scope for s in nodes[j].succs if s not in in_scope}:
+            waiting[s] = sum(1 for p in nodes[s].preds if state[p] not in _DONE_FORWARD)
         # The retry runs again with its history; its successors wait for it as before.
         self._work.append(r)
 
@@ -510,11 +564,17 @@ class Runtime:
         if self.running or self._actions or self.phase != _REVERTING or self._regions:
             return
         if self._to_retry and self._end_state != states.FAILURE:
-            # Every region is reverted: the retried flows run again.
-            self.failures.clear()
+            # Every region is reverted: the retried flows run again (the failures
+            # of flows reverted for good are still raised at the end).
+            self.failures = list(self._given_up)
             retries, self._to_retry = self._to_retry, []
             for r in retries:
                 self._restart_retry(r)
+            parked, self._parked = self._parked, []
+            state, waiting, abandoned = self.state, self._waiting, self._abandoned
+            self._work.extend(
+                j for j in parked if state[j] == states.PENDING and waiting[j] == 0 and not abandoned[j]
+            )
             self.phase = _FORWARD
             return
         self._end_state = states.FAILURE if self._end_state == states.FAILURE else states.REVERTED

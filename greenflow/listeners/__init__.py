@@ -6,7 +6,12 @@ enter and deregisters on exit. Subclass ``Listener`` for your own.
 
 from greenflow.listeners._base import Listener
 from greenflow.listeners._capturing import CapturingListener
-from greenflow.listeners._logging import DynamicLoggingListener, LoggingListener, PrintingListener, describe_event
+from greenflow.listeners._logging import (
+    DynamicLoggingListener,
+    LoggingListener,
+    PrintingListener,
+    describe_event,
+)
 from greenflow.listeners._timing import TIMING_META, PrintingTimingListener, TimingListener
 
 __all__ = [

@@ -65,7 +65,10 @@ class PrintingTimingListener(TimingListener):
     """A ``TimingListener`` that also prints each duration."""
 
     def __init__(
-        self, engine: Engine, clock: Callable[[], float] = time.monotonic, printer: Callable[[str], Any] = print
+        self,
+        engine: Engine,
+        clock: Callable[[], float] = time.monotonic,
+        printer: Callable[[str], Any] = print,
     ) -> None:
         super().__init__(engine, clock)
         self._printer = printer

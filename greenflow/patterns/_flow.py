@@ -19,19 +19,24 @@ __all__ = ["Flow", "Item", "structure_version"]
 
 Item = Union[Atom, "Flow"]
 
-# Bumped on every structural change of any flow, so a compiled graph cached
-# on a flow is reused only while nothing anywhere in it has changed.
+# Each structural change takes a fresh number from one process-wide counter, so
+# a (flow, version) pair is never reused, even across flows.
 _versions: Final = itertools.count(1)
-_current = [0]
 
 
-def structure_version() -> int:
-    """The global flow-mutation counter (compile caches compare against it)."""
-    return _current[0]
+def structure_version(flow: Flow) -> tuple[int, ...]:
+    """The versions of ``flow`` and every flow nested in it, in a fixed order.
 
-
-def _bump() -> None:
-    _current[0] = next(_versions)
+    A compiled graph cached on a flow is valid while this tuple is unchanged:
+    it costs one step per nested flow, not per atom.
+    """
+    out = [flow._version]
+    stack = list(reversed(flow._subflows))
+    while stack:
+        sub = stack.pop()
+        out.append(sub._version)
+        stack.extend(reversed(sub._subflows))
+    return tuple(out)
 
 
 class Flow:
@@ -54,8 +59,12 @@ class Flow:
         self.retry = retry
         self._children: list[Item] = []
         self._child_ids: set[int] = set()
-        self._compiled: tuple[int, Any] | None = None
-        _bump()
+        self._subflows: list[Flow] = []
+        self._compiled: tuple[tuple[int, ...], Any] | None = None
+        self._version = next(_versions)
+
+    def _bump(self) -> None:
+        self._version = next(_versions)
 
     def add(self, *items: Item) -> Flow:
         """Add atoms or flows (in order); returns the flow, so calls chain."""
@@ -75,7 +84,9 @@ class Flow:
                 )
             self._child_ids.add(id(item))
             self._children.append(item)
-        _bump()
+            if isinstance(item, Flow):
+                self._subflows.append(item)
+        self._bump()
         return self
 
     def __iter__(self) -> Iterator[Item]:

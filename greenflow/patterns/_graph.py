@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from greenflow.exceptions import InvalidOptionError
-from greenflow.patterns._flow import Flow, Item, _bump, _describe
+from greenflow.patterns._flow import Flow, Item, _describe
 
 __all__ = ["Depth", "GraphFlow"]
 
@@ -36,9 +36,7 @@ class Depth(str, enum.Enum):
                 return cls(value.upper())
             except ValueError:
                 pass
-        raise InvalidOptionError(
-            f"decider_depth must be one of {[d.value for d in cls]}, got {value!r}"
-        )
+        raise InvalidOptionError(f"decider_depth must be one of {[d.value for d in cls]}, got {value!r}")
 
 
 class GraphFlow(Flow):
@@ -77,11 +75,14 @@ class GraphFlow(Flow):
         meta: dict[str, Any] = {"manual": True}
         if decider is not None:
             meta["decider"] = decider
-            meta["decider_depth"] = Depth.translate(decider_depth or Depth.ALL)
+            try:
+                meta["decider_depth"] = Depth.translate(decider_depth or Depth.ALL)
+            except InvalidOptionError as exc:
+                raise InvalidOptionError(f"graph flow {self.name!r}: {exc}") from None
         elif decider_depth is not None:
             raise InvalidOptionError(f"graph flow {self.name!r}: decider_depth given without a decider")
         self._links[(id(u), id(v))] = (u, v, meta)
-        _bump()
+        self._bump()
         return self
 
     def iter_links(self) -> Iterator[tuple[Item, Item, dict[str, Any]]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -16,6 +17,5 @@ class LinearFlow(Flow):
     pattern: ClassVar[str] = "linear"
 
     def iter_links(self) -> Iterator[tuple[Item, Item, dict[str, Any]]]:
-        children = self._children
-        for before, after in zip(children, children[1:]):
+        for before, after in itertools.pairwise(self._children):
             yield before, after, {}

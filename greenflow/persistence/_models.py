@@ -16,7 +16,15 @@ from greenflow import states
 from greenflow.exceptions import StorageError
 from greenflow.failure import Failure
 
-__all__ = ["MODEL_FORMAT_VERSION", "AtomDetail", "FlowDetail", "LogBook", "RetryDetail", "TaskDetail", "new_uuid"]
+__all__ = [
+    "MODEL_FORMAT_VERSION",
+    "AtomDetail",
+    "FlowDetail",
+    "LogBook",
+    "RetryDetail",
+    "TaskDetail",
+    "new_uuid",
+]
 
 #: Version of the dicts produced by ``to_dict()``; bump on any change.
 MODEL_FORMAT_VERSION: Final = 1
@@ -39,19 +47,32 @@ def _failure_from_dict(data: dict[str, Any] | None) -> Failure | None:
     return Failure.from_dict(data) if data is not None else None
 
 
+# What a malformed record raises while being read (``Failure.from_dict``'s error is a TypeError).
+_BAD_RECORD: Final = (KeyError, TypeError, ValueError, AttributeError)
+
+
+def _check_format(data: dict[str, Any], what: str) -> None:
+    version = data.get("format", MODEL_FORMAT_VERSION)
+    if version != MODEL_FORMAT_VERSION:
+        raise StorageError(
+            f"{what} {data.get('name')!r} has format version {version!r}; this greenflow reads "
+            f"version {MODEL_FORMAT_VERSION} (upgrade greenflow to read it)"
+        )
+
+
 class AtomDetail:
     """The record of one atom in one flow run: state, intention, results, failures."""
 
     __slots__ = (
         "_uuid",
-        "name",
-        "state",
-        "intention",
-        "results",
         "failure",
-        "revert_results",
-        "revert_failure",
+        "intention",
         "meta",
+        "name",
+        "results",
+        "revert_failure",
+        "revert_results",
+        "state",
         "version",
     )
     kind: str = "atom"
@@ -105,6 +126,7 @@ class AtomDetail:
     def from_dict(data: dict[str, Any]) -> AtomDetail:
         """Rebuild a task or retry detail from ``to_dict()`` output."""
         try:
+            _check_format(data, "atom detail")
             cls = _DETAIL_KINDS[data["kind"]]
             detail = cls(data["name"], data["uuid"])
             detail.state = data["state"]
@@ -116,12 +138,12 @@ class AtomDetail:
             detail.meta = dict(data.get("meta") or {})
             version = data.get("version")
             detail.version = tuple(version) if isinstance(version, list) else version
-        except (KeyError, TypeError) as exc:
+            if detail.kind == "retry":
+                detail.results = [
+                    (r, {k: Failure.from_dict(v) for k, v in f.items()}) for r, f in (detail.results or [])
+                ]
+        except _BAD_RECORD as exc:
             raise StorageError(f"not an atom detail record: {data!r} (missing or bad {exc})") from exc
-        if detail.kind == "retry":
-            detail.results = [
-                (r, {k: Failure.from_dict(v) for k, v in f.items()}) for r, f in (detail.results or [])
-            ]
         return detail
 
     def __repr__(self) -> str:
@@ -153,7 +175,7 @@ class RetryDetail(AtomDetail):
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()
-        data["results"] = [(r, {k: v.to_dict() for k, v in f.items()}) for r, f in self.results]
+        data["results"] = [[r, {k: v.to_dict() for k, v in f.items()}] for r, f in self.results]
         return data
 
 
@@ -163,7 +185,7 @@ _DETAIL_KINDS: Final[dict[str, type[AtomDetail]]] = {"task": TaskDetail, "retry"
 class FlowDetail:
     """The record of one flow run: its state, meta, and its atoms' details by uuid."""
 
-    __slots__ = ("_uuid", "name", "state", "meta", "_by_name")
+    __slots__ = ("_by_name", "_uuid", "meta", "name", "state")
 
     def __init__(self, name: str, uuid: str | None = None) -> None:
         self._uuid = uuid
@@ -215,23 +237,24 @@ class FlowDetail:
     def from_dict(data: dict[str, Any]) -> FlowDetail:
         """Rebuild from ``to_dict()`` output."""
         try:
+            _check_format(data, "flow detail")
             fd = FlowDetail(data["name"], data["uuid"])
             fd.state = data["state"]
             fd.meta = dict(data.get("meta") or {})
             for atom in data.get("atoms", ()):
                 fd.add(AtomDetail.from_dict(atom))
-        except (KeyError, TypeError) as exc:
+        except _BAD_RECORD as exc:
             raise StorageError(f"not a flow detail record: {data!r} (missing or bad {exc})") from exc
         return fd
 
     def __repr__(self) -> str:
-        return f"FlowDetail({self.name!r}, state={self.state}, atoms={len(self._atoms)})"
+        return f"FlowDetail({self.name!r}, state={self.state}, atoms={len(self._by_name)})"
 
 
 class LogBook:
     """A named collection of flow details (one per flow run)."""
 
-    __slots__ = ("_uuid", "name", "meta", "created_at", "updated_at", "_flows")
+    __slots__ = ("_flows", "_uuid", "created_at", "meta", "name", "updated_at")
 
     def __init__(self, name: str, uuid: str | None = None) -> None:
         self._uuid = uuid
@@ -278,12 +301,13 @@ class LogBook:
     def from_dict(data: dict[str, Any]) -> LogBook:
         """Rebuild from ``to_dict()`` output."""
         try:
+            _check_format(data, "logbook")
             book = LogBook(data["name"], data["uuid"])
             book.meta = dict(data.get("meta") or {})
             book.created_at = data.get("created_at") or book.created_at
             book.updated_at = data.get("updated_at")
             for fd in data.get("flows", ()):
                 book.add(FlowDetail.from_dict(fd))
-        except (KeyError, TypeError) as exc:
+        except _BAD_RECORD as exc:
             raise StorageError(f"not a logbook record: {data!r} (missing or bad {exc})") from exc
         return book

@@ -34,7 +34,6 @@ class Storage:
         self._conn = backend.get_connection() if self._writes else None
         self._transient: dict[str, Any] = {}
         self._providers: dict[str, list[tuple[AtomDetail, Any]]] = {}
-        self._order: dict[str, int] = {}
 
     # -- engine side ------------------------------------------------------------------------
 
@@ -45,9 +44,10 @@ class Storage:
         created = False
         providers = self._providers
         providers.clear()
-        for order, index in enumerate(compiled.atoms):
+        fresh = len(fd) == 0
+        for index in compiled.atoms:
             node = compiled.nodes[index]
-            detail = fd.find_by_name(node.name)
+            detail = None if fresh else fd.find_by_name(node.name)
             if detail is None:
                 detail = RetryDetail(node.name) if node.kind == 1 else TaskDetail(node.name)
                 detail.version = node.atom.version
@@ -56,7 +56,6 @@ class Storage:
                 if self._writes:
                     self._conn.update_atom_details(detail)  # type: ignore[union-attr]
             details[index] = detail
-            self._order[node.name] = order
             for symbol, key in node.save_as:
                 providers.setdefault(symbol, []).append((detail, key))
         if created and self._writes:

@@ -1,0 +1,39 @@
+"""Executors: ``concurrent.futures``-like pools that run atoms.
+
+Built on :mod:`greenflow.hubs` and below the engines. One executor may be
+shared by many engines; an engine shuts down only the executors it created
+(:func:`make_executor` says which). Every executor returns
+:class:`concurrent.futures.Future` objects, so one hub wait
+(:meth:`greenflow.hubs.Hub.wait_for_any`) covers futures of any mix of them.
+"""
+
+from greenflow.executors._base import Executor
+from greenflow.executors._errors import (
+    ExecutorError,
+    ExecutorPicklingError,
+    ExecutorShutdownError,
+    GreenHubRequiredError,
+    InvalidExecutorError,
+    UnknownExecutorError,
+)
+from greenflow.executors._factory import EXECUTOR_NAMES, make_executor
+from greenflow.executors._green import GreenExecutor
+from greenflow.executors._process import ProcessExecutor
+from greenflow.executors._synchronous import SynchronousExecutor
+from greenflow.executors._thread import ThreadExecutor
+
+__all__ = [
+    "EXECUTOR_NAMES",
+    "Executor",
+    "ExecutorError",
+    "ExecutorPicklingError",
+    "ExecutorShutdownError",
+    "GreenExecutor",
+    "GreenHubRequiredError",
+    "InvalidExecutorError",
+    "ProcessExecutor",
+    "SynchronousExecutor",
+    "ThreadExecutor",
+    "UnknownExecutorError",
+    "make_executor",
+]

@@ -1,0 +1,118 @@
+"""The green executor: a bounded pool of green threads on a gevent or eventlet hub."""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, ParamSpec, TypeAlias, TypeVar
+
+from greenflow.executors._base import callable_name, run_into_future
+from greenflow.executors._errors import ExecutorShutdownError, GreenHubRequiredError
+from greenflow.hubs import Hub, get_hub, select_hub
+
+__all__ = ["GreenExecutor"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_WorkItem: TypeAlias = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+class GreenExecutor(concurrent.futures.Executor):
+    """Runs submitted calls in at most ``max_workers`` green threads of a green hub.
+
+    Green threads exist only while there is work: ``submit()`` starts one
+    while fewer than ``max_workers`` run, otherwise it queues the call, and
+    each green thread takes queued calls until none is left, then exits. So
+    an idle executor holds no green thread, and a shared executor bounds the
+    concurrency of every engine using it.
+
+    ``submit()`` never blocks and must be called from the OS thread running
+    the hub (as any green thread would be started).
+
+    Raises:
+        GreenHubRequiredError: the hub (given or selected) is ``threading``.
+        ValueError: ``max_workers`` is smaller than 1.
+    """
+
+    def __init__(self, max_workers: int = 1000, hub: Hub | str | None = None) -> None:
+        if max_workers < 1:
+            raise ValueError(f"GreenExecutor max_workers must be at least 1, got {max_workers}")
+        resolved = hub if hub is not None and not isinstance(hub, str) else get_hub(hub)
+        if not resolved.is_green:
+            source = "given" if hub is not None and not isinstance(hub, str) else select_hub(hub).source
+            raise GreenHubRequiredError(
+                f"GreenExecutor needs a green hub (gevent or eventlet) but the hub is"
+                f" {resolved.name!r} ({source}); call greenflow.hubs.patch('gevent') at the very"
+                " top of your program, or use the 'thread' executor"
+            )
+        self._hub = resolved
+        self._max_workers = max_workers
+        self._pending: collections.deque[_WorkItem] = collections.deque()
+        # Only touched from the hub's OS thread and never across a green switch,
+        # so no lock is needed around the worker count and the queue.
+        self._workers = 0
+        self._idle = resolved.Event()
+        self._idle.set()
+        self._shut_down = False
+
+    @property
+    def max_workers(self) -> int:
+        """The most green threads this executor runs at once."""
+        return self._max_workers
+
+    @property
+    def hub(self) -> Hub:
+        """The hub whose green threads run the calls."""
+        return self._hub
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        """Schedule ``fn(*args, **kwargs)`` on a green thread and return its future."""
+        if self._shut_down:
+            raise ExecutorShutdownError(
+                f"cannot submit {callable_name(fn)!r}: the GreenExecutor was shut down"
+            )
+        future: Future[T] = Future()
+        item: _WorkItem = (future, fn, args, kwargs)
+        if self._workers < self._max_workers:
+            self._start_worker(item)
+        else:
+            self._pending.append(item)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Refuse new calls; optionally cancel queued ones and wait for running ones."""
+        self._shut_down = True
+        if cancel_futures:
+            while self._pending:
+                future = self._pending.popleft()[0]
+                # Notify waiters of the cancellation now: no worker will pick the item up.
+                if future.cancel():
+                    future.set_running_or_notify_cancel()
+        if wait:
+            self._idle.wait()
+
+    def _start_worker(self, item: _WorkItem) -> None:
+        self._workers += 1
+        self._idle.clear()
+        self._hub.spawn(self._work, item)
+
+    def _work(self, item: _WorkItem) -> None:
+        try:
+            while True:
+                future, fn, args, kwargs = item
+                run_into_future(future, fn, args, kwargs)
+                # Do not keep the last call's objects alive while idle or waiting.
+                del future, fn, args, kwargs, item
+                if not self._pending:
+                    return
+                item = self._pending.popleft()
+        finally:
+            self._workers -= 1
+            if self._pending:
+                # This worker was interrupted (e.g. its greenlet was killed): replace it.
+                self._start_worker(self._pending.popleft())
+            elif self._workers == 0:
+                self._idle.set()

@@ -1,0 +1,392 @@
+"""Serial engine control: suspend/resume, run_iter, reset, engine states, options, validation, factories."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from greenflow import FunctorTask, LinearFlow, Task, Times, UnorderedFlow, load, load_from_factory, states
+from greenflow.engines import EngineOptions, flow_from_detail, load_from_detail
+from greenflow.exceptions import EngineStateError, InvalidOptionError, MissingDependencyError, NotFoundError
+
+
+def _states(engine: Any, names: Any) -> dict[str, str]:
+    return {name: engine.storage.get_atom_state(name) for name in names}
+
+
+def _executed(calls: list[tuple[str, str]]) -> list[str]:
+    return [name for kind, name in calls if kind == "execute"]
+
+
+class _CallsEngine(Task):
+    """Calls ``action(engine)`` from inside ``execute`` (the engine is set once it is loaded)."""
+
+    def __init__(self, name: str, action: Any, calls: list[tuple[str, str]]) -> None:
+        super().__init__(name)
+        self.action = action
+        self.engine: Any = None
+        self.calls = calls
+
+    def execute(self):  # type: ignore[override]
+        self.calls.append(("execute", self.name))
+        self.action(self.engine)
+
+
+def _load_with(task: _CallsEngine, flow: Any, **options: Any) -> Any:
+    engine = load(flow, **options)
+    task.engine = engine
+    return engine
+
+
+# -- suspend and resume ------------------------------------------------------------------------
+
+
+def test_suspend_from_a_task_stops_the_flow_after_that_task(step, calls, listen):
+    suspender = _CallsEngine("suspender", lambda engine: engine.suspend(), calls)
+    engine = _load_with(suspender, LinearFlow("f").add(step("a"), suspender, step("b"), step("c")))
+    events = listen(engine)
+    engine.run()  # returns normally
+    assert _executed(calls) == ["a", "suspender"]
+    assert engine.storage.get_flow_state() == states.SUSPENDED
+    assert _states(engine, ["a", "suspender", "b", "c"]) == {
+        "a": states.SUCCESS,
+        "suspender": states.SUCCESS,
+        "b": states.PENDING,
+        "c": states.PENDING,
+    }
+    assert events.flow == [states.RUNNING, states.SUSPENDED]
+
+
+def test_run_after_suspend_resumes_without_running_finished_atoms_again(step, calls):
+    suspender = _CallsEngine("suspender", lambda engine: engine.suspend(), calls)
+    engine = _load_with(
+        suspender, LinearFlow("f").add(step("a", provides="x"), suspender, step("b", requires="x"))
+    )
+    engine.run()
+    suspender.action = lambda engine: None
+    engine.run()
+    assert _executed(calls) == ["a", "suspender", "b"]
+    assert engine.storage.get_flow_state() == states.SUCCESS
+    assert engine.storage.get("b") == "b"
+    assert engine.statistics.runs == 2
+    assert engine.statistics.atoms_executed == 3
+
+
+def test_suspend_inside_a_retry_flow_resumes_with_its_history(step, calls):
+    suspender = _CallsEngine("suspender", lambda engine: engine.suspend(), calls)
+    flow = LinearFlow("f", retry=Times(3, provides="attempt")).add(suspender, step("b", fail=1))
+    engine = _load_with(suspender, flow)
+    engine.run()
+    assert engine.storage.get_flow_state() == states.SUSPENDED
+    suspender.action = lambda engine: None
+    engine.run()
+    assert engine.storage.get_flow_state() == states.SUCCESS
+    assert list(engine.storage.get_retry_history("f_retry").provided_iter()) == [1, 2]
+
+
+def test_suspend_during_a_revert_lets_the_revert_finish(step, calls):
+    class SuspendingRevert(Task):
+        engine: Any = None
+
+        def execute(self):  # type: ignore[override]
+            calls.append(("execute", self.name))
+
+        def revert(self, **kwargs):  # type: ignore[override]
+            calls.append(("revert", self.name))
+            self.engine.suspend()
+
+    b = SuspendingRevert("b")
+    engine = load(LinearFlow("f").add(step("a"), b, step("c", fail=True)))
+    b.engine = engine
+    with pytest.raises(RuntimeError, match="c failed"):
+        engine.run()
+    assert [name for kind, name in calls if kind == "revert"] == ["c", "b", "a"]
+    assert engine.storage.get_flow_state() == states.REVERTED
+
+
+def test_suspend_when_not_running_has_no_effect(step, calls):
+    engine = load(LinearFlow("f").add(step("a")))
+    engine.suspend()
+    engine.run()
+    assert engine.storage.get_flow_state() == states.SUCCESS
+
+
+# -- run_iter -------------------------------------------------------------------------------------
+
+
+def test_run_iter_yields_running_first_and_the_final_state_last(step, calls):
+    engine = load(LinearFlow("f").add(step("a"), step("b")))
+    steps = engine.run_iter()
+    assert next(steps) == states.RUNNING
+    assert calls == []  # nothing ran before the caller stepped on
+    assert next(steps) == states.SUCCESS
+    assert _executed(calls) == ["a", "b"]
+    with pytest.raises(StopIteration):
+        next(steps)
+
+
+def test_iter_run_yields_reverted_then_raises_the_failure(step):
+    engine = load(LinearFlow("f").add(step("a", fail=True)))
+    seen = []
+    with pytest.raises(RuntimeError, match="a failed"):
+        for state in engine.iter_run():
+            seen.append(state)
+    assert seen == [states.RUNNING, states.REVERTED]
+
+
+def test_run_iter_of_a_suspended_flow_ends_with_suspended(step, calls):
+    suspender = _CallsEngine("suspender", lambda engine: engine.suspend(), calls)
+    engine = _load_with(suspender, LinearFlow("f").add(suspender, step("b")))
+    assert list(engine.run_iter()) == [states.RUNNING, states.SUSPENDED]
+
+
+# -- engine states ------------------------------------------------------------------------------
+
+
+def test_run_from_inside_a_running_task_raises_engine_state_error(step, calls):
+    rerun = _CallsEngine("rerun", lambda engine: engine.run(), calls)
+    engine = _load_with(rerun, LinearFlow("busy").add(rerun))
+    with pytest.raises(EngineStateError, match="'busy'") as info:
+        engine.run()
+    assert "already running" in str(info.value)
+    assert engine.storage.get_flow_state() == states.REVERTED
+
+
+def test_reset_while_running_raises_engine_state_error(calls):
+    resetter = _CallsEngine("resetter", lambda engine: engine.reset(), calls)
+    engine = _load_with(resetter, LinearFlow("busy").add(resetter))
+    with pytest.raises(EngineStateError, match=r"cannot reset .*'busy'"):
+        engine.run()
+
+
+def test_reset_then_run_runs_every_atom_again(step, calls):
+    engine = load(LinearFlow("f").add(step("a"), step("b")))
+    engine.run()
+    engine.reset()
+    assert engine.storage.get_flow_state() == states.PENDING
+    assert _states(engine, "ab") == dict.fromkeys("ab", states.PENDING)
+    engine.run()
+    assert _executed(calls) == ["a", "b", "a", "b"]
+    assert engine.storage.get_flow_state() == states.SUCCESS
+
+
+def test_reset_clears_retry_history(step):
+    engine = load(LinearFlow("f", retry=Times(2)).add(step("a", fail=1)))
+    engine.run()
+    assert len(engine.storage.get_retry_history("f_retry")) == 2
+    engine.reset()
+    assert len(engine.storage.get_retry_history("f_retry")) == 0
+
+
+def test_running_a_finished_engine_again_runs_nothing(step, calls, listen):
+    engine = load(LinearFlow("f").add(step("a"), step("b")))
+    engine.run()
+    events = listen(engine)
+    engine.run()
+    assert _executed(calls) == ["a", "b"]
+    assert engine.storage.get_flow_state() == states.SUCCESS
+    assert events.flow == [states.RUNNING, states.SUCCESS]
+    assert events.atoms == []
+
+
+def test_running_a_reverted_engine_again_runs_the_flow_from_the_start(step, calls):
+    engine = load(LinearFlow("f").add(step("a"), step("b", fail=1)))
+    with pytest.raises(RuntimeError):
+        engine.run()
+    engine.run()
+    assert _executed(calls) == ["a", "b", "a", "b"]
+    assert engine.storage.get_flow_state() == states.SUCCESS
+
+
+# -- options ------------------------------------------------------------------------------------
+
+
+def test_misspelt_option_raises_and_suggests_the_right_name(step):
+    with pytest.raises(InvalidOptionError, match=r"'defer_revert'.*did you mean 'defer_reverts'"):
+        load(LinearFlow("f").add(step("a")), defer_revert=True)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"defer_reverts": "yes"}, "'defer_reverts' must be True or False, got 'yes'"),
+        ({"never_resolve": 1}, "'never_resolve' must be True or False"),
+        ({"max_workers": 0}, "'max_workers' must be an integer >= 1, got 0"),
+        ({"max_workers": True}, "'max_workers' must be an integer"),
+        ({"hub": 3}, "'hub' must be a hub name, got 3"),
+        ({"engine": "warp"}, "unknown engine 'warp'"),
+        ({"engine_conf": {"engine": "warp"}}, "unknown engine 'warp'"),
+        ({"engine_conf": 5}, "engine_conf must be an engine name or a dict"),
+        ({"store": ["x"]}, "store must be a dict"),
+    ],
+)
+def test_bad_option_values_raise_invalid_option_error(step, options, message):
+    with pytest.raises(InvalidOptionError, match=re.escape(message)):
+        load(LinearFlow("f").add(step("a")), **options)
+
+
+def test_load_refuses_something_that_is_not_a_flow(step):
+    with pytest.raises(InvalidOptionError, match="needs a flow"):
+        load(step("a"))
+
+
+def test_legacy_engine_conf_string_selects_the_engine(step):
+    engine = load(LinearFlow("f").add(step("a")), engine_conf="serial")
+    assert engine.options.engine == "serial"
+    engine.run()
+    assert engine.storage.get_flow_state() == states.SUCCESS
+
+
+def test_legacy_engine_conf_dict_carries_options(step, calls):
+    inner = LinearFlow("inner", retry=Times(1)).add(step("b", fail=True))
+    flow = LinearFlow("f").add(step("a"), inner)
+    engine = load(flow, engine_conf={"engine": "serial", "defer_reverts": True})
+    assert engine.options == EngineOptions(engine="serial", defer_reverts=True)
+    with pytest.raises(RuntimeError):
+        engine.run()
+    assert [name for kind, name in calls if kind == "revert"] == ["b", "a"]
+
+
+def test_default_is_an_alias_of_the_serial_engine(step):
+    assert load(LinearFlow("f").add(step("a")), engine="default").options.engine == "serial"
+
+
+# -- validation -----------------------------------------------------------------------------------
+
+
+def test_validate_names_the_flow_atom_and_missing_symbol(step):
+    engine = load(LinearFlow("create").add(step("boot_vm", requires="image_id")))
+    with pytest.raises(MissingDependencyError) as info:
+        engine.validate()
+    message = str(info.value)
+    assert "'create'" in message
+    assert "'boot_vm'" in message
+    assert "'image_id'" in message
+    assert "nothing provides or injects" in message
+    assert info.value.flow == "create"
+    assert info.value.atom == "boot_vm"
+    assert info.value.missing == frozenset({"image_id"})
+
+
+def test_run_with_a_missing_requirement_raises_before_running_anything(step, calls, listen):
+    engine = load(LinearFlow("create").add(step("first"), step("boot_vm", requires="image_id")))
+    events = listen(engine)
+    with pytest.raises(MissingDependencyError, match="image_id"):
+        engine.run()
+    assert calls == []
+    assert events.flow == []
+
+
+def test_injecting_the_missing_value_later_lets_the_flow_run(step):
+    boot = step("boot_vm", requires="image_id")
+    engine = load(LinearFlow("create").add(boot))
+    with pytest.raises(MissingDependencyError):
+        engine.validate()
+    engine.storage.inject({"image_id": "img-1"})
+    engine.run()
+    assert boot.received == [{"image_id": "img-1"}]
+
+
+def test_requirement_provided_by_an_earlier_atom_needs_no_injection(step):
+    engine = load(LinearFlow("f").add(step("a", provides="image_id"), step("b", requires="image_id")))
+    engine.validate()
+    engine.run()
+    assert engine.storage.get_flow_state() == states.SUCCESS
+
+
+def test_unordered_sibling_does_not_satisfy_a_requirement(step):
+    engine = load(UnorderedFlow("u").add(step("a", provides="x"), step("b", requires="x")))
+    with pytest.raises(MissingDependencyError, match=r"'b'.*'x'"):
+        engine.validate()
+
+
+# -- factories ----------------------------------------------------------------------------------
+
+_FACTORY_CALLS: list[tuple[str, str]] = []
+
+
+def make_deploy_flow(name: str, count: int = 2) -> LinearFlow:
+    """A module-level flow factory (importable by name, as load_from_factory requires)."""
+    flow = LinearFlow(name)
+    for i in range(count):
+        flow.add(
+            FunctorTask(
+                lambda i=i: _FACTORY_CALLS.append(("execute", f"t{i}")) or i, name=f"t{i}", provides=f"r{i}"
+            )
+        )
+    return flow
+
+
+class _SuspendOnce(Task):
+    suspended = False
+
+    def execute(self, engine_ref):  # type: ignore[override]
+        _FACTORY_CALLS.append(("execute", self.name))
+        if not _SuspendOnce.suspended:
+            _SuspendOnce.suspended = True
+            engine_ref[0].suspend()
+
+
+def make_suspending_flow() -> LinearFlow:
+    """A module-level factory whose middle task suspends the first engine that runs it."""
+    return LinearFlow("resumable").add(
+        FunctorTask(lambda: _FACTORY_CALLS.append(("execute", "first")), name="first"),
+        _SuspendOnce("middle"),
+        FunctorTask(lambda: _FACTORY_CALLS.append(("execute", "last")), name="last"),
+    )
+
+
+@pytest.fixture(autouse=True)
+def _clear_factory_calls():
+    _FACTORY_CALLS.clear()
+    _SuspendOnce.suspended = False
+
+
+def test_load_from_factory_records_the_factory_and_its_arguments():
+    engine = load_from_factory(make_deploy_flow, factory_args=["deploy"], factory_kwargs={"count": 3})
+    meta = engine.storage.flow_detail.meta["factory"]
+    assert meta["name"].endswith("make_deploy_flow")
+    assert meta["args"] == ["deploy"]
+    assert meta["kwargs"] == {"count": 3}
+    engine.run()
+    assert engine.storage.fetch_all() == {"r0": 0, "r1": 1, "r2": 2}
+
+
+def test_flow_from_detail_rebuilds_an_equivalent_flow():
+    engine = load_from_factory(make_deploy_flow, factory_args=["deploy"], factory_kwargs={"count": 3})
+    rebuilt = flow_from_detail(engine.storage.flow_detail)
+    assert isinstance(rebuilt, LinearFlow)
+    assert rebuilt.name == "deploy"
+    assert [atom.name for atom in rebuilt.iter_atoms()] == ["t0", "t1", "t2"]
+
+
+def test_load_from_detail_resumes_a_suspended_flow_without_rerunning_finished_atoms():
+    holder: list[Any] = []
+    first = load_from_factory(make_suspending_flow, store={"engine_ref": holder}, inject_transient=True)
+    holder.append(first)
+    first.run()
+    assert first.storage.get_flow_state() == states.SUSPENDED
+    second = load_from_detail(first.storage.flow_detail, store={"engine_ref": holder})
+    second.run()
+    assert _FACTORY_CALLS == [("execute", "first"), ("execute", "middle"), ("execute", "last")]
+    assert second.storage.get_flow_state() == states.SUCCESS
+
+
+def test_load_from_factory_refuses_a_factory_that_cannot_be_imported_by_name():
+    with pytest.raises(InvalidOptionError, match="module-level function"):
+        load_from_factory(lambda: LinearFlow("f"))
+
+
+def test_flow_from_detail_without_a_recorded_factory_raises_not_found(step):
+    engine = load(LinearFlow("plain").add(step("a")))
+    with pytest.raises(NotFoundError, match=r"'plain'.*records no flow factory"):
+        flow_from_detail(engine.storage.flow_detail)
+
+
+def test_flow_from_detail_with_a_factory_that_no_longer_exists_raises_not_found():
+    engine = load_from_factory(make_deploy_flow, factory_args=["deploy"])
+    engine.storage.flow_detail.meta["factory"]["name"] = "no_such_module_here.make_flow"
+    with pytest.raises(NotFoundError, match=r"cannot import flow factory 'no_such_module_here\.make_flow'"):
+        flow_from_detail(engine.storage.flow_detail)

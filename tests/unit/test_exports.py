@@ -1,0 +1,210 @@
+"""What each public module exports is exactly what is meant to be public.
+
+The expected sets are written out here on purpose: a name appears in, or
+disappears from, the public API only by changing this file too.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+EXPECTED_EXPORTS: dict[str, list[str]] = {
+    "greenflow": [
+        "AlwaysRevert",
+        "AlwaysRevertAll",
+        "Decision",
+        "Failure",
+        "ForEach",
+        "FunctorTask",
+        "GraphFlow",
+        "LinearFlow",
+        "MapFunctorTask",
+        "ParameterizedForEach",
+        "ReduceFunctorTask",
+        "Retry",
+        "Task",
+        "Times",
+        "UnorderedFlow",
+        "load",
+        "load_from_factory",
+        "run",
+        "states",
+    ],
+    "greenflow.atoms": [
+        "AlwaysRevert",
+        "AlwaysRevertAll",
+        "Atom",
+        "Decision",
+        "EVENT_UPDATE_PROGRESS",
+        "ForEach",
+        "FunctorTask",
+        "History",
+        "MapFunctorTask",
+        "ParameterizedForEach",
+        "ReduceFunctorTask",
+        "Retry",
+        "Task",
+        "Times",
+        "progress_sink",
+    ],
+    "greenflow.patterns": ["Depth", "Flow", "GraphFlow", "LinearFlow", "UnorderedFlow"],
+    "greenflow.patterns.linear_flow": ["Flow"],
+    "greenflow.patterns.unordered_flow": ["Flow"],
+    "greenflow.patterns.graph_flow": ["Depth", "Flow"],
+    "greenflow.compiler": [
+        "ARG_FROM_ATOM",
+        "ARG_FROM_INJECT",
+        "ARG_FROM_STORE",
+        "ArgSource",
+        "CompiledFlow",
+        "DeciderEdge",
+        "FlowCompiler",
+        "JOIN",
+        "Node",
+        "RETRY",
+        "TASK",
+        "compile_flow",
+    ],
+    "greenflow.engines": [
+        "ENGINE_KINDS",
+        "Engine",
+        "EngineOptions",
+        "EngineStatistics",
+        "WAITING",
+        "flow_from_detail",
+        "invoke_atom",
+        "load",
+        "load_from_detail",
+        "load_from_factory",
+        "run",
+        "save_factory_details",
+    ],
+    "greenflow.storage": ["Storage"],
+    "greenflow.persistence": [
+        "AtomDetail",
+        "FlowDetail",
+        "LogBook",
+        "MODEL_FORMAT_VERSION",
+        "MemoryBackend",
+        "RetryDetail",
+        "TaskDetail",
+        "fetch_backend",
+        "new_uuid",
+    ],
+    "greenflow.exceptions": [
+        "AmbiguousDependencyError",
+        "CompilationError",
+        "CycleError",
+        "DependencyError",
+        "DuplicateNameError",
+        "EngineStateError",
+        "GreenflowError",
+        "InvalidOptionError",
+        "MissingDependencyError",
+        "NotFoundError",
+        "StorageError",
+        "WrappedFailure",
+    ],
+    "greenflow.states": [
+        "EXECUTE",
+        "FAILURE",
+        "IGNORE",
+        "PENDING",
+        "RESUMING",
+        "RETRY",
+        "RETRYING",
+        "REVERT",
+        "REVERTED",
+        "REVERTING",
+        "REVERT_FAILURE",
+        "RUNNING",
+        "SUCCESS",
+        "SUSPENDED",
+        "SUSPENDING",
+        "check_atom_transition",
+        "check_flow_transition",
+    ],
+    "greenflow.failure": ["FAILURE_FORMAT_VERSION", "Failure", "RemoteFailureError"],
+    "greenflow.notifier": ["ANY", "Notifier"],
+    "greenflow.listeners": [
+        "CapturingListener",
+        "DynamicLoggingListener",
+        "Listener",
+        "LoggingListener",
+        "PrintingListener",
+        "PrintingTimingListener",
+        "TIMING_META",
+        "TimingListener",
+        "describe_event",
+    ],
+}
+
+MODULES = sorted(EXPECTED_EXPORTS)
+
+
+def test_expected_sets_are_written_sorted_and_without_duplicates():
+    for module_name, names in EXPECTED_EXPORTS.items():
+        assert names == sorted(set(names)), module_name
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_module_exports_exactly_the_expected_names(module_name):
+    module = importlib.import_module(module_name)
+    exported = module.__all__
+    assert len(exported) == len(set(exported)), f"{module_name}.__all__ lists a name twice"
+    assert sorted(exported) == EXPECTED_EXPORTS[module_name]
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_every_exported_name_resolves(module_name):
+    module = importlib.import_module(module_name)
+    missing = [name for name in module.__all__ if not hasattr(module, name)]
+    assert missing == []
+    namespace: dict[str, object] = {}
+    exec(f"from {module_name} import *", namespace)
+    assert set(module.__all__) <= set(namespace)
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_no_private_name_is_exported(module_name):
+    module = importlib.import_module(module_name)
+    assert [name for name in module.__all__ if name.startswith("_")] == []
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_exported_classes_and_functions_are_documented(module_name):
+    module = importlib.import_module(module_name)
+    undocumented = [
+        name
+        for name in module.__all__
+        if isinstance(obj := getattr(module, name), type) or (callable(obj) and hasattr(obj, "__code__"))
+        if not (obj.__doc__ or "").strip()
+    ]
+    assert undocumented == []
+
+
+def test_taskflow_style_pattern_modules_export_the_patterns():
+    from greenflow.patterns import (
+        GraphFlow,
+        LinearFlow,
+        UnorderedFlow,
+        graph_flow,
+        linear_flow,
+        unordered_flow,
+    )
+
+    assert (linear_flow.Flow, unordered_flow.Flow, graph_flow.Flow) == (LinearFlow, UnorderedFlow, GraphFlow)
+
+
+def test_top_level_names_are_the_layer_objects():
+    import greenflow
+    from greenflow import atoms, engines, failure, patterns
+
+    assert greenflow.Task is atoms.Task
+    assert greenflow.LinearFlow is patterns.LinearFlow
+    assert greenflow.load is engines.load
+    assert greenflow.Failure is failure.Failure
+    assert greenflow.states is importlib.import_module("greenflow.states")
+    assert isinstance(greenflow.__version__, str)

@@ -1,0 +1,292 @@
+"""``Failure``: capture, dict round trip, causes, check, reraise, formatting."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+
+from greenflow.exceptions import GreenflowError, InvalidOptionError, WrappedFailure
+from greenflow.failure import FAILURE_FORMAT_VERSION, Failure, RemoteFailureError
+
+
+class QuotaError(ValueError):
+    pass
+
+
+class NeedsTwoArgs(Exception):
+    def __init__(self, a, b):
+        super().__init__(f"{a}/{b}")
+
+
+def _raise_chained():
+    try:
+        raise KeyError("flavor")
+    except KeyError as exc:
+        raise QuotaError("no quota for m1.large") from exc
+
+
+def _capture(func) -> Failure:
+    try:
+        func()
+    except Exception:
+        return Failure()
+    raise AssertionError("did not raise")
+
+
+# -- capture -------------------------------------------------------------------------------------------
+
+
+def test_failure_inside_except_captures_the_current_exception():
+    failure = _capture(_raise_chained)
+    assert isinstance(failure.exception, QuotaError)
+    assert failure.exception_str == "no quota for m1.large"
+    assert failure.exc_type_names == (f"{__name__}.QuotaError", "ValueError", "Exception", "BaseException")
+    assert "_raise_chained" in failure.traceback_str
+    assert failure.exc_info is not None and failure.exc_info[1] is failure.exception
+
+
+def test_failure_outside_except_needs_an_exception():
+    with pytest.raises(InvalidOptionError, match=r"Failure\(\) needs an exception.*from_exception"):
+        Failure()
+
+
+def test_from_exception_captures_an_exception_object():
+    exc = ValueError("bad")
+    failure = Failure.from_exception(exc)
+    assert failure.exception is exc
+    assert failure.exception_str == "bad"
+    assert failure.traceback_str == ""
+
+
+def test_from_exception_keeps_the_traceback_of_a_raised_exception():
+    try:
+        _raise_chained()
+    except QuotaError as exc:
+        failure = Failure.from_exception(exc)
+    assert "_raise_chained" in failure.traceback_str
+
+
+# -- causes -----------------------------------------------------------------------------------------
+
+
+def test_explicit_cause_is_captured():
+    failure = _capture(_raise_chained)
+    assert failure.cause is not None
+    assert failure.cause.exc_type_names[0] == "KeyError"
+    assert failure.cause.exception_str == "'flavor'"
+    assert failure.cause.cause is None
+
+
+def test_implicit_context_is_captured_as_the_cause():
+    def implicit():
+        try:
+            raise KeyError("first")
+        except KeyError:
+            raise ValueError("second")
+
+    assert _capture(implicit).cause.exception_str == "'first'"
+
+
+def test_suppressed_context_is_not_a_cause():
+    def suppressed():
+        try:
+            raise KeyError("first")
+        except KeyError:
+            raise ValueError("second") from None
+
+    assert _capture(suppressed).cause is None
+
+
+# -- dict form --------------------------------------------------------------------------------------
+
+
+def test_to_dict_is_json_safe_and_versioned():
+    data = _capture(_raise_chained).to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert data["version"] == FAILURE_FORMAT_VERSION
+    assert data["exception_str"] == "no quota for m1.large"
+    assert data["exc_type_names"][0] == f"{__name__}.QuotaError"
+    assert [c["exc_type_names"][0] for c in data["causes"]] == ["KeyError"]
+
+
+def test_dict_round_trip_through_json_keeps_everything_but_the_live_exception():
+    original = _capture(_raise_chained)
+    rebuilt = Failure.from_dict(json.loads(json.dumps(original.to_dict())))
+    assert rebuilt == original
+    assert rebuilt.exception is None
+    assert rebuilt.exc_info is None
+    assert rebuilt.exception_str == original.exception_str
+    assert rebuilt.traceback_str == original.traceback_str
+    assert rebuilt.exc_type_names == original.exc_type_names
+    assert rebuilt.cause is not None and rebuilt.cause.matches(original.cause)
+    assert rebuilt.to_dict() == original.to_dict()
+
+
+def test_long_cause_chains_round_trip_in_order():
+    def chain():
+        try:
+            try:
+                raise OSError("disk")
+            except OSError as exc:
+                raise KeyError("volume") from exc
+        except KeyError as exc:
+            raise RuntimeError("boot") from exc
+
+    rebuilt = Failure.from_dict(json.loads(json.dumps(_capture(chain).to_dict())))
+    found = []
+    cause = rebuilt
+    while cause is not None:
+        found.append(cause.exc_type_names[0])
+        cause = cause.cause
+    assert found == ["RuntimeError", "KeyError", "OSError"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {},
+        {"exception_str": "x"},
+        {"exception_str": "x", "exc_type_names": ["E"], "causes": [{}]},
+        5,
+        None,
+    ],
+)
+def test_from_dict_rejects_a_malformed_dict_showing_it(bad):
+    with pytest.raises(InvalidOptionError) as info:
+        Failure.from_dict(bad)
+    assert "not a failure dict" in str(info.value)
+    assert repr(bad) in str(info.value)
+
+
+def test_from_dict_rejects_another_format_version():
+    data = Failure.from_exception(ValueError("x")).to_dict()
+    data["version"] = FAILURE_FORMAT_VERSION + 1
+    with pytest.raises(InvalidOptionError, match=f"format version {FAILURE_FORMAT_VERSION + 1}"):
+        Failure.from_dict(data)
+
+
+# -- pickling (process executors send failures between processes) ------------------------------------
+
+
+def test_failure_with_a_traceback_survives_pickling():
+    original = _capture(_raise_chained)
+    copy = pickle.loads(pickle.dumps(original))
+    assert copy == original
+    assert copy.cause is not None and copy.cause.matches(original.cause)
+    assert isinstance(copy.exception, QuotaError)
+    with pytest.raises(QuotaError, match="no quota"):
+        copy.reraise()
+
+
+def test_failure_of_an_exception_that_does_not_unpickle_still_pickles():
+    original = Failure.from_exception(NeedsTwoArgs("a", "b"))
+    copy = pickle.loads(pickle.dumps(original))
+    assert copy == original
+    assert copy.exception is None
+    with pytest.raises(RemoteFailureError):
+        copy.reraise()
+
+
+def test_rebuilt_failure_survives_pickling():
+    rebuilt = Failure.from_dict(Failure.from_exception(ValueError("x")).to_dict())
+    assert pickle.loads(pickle.dumps(rebuilt)) == rebuilt
+
+
+# -- check ------------------------------------------------------------------------------------------
+
+
+def test_check_matches_by_type_including_base_classes():
+    failure = _capture(_raise_chained)
+    assert failure.check(QuotaError) is QuotaError
+    assert failure.check(KeyError, ValueError) is ValueError
+    assert failure.check(KeyError, TypeError) is None
+
+
+def test_check_matches_by_qualified_name():
+    failure = _capture(_raise_chained)
+    assert failure.check("ValueError") == "ValueError"
+    assert failure.check(f"{__name__}.QuotaError") == f"{__name__}.QuotaError"
+    assert failure.check("QuotaError") is None
+
+
+def test_check_works_on_a_rebuilt_failure():
+    rebuilt = Failure.from_dict(_capture(_raise_chained).to_dict())
+    assert rebuilt.check(ValueError) is ValueError
+    assert rebuilt.check(QuotaError) is QuotaError
+
+
+# -- reraise ------------------------------------------------------------------------------------------
+
+
+def test_reraise_raises_the_live_exception_with_its_traceback():
+    failure = _capture(_raise_chained)
+    with pytest.raises(QuotaError) as info:
+        failure.reraise()
+    assert info.value is failure.exception
+    assert any(entry.name == "_raise_chained" for entry in info.traceback)
+
+
+def test_reraise_of_a_rebuilt_failure_raises_remote_failure_error():
+    rebuilt = Failure.from_dict(_capture(_raise_chained).to_dict())
+    with pytest.raises(RemoteFailureError) as info:
+        rebuilt.reraise()
+    assert isinstance(info.value, GreenflowError)
+    assert info.value.failure is rebuilt
+    assert "no quota for m1.large" in str(info.value)
+    assert "QuotaError" in str(info.value)
+
+
+def test_reraise_if_any_does_nothing_without_failures():
+    Failure.reraise_if_any([])
+
+
+def test_reraise_if_any_reraises_a_single_failure():
+    with pytest.raises(KeyError):
+        Failure.reraise_if_any([Failure.from_exception(KeyError("k"))])
+
+
+def test_reraise_if_any_wraps_several_failures():
+    first = Failure.from_exception(KeyError("k"))
+    second = Failure.from_exception(ValueError("v"))
+    with pytest.raises(WrappedFailure) as info:
+        Failure.reraise_if_any(iter([first, second]))
+    wrapped = info.value
+    assert list(wrapped) == [first, second]
+    assert len(wrapped) == 2
+    assert wrapped.check(ValueError) is second
+    assert wrapped.check(OSError) is None
+    assert str(wrapped) == "2 atoms failed: 'k', v"
+
+
+# -- formatting and equality ----------------------------------------------------------------------------
+
+
+def test_pformat_names_type_and_message():
+    failure = _capture(_raise_chained)
+    assert failure.pformat() == f"Failure: {__name__}.QuotaError: no quota for m1.large"
+    assert str(failure) == failure.pformat()
+    assert repr(failure) == f"Failure({failure.pformat()!r})"
+
+
+def test_pformat_with_traceback_appends_it():
+    text = _capture(_raise_chained).pformat(traceback=True)
+    head, rest = text.split("\n", 1)
+    assert head.endswith("no quota for m1.large")
+    assert rest.startswith("Traceback (most recent call last):")
+    assert "_raise_chained" in rest
+
+
+def test_matches_ignores_tracebacks_but_equality_does_not():
+    raised = _capture(_raise_chained)
+    fresh = Failure.from_exception(QuotaError("no quota for m1.large"))
+    assert raised.matches(fresh)
+    assert raised != fresh
+    assert not raised.matches(Failure.from_exception(QuotaError("other")))
+    assert raised != "not a failure"
+
+
+def test_failures_are_not_hashable():
+    with pytest.raises(TypeError):
+        hash(Failure.from_exception(ValueError("x")))
