@@ -28,8 +28,6 @@ from greenflow.persistence import AtomDetail, FlowDetail
 from greenflow.storage import Storage
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from greenflow.patterns import Flow
 
 __all__ = ["WAITING", "Engine", "EngineStatistics", "invoke_atom"]
@@ -108,7 +106,9 @@ class Engine:
         self._runs = 0
         self._executed = 0
         self._reverted = 0
-        self._pending: set[Future[Any]] = set()
+        self._hub_obj: Any = None
+        self._wakeup: Any = None
+        self._idle_wakeup: Any = None
 
     # -- preparation ------------------------------------------------------------------------
 
@@ -163,7 +163,8 @@ class Engine:
         """
         for state in self.run_iter():
             if state == WAITING:
-                self._wait()
+                assert self._wakeup is not None
+                self._wakeup.wait(None)
 
     def run_iter(self) -> Iterator[str]:
         """Run step by step, yielding flow states and ``WAITING``; never blocks inside a step.
@@ -234,53 +235,97 @@ class Engine:
                 extend(runtime.reverted_ok(i, value) if ok else runtime.reverted_failed(i, value))
 
     def _run_with(self, executor: Any, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
-        done: deque[tuple[Action, Future[Any]]] = deque()
-        pending = self._pending
-        while True:
-            for action in actions:
-                future = executor.submit(invoke_atom, action[0], action[2], action[3], sink)
-                pending.add(future)
-                future.add_done_callback(lambda f, a=action: done.append((a, f)))
-            actions = []
-            while done:
-                (kind, i, _, _), future = done.popleft()
-                pending.discard(future)
-                try:
-                    ok, value = future.result()
-                except Exception as exc:  # the executor itself failed (e.g. a broken process pool)
-                    ok, value = False, Failure.from_exception(exc)
-                if kind == EXECUTE_ACTION:
-                    actions.extend(runtime.executed_ok(i, value) if ok else runtime.executed_failed(i, value))
-                else:
-                    actions.extend(runtime.reverted_ok(i, value) if ok else runtime.reverted_failed(i, value))
-            if actions:
-                continue
-            if runtime.finished and not pending:
-                return
-            yield WAITING
+        """Run atoms on ``executor``: at most one at a time for the serial engine.
+
+        Completions arrive through callbacks (possibly on other OS threads), are
+        queued, and ring the engine's wakeup; only this loop touches the runtime.
+        On a green executor, an atom that is the only one runnable runs right
+        here in the engine's green thread: there is nothing to overlap it with,
+        and a blocking call in it yields to the hub anyway.
+        """
+        done: deque[tuple[Action, Any]] = deque()
+        waiting: deque[Action] = deque()
+        limit = 1 if self.options.engine == "serial" else None
+        wakeup = self._wakeup = self._idle_wakeup or self.hub.new_wakeup()
+        self._idle_wakeup = None
+        notify = wakeup.notify
+        submit_callback = getattr(executor, "submit_callback", None)
+        running = 0
+
+        def finished(outcome: Any, action: Action) -> None:
+            done.append((action, outcome))
+            notify()
+
+        try:
+            while True:
+                waiting.extend(actions)
+                actions = []
+                while waiting and (limit is None or running < limit):
+                    action = waiting.popleft()
+                    args = (action[0], action[2], action[3], sink)
+                    if submit_callback is None:
+                        future = executor.submit(invoke_atom, *args)
+                        future.add_done_callback(lambda f, a=action: finished(f, a))
+                    elif running == 0 and not waiting:
+                        actions = self._feed(runtime, action, invoke_atom(*args))
+                        break
+                    else:
+                        submit_callback(invoke_atom, args, lambda outcome, a=action: finished(outcome, a))
+                    running += 1
+                while done:
+                    action, outcome = done.popleft()
+                    running -= 1
+                    if not isinstance(outcome, tuple):  # a Future
+                        try:
+                            outcome = outcome.result()
+                        except Exception as exc:  # the executor itself failed (e.g. a broken process pool)
+                            outcome = (False, Failure.from_exception(exc))
+                    actions.extend(self._feed(runtime, action, outcome))
+                if actions or (waiting and (limit is None or running < limit)):
+                    continue
+                if running == 0 and not waiting and runtime.finished:
+                    return
+                yield WAITING
+        finally:
+            # Kept for this engine's next run: a wakeup is reset by each wait.
+            self._wakeup = None
+            self._idle_wakeup = wakeup
+
+    @staticmethod
+    def _feed(runtime: Runtime, action: Action, outcome: tuple[bool, Any]) -> list[Action]:
+        ok, value = outcome
+        i = action[1]
+        if action[0] == EXECUTE_ACTION:
+            return runtime.executed_ok(i, value) if ok else runtime.executed_failed(i, value)
+        return runtime.reverted_ok(i, value) if ok else runtime.reverted_failed(i, value)
 
     def _executor(self) -> tuple[Any, bool]:
+        """``(executor, owned)``, or ``(None, False)`` to run atoms inline in this loop."""
         opts = self.options
-        if opts.executor is None and opts.engine == "serial":
-            return None, False
         spec = opts.executor
         if spec is None:
-            spec = "greenthread" if self._hub().is_green else "thread"
-        if spec in ("serial", "synchronous") and opts.engine == "serial":
+            if opts.engine == "serial":
+                return None, False
+            from greenflow.executors import make_executor, shared_executor
+
+            if opts.max_workers is None:
+                return shared_executor(self.hub), False
+            return make_executor(None, max_workers=opts.max_workers, hub=self.hub)  # type: ignore[no-any-return]
+        if isinstance(spec, str) and spec in ("serial", "synchronous"):
             return None, False
         from greenflow.executors import make_executor
 
-        return make_executor(spec, max_workers=opts.max_workers, hub=opts.hub)  # type: ignore[no-any-return]
+        return make_executor(spec, max_workers=opts.max_workers, hub=self.hub)  # type: ignore[no-any-return]
 
-    def _hub(self) -> Any:
-        from greenflow.hubs import get_hub
+    @property
+    def hub(self) -> Any:
+        """The hub this engine waits through (chosen by the ``hub`` option or configuration)."""
+        hub = self._hub_obj
+        if hub is None:
+            from greenflow.hubs import get_hub
 
-        return get_hub(self.options.hub)
-
-    def _wait(self) -> None:
-        pending = list(self._pending)
-        if pending:
-            self._hub().wait_for_any(pending)
+            hub = self._hub_obj = get_hub(self.options.hub)
+        return hub
 
     def suspend(self) -> None:
         """Ask a running engine to stop after its running atoms finish (``run()`` returns).

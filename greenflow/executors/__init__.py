@@ -19,11 +19,14 @@ from greenflow.executors._errors import (
 from greenflow.executors._factory import EXECUTOR_NAMES, make_executor
 from greenflow.executors._green import GreenExecutor
 from greenflow.executors._process import ProcessExecutor
+from greenflow.executors._shared import SHARED_GREEN_WORKERS, SHARED_THREAD_WORKERS, shared_executor
 from greenflow.executors._synchronous import SynchronousExecutor
 from greenflow.executors._thread import ThreadExecutor
 
 __all__ = [
     "EXECUTOR_NAMES",
+    "SHARED_GREEN_WORKERS",
+    "SHARED_THREAD_WORKERS",
     "Executor",
     "ExecutorError",
     "ExecutorPicklingError",
@@ -36,4 +39,5 @@ __all__ = [
     "ThreadExecutor",
     "UnknownExecutorError",
     "make_executor",
+    "shared_executor",
 ]

@@ -17,7 +17,7 @@ __all__ = ["GreenExecutor"]
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_WorkItem: TypeAlias = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+_WorkItem: TypeAlias = "tuple[Any, Callable[..., Any], tuple[Any, ...], dict[str, Any] | None]"
 
 
 class GreenExecutor(concurrent.futures.Executor):
@@ -82,12 +82,34 @@ class GreenExecutor(concurrent.futures.Executor):
             self._pending.append(item)
         return future
 
+    def submit_callback(
+        self, fn: Callable[..., T], args: tuple[Any, ...], callback: Callable[[T], object]
+    ) -> None:
+        """Run ``fn(*args)`` on a green thread and pass its return value to ``callback``.
+
+        The future-less twin of :meth:`submit`, for callers (the engine) whose
+        ``fn`` never raises and who only need to hear about completion: it
+        saves creating, completing and waiting on a ``Future`` per call. Same
+        bound and queue as :meth:`submit`. ``callback`` runs in the green thread.
+        """
+        if self._shut_down:
+            raise ExecutorShutdownError(
+                f"cannot submit {callable_name(fn)!r}: the GreenExecutor was shut down"
+            )
+        item: _WorkItem = (callback, fn, args, None)
+        if self._workers < self._max_workers:
+            self._start_worker(item)
+        else:
+            self._pending.append(item)
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Refuse new calls; optionally cancel queued ones and wait for running ones."""
         self._shut_down = True
         if cancel_futures:
             while self._pending:
-                future = self._pending.popleft()[0]
+                future, _, _, kwargs = self._pending.popleft()
+                if kwargs is None:  # a callback item has no future to cancel
+                    continue
                 # Notify waiters of the cancellation now: no worker will pick the item up.
                 if future.cancel():
                     future.set_running_or_notify_cancel()
@@ -103,7 +125,10 @@ class GreenExecutor(concurrent.futures.Executor):
         try:
             while True:
                 future, fn, args, kwargs = item
-                run_into_future(future, fn, args, kwargs)
+                if kwargs is None:  # from submit_callback: ``future`` is the callback
+                    future(fn(*args))
+                else:
+                    run_into_future(future, fn, args, kwargs)
                 # Do not keep the last call's objects alive while idle or waiting.
                 del future, fn, args, kwargs, item
                 if not self._pending:

@@ -17,7 +17,7 @@ Typical use::
     done, not_done = hub.wait_for_any(futures, timeout=5)
 """
 
-from greenflow.hubs._base import Event, Hub, Lock, Queue, Semaphore, SpawnHandle
+from greenflow.hubs._base import Event, Hub, Lock, Queue, Semaphore, SpawnHandle, Wakeup
 from greenflow.hubs._errors import (
     HubConfigError,
     HubError,
@@ -50,6 +50,7 @@ __all__ = [
     "Semaphore",
     "SpawnHandle",
     "UnknownHubError",
+    "Wakeup",
     "active_patching",
     "get_hub",
     "patch",

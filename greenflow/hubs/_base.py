@@ -21,6 +21,7 @@ __all__ = [
     "Queue",
     "Semaphore",
     "SpawnHandle",
+    "Wakeup",
 ]
 
 T = TypeVar("T")
@@ -114,6 +115,24 @@ class Queue(Protocol[T]):
         """Return whether the queue holds no item."""
 
 
+class Wakeup(Protocol):
+    """A one-waiter doorbell: ``wait`` blocks the current green or OS thread until ``notify``.
+
+    ``notify`` is safe to call from any OS thread, even with a future's lock
+    held: it never blocks or switches green threads. A ``notify`` before the
+    ``wait`` is not lost (the next ``wait`` returns at once).
+    """
+
+    def notify(self) -> None:
+        """Wake the waiter (now or, if it is not waiting yet, at its next ``wait``)."""
+
+    def wait(self, timeout: float | None) -> None:
+        """Block until notified or until ``timeout`` seconds passed, then reset."""
+
+    def close(self) -> None:
+        """Release what the wakeup holds; it is not used afterwards."""
+
+
 class Hub(Protocol):
     """One way of running concurrent code: gevent, eventlet or OS threads.
 
@@ -179,6 +198,9 @@ class Hub(Protocol):
         self, futures: Iterable[Future[Any]], timeout: float | None = None
     ) -> tuple[set[Future[Any]], set[Future[Any]]]:
         """Wait until every future is done or ``timeout`` passed; return ``(done, not_done)``."""
+
+    def new_wakeup(self) -> Wakeup:
+        """Return a new :class:`Wakeup`: waited on in this thread, rung from any OS thread."""
 
     def executor(self, max_workers: int) -> Executor:
         """Return a new executor for this hub: a ``GreenExecutor`` or a ``ThreadExecutor``.

@@ -181,7 +181,7 @@ class EventletHub(BaseHub):
         """Run ``fn`` with :func:`eventlet.tpool.execute`; only the caller's green thread waits."""
         return cast("R", eventlet.tpool.execute(fn, *args, **kwargs))
 
-    def _new_wakeup(self) -> Wakeup:
+    def new_wakeup(self) -> Wakeup:
         return _EventletWakeup()
 
 

@@ -17,29 +17,14 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
 from concurrent.futures._base import _Waiter
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from greenflow.hubs._base import Wakeup
 
 if TYPE_CHECKING:
     from greenflow.hubs._base import Hub
 
 __all__ = ["BaseHub", "Wakeup", "wait_for_futures"]
-
-
-class Wakeup(Protocol):
-    """A one-waiter doorbell: ``wait`` blocks the current green or OS thread until ``notify``.
-
-    ``notify`` must be safe to call from any OS thread, with a future's lock held,
-    so it must never block or switch green threads.
-    """
-
-    def notify(self) -> None:
-        """Wake the waiter (now or, if it is not waiting yet, at its next ``wait``)."""
-
-    def wait(self, timeout: float | None) -> None:
-        """Block until notified or until ``timeout`` seconds passed, then reset."""
-
-    def close(self) -> None:
-        """Release what the wakeup holds; it is not used afterwards."""
 
 
 class _HubWaiter(_Waiter):
@@ -108,7 +93,7 @@ def wait_for_futures(
 class BaseHub:
     """What the three hubs share: the clock, the waits on futures and the executor factory.
 
-    Subclasses provide :meth:`_new_wakeup`, the only hub-specific part of waiting.
+    Subclasses provide :meth:`new_wakeup`, the only hub-specific part of waiting.
     """
 
     name: ClassVar[str] = ""
@@ -118,20 +103,21 @@ class BaseHub:
         """Return :func:`time.monotonic` (no library patches it)."""
         return time.monotonic()
 
-    def _new_wakeup(self) -> Wakeup:
+    def new_wakeup(self) -> Wakeup:
+        """Return a doorbell one green or OS thread waits on and any OS thread may ring."""
         raise NotImplementedError
 
     def wait_for_any(
         self, futures: Iterable[Future[Any]], timeout: float | None = None
     ) -> tuple[set[Future[Any]], set[Future[Any]]]:
         """Wait until at least one future is done; return ``(done, not_done)``."""
-        return wait_for_futures(futures, timeout, wait_all=False, new_wakeup=self._new_wakeup)
+        return wait_for_futures(futures, timeout, wait_all=False, new_wakeup=self.new_wakeup)
 
     def wait_for_all(
         self, futures: Iterable[Future[Any]], timeout: float | None = None
     ) -> tuple[set[Future[Any]], set[Future[Any]]]:
         """Wait until every future is done or ``timeout`` passed; return ``(done, not_done)``."""
-        return wait_for_futures(futures, timeout, wait_all=True, new_wakeup=self._new_wakeup)
+        return wait_for_futures(futures, timeout, wait_all=True, new_wakeup=self.new_wakeup)
 
     def executor(self, max_workers: int) -> Executor:
         """Return a new executor the caller owns: green on a green hub, OS threads otherwise."""

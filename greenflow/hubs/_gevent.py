@@ -102,7 +102,7 @@ class GeventHub(BaseHub):
         """Run ``fn`` in the current gevent hub's thread pool; only the caller's greenlet waits."""
         return cast("R", gevent.get_hub().threadpool.apply(fn, args, kwargs))
 
-    def _new_wakeup(self) -> Wakeup:
+    def new_wakeup(self) -> Wakeup:
         return _GeventWakeup()
 
 

@@ -85,7 +85,7 @@ class ThreadingHub(BaseHub):
         """Call ``fn`` inline: the caller is already an OS thread."""
         return fn(*args, **kwargs)
 
-    def _new_wakeup(self) -> Wakeup:
+    def new_wakeup(self) -> Wakeup:
         return _EventWakeup()
 
 

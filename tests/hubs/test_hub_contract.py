@@ -155,7 +155,7 @@ def test_wait_for_any_on_a_future_completed_inside_an_os_thread(hub: Hub, ticker
 
 def test_wakeup_is_rung_from_an_os_thread_without_blocking_the_hub(hub: Hub, ticker: Any) -> None:
     # The hub-internal doorbell behind wait_for_any, rung from another OS thread.
-    wakeup = hub._new_wakeup()  # type: ignore[attr-defined]
+    wakeup = hub.new_wakeup()
 
     def ring_later() -> None:
         busy(0.2)
