@@ -30,7 +30,7 @@ if TYPE_CHECKING:
         Task,
         Times,
     )
-    from greenflow.engines import load, load_from_factory, run
+    from greenflow.engines import load, load_from_factory, run, run_many
     from greenflow.failure import Failure
     from greenflow.patterns import GraphFlow, LinearFlow, UnorderedFlow
 
@@ -52,6 +52,7 @@ _LAZY = {
     "load": ("greenflow.engines", "load"),
     "load_from_factory": ("greenflow.engines", "load_from_factory"),
     "run": ("greenflow.engines", "run"),
+    "run_many": ("greenflow.engines", "run_many"),
     "Failure": ("greenflow.failure", "Failure"),
     "GraphFlow": ("greenflow.patterns", "GraphFlow"),
     "LinearFlow": ("greenflow.patterns", "LinearFlow"),
@@ -77,6 +78,7 @@ __all__ = [
     "load",
     "load_from_factory",
     "run",
+    "run_many",
     "states",
 ]
 

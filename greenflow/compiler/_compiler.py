@@ -26,7 +26,7 @@ from greenflow.exceptions import (
     InvalidOptionError,
 )
 from greenflow.patterns import Depth, Flow, GraphFlow, LinearFlow, UnorderedFlow
-from greenflow.patterns._flow import structure_version
+from greenflow.patterns._flow import latest_version, structure_version
 
 __all__ = [
     "ARG_FROM_ATOM",
@@ -594,11 +594,23 @@ def _last_providers(found: list[tuple[int, Any]], succs: list[list[int]]) -> lis
 
 
 def compile_flow(flow: Flow) -> CompiledFlow:
-    """Compile ``flow``, reusing the cached graph while no flow's structure has changed."""
+    """Compile ``flow``, reusing the cached graph while its structure has not changed.
+
+    The cache is checked in O(1) while no flow anywhere has changed since it
+    was filled, and in O(nested flows) otherwise.
+    """
     cached = flow._compiled
-    version = structure_version(flow)
-    if cached is not None and cached[0] == version:
-        return cached[1]  # type: ignore[no-any-return]
+    latest = latest_version()
+    if cached is not None:
+        seen_latest, version, compiled = cached
+        if seen_latest == latest:
+            return compiled  # type: ignore[no-any-return]
+        current = structure_version(flow)
+        if current == version:
+            flow._compiled = (latest, version, compiled)
+            return compiled  # type: ignore[no-any-return]
+    else:
+        current = structure_version(flow)
     compiled = FlowCompiler(flow).compile()
-    flow._compiled = (version, compiled)
+    flow._compiled = (latest, current, compiled)
     return compiled

@@ -13,6 +13,7 @@ from greenflow.engines._helpers import (
     run,
     save_factory_details,
 )
+from greenflow.engines._many import ManyRunner, Outcome, RunSummary, run_many
 from greenflow.engines._options import ENGINE_KINDS, EngineOptions
 
 __all__ = [
@@ -21,11 +22,15 @@ __all__ = [
     "Engine",
     "EngineOptions",
     "EngineStatistics",
+    "ManyRunner",
+    "Outcome",
+    "RunSummary",
     "flow_from_detail",
     "invoke_atom",
     "load",
     "load_from_detail",
     "load_from_factory",
     "run",
+    "run_many",
     "save_factory_details",
 ]

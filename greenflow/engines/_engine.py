@@ -322,9 +322,13 @@ class Engine:
         """The hub this engine waits through (chosen by the ``hub`` option or configuration)."""
         hub = self._hub_obj
         if hub is None:
-            from greenflow.hubs import get_hub
+            chosen = self.options.hub
+            if chosen is not None and not isinstance(chosen, str):
+                hub = self._hub_obj = chosen
+            else:
+                from greenflow.hubs import get_hub
 
-            hub = self._hub_obj = get_hub(self.options.hub)
+                hub = self._hub_obj = get_hub(chosen)
         return hub
 
     def suspend(self) -> None:

@@ -28,8 +28,8 @@ class EngineOptions:
       name: ``'serial'``/``'synchronous'``, ``'thread'``/``'threaded'``,
       ``'process'``, ``'greenthread'``/``'greenthreaded'``.
     - ``max_workers``: size of an executor the engine creates from a name.
-    - ``hub``: ``'gevent'``, ``'eventlet'`` or ``'threading'``; ``None`` selects by
-      configuration (see ``greenflow.hubs``).
+    - ``hub``: ``'gevent'``, ``'eventlet'`` or ``'threading'`` (or a hub object);
+      ``None`` selects by configuration (see ``greenflow.hubs``).
     - ``defer_reverts``: when a retry gives up with REVERT and no enclosing retry
       decides otherwise, revert the whole flow instead of only the retry's flow.
     - ``never_resolve``: on a failure, neither revert nor retry; end in FAILURE.
@@ -40,7 +40,7 @@ class EngineOptions:
     engine: str = "serial"
     executor: Any = None
     max_workers: int | None = None
-    hub: str | None = None
+    hub: Any = None
     defer_reverts: bool = False
     never_resolve: bool = False
     inject_transient: bool = True
@@ -82,8 +82,8 @@ class EngineOptions:
         if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
             raise InvalidOptionError(f"engine option 'max_workers' must be an integer >= 1, got {workers!r}")
         hub = merged.get("hub")
-        if hub is not None and not isinstance(hub, str):
-            raise InvalidOptionError(f"engine option 'hub' must be a hub name, got {hub!r}")
+        if hub is not None and not isinstance(hub, str) and not callable(getattr(hub, "new_wakeup", None)):
+            raise InvalidOptionError(f"engine option 'hub' must be a hub name or a hub, got {hub!r}")
         return cls(**merged)
 
 

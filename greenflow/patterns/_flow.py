@@ -15,13 +15,22 @@ from typing import Any, ClassVar, Final, Union
 from greenflow.atoms import Atom, Retry
 from greenflow.exceptions import InvalidOptionError
 
-__all__ = ["Flow", "Item", "structure_version"]
+__all__ = ["Flow", "Item", "latest_version", "structure_version"]
 
 Item = Union[Atom, "Flow"]
 
 # Each structural change takes a fresh number from one process-wide counter, so
 # a (flow, version) pair is never reused, even across flows.
 _versions: Final = itertools.count(1)
+
+
+# The newest version handed out; while it is unchanged, no flow anywhere has changed.
+_latest = [0]
+
+
+def latest_version() -> int:
+    """The newest structure version of any flow (a cheap "has anything changed?" check)."""
+    return _latest[0]
 
 
 def structure_version(flow: Flow) -> tuple[int, ...]:
@@ -60,11 +69,11 @@ class Flow:
         self._children: list[Item] = []
         self._child_ids: set[int] = set()
         self._subflows: list[Flow] = []
-        self._compiled: tuple[tuple[int, ...], Any] | None = None
-        self._version = next(_versions)
+        self._compiled: tuple[int, tuple[int, ...], Any] | None = None
+        self._version = _latest[0] = next(_versions)
 
     def _bump(self) -> None:
-        self._version = next(_versions)
+        self._version = _latest[0] = next(_versions)
 
     def add(self, *items: Item) -> Flow:
         """Add atoms or flows (in order); returns the flow, so calls chain."""

@@ -215,7 +215,7 @@ def test_misspelt_option_raises_and_suggests_the_right_name(step):
         ({"never_resolve": 1}, "'never_resolve' must be True or False"),
         ({"max_workers": 0}, "'max_workers' must be an integer >= 1, got 0"),
         ({"max_workers": True}, "'max_workers' must be an integer"),
-        ({"hub": 3}, "'hub' must be a hub name, got 3"),
+        ({"hub": 3}, "'hub' must be a hub name or a hub, got 3"),
         ({"engine": "warp"}, "unknown engine 'warp'"),
         ({"engine_conf": {"engine": "warp"}}, "unknown engine 'warp'"),
         ({"engine_conf": 5}, "engine_conf must be an engine name or a dict"),

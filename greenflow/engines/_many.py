@@ -1,0 +1,377 @@
+"""``run_many``: run a batch or a stream of flows (or engines) with a concurrency bound.
+
+One caller drives every engine:
+
+* under a green hub (gevent, eventlet) each engine runs as a green thread of
+  the shared green executor, and its parallel atoms run there too;
+* under the ``threading`` hub no engine gets a thread: the caller's thread
+  steps each engine's ``run_iter()`` when one of its atoms finishes, and the
+  atoms run on one shared, bounded thread pool. N engines never need N threads.
+
+The input is consumed lazily, so a generator of a million flows is fine. One
+engine's failure never stops the others; each ends in an ``Outcome``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from greenflow import states
+from greenflow.engines._engine import WAITING, Engine
+from greenflow.engines._helpers import load
+from greenflow.exceptions import InvalidOptionError
+from greenflow.failure import Failure
+from greenflow.patterns import Flow
+
+__all__ = ["ManyRunner", "Outcome", "RunSummary", "run_many"]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one engine of a ``run_many`` batch ended.
+
+    ``index`` is the item's position in the input; ``state`` the flow's final
+    state (SUCCESS, REVERTED, FAILURE, SUSPENDED); ``failure`` what it raised
+    (``None`` on success); ``results`` its ``storage.fetch_all()`` when
+    results are collected; ``engine`` when engines are kept.
+    """
+
+    index: int
+    name: str
+    state: str
+    failure: Failure | None = None
+    results: dict[str, Any] | None = None
+    engine: Engine | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the flow ended in SUCCESS."""
+        return self.state == states.SUCCESS
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What a ``run_many`` call did: counts per final state, time, and the outcomes (if kept)."""
+
+    total: int
+    counts: dict[str, int]
+    seconds: float
+    cancelled: bool
+    outcomes: tuple[Outcome, ...] = field(default=())
+
+    @property
+    def succeeded(self) -> int:
+        """How many flows ended in SUCCESS."""
+        return self.counts.get(states.SUCCESS, 0)
+
+    @property
+    def failed(self) -> int:
+        """How many flows did not end in SUCCESS (reverted, failed or suspended)."""
+        return self.total - self.succeeded
+
+    def failures(self) -> list[Outcome]:
+        """The kept outcomes that did not succeed."""
+        return [o for o in self.outcomes if not o.ok]
+
+
+Item = Any  # a Flow, an Engine, or a (Flow, store) pair
+
+
+class _Bell:
+    """Given to a multiplexed engine as its wakeup: ringing it marks the engine ready."""
+
+    __slots__ = ("_driver", "_key", "_ready")
+
+    def __init__(self, ready: deque[int], key: int, driver: Any) -> None:
+        self._ready = ready
+        self._key = key
+        self._driver = driver
+
+    def notify(self) -> None:
+        self._ready.append(self._key)
+        self._driver.notify()
+
+    def wait(self, timeout: float | None) -> None:  # the driver waits, never the engine
+        raise AssertionError("a multiplexed engine is never waited on directly")
+
+    def close(self) -> None:
+        pass
+
+
+class ManyRunner:
+    """Runs many engines from one caller; ``run()`` returns a ``RunSummary``.
+
+    ``cancel()`` (from a callback, another green thread or another thread)
+    stops starting new engines and suspends the running ones; they end as
+    SUSPENDED and the summary says ``cancelled``.
+    """
+
+    def __init__(
+        self,
+        items: Iterable[Item],
+        *,
+        concurrency: int = 1000,
+        hub: Any = None,
+        executor: Any = None,
+        engine: str = "parallel",
+        store: Mapping[str, Any] | None = None,
+        on_result: Callable[[Outcome], Any] | None = None,
+        keep_outcomes: bool = True,
+        collect_results: bool = True,
+        keep_engines: bool = False,
+        **options: Any,
+    ) -> None:
+        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+            raise InvalidOptionError(f"run_many concurrency must be an integer >= 1, got {concurrency!r}")
+        if on_result is not None and not callable(on_result):
+            raise InvalidOptionError(f"run_many on_result must be callable, got {on_result!r}")
+        from greenflow.executors import make_executor, shared_executor
+        from greenflow.hubs import get_hub
+
+        self._hub = hub if hub is not None and not isinstance(hub, str) else get_hub(hub)
+        if executor is None:
+            self._executor, self._owned = shared_executor(self._hub), False
+        else:
+            self._executor, self._owned = make_executor(executor, hub=self._hub)
+        self._items = iter(items)
+        self._concurrency = concurrency
+        self._engine_kind = engine
+        self._store = dict(store) if store else None
+        self._options = options
+        self._on_result = on_result
+        self._keep_outcomes = keep_outcomes
+        self._collect_results = collect_results
+        self._keep_engines = keep_engines
+        self._cancelled = False
+        self._wakeup = self._hub.new_wakeup()
+        self._active: dict[int, Engine] = {}
+        self._outcomes: list[Outcome] = []
+        self._counts: dict[str, int] = {}
+        self._total = 0
+        self._next_index = 0
+
+    # -- control ----------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Start no more engines and suspend the running ones."""
+        self._cancelled = True
+        self._wakeup.notify()
+
+    @property
+    def running(self) -> int:
+        """How many engines are in flight."""
+        return len(self._active)
+
+    @property
+    def finished(self) -> int:
+        """How many engines have ended so far."""
+        return self._total
+
+    # -- running ----------------------------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        """Run every item to its end (or until cancelled); return the summary."""
+        started = time.perf_counter()
+        try:
+            if self._hub.is_green:
+                self._run_green()
+            else:
+                self._run_multiplexed()
+        finally:
+            if self._owned:
+                self._executor.shutdown(wait=True)
+        return RunSummary(
+            total=self._total,
+            counts=dict(self._counts),
+            seconds=time.perf_counter() - started,
+            cancelled=self._cancelled,
+            outcomes=tuple(self._outcomes),
+        )
+
+    def _engine_for(self, index: int, item: Item) -> Engine:
+        if isinstance(item, Engine):
+            return item
+        store = self._store
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], Flow):
+            item, own = item
+            store = {**(store or {}), **dict(own)}
+        if not isinstance(item, Flow):
+            raise InvalidOptionError(
+                f"run_many takes flows, engines or (flow, store) pairs; item {index} "
+                f"is {type(item).__name__} {item!r}"
+            )
+        return load(
+            item,
+            store=store,
+            engine=self._engine_kind,
+            executor=self._executor,
+            hub=self._hub,
+            **self._options,
+        )
+
+    def _next_engine(self) -> tuple[int, Engine | Outcome] | None:
+        """The next item's index and engine (or the outcome of an item that could not load)."""
+        if self._cancelled:
+            return None
+        try:
+            item = next(self._items)
+        except StopIteration:
+            return None
+        index = self._next_index
+        self._next_index += 1
+        try:
+            return index, self._engine_for(index, item)
+        except Exception as exc:
+            name = getattr(item, "name", type(item).__name__)
+            return index, Outcome(index, str(name), states.FAILURE, Failure.from_exception(exc))
+
+    def _record(
+        self, index: int, engine: Engine | None, outcome: Outcome | None, exc: BaseException | None
+    ) -> None:
+        if outcome is None:
+            assert engine is not None
+            state = engine.storage.get_flow_state()
+            failure = Failure.from_exception(exc) if exc is not None else None
+            if exc is not None and state in (states.RUNNING, states.PENDING):
+                state = states.FAILURE  # raised before or outside the run (e.g. validation)
+            results = engine.storage.fetch_all() if self._collect_results else None
+            outcome = Outcome(
+                index,
+                engine.storage.flow_name,
+                state,
+                failure,
+                results,
+                engine if self._keep_engines else None,
+            )
+        self._total += 1
+        self._counts[outcome.state] = self._counts.get(outcome.state, 0) + 1
+        if self._keep_outcomes:
+            self._outcomes.append(outcome)
+        if self._on_result is not None:
+            self._on_result(outcome)
+
+    # -- green: one green thread per engine --------------------------------------------------
+
+    def _run_green(self) -> None:
+        done: deque[tuple[int, Engine, BaseException | None]] = deque()
+        notify = self._wakeup.notify
+        submit = getattr(self._executor, "submit_callback", None)
+        hub = self._hub
+
+        def run_engine(index: int, engine: Engine) -> tuple[int, Engine, BaseException | None]:
+            try:
+                engine.run()
+            except Exception as exc:
+                return index, engine, exc
+            return index, engine, None
+
+        def finished(result: tuple[int, Engine, BaseException | None]) -> None:
+            done.append(result)
+            notify()
+
+        active = self._active
+        exhausted = suspended = False
+        while True:
+            while not exhausted and len(active) < self._concurrency:
+                nxt = self._next_engine()
+                if nxt is None:
+                    exhausted = True
+                    break
+                index, engine = nxt
+                if isinstance(engine, Outcome):
+                    self._record(index, None, engine, None)
+                    continue
+                active[index] = engine
+                if submit is not None:
+                    submit(run_engine, (index, engine), finished)
+                else:
+                    hub.spawn(lambda i=index, e=engine: finished(run_engine(i, e)))
+            while done:
+                index, engine, exc = done.popleft()
+                del active[index]
+                self._record(index, engine, None, exc)
+            if self._cancelled and not suspended:
+                suspended = exhausted = True
+                for engine in active.values():
+                    engine.suspend()
+            if not active and exhausted:
+                return
+            if not done and (exhausted or len(active) >= self._concurrency):
+                self._wakeup.wait(None)
+
+    # -- threading: one driver thread steps every engine -------------------------------------
+
+    def _run_multiplexed(self) -> None:
+        ready: deque[int] = deque()
+        steps: dict[int, Iterator[str]] = {}
+        active = self._active
+        exhausted = suspended = False
+        driver = self._wakeup
+        while True:
+            while not exhausted and len(active) < self._concurrency:
+                nxt = self._next_engine()
+                if nxt is None:
+                    exhausted = True
+                    break
+                index, engine = nxt
+                if isinstance(engine, Outcome):
+                    self._record(index, None, engine, None)
+                    continue
+                engine._idle_wakeup = _Bell(ready, index, driver)
+                active[index] = engine
+                steps[index] = engine.run_iter()
+                ready.append(index)
+            while ready:
+                index = ready.popleft()
+                gen = steps.get(index)
+                if gen is None:
+                    continue  # a late ring for an engine that has ended
+                exc: BaseException | None = None
+                try:
+                    for state in gen:
+                        if state == WAITING:
+                            break
+                    else:
+                        exc = StopIteration()
+                except Exception as error:
+                    exc = error
+                if exc is None:
+                    continue
+                engine = active.pop(index)
+                del steps[index]
+                engine._idle_wakeup = None
+                self._record(index, engine, None, None if isinstance(exc, StopIteration) else exc)
+                if not exhausted:
+                    break  # refill before stepping on
+            if self._cancelled and not suspended:
+                # Each engine notices when its running atoms finish (their bells ring).
+                suspended = exhausted = True
+                for engine in active.values():
+                    engine.suspend()
+            if not active and exhausted:
+                return
+            if not ready and (exhausted or len(active) >= self._concurrency):
+                driver.wait(None)
+
+
+def run_many(items: Iterable[Item], **kwargs: Any) -> RunSummary:
+    """Run many flows (or engines, or ``(flow, store)`` pairs) and return a ``RunSummary``.
+
+    Keyword arguments: ``concurrency`` (engines in flight at once, default
+    1000), ``hub`` (name or hub; by default selected by configuration),
+    ``executor`` (shared by every engine; by default the hub's shared
+    executor: a green pool, or 64 threads on the threading hub), ``engine``
+    (kind for flows, default ``'parallel'``), ``store`` (injected into every
+    flow), ``on_result`` (called with each ``Outcome`` as engines end),
+    ``keep_outcomes``, ``collect_results``, ``keep_engines``; other keyword
+    arguments are engine options. Use ``ManyRunner`` to be able to cancel.
+
+    Under the threading hub, engines you pass already loaded keep their own
+    options: one loaded as a serial engine without an executor runs its atoms
+    in the driving thread, one engine at a time.
+    """
+    return ManyRunner(items, **kwargs).run()
