@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -31,6 +32,10 @@ if TYPE_CHECKING:
     from greenflow.patterns import Flow
 
 __all__ = ["WAITING", "Engine", "EngineStatistics", "invoke_atom"]
+
+# Guards the "is this engine running?" test-and-set of every engine; held for
+# a few bytecodes, so one lock serves all engines without contention.
+_STATE_LOCK = threading.Lock()
 
 #: Yielded by ``run_iter()`` when every runnable atom is running elsewhere.
 WAITING: Final = "WAITING"
@@ -78,6 +83,19 @@ def invoke_atom(kind: int, atom: Any, kwargs: dict[str, Any], sink: Any = None) 
             progress_sink.reset(token)
 
 
+def _invoke_atom_collecting_progress(
+    kind: int, atom: Any, kwargs: dict[str, Any]
+) -> tuple[bool, Any, list[float]]:
+    """``invoke_atom`` in another process: returns the progress the atom reported with its outcome.
+
+    The engine's progress sink cannot be sent to another process, so the
+    engine reports the collected progress when the atom's outcome comes back.
+    """
+    reported: list[float] = []
+    ok, value = invoke_atom(kind, atom, kwargs, lambda _atom, progress: reported.append(progress))
+    return ok, value, reported
+
+
 class Engine:
     """Runs a flow: ``compile()``, ``prepare()``, ``validate()``, then ``run()`` or ``run_iter()``.
 
@@ -96,12 +114,12 @@ class Engine:
         self._flow = flow
         self.options = options
         self.storage = Storage(flow_detail, backend)
-        self.notifier = Notifier()
-        self.atom_notifier = Notifier()
+        self._notifier: Notifier | None = None
+        self._atom_notifier: Notifier | None = None
         self._compiled: CompiledFlow | None = None
         self._details: list[AtomDetail | None] | None = None
         self._validated = False
-        self._run_lock = threading.Lock()  # only ever tried without blocking
+        self._running = False
         self._runtime: Runtime | None = None
         self._runs = 0
         self._executed = 0
@@ -111,6 +129,20 @@ class Engine:
         self._idle_wakeup: Any = None
 
     # -- preparation ------------------------------------------------------------------------
+
+    @property
+    def notifier(self) -> Notifier:
+        """Flow state changes: ``engine.notifier.register(state or ANY, callback)``."""
+        if self._notifier is None:
+            self._notifier = Notifier()  # made on first use: most engines have no listener
+        return self._notifier
+
+    @property
+    def atom_notifier(self) -> Notifier:
+        """Atom state changes and task progress (event ``update_progress``)."""
+        if self._atom_notifier is None:
+            self._atom_notifier = Notifier()
+        return self._atom_notifier
 
     @property
     def compilation(self) -> CompiledFlow:
@@ -174,7 +206,9 @@ class Engine:
         ``WAITING`` means atoms run elsewhere and none has finished: the caller
         may drive other engines, then resume this generator.
         """
-        if not self._run_lock.acquire(blocking=False):
+        with _STATE_LOCK:  # held for a test-and-set only: never across a green switch
+            already, self._running = self._running, True
+        if already:
             raise EngineStateError(
                 f"the engine of flow {self.storage.flow_name!r} is already running; "
                 f"an engine runs one flow at a time (load another engine to run it twice)"
@@ -183,7 +217,7 @@ class Engine:
             yield from self._run_steps()
         finally:
             self._runtime = None
-            self._run_lock.release()
+            self._running = False
 
     iter_run = run_iter
 
@@ -198,13 +232,13 @@ class Engine:
             compiled,
             self.storage,
             details,
-            self._atom_event if self.atom_notifier else None,
+            self._atom_event if self._atom_notifier else None,
             defer_reverts=self.options.defer_reverts,
             never_resolve=self.options.never_resolve,
         )
         self._runtime = runtime
         self._runs += 1
-        sink = self._progress if self.atom_notifier else None
+        sink = self._progress if self._atom_notifier else None
         executor, owned = self._executor()
         try:
             actions = runtime.start()
@@ -250,6 +284,7 @@ class Engine:
         self._idle_wakeup = None
         notify = wakeup.notify
         submit_callback = getattr(executor, "submit_callback", None)
+        collect_progress = sink is not None and isinstance(executor, ProcessPoolExecutor)
         running = 0
 
         def finished(outcome: Any, action: Action) -> None:
@@ -264,7 +299,10 @@ class Engine:
                     action = waiting.popleft()
                     args = (action[0], action[2], action[3], sink)
                     if submit_callback is None:
-                        future = executor.submit(invoke_atom, *args)
+                        if collect_progress:
+                            future = executor.submit(_invoke_atom_collecting_progress, *args[:3])
+                        else:
+                            future = executor.submit(invoke_atom, *args)
                         future.add_done_callback(lambda f, a=action: finished(f, a))
                     elif running == 0 and not waiting:
                         actions = self._feed(runtime, action, invoke_atom(*args))
@@ -280,6 +318,10 @@ class Engine:
                             outcome = outcome.result()
                         except Exception as exc:  # the executor itself failed (e.g. a broken process pool)
                             outcome = (False, Failure.from_exception(exc))
+                        if len(outcome) == 3:  # from another process, with the progress reported there
+                            for progress in outcome[2]:
+                                sink(action[2], progress)
+                            outcome = outcome[:2]
                     actions.extend(self._feed(runtime, action, outcome))
                 if actions or (waiting and (limit is None or running < limit)):
                     continue
@@ -343,7 +385,7 @@ class Engine:
 
     def reset(self) -> None:
         """Forget every atom's results and states so the flow can run from the start."""
-        if self._run_lock.locked():
+        if self._running:
             raise EngineStateError(
                 f"cannot reset the engine of flow {self.storage.flow_name!r} while it runs"
             )
@@ -370,8 +412,8 @@ class Engine:
             return
         fd.state = new
         self.storage.save_flow()
-        if self.notifier:
-            self.notifier.notify(
+        if self._notifier:
+            self._notifier.notify(
                 new, {"engine": self, "flow_name": fd.name, "flow_uuid": fd.uuid, "old_state": old}
             )
 

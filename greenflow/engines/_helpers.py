@@ -12,14 +12,27 @@ from greenflow.exceptions import InvalidOptionError, NotFoundError
 from greenflow.patterns import Flow
 from greenflow.persistence import FlowDetail, LogBook, MemoryBackend, fetch_backend
 
-__all__ = ["flow_from_detail", "load", "load_from_detail", "load_from_factory", "run", "save_factory_details"]
+__all__ = [
+    "flow_from_detail",
+    "load",
+    "load_from_detail",
+    "load_from_factory",
+    "load_with_options",
+    "run",
+    "save_factory_details",
+]
 
 _FACTORY_META = "factory"
 
 
+# Engines given no backend share this one: with nothing to write through, it
+# holds no per-engine state (an in-memory run records into its own flow detail).
+_DEFAULT_BACKEND = MemoryBackend()
+
+
 def _backend(backend: Any) -> Any:
     if backend is None:
-        return MemoryBackend()
+        return _DEFAULT_BACKEND
     if isinstance(backend, (str, dict)):
         return fetch_backend(backend)
     if not hasattr(backend, "get_connection"):
@@ -75,14 +88,25 @@ def load(
     if executor is not None:
         options["executor"] = executor
     opts = EngineOptions.build(engine, engine_conf, **options)
+    return load_with_options(flow, opts, store=store, backend=backend, book=book, flow_detail=flow_detail)
+
+
+def load_with_options(
+    flow: Flow,
+    options: EngineOptions,
+    store: Mapping[str, Any] | None = None,
+    backend: Any = None,
+    book: LogBook | None = None,
+    flow_detail: FlowDetail | None = None,
+) -> Engine:
+    """``load()`` with options already built (and validated): for callers loading many engines alike."""
     if store is not None and not isinstance(store, Mapping):
         raise InvalidOptionError(f"store must be a dict of name -> value, got {store!r}")
     backend = _backend(backend)
-    eng = Engine(flow, _flow_detail(flow, backend, book, flow_detail), backend, opts)
+    eng = Engine(flow, _flow_detail(flow, backend, book, flow_detail), backend, options)
     if store:
-        eng.storage.inject(
-            store, transient=opts.inject_transient and not getattr(backend, "writes_through", False)
-        )
+        writes = getattr(backend, "writes_through", False)
+        eng.storage.inject(store, transient=options.inject_transient and not writes)
     return eng
 
 

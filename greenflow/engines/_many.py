@@ -22,7 +22,8 @@ from typing import Any
 
 from greenflow import states
 from greenflow.engines._engine import WAITING, Engine
-from greenflow.engines._helpers import load
+from greenflow.engines._helpers import load_with_options
+from greenflow.engines._options import EngineOptions
 from greenflow.exceptions import InvalidOptionError
 from greenflow.failure import Failure
 from greenflow.patterns import Flow
@@ -139,9 +140,11 @@ class ManyRunner:
             self._executor, self._owned = make_executor(executor, hub=self._hub)
         self._items = iter(items)
         self._concurrency = concurrency
-        self._engine_kind = engine
         self._store = dict(store) if store else None
-        self._options = options
+        # Built (and validated) once: every flow of the batch gets the same options.
+        self._engine_options = EngineOptions.build(
+            engine, None, executor=self._executor, hub=self._hub, **options
+        )
         self._on_result = on_result
         self._keep_outcomes = keep_outcomes
         self._collect_results = collect_results
@@ -204,14 +207,7 @@ class ManyRunner:
                 f"run_many takes flows, engines or (flow, store) pairs; item {index} "
                 f"is {type(item).__name__} {item!r}"
             )
-        return load(
-            item,
-            store=store,
-            engine=self._engine_kind,
-            executor=self._executor,
-            hub=self._hub,
-            **self._options,
-        )
+        return load_with_options(item, self._engine_options, store=store)
 
     def _next_engine(self) -> tuple[int, Engine | Outcome] | None:
         """The next item's index and engine (or the outcome of an item that could not load)."""

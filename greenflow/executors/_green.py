@@ -119,7 +119,7 @@ class GreenExecutor(concurrent.futures.Executor):
     def _start_worker(self, item: _WorkItem) -> None:
         self._workers += 1
         self._idle.clear()
-        self._hub.spawn(self._work, item)
+        self._hub.spawn_raw(self._work, item)
 
     def _work(self, item: _WorkItem) -> None:
         try:

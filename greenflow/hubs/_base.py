@@ -161,6 +161,13 @@ class Hub(Protocol):
         the library reports it; use :meth:`executor` to get results back.
         """
 
+    def spawn_raw(self, fn: Callable[..., object], /, *args: Any) -> None:
+        """Start ``fn(*args)`` concurrently, fire and forget: the cheapest way to start work.
+
+        Nothing can join it; an uncaught exception is reported the way the
+        library reports it. Executors use this for their workers.
+        """
+
     def sleep(self, seconds: float) -> None:
         """Pause the caller for ``seconds``, letting other green threads run."""
 

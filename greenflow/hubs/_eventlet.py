@@ -153,6 +153,10 @@ class EventletHub(BaseHub):
         """Start ``fn(*args, **kwargs)`` in a new GreenThread and return a handle to join it."""
         return _GreenThreadHandle(eventlet.spawn(fn, *args, **kwargs))
 
+    def spawn_raw(self, fn: Callable[..., object], /, *args: Any) -> None:
+        """Start ``fn(*args)`` with :func:`eventlet.spawn_n` (no GreenThread object, no result)."""
+        eventlet.spawn_n(fn, *args)
+
     def sleep(self, seconds: float) -> None:
         """Call :func:`eventlet.sleep`."""
         eventlet.sleep(seconds)

@@ -74,6 +74,10 @@ class GeventHub(BaseHub):
         """Start ``fn(*args, **kwargs)`` in a new greenlet and return it."""
         return cast("_base.SpawnHandle", gevent.spawn(fn, *args, **kwargs))
 
+    def spawn_raw(self, fn: Callable[..., object], /, *args: Any) -> None:
+        """Start ``fn(*args)`` with :func:`gevent.spawn_raw` (a bare greenlet: no links, no tree)."""
+        gevent.spawn_raw(fn, *args)
+
     def sleep(self, seconds: float) -> None:
         """Call :func:`gevent.sleep`."""
         gevent.sleep(seconds)

@@ -57,6 +57,10 @@ class ThreadingHub(BaseHub):
         thread.start()
         return thread
 
+    def spawn_raw(self, fn: Callable[..., object], /, *args: Any) -> None:
+        """Start ``fn(*args)`` on a new daemon thread."""
+        threading.Thread(target=fn, args=args, daemon=True).start()
+
     def sleep(self, seconds: float) -> None:
         """Call :func:`time.sleep`."""
         time.sleep(seconds)

@@ -64,10 +64,10 @@ class AtomDetail:
     """The record of one atom in one flow run: state, intention, results, failures."""
 
     __slots__ = (
+        "_meta",
         "_uuid",
         "failure",
         "intention",
-        "meta",
         "name",
         "results",
         "revert_failure",
@@ -86,8 +86,19 @@ class AtomDetail:
         self.failure: Failure | None = None
         self.revert_results: Any = None
         self.revert_failure: Failure | None = None
-        self.meta: dict[str, Any] = {}
+        self._meta: dict[str, Any] | None = None
         self.version: Any = None
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """Free-form data about the atom (durations, ...); made on first use."""
+        if self._meta is None:
+            self._meta = {}
+        return self._meta
+
+    @meta.setter
+    def meta(self, value: dict[str, Any]) -> None:
+        self._meta = value
 
     @property
     def uuid(self) -> str:
@@ -118,7 +129,7 @@ class AtomDetail:
             "failure": _failure_to_dict(self.failure),
             "revert_results": self.revert_results,
             "revert_failure": _failure_to_dict(self.revert_failure),
-            "meta": self.meta,
+            "meta": self._meta or {},
             "version": list(self.version) if isinstance(self.version, tuple) else self.version,
         }
 
