@@ -129,6 +129,10 @@ class CompiledFlow:
     by_name: dict[str, int]
     entries: tuple[int, ...]
     store_requires: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: How many predecessors each node waits for (copied per run).
+    indegrees: tuple[int, ...] = ()
+    #: ``symbol -> ((atom index, item key or None), ...)`` in compile order.
+    providers: dict[str, tuple[tuple[int, Any], ...]] = field(default_factory=dict)
 
     def atom_names(self) -> list[str]:
         """The names of every task and retry, in compile order."""
@@ -246,6 +250,8 @@ class FlowCompiler:
             by_name=dict(self._names),
             entries=tuple(n.index for n in nodes if not n.preds),
             store_requires={k: tuple(v) for k, v in self._store_requires.items()},
+            indegrees=tuple(len(n.preds) for n in nodes),
+            providers=_providers_of(nodes, atoms),
         )
 
     def _compile_item(
@@ -521,6 +527,14 @@ class FlowCompiler:
         else:
             chosen = set(self._reachable(targets))
         return tuple(sorted(chosen))
+
+
+def _providers_of(nodes: list[Node], atoms: tuple[int, ...]) -> dict[str, tuple[tuple[int, Any], ...]]:
+    found: dict[str, list[tuple[int, Any]]] = {}
+    for i in atoms:
+        for symbol, key in nodes[i].save_as:
+            found.setdefault(symbol, []).append((i, key))
+    return {symbol: tuple(places) for symbol, places in found.items()}
 
 
 def _atom_needs(atom: Atom) -> frozenset[str]:

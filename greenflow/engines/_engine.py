@@ -23,7 +23,9 @@ from greenflow.compiler import RETRY, CompiledFlow, compile_flow
 from greenflow.engines._options import EngineOptions
 from greenflow.engines._runtime import EXECUTE_ACTION, Action, Runtime
 from greenflow.exceptions import EngineStateError, MissingDependencyError
+from greenflow.executors import make_executor, shared_executor
 from greenflow.failure import Failure
+from greenflow.hubs import get_hub
 from greenflow.notifier import Notifier
 from greenflow.persistence import AtomDetail, FlowDetail
 from greenflow.storage import Storage
@@ -235,6 +237,7 @@ class Engine:
             self._atom_event if self._atom_notifier else None,
             defer_reverts=self.options.defer_reverts,
             never_resolve=self.options.never_resolve,
+            fresh=self._runs == 0 and self.storage.created_all,
         )
         self._runtime = runtime
         self._runs += 1
@@ -348,15 +351,11 @@ class Engine:
         if spec is None:
             if opts.engine == "serial":
                 return None, False
-            from greenflow.executors import make_executor, shared_executor
-
             if opts.max_workers is None:
                 return shared_executor(self.hub), False
             return make_executor(None, max_workers=opts.max_workers, hub=self.hub)  # type: ignore[no-any-return]
         if isinstance(spec, str) and spec in ("serial", "synchronous"):
             return None, False
-        from greenflow.executors import make_executor
-
         return make_executor(spec, max_workers=opts.max_workers, hub=self.hub)  # type: ignore[no-any-return]
 
     @property
@@ -368,8 +367,6 @@ class Engine:
             if chosen is not None and not isinstance(chosen, str):
                 hub = self._hub_obj = chosen
             else:
-                from greenflow.hubs import get_hub
-
                 hub = self._hub_obj = get_hub(chosen)
         return hub
 

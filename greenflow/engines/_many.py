@@ -36,7 +36,8 @@ class Outcome:
     """How one engine of a ``run_many`` batch ended.
 
     ``index`` is the item's position in the input; ``state`` the flow's final
-    state (SUCCESS, REVERTED, FAILURE, SUSPENDED); ``failure`` what it raised
+    state (SUCCESS, REVERTED, FAILURE, SUSPENDED, or PENDING for an engine
+    that had not begun when the run was cancelled); ``failure`` what it raised
     (``None`` on success); ``results`` its ``storage.fetch_all()`` when
     results are collected; ``engine`` when engines are kept.
     """
@@ -71,7 +72,7 @@ class RunSummary:
 
     @property
     def failed(self) -> int:
-        """How many flows did not end in SUCCESS (reverted, failed or suspended)."""
+        """How many flows did not end in SUCCESS (reverted, failed, suspended or never begun)."""
         return self.total - self.succeeded
 
     def failures(self) -> list[Outcome]:
@@ -108,7 +109,8 @@ class ManyRunner:
 
     ``cancel()`` (from a callback, another green thread or another thread)
     stops starting new engines and suspends the running ones; they end as
-    SUSPENDED and the summary says ``cancelled``.
+    SUSPENDED and the summary says ``cancelled``. An engine already taken
+    from the input but not yet begun never begins: its outcome is PENDING.
     """
 
     def __init__(
@@ -259,6 +261,8 @@ class ManyRunner:
         hub = self._hub
 
         def run_engine(index: int, engine: Engine) -> tuple[int, Engine, BaseException | None]:
+            if self._cancelled:
+                return index, engine, None  # cancelled before it began: it never begins
             try:
                 engine.run()
             except Exception as exc:
@@ -304,10 +308,17 @@ class ManyRunner:
     def _run_multiplexed(self) -> None:
         ready: deque[int] = deque()
         steps: dict[int, Iterator[str]] = {}
+        unbegun: set[int] = set()
         active = self._active
         exhausted = suspended = False
         driver = self._wakeup
         while True:
+            if self._cancelled and not suspended:
+                # Before any engine steps on: each notices when its running atoms
+                # finish (their bells ring); those not yet begun never begin.
+                suspended = exhausted = True
+                for running in active.values():
+                    running.suspend()
             while not exhausted and len(active) < self._concurrency:
                 nxt = self._next_engine()
                 if nxt is None:
@@ -317,24 +328,36 @@ class ManyRunner:
                 if isinstance(engine, Outcome):
                     self._record(index, None, engine, None)
                     continue
-                engine._idle_wakeup = _Bell(ready, index, driver)
                 active[index] = engine
                 steps[index] = engine.run_iter()
+                unbegun.add(index)
                 ready.append(index)
             while ready:
+                if self._cancelled and not suspended:
+                    break  # cancelled meanwhile (by a callback or another thread): suspend first
                 index = ready.popleft()
                 gen = steps.get(index)
                 if gen is None:
                     continue  # a late ring for an engine that has ended
                 exc: BaseException | None = None
-                try:
-                    for state in gen:
-                        if state == WAITING:
-                            break
+                if index in unbegun:
+                    unbegun.discard(index)
+                    if suspended:
+                        exc = StopIteration()  # cancelled before it began: it never begins
                     else:
-                        exc = StopIteration()
-                except Exception as error:
-                    exc = error
+                        # Given at its first step, not when taken from the input: the
+                        # same engine may be in the input twice, and the second's
+                        # bell must not replace the first's.
+                        active[index]._idle_wakeup = _Bell(ready, index, driver)
+                if exc is None:
+                    try:
+                        for state in gen:
+                            if state == WAITING:
+                                break
+                        else:
+                            exc = StopIteration()
+                    except Exception as error:
+                        exc = error
                 if exc is None:
                     continue
                 engine = active.pop(index)
@@ -343,11 +366,6 @@ class ManyRunner:
                 self._record(index, engine, None, None if isinstance(exc, StopIteration) else exc)
                 if not exhausted:
                     break  # refill before stepping on
-            if self._cancelled and not suspended:
-                # Each engine notices when its running atoms finish (their bells ring).
-                suspended = exhausted = True
-                for engine in active.values():
-                    engine.suspend()
             if not active and exhausted:
                 return
             if not ready and (exhausted or len(active) >= self._concurrency):

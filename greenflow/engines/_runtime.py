@@ -80,6 +80,7 @@ class Runtime:
         notify: Callable[[int, str, str, Any], None] | None,
         defer_reverts: bool = False,
         never_resolve: bool = False,
+        fresh: bool = False,
     ) -> None:
         self._graph = compiled
         self._nodes = compiled.nodes
@@ -91,7 +92,7 @@ class Runtime:
         n = len(compiled.nodes)
         self.state: list[str] = [states.PENDING] * n
         self.values: list[Any] = [None] * n
-        self._waiting: list[int] = [len(node.preds) for node in compiled.nodes]
+        self._waiting: list[int] = list(compiled.indegrees)
         # How many deciders said no to each node, and what each decider node ignored
         # (a retry that runs its flow again withdraws the vetoes given inside it).
         self._ignored: list[int] = [0] * n
@@ -116,7 +117,8 @@ class Runtime:
         self._given_up: list[Failure] = []
         self.executed = 0
         self.reverted = 0
-        self._load_states()
+        if not fresh:  # a brand-new run has nothing recorded to take over
+            self._load_states()
 
     # -- set-up ---------------------------------------------------------------------------
 

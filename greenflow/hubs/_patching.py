@@ -38,10 +38,17 @@ def is_patched(name: str) -> bool:
     return False
 
 
+# Monkey patching cannot be undone: once seen, the answer is kept.
+_seen_patching: list[str] = []
+
+
 def active_patching() -> str | None:
     """Return ``"gevent"`` or ``"eventlet"`` if that library has monkey-patched the process, else ``None``."""
+    if _seen_patching:
+        return _seen_patching[0]
     for name in GREEN_HUBS:
         if is_patched(name):
+            _seen_patching.append(name)
             return name
     return None
 

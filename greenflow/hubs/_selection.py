@@ -59,6 +59,7 @@ _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"", "0", "false", "no", "off"})
 
 _hubs: dict[str, Hub] = {}
+_resolved: dict[tuple[object, ...], Hub] = {}
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,19 @@ def get_hub(name: str | None = None, *, allow_unpatched: bool | None = None) -> 
         HubUnavailableError: the hub's library is not installed.
         HubConfigError: the configuration (file or variables) is unusable.
     """
+    # Engines ask for their hub one by one; the answer depends only on these inputs
+    # (patching is irreversible; a config file is read once per path).
+    key = (
+        name,
+        allow_unpatched,
+        os.environ.get(HUB_ENV),
+        os.environ.get(CONFIG_ENV),
+        os.environ.get(ALLOW_UNPATCHED_ENV),
+        active_patching(),
+    )
+    cached = _resolved.get(key)
+    if cached is not None:
+        return cached
     choice = select_hub(name)
     if choice.name not in HUB_NAMES:
         raise UnknownHubError(
@@ -135,6 +149,7 @@ def get_hub(name: str | None = None, *, allow_unpatched: bool | None = None) -> 
     hub = _hubs.get(choice.name)
     if hub is None:
         hub = _hubs[choice.name] = _load_hub(choice.name)
+    _resolved[key] = hub
     return hub
 
 

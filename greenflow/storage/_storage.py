@@ -33,7 +33,10 @@ class Storage:
         self._writes = bool(getattr(backend, "writes_through", False))
         self._conn = backend.get_connection() if self._writes else None
         self._transient: dict[str, Any] = {}
-        self._providers: dict[str, list[tuple[AtomDetail, Any]]] = {}
+        self._details: list[AtomDetail | None] = []
+        self._symbols: dict[str, tuple[tuple[int, Any], ...]] = {}
+        #: Whether the last ``ensure_atoms`` created every atom detail (a brand-new run).
+        self.created_all = False
 
     # -- engine side ------------------------------------------------------------------------
 
@@ -42,8 +45,6 @@ class Storage:
         fd = self.flow_detail
         details: list[AtomDetail | None] = [None] * len(compiled.nodes)
         created = False
-        providers = self._providers
-        providers.clear()
         fresh = len(fd) == 0
         for index in compiled.atoms:
             node = compiled.nodes[index]
@@ -56,10 +57,11 @@ class Storage:
                 if self._writes:
                     self._conn.update_atom_details(detail)  # type: ignore[union-attr]
             details[index] = detail
-            for symbol, key in node.save_as:
-                providers.setdefault(symbol, []).append((detail, key))
         if created and self._writes:
             self._conn.update_flow_details(fd)  # type: ignore[union-attr]
+        self._details = details
+        self._symbols = compiled.providers
+        self.created_all = fresh
         return details
 
     def save_atom(self, detail: AtomDetail) -> None:
@@ -123,7 +125,10 @@ class Storage:
 
     def _provided(self, name: str) -> list[tuple[str, Any]]:
         out: list[tuple[str, Any]] = []
-        for detail, key in self._providers.get(name, ()):
+        details = self._details
+        for index, key in self._symbols.get(name, ()):
+            detail = details[index]
+            assert detail is not None
             if detail.state != states.SUCCESS:
                 continue
             result = _current_result(detail)
@@ -139,7 +144,7 @@ class Storage:
         injected = self.flow_detail.meta.get(_INJECTED_META) or {}
         out.update(injected)
         out.update(self._transient)
-        for name in self._providers:
+        for name in self._symbols:
             found = self._provided(name)
             if found:
                 out[name] = found[-1][1]
