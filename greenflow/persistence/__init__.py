@@ -1,15 +1,20 @@
 """Persistence: the logbook model and the backends that store it.
 
-``fetch_backend(conf)`` takes a URL (``memory://``) or a TaskFlow-style dict
-``{'connection': URL}`` and returns a backend. The directory and SQL
-backends plug in here under their URL schemes.
+``fetch_backend(conf)`` takes a URL or a TaskFlow-style dict ``{'connection':
+URL, ...}`` and returns a backend: ``memory://`` (in this process),
+``dir:///path`` or ``file:///path`` (a directory), and SQLAlchemy URLs
+(``sqlite:///file.db``, ``postgresql://...``, ``mysql+pymysql://...``).
+Backends are loaded by scheme on first use, so their libraries (SQLAlchemy,
+drivers) are imported only when asked for.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from greenflow.exceptions import InvalidOptionError
+from greenflow.persistence._base import Backend, Connection
 from greenflow.persistence._memory import MemoryBackend
 from greenflow.persistence._models import (
     MODEL_FORMAT_VERSION,
@@ -24,6 +29,8 @@ from greenflow.persistence._models import (
 __all__ = [
     "MODEL_FORMAT_VERSION",
     "AtomDetail",
+    "Backend",
+    "Connection",
     "FlowDetail",
     "LogBook",
     "MemoryBackend",
@@ -33,7 +40,17 @@ __all__ = [
     "new_uuid",
 ]
 
-_SCHEMES = {"memory": MemoryBackend}
+# URL scheme (before any "+driver") -> "module:class", imported on first use.
+_SCHEMES: dict[str, str] = {
+    "memory": "greenflow.persistence._memory:MemoryBackend",
+    "dir": "greenflow.persistence._dir:DirBackend",
+    "file": "greenflow.persistence._dir:DirBackend",
+    "sqlite": "greenflow.persistence._sql:SqlBackend",
+    "postgresql": "greenflow.persistence._sql:SqlBackend",
+    "postgres": "greenflow.persistence._sql:SqlBackend",
+    "mysql": "greenflow.persistence._sql:SqlBackend",
+    "mariadb": "greenflow.persistence._sql:SqlBackend",
+}
 
 
 def fetch_backend(conf: Any) -> Any:
@@ -46,10 +63,18 @@ def fetch_backend(conf: Any) -> Any:
         )
     url: str = conf["connection"]
     scheme = url.split("://", 1)[0] if "://" in url else url
-    try:
-        factory = _SCHEMES[scheme]
-    except KeyError:
+    scheme = scheme.split("+", 1)[0]
+    target = _SCHEMES.get(scheme)
+    if target is None:
         raise InvalidOptionError(
             f"unknown persistence backend {scheme!r} in {url!r}; known: {sorted(_SCHEMES)}"
-        ) from None
-    return factory(conf)
+        )
+    module_name, _, class_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InvalidOptionError(
+            f"the {scheme!r} persistence backend cannot be loaded ({exc}); "
+            f"install it with: pip install greenflow[sql]"
+        ) from exc
+    return getattr(module, class_name)(conf)

@@ -18,6 +18,11 @@ def pytest_configure(config: pytest.Config) -> None:
             "tests/hubs must run in a process set up for one hub:"
             " python tests/hubs/run.py {gevent|eventlet|threading}"
         )
+    config.addinivalue_line(
+        "markers",
+        "picklable: the test's tasks are picklable module-level classes that record nothing"
+        " themselves, so it also runs on a process executor",
+    )
 
 
 @pytest.fixture(scope="session")

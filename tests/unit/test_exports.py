@@ -89,6 +89,8 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
     "greenflow.storage": ["Storage"],
     "greenflow.persistence": [
         "AtomDetail",
+        "Backend",
+        "Connection",
         "FlowDetail",
         "LogBook",
         "MODEL_FORMAT_VERSION",
