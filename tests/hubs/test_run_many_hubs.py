@@ -1,0 +1,428 @@
+"""``run_many`` on this process's hub (see tests/hubs/run.py), on the hub's shared executor.
+
+Under a green hub each engine is a green thread; under ``threading`` one driver
+thread steps every engine. The behaviours are the same: one outcome per item,
+failures kept apart, a lazily consumed input, a concurrency bound, callbacks in
+the driving thread, and cancellation. On green hubs, thousands of sleeping
+engines run at once in one OS thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import greenflow.hubs
+from greenflow import LinearFlow, Task, UnorderedFlow, load, run_many, states
+from greenflow.engines import ManyRunner, Outcome
+from greenflow.exceptions import EngineStateError, InvalidOptionError, MissingDependencyError
+from greenflow.hubs import Event, Hub
+from greenflow.patterns import Flow
+
+#: Bound for every wait on an event in these tests: reached only if run_many is broken.
+PATIENCE = 10.0
+
+
+class Nap(Task):
+    """Sleeps through ``time.sleep`` (patched on a green hub), like a call to a remote service."""
+
+    def __init__(self, name: str, seconds: float = 0.002) -> None:
+        super().__init__(name)
+        self.seconds = seconds
+
+    def execute(self) -> None:
+        time.sleep(self.seconds)
+
+
+class Add(Task):
+    """Returns ``x + y``: requires both, so a flow of it needs them injected."""
+
+    def execute(self, x: int, y: int) -> int:
+        time.sleep(0.001)
+        return x + y
+
+
+class Boom(Task):
+    """Raises the exception it is given."""
+
+    def __init__(self, name: str, error: Exception) -> None:
+        super().__init__(name)
+        self.error = error
+
+    def execute(self) -> None:
+        raise self.error
+
+
+class InFlight:
+    """Counts engines between their first and last task; ``reached`` is set once ``target`` run at once."""
+
+    def __init__(self, hub: Hub, target: int) -> None:
+        self.now = 0
+        self.most = 0
+        self.target = target
+        self.reached = hub.Event()
+        self._lock = hub.Lock()
+
+    def enter(self) -> None:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            if self.now == self.target:
+                self.reached.set()
+
+    def leave(self) -> None:
+        with self._lock:
+            self.now -= 1
+
+
+class Enter(Task):
+    """First task of a tracked engine: counts it in, waits until ``target`` engines are in, then naps."""
+
+    def __init__(self, name: str, tracker: InFlight, seconds: float = 0.0) -> None:
+        super().__init__(name)
+        self.tracker = tracker
+        self.seconds = seconds
+
+    def execute(self) -> None:
+        self.tracker.enter()
+        self.tracker.reached.wait(PATIENCE)
+        time.sleep(self.seconds)
+
+
+class Leave(Task):
+    """Last task of a tracked engine: naps, then counts it out."""
+
+    def __init__(self, name: str, tracker: InFlight, seconds: float = 0.0) -> None:
+        super().__init__(name)
+        self.tracker = tracker
+        self.seconds = seconds
+
+    def execute(self) -> None:
+        time.sleep(self.seconds)
+        self.tracker.leave()
+
+
+class Hold(Task):
+    """Records that it started, then waits until ``release`` is set."""
+
+    def __init__(self, name: str, release: Event, started: list[str]) -> None:
+        super().__init__(name)
+        self.release = release
+        self.started = started
+
+    def execute(self) -> None:
+        self.started.append(self.name)
+        self.release.wait(PATIENCE)
+
+
+class Record(Task):
+    """Appends its name to ``ran``."""
+
+    def __init__(self, name: str, ran: list[str]) -> None:
+        super().__init__(name)
+        self.ran = ran
+
+    def execute(self) -> None:
+        self.ran.append(self.name)
+
+
+def diamond(name: str, seconds: float = 0.002) -> Flow:
+    """``linear(A, unordered(B, C, D), E)`` whose tasks nap ``seconds``."""
+    return LinearFlow(name).add(
+        Nap("A", seconds),
+        UnorderedFlow(f"{name}-middle").add(Nap("B", seconds), Nap("C", seconds), Nap("D", seconds)),
+        Nap("E", seconds),
+    )
+
+
+def tracked(name: str, tracker: InFlight, seconds: float = 0.0) -> Flow:
+    """A diamond counted in flight by ``tracker``; its first task waits for ``tracker.target`` engines."""
+    return LinearFlow(name).add(
+        Enter(f"{name}-A", tracker, seconds),
+        UnorderedFlow(f"{name}-middle").add(
+            Nap(f"{name}-B", seconds), Nap(f"{name}-C", seconds), Nap(f"{name}-D", seconds)
+        ),
+        Leave(f"{name}-E", tracker, seconds),
+    )
+
+
+def held(name: str, release: Event, started: list[str], ran: list[str]) -> Flow:
+    """A flow whose first task holds until ``release``; its second records that it ran."""
+    return LinearFlow(name).add(Hold(f"{name}-a", release, started), Record(f"{name}-b", ran))
+
+
+def by_index(outcomes: tuple[Outcome, ...]) -> list[Outcome]:
+    return sorted(outcomes, key=lambda outcome: outcome.index)
+
+
+def os_thread_count() -> int:
+    """The process's real OS threads (Linux), which monkey patching cannot hide."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    raise AssertionError("no Threads: line in /proc/self/status")
+
+
+# -- outcomes ---------------------------------------------------------------------------------
+
+
+def test_a_batch_returns_one_outcome_per_item_with_its_results(hub: Hub):
+    items = [(LinearFlow(f"sum-{n}").add(Add(provides="total")), {"x": n, "y": 100}) for n in range(12)]
+
+    summary = run_many(items, concurrency=5)
+
+    assert (summary.total, summary.succeeded, summary.failed, summary.cancelled) == (12, 12, 0, False)
+    outcomes = by_index(summary.outcomes)
+    assert [(o.index, o.name, o.state) for o in outcomes] == [
+        (n, f"sum-{n}", states.SUCCESS) for n in range(12)
+    ]
+    assert [o.results["total"] for o in outcomes] == [n + 100 for n in range(12)]
+    assert all(o.failure is None and o.engine is None for o in outcomes)
+
+
+def test_a_failing_engine_reverts_with_its_exception_and_the_others_succeed(hub: Hub):
+    error = ValueError("quota exceeded for item 3")
+    flows = [diamond(f"ok-{n}") for n in range(8)]
+    flows[3] = LinearFlow("bad-3").add(Nap("A"), Boom("B", error))
+
+    summary = run_many(flows, concurrency=3)
+
+    assert summary.counts == {states.SUCCESS: 7, states.REVERTED: 1}
+    (failed,) = summary.failures()
+    assert (failed.index, failed.state) == (3, states.REVERTED)
+    assert failed.failure is not None and failed.failure.exception is error
+
+
+def test_items_that_cannot_run_fail_alone(hub: Hub):
+    items = [diamond("first"), 42, LinearFlow("needs-x").add(Add(provides="total")), diamond("last")]
+
+    summary = run_many(items, store={"y": 1})
+
+    first, not_a_flow, missing, last = by_index(summary.outcomes)
+    assert (first.state, last.state) == (states.SUCCESS, states.SUCCESS)
+    assert not_a_flow.state == states.FAILURE and not_a_flow.failure is not None
+    assert not_a_flow.failure.check(InvalidOptionError)
+    assert "item 1 is int 42" in not_a_flow.failure.exception_str
+    assert (missing.name, missing.state) == ("needs-x", states.FAILURE)
+    assert missing.failure is not None and missing.failure.check(MissingDependencyError)
+    assert "requires 'x'" in missing.failure.exception_str
+
+
+def test_pairs_preloaded_engines_and_a_shared_store(hub: Hub):
+    preloaded = load(
+        LinearFlow("loaded").add(Add(provides="total")), store={"x": 5, "y": 6}, engine="parallel"
+    )
+    items = [
+        LinearFlow("shared").add(Add(provides="total")),
+        (LinearFlow("paired").add(Add(provides="total")), {"x": 1000}),
+        preloaded,
+    ]
+
+    summary = run_many(items, store={"x": 1, "y": 2}, keep_engines=True)
+
+    shared, paired, loaded = by_index(summary.outcomes)
+    assert (shared.results["total"], paired.results["total"], loaded.results["total"]) == (3, 1002, 11)
+    assert loaded.engine is preloaded
+
+
+def test_keep_outcomes_and_collect_results_can_be_turned_off(hub: Hub):
+    counted = run_many([diamond("a"), diamond("b")], keep_outcomes=False)
+    bare = run_many([diamond("c"), diamond("d")], collect_results=False)
+
+    assert (counted.outcomes, counted.counts) == ((), {states.SUCCESS: 2})
+    assert [outcome.results for outcome in bare.outcomes] == [None, None]
+
+
+def test_the_same_engine_twice_in_flight_fails_the_second_and_runs_the_first(hub: Hub):
+    engine = load(diamond("twice"), engine="parallel")
+
+    summary = run_many([engine, engine], concurrency=2)
+
+    first, second = by_index(summary.outcomes)
+    assert first.state == states.SUCCESS
+    assert second.state == states.FAILURE and second.failure is not None
+    assert second.failure.check(EngineStateError)
+    assert "is already running" in second.failure.exception_str
+
+
+# -- how it runs ------------------------------------------------------------------------------
+
+
+def test_the_input_is_consumed_lazily(hub: Hub):
+    finished: list[int] = []
+    ahead: list[int] = []  # items pulled and not finished, measured at each pull
+    concurrency = 4
+
+    def stream() -> Iterator[Flow]:
+        for n in range(30):
+            ahead.append(n - len(finished))
+            yield diamond(f"lazy-{n}", seconds=0.001)
+
+    summary = run_many(stream(), concurrency=concurrency, on_result=lambda o: finished.append(o.index))
+
+    assert summary.total == len(ahead) == 30
+    assert max(ahead) <= concurrency + 1
+
+
+def test_concurrency_bounds_the_engines_in_flight(hub: Hub):
+    concurrency = 5
+    tracker = InFlight(hub, target=concurrency)
+
+    summary = run_many([tracked(f"bounded-{n}", tracker) for n in range(25)], concurrency=concurrency)
+
+    assert summary.succeeded == 25
+    assert tracker.reached.is_set()  # the bound is used ...
+    assert tracker.most == concurrency  # ... and never passed
+
+
+def test_on_result_is_called_once_per_engine_in_the_driving_thread(hub: Hub):
+    calls: list[tuple[int, int]] = []
+
+    run_many(
+        [diamond(f"reported-{n}") for n in range(15)],
+        concurrency=4,
+        on_result=lambda o: calls.append((o.index, threading.get_ident())),
+    )
+
+    assert sorted(index for index, _ in calls) == list(range(15))
+    assert {ident for _, ident in calls} == {threading.get_ident()}
+
+
+# -- cancellation -----------------------------------------------------------------------------
+
+
+def test_cancel_from_on_result_starts_nothing_more_and_suspends_the_running_engines(hub: Hub):
+    release = hub.Event()
+    started: list[str] = []
+    ran: list[str] = []
+    pulled: list[int] = []
+    pulled_at_cancel: list[int] = []
+
+    def stream() -> Iterator[Flow]:
+        for n in range(40):
+            pulled.append(n)
+            yield (
+                LinearFlow(f"quick-{n}").add(Nap(f"quick-{n}-a", 0))
+                if n < 3
+                else held(f"held-{n}", release, started, ran)
+            )
+
+    def on_result(outcome: Outcome) -> None:
+        if outcome.name.startswith("quick") and runner.finished == 3:
+            runner.cancel()
+            pulled_at_cancel.append(len(pulled))
+            release.set()
+
+    runner = ManyRunner(stream(), concurrency=5, on_result=on_result)
+    summary = runner.run()
+
+    assert summary.cancelled
+    assert len(pulled) == pulled_at_cancel[0] < 40
+    assert summary.total == len(pulled)
+    assert summary.counts[states.SUCCESS] == 3
+    rest = [outcome for outcome in summary.outcomes if outcome.name.startswith("held")]
+    assert rest and {outcome.state for outcome in rest} <= {states.SUSPENDED, states.PENDING}
+    assert {o.name for o in rest if o.state == states.SUSPENDED} == {
+        name.removesuffix("-a") for name in started
+    }
+    assert ran == []
+
+
+def test_cancel_before_an_engine_begins_means_it_never_begins(hub: Hub):
+    ran: list[str] = []
+    items: list[Any] = [LinearFlow(f"flow-{n}").add(Record(f"flow-{n}-a", ran)) for n in range(2)]
+    items += ["not a flow"] + [LinearFlow(f"later-{n}").add(Record(f"later-{n}-a", ran)) for n in range(3)]
+    # The item that cannot load is reported while the two engines before it have not begun.
+    runner = ManyRunner(items, concurrency=4, on_result=lambda outcome: runner.cancel())
+
+    summary = runner.run()
+
+    assert summary.cancelled
+    assert ran == []
+    assert {o.index: o.state for o in summary.outcomes} == {
+        0: states.PENDING,
+        1: states.PENDING,
+        2: states.FAILURE,
+    }
+
+
+def test_cancel_from_another_green_or_os_thread_suspends_the_running_engines(hub: Hub):
+    release = hub.Event()
+    started: list[str] = []
+    ran: list[str] = []
+    runner = ManyRunner([held(f"held-{n}", release, started, ran) for n in range(10)], concurrency=3)
+
+    def cancel_once_three_run() -> None:
+        deadline = time.monotonic() + PATIENCE
+        while len(started) < 3 and time.monotonic() < deadline:
+            hub.sleep(0.001)
+        runner.cancel()
+        release.set()
+
+    canceller = hub.spawn(cancel_once_three_run)
+    summary = runner.run()
+    canceller.join(PATIENCE)
+
+    assert summary.cancelled
+    assert summary.counts == {states.SUSPENDED: 3}
+    assert ran == []
+
+
+# -- thousands of engines in one OS thread ----------------------------------------------------
+
+
+@pytest.mark.skipif(not greenflow.hubs.get_hub().is_green, reason="green hubs only")
+def test_five_thousand_sleeping_engines_run_at_once_in_one_os_thread(
+    hub: Hub, live_greenlets: Callable[[], int]
+) -> None:
+    engines = 5000
+    tracker = InFlight(hub, target=engines)
+    os_threads_before, threads_before = os_thread_count(), threading.active_count()
+    greenlets_before = live_greenlets()
+    samples: list[tuple[int, int]] = []
+
+    def sample(_: Any = None) -> None:
+        samples.append((os_thread_count(), threading.active_count()))
+
+    class Sampled(Nap):
+        def execute(self) -> None:
+            sample()
+            super().execute()
+
+    def flow(n: int) -> Flow:
+        seconds = 0.02
+        name = f"green-{n}"
+        return LinearFlow(name).add(
+            Enter(f"{name}-A", tracker, seconds),
+            UnorderedFlow(f"{name}-middle").add(Sampled("B", seconds), Nap("C", seconds), Nap("D", seconds)),
+            Leave(f"{name}-E", tracker, seconds),
+        )
+
+    summary = run_many(
+        (flow(n) for n in range(engines)),
+        concurrency=engines,
+        collect_results=False,
+        keep_outcomes=False,
+        on_result=sample,
+    )
+
+    assert summary.counts == {states.SUCCESS: engines}
+    assert tracker.most == engines  # every engine was in flight at once
+    assert len(samples) == 2 * engines
+    # No thread is started (one left by an earlier test may end meanwhile, hence <=).
+    assert max(os_threads for os_threads, _ in samples) <= os_threads_before
+    assert max(threads for _, threads in samples) <= threads_before
+    hub.sleep(0.01)  # let finished green threads unwind
+    assert live_greenlets() <= greenlets_before  # none left behind
+
+
+def test_bad_arguments_are_refused(hub: Hub):
+    with pytest.raises(InvalidOptionError, match="concurrency must be an integer >= 1, got 0"):
+        run_many([], concurrency=0)
+    with pytest.raises(InvalidOptionError, match="on_result must be callable"):
+        run_many([], on_result=42)

@@ -1,0 +1,463 @@
+"""``run_many`` on the threading hub: one driver thread steps every engine over one thread pool.
+
+The same behaviours on every hub (and green threads by the thousand) are in
+``tests/hubs/test_run_many_hubs.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from greenflow import LinearFlow, Task, UnorderedFlow, load, run_many, states
+from greenflow.engines import Engine, ManyRunner, Outcome
+from greenflow.exceptions import EngineStateError, InvalidOptionError, MissingDependencyError
+from greenflow.executors import ThreadExecutor
+from greenflow.patterns import Flow
+
+#: Bound for every wait on an event in these tests: reached only if run_many is broken.
+PATIENCE = 5.0
+
+
+class Nap(Task):
+    """Waits like a call to a remote service, then returns ``value`` (default: its name)."""
+
+    def __init__(self, name: str, seconds: float = 0.002, value: Any = None, **options: Any) -> None:
+        super().__init__(name, **options)
+        self.seconds = seconds
+        self.value = name if value is None else value
+
+    def execute(self) -> Any:
+        time.sleep(self.seconds)
+        return self.value
+
+
+class Add(Task):
+    """Returns ``x + y``: requires both, so a flow of it needs them injected."""
+
+    def execute(self, x: int, y: int) -> int:
+        return x + y
+
+
+class Boom(Task):
+    """Raises the exception it is given."""
+
+    def __init__(self, name: str, error: Exception) -> None:
+        super().__init__(name)
+        self.error = error
+
+    def execute(self) -> None:
+        raise self.error
+
+
+class InFlight:
+    """Counts engines between their first and last task; keeps the most seen at once.
+
+    ``reached`` is set the first time ``target`` engines are in flight together.
+    """
+
+    def __init__(self, target: int = 0) -> None:
+        self.now = 0
+        self.most = 0
+        self._lock = threading.Lock()
+        self._target = target
+        self.reached = threading.Event()
+
+    def enter(self) -> None:
+        with self._lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            if self.now == self._target:
+                self.reached.set()
+
+    def leave(self) -> None:
+        with self._lock:
+            self.now -= 1
+
+
+class Enter(Task):
+    """First task of a tracked engine: counts it in, then (optionally) waits for the others."""
+
+    def __init__(self, name: str, tracker: InFlight, wait_for_target: bool = False) -> None:
+        super().__init__(name)
+        self.tracker = tracker
+        self.wait_for_target = wait_for_target
+
+    def execute(self) -> None:
+        self.tracker.enter()
+        if self.wait_for_target:
+            self.tracker.reached.wait(PATIENCE)
+
+
+class Leave(Task):
+    """Last task of a tracked engine: counts it out."""
+
+    def __init__(self, name: str, tracker: InFlight) -> None:
+        super().__init__(name)
+        self.tracker = tracker
+
+    def execute(self) -> None:
+        self.tracker.leave()
+
+
+class Hold(Task):
+    """Records that it started, then waits until ``release`` is set."""
+
+    def __init__(self, name: str, release: threading.Event, started: list[str]) -> None:
+        super().__init__(name)
+        self.release = release
+        self.started = started
+
+    def execute(self) -> None:
+        self.started.append(self.name)
+        self.release.wait(PATIENCE)
+
+
+class Record(Task):
+    """Appends its name to ``ran``."""
+
+    def __init__(self, name: str, ran: list[str]) -> None:
+        super().__init__(name)
+        self.ran = ran
+
+    def execute(self) -> None:
+        self.ran.append(self.name)
+
+
+def diamond(name: str, seconds: float = 0.002) -> Flow:
+    """``linear(A, unordered(B, C, D), E)`` whose tasks nap ``seconds``."""
+    return LinearFlow(name).add(
+        Nap("A", seconds),
+        UnorderedFlow(f"{name}-middle").add(Nap("B", seconds), Nap("C", seconds), Nap("D", seconds)),
+        Nap("E", seconds),
+    )
+
+
+def tracked(name: str, tracker: InFlight, wait_for_target: bool = False) -> Flow:
+    """A flow counted in flight by ``tracker`` from its first task to its last."""
+    return LinearFlow(name).add(
+        Enter(f"{name}-enter", tracker, wait_for_target),
+        UnorderedFlow(f"{name}-middle").add(Nap(f"{name}-b"), Nap(f"{name}-c")),
+        Leave(f"{name}-leave", tracker),
+    )
+
+
+def by_index(outcomes: tuple[Outcome, ...]) -> list[Outcome]:
+    return sorted(outcomes, key=lambda outcome: outcome.index)
+
+
+# -- outcomes ---------------------------------------------------------------------------------
+
+
+def test_a_batch_returns_one_outcome_per_item_with_its_results():
+    flows = [LinearFlow(f"sum-{n}").add(Add(provides="total")) for n in range(12)]
+    items = [(flow, {"x": n, "y": 100}) for n, flow in enumerate(flows)]
+
+    summary = run_many(items, concurrency=5)
+
+    assert (summary.total, summary.succeeded, summary.failed) == (12, 12, 0)
+    assert summary.counts == {states.SUCCESS: 12}
+    assert not summary.cancelled
+    outcomes = by_index(summary.outcomes)
+    assert [outcome.index for outcome in outcomes] == list(range(12))
+    assert [outcome.name for outcome in outcomes] == [f"sum-{n}" for n in range(12)]
+    assert all(outcome.ok and outcome.state == states.SUCCESS for outcome in outcomes)
+    assert all(outcome.failure is None and outcome.engine is None for outcome in outcomes)
+    assert [outcome.results["total"] for outcome in outcomes] == [n + 100 for n in range(12)]
+    assert summary.failures() == []
+
+
+def test_a_failing_engine_reverts_with_its_exception_and_the_others_succeed():
+    error = ValueError("quota exceeded for item 3")
+    flows = [diamond(f"ok-{n}") for n in range(8)]
+    flows[3] = LinearFlow("bad-3").add(Nap("A"), Boom("B", error))
+
+    summary = run_many(flows, concurrency=3)
+
+    assert summary.counts == {states.SUCCESS: 7, states.REVERTED: 1}
+    (failed,) = summary.failures()
+    assert (failed.index, failed.name, failed.state) == (3, "bad-3", states.REVERTED)
+    assert failed.failure is not None
+    assert failed.failure.exception is error
+    assert failed.failure.check(ValueError) is ValueError
+    assert not failed.ok
+
+
+def test_an_item_that_is_not_a_flow_fails_naming_its_index_and_the_others_run():
+    items = [diamond("first"), 42, diamond("third")]
+
+    summary = run_many(items)
+
+    first, bad, third = by_index(summary.outcomes)
+    assert (first.state, third.state) == (states.SUCCESS, states.SUCCESS)
+    assert (bad.index, bad.state, bad.results) == (1, states.FAILURE, None)
+    assert bad.failure is not None and bad.failure.check(InvalidOptionError)
+    assert "item 1 is int 42" in bad.failure.exception_str
+    assert summary.counts == {states.SUCCESS: 2, states.FAILURE: 1}
+
+
+def test_a_flow_missing_a_requirement_fails_and_the_others_run():
+    items = [diamond("first"), LinearFlow("needs-x").add(Add(provides="total")), diamond("third")]
+
+    summary = run_many(items, store={"y": 1})
+
+    first, missing, third = by_index(summary.outcomes)
+    assert (first.state, third.state) == (states.SUCCESS, states.SUCCESS)
+    assert (missing.name, missing.state) == ("needs-x", states.FAILURE)
+    assert missing.failure is not None and missing.failure.check(MissingDependencyError)
+    assert "requires 'x', which nothing provides or injects" in missing.failure.exception_str
+
+
+def test_the_same_engine_twice_in_flight_fails_the_second_and_runs_the_first():
+    engine = load(diamond("twice"), engine="parallel")
+
+    summary = run_many([engine, engine], concurrency=2)
+
+    first, second = by_index(summary.outcomes)
+    assert first.state == states.SUCCESS
+    assert second.state == states.FAILURE and second.failure is not None
+    assert second.failure.check(EngineStateError)
+    assert "is already running" in second.failure.exception_str
+
+
+# -- what it runs -----------------------------------------------------------------------------
+
+
+def test_flow_store_pairs_and_preloaded_engines_run_side_by_side():
+    preloaded = load(
+        LinearFlow("loaded").add(Add(provides="total")), store={"x": 5, "y": 6}, engine="parallel"
+    )
+    items = [(LinearFlow("paired").add(Add(provides="total")), {"x": 1, "y": 2}), preloaded]
+
+    summary = run_many(items, keep_engines=True)
+
+    paired, loaded = by_index(summary.outcomes)
+    assert (paired.name, paired.results["total"]) == ("paired", 3)
+    assert (loaded.name, loaded.results["total"]) == ("loaded", 11)
+    assert loaded.engine is preloaded
+    assert preloaded.storage.get_flow_state() == states.SUCCESS
+
+
+def test_store_reaches_every_flow_and_a_pairs_own_store_wins():
+    items = [
+        LinearFlow("shared").add(Add(provides="total")),
+        (LinearFlow("own").add(Add(provides="total")), {"x": 1000}),
+    ]
+
+    summary = run_many(items, store={"x": 1, "y": 2})
+
+    shared, own = by_index(summary.outcomes)
+    assert shared.results["total"] == 3
+    assert own.results["total"] == 1002
+
+
+def test_the_input_is_consumed_lazily():
+    finished: list[int] = []
+    ahead: list[int] = []  # items pulled and not finished, measured at each pull
+    concurrency = 4
+
+    def stream() -> Iterator[Flow]:
+        for n in range(40):
+            ahead.append(n - len(finished))
+            yield diamond(f"lazy-{n}", seconds=0.001)
+
+    summary = run_many(stream(), concurrency=concurrency, on_result=lambda o: finished.append(o.index))
+
+    assert summary.total == 40
+    assert len(ahead) == 40
+    assert max(ahead) <= concurrency + 1
+
+
+def test_concurrency_bounds_the_engines_in_flight():
+    concurrency = 5
+    tracker = InFlight(target=concurrency)
+    flows = [tracked(f"bounded-{n}", tracker, wait_for_target=True) for n in range(30)]
+
+    summary = run_many(flows, concurrency=concurrency)
+
+    assert summary.succeeded == 30
+    assert tracker.reached.is_set()  # the bound is used ...
+    assert tracker.most == concurrency  # ... and never passed
+
+
+def test_on_result_is_called_once_per_engine_in_the_driving_thread():
+    calls: list[tuple[int, int]] = []
+    flows = [diamond(f"reported-{n}") for n in range(20)]
+
+    summary = run_many(
+        flows, concurrency=6, on_result=lambda o: calls.append((o.index, threading.get_ident()))
+    )
+
+    assert sorted(index for index, _ in calls) == list(range(20))
+    assert {ident for _, ident in calls} == {threading.get_ident()}
+    assert [index for index, _ in calls] == [outcome.index for outcome in summary.outcomes]
+
+
+def test_keep_outcomes_false_keeps_only_counts():
+    error = RuntimeError("no")
+    flows = [diamond("a"), LinearFlow("b").add(Boom("B", error)), diamond("c")]
+    reported: list[Outcome] = []
+
+    summary = run_many(flows, keep_outcomes=False, on_result=reported.append)
+
+    assert summary.outcomes == ()
+    assert summary.counts == {states.SUCCESS: 2, states.REVERTED: 1}
+    assert (summary.total, summary.succeeded, summary.failed) == (3, 2, 1)
+    assert len(reported) == 3
+
+
+def test_collect_results_false_leaves_results_out():
+    summary = run_many([diamond("a"), diamond("b")], collect_results=False)
+
+    assert [outcome.results for outcome in summary.outcomes] == [None, None]
+    assert summary.succeeded == 2
+
+
+def test_keep_engines_true_hands_back_each_engine():
+    summary = run_many([diamond("a"), diamond("b")], keep_engines=True)
+
+    for outcome in summary.outcomes:
+        assert isinstance(outcome.engine, Engine)
+        assert outcome.engine.storage.flow_name == outcome.name
+        assert outcome.engine.storage.get_atom_state("E") == states.SUCCESS
+
+
+# -- cancellation -----------------------------------------------------------------------------
+
+
+def test_cancel_from_on_result_starts_nothing_more_and_suspends_the_running_engines():
+    release = threading.Event()
+    started: list[str] = []
+    ran: list[str] = []
+    pulled: list[int] = []
+
+    def stream() -> Iterator[Flow]:
+        for n in range(40):
+            pulled.append(n)
+            if n < 3:
+                yield LinearFlow(f"quick-{n}").add(Nap(f"quick-{n}-a", 0))
+            else:
+                yield LinearFlow(f"held-{n}").add(
+                    Hold(f"held-{n}-a", release, started), Record(f"held-{n}-b", ran)
+                )
+
+    pulled_at_cancel: list[int] = []
+
+    def on_result(outcome: Outcome) -> None:
+        if outcome.name.startswith("quick") and runner.finished == 3:
+            runner.cancel()
+            pulled_at_cancel.append(len(pulled))
+            release.set()
+
+    runner = ManyRunner(stream(), concurrency=5, on_result=on_result)
+    summary = runner.run()
+
+    assert summary.cancelled
+    assert len(pulled) == pulled_at_cancel[0] < 40  # nothing pulled after the cancel
+    assert summary.total == len(pulled)  # every item pulled has its outcome
+    assert summary.counts[states.SUCCESS] == 3
+    held = [outcome for outcome in summary.outcomes if outcome.name.startswith("held")]
+    assert held and {outcome.state for outcome in held} <= {states.SUSPENDED, states.PENDING}
+    suspended = {outcome.name for outcome in held if outcome.state == states.SUSPENDED}
+    assert suspended == {name.removesuffix("-a") for name in started}  # those that had begun
+    assert ran == []  # no engine went past the task it was running
+    assert runner.running == 0
+
+
+def test_cancel_before_an_engine_begins_means_it_never_begins():
+    ran: list[str] = []
+    items = [LinearFlow(f"flow-{n}").add(Record(f"flow-{n}-a", ran)) for n in range(2)]
+    items += ["not a flow"] + [LinearFlow(f"later-{n}").add(Record(f"later-{n}-a", ran)) for n in range(3)]
+    # The item that cannot load is reported while the two engines before it have not begun.
+    runner = ManyRunner(items, concurrency=4, on_result=lambda outcome: runner.cancel())
+
+    summary = runner.run()
+
+    assert summary.cancelled
+    assert ran == []
+    assert {outcome.index: outcome.state for outcome in summary.outcomes} == {
+        0: states.PENDING,
+        1: states.PENDING,
+        2: states.FAILURE,
+    }
+
+
+def test_cancel_from_another_thread_suspends_the_running_engines():
+    release = threading.Event()
+    started: list[str] = []
+    ran: list[str] = []
+    flows = [
+        LinearFlow(f"held-{n}").add(Hold(f"held-{n}-a", release, started), Record(f"held-{n}-b", ran))
+        for n in range(10)
+    ]
+    runner = ManyRunner(flows, concurrency=3)
+
+    def cancel_once_three_run() -> None:
+        deadline = time.monotonic() + PATIENCE
+        while len(started) < 3 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        runner.cancel()
+        release.set()
+
+    canceller = threading.Thread(target=cancel_once_three_run)
+    canceller.start()
+    summary = runner.run()
+    canceller.join(PATIENCE)
+
+    assert summary.cancelled
+    assert summary.counts == {states.SUSPENDED: 3}
+    assert ran == []
+
+
+# -- arguments --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("concurrency", [0, -1, "3", 2.0, True])
+def test_concurrency_must_be_a_positive_integer(concurrency):
+    with pytest.raises(InvalidOptionError, match=f"concurrency must be an integer >= 1, got {concurrency!r}"):
+        run_many([diamond("never")], concurrency=concurrency)
+
+
+def test_on_result_must_be_callable():
+    with pytest.raises(InvalidOptionError, match="on_result must be callable, got 'print'"):
+        ManyRunner([diamond("never")], on_result="print")
+
+
+# -- many engines, few threads ----------------------------------------------------------------
+
+
+def test_two_thousand_waiting_engines_share_twenty_threads():
+    pool = ThreadExecutor(max_workers=20)
+    threads_before = threading.active_count()
+    samples: list[int] = []
+
+    class Sampled(Nap):
+        def execute(self) -> Any:
+            samples.append(threading.active_count())
+            return super().execute()
+
+    def flow(n: int) -> Flow:
+        return LinearFlow(f"wide-{n}").add(
+            Nap("A"),
+            UnorderedFlow(f"wide-{n}-middle").add(Sampled("B"), Nap("C"), Nap("D")),
+            Nap("E"),
+        )
+
+    try:
+        summary = run_many(
+            (flow(n) for n in range(2000)),
+            executor=pool,
+            collect_results=False,
+            keep_outcomes=False,
+            on_result=lambda outcome: samples.append(threading.active_count()),
+        )
+    finally:
+        pool.shutdown()
+
+    assert summary.counts == {states.SUCCESS: 2000}
+    assert len(samples) == 4000
+    assert max(samples) <= threads_before + 20 + 2
