@@ -301,17 +301,20 @@ class Engine:
                 while waiting and (limit is None or running < limit):
                     action = waiting.popleft()
                     args = (action[0], action[2], action[3], sink)
-                    if submit_callback is None:
-                        if collect_progress:
-                            future = executor.submit(_invoke_atom_collecting_progress, *args[:3])
-                        else:
-                            future = executor.submit(invoke_atom, *args)
-                        future.add_done_callback(lambda f, a=action: finished(f, a))
-                    elif running == 0 and not waiting:
+                    if submit_callback is not None and running == 0 and not waiting:
                         actions = self._feed(runtime, action, invoke_atom(*args))
                         break
-                    else:
-                        submit_callback(invoke_atom, args, lambda outcome, a=action: finished(outcome, a))
+                    try:
+                        if submit_callback is not None:
+                            submit_callback(invoke_atom, args, lambda outcome, a=action: finished(outcome, a))
+                        elif collect_progress:
+                            future = executor.submit(_invoke_atom_collecting_progress, *args[:3])
+                            future.add_done_callback(lambda f, a=action: finished(f, a))
+                        else:
+                            future = executor.submit(invoke_atom, *args)
+                            future.add_done_callback(lambda f, a=action: finished(f, a))
+                    except Exception as exc:  # the executor refused it (shut down, not picklable...)
+                        done.append((action, (False, Failure.from_exception(exc))))
                     running += 1
                 while done:
                     action, outcome = done.popleft()

@@ -107,6 +107,10 @@ class _Bell:
 class ManyRunner:
     """Runs many engines from one caller; ``run()`` returns a ``RunSummary``.
 
+    If ``on_result`` or the input iterator raises, the run is cancelled as by
+    ``cancel()`` and ``run()`` re-raises that exception once the engines in
+    flight have ended (none is left running behind the caller's back).
+
     ``cancel()`` (from a callback, another green thread or another thread)
     stops starting new engines and suspends the running ones; they end as
     SUSPENDED and the summary says ``cancelled``. An engine already taken
@@ -152,6 +156,7 @@ class ManyRunner:
         self._collect_results = collect_results
         self._keep_engines = keep_engines
         self._cancelled = False
+        self._error: Exception | None = None
         self._wakeup = self._hub.new_wakeup()
         self._active: dict[int, Engine] = {}
         self._outcomes: list[Outcome] = []
@@ -189,6 +194,9 @@ class ManyRunner:
         finally:
             if self._owned:
                 self._executor.shutdown(wait=True)
+        if self._error is not None:
+            # Raised only now: the engines in flight were suspended and have ended.
+            raise self._error
         return RunSummary(
             total=self._total,
             counts=dict(self._counts),
@@ -218,6 +226,9 @@ class ManyRunner:
         try:
             item = next(self._items)
         except StopIteration:
+            return None
+        except Exception as exc:  # the input itself failed: stop taking, let running engines end
+            self._abort(exc)
             return None
         index = self._next_index
         self._next_index += 1
@@ -250,7 +261,16 @@ class ManyRunner:
         if self._keep_outcomes:
             self._outcomes.append(outcome)
         if self._on_result is not None:
-            self._on_result(outcome)
+            try:
+                self._on_result(outcome)
+            except Exception as exc:
+                self._abort(exc)
+
+    def _abort(self, exc: Exception) -> None:
+        """A callback or the input raised: cancel the run; ``run()`` re-raises once engines end."""
+        if self._error is None:
+            self._error = exc
+        self.cancel()
 
     # -- green: one green thread per engine --------------------------------------------------
 

@@ -390,3 +390,19 @@ def test_flow_from_detail_with_a_factory_that_no_longer_exists_raises_not_found(
     engine.storage.flow_detail.meta["factory"]["name"] = "no_such_module_here.make_flow"
     with pytest.raises(NotFoundError, match=r"cannot import flow factory 'no_such_module_here\.make_flow'"):
         flow_from_detail(engine.storage.flow_detail)
+
+
+def test_an_atom_the_executor_refuses_fails_the_flow_instead_of_leaving_it_running():
+    from greenflow.executors import ExecutorShutdownError, ThreadExecutor
+
+    class One(Task):
+        def execute(self):
+            return 1
+
+    executor = ThreadExecutor(max_workers=2)
+    executor.shutdown()
+    engine = load(LinearFlow("refused").add(One("a"), One("b")), engine="parallel", executor=executor)
+    with pytest.raises(ExecutorShutdownError):
+        engine.run()
+    assert engine.storage.get_flow_state() == "FAILURE"
+    assert engine.storage.get_atom_state("b") == "PENDING"

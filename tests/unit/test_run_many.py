@@ -461,3 +461,37 @@ def test_two_thousand_waiting_engines_share_twenty_threads():
     assert summary.counts == {states.SUCCESS: 2000}
     assert len(samples) == 4000
     assert max(samples) <= threads_before + 20 + 2
+
+
+def test_on_result_raising_cancels_the_run_and_is_reraised_after_engines_end():
+    class Wait(Task):
+        def execute(self):
+            time.sleep(0.01)
+            return 1
+
+    flows = (LinearFlow(f"f{i}").add(Wait("a"), Wait("b")) for i in range(50))
+    seen = []
+
+    def explode(outcome):
+        seen.append(outcome)
+        raise RuntimeError("callback bug")
+
+    runner = ManyRunner(flows, concurrency=5, on_result=explode)
+    with pytest.raises(RuntimeError, match="callback bug"):
+        runner.run()
+    # Nothing is left running behind the caller's back, and no new engine started.
+    assert runner.running == 0
+    assert runner.finished <= 5 + 1
+
+
+def test_input_iterator_raising_is_reraised_after_running_engines_end():
+    class One(Task):
+        def execute(self):
+            return 1
+
+    def items():
+        yield LinearFlow("ok").add(One("a"))
+        raise ValueError("broken input")
+
+    with pytest.raises(ValueError, match="broken input"):
+        run_many(items())
