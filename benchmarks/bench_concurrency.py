@@ -77,7 +77,13 @@ TASKFLOW_DEFAULT_SIZES = (1000,)
 TARGET_N = 1000
 TARGET_GEVENT_S = 0.3
 
-GREENFLOW_IMPLS = ("greenflow-gevent", "greenflow-eventlet", "greenflow-threading")
+GREENFLOW_IMPLS = (
+    "greenflow-gevent",
+    "greenflow-gevent-many",
+    "greenflow-eventlet",
+    "greenflow-eventlet-many",
+    "greenflow-threading",
+)
 TASKFLOW_IMPLS = ("taskflow-threads", "taskflow-eventlet")
 BARE_IMPLS = ("bare-gevent", "bare-eventlet")
 CHILD_IMPLS = GREENFLOW_IMPLS + TASKFLOW_IMPLS + BARE_IMPLS
@@ -360,6 +366,35 @@ def child_greenflow_green(hub_name: str, n: int, shared: bool, profile: bool) ->
     return _measure(f"greenflow-{hub_name}", n, shared, run_all, hub.spawn, _green_repeats(n), profile)
 
 
+def child_greenflow_many(hub_name: str, n: int, shared: bool, profile: bool) -> dict[str, Any]:
+    """N engines through ``greenflow.run_many`` on a green hub: results are not kept, only counted."""
+    import greenflow.hubs
+
+    greenflow.hubs.patch(hub_name)
+    import greenflow
+
+    make = _greenflow_flow_factory()
+    warm = greenflow.run_many([(make(), {"x": 0})], concurrency=1)
+    assert warm.succeeded == 1, warm
+    flow_for = _flows(make, shared)
+    hub = greenflow.hubs.get_hub(hub_name)
+
+    def run_all(sampler: _Sampler) -> list[Any]:
+        results: list[Any] = [None] * n
+
+        def record(outcome: Any) -> None:
+            if outcome.ok:
+                results[outcome.index] = outcome.results["e"]
+
+        items = ((flow_for(), {"x": i}) for i in range(n))
+        greenflow.run_many(items, concurrency=n, on_result=record, keep_outcomes=False)
+        return results
+
+    record = _measure(f"greenflow-{hub_name}-many", n, shared, run_all, hub.spawn, _green_repeats(n), profile)
+    record["peak_in_flight"] = n  # concurrency=n: every engine is started before any ends
+    return record
+
+
 def child_bare_green(hub_name: str, n: int) -> dict[str, Any]:
     """The same sleeps as bare green threads (``hub.spawn`` and ``join``), no engine: the hub's floor."""
     import greenflow.hubs
@@ -524,6 +559,8 @@ def child_taskflow_eventlet(n: int, profile: bool) -> dict[str, Any]:
 def child_main(impl: str, n: int, shared: bool, profile: bool) -> None:
     if impl in ("greenflow-gevent", "greenflow-eventlet"):
         record = child_greenflow_green(impl.split("-", 1)[1], n, shared, profile)
+    elif impl in ("greenflow-gevent-many", "greenflow-eventlet-many"):
+        record = child_greenflow_many(impl.split("-")[1], n, shared, profile)
     elif impl in ("bare-gevent", "bare-eventlet"):
         record = child_bare_green(impl.split("-", 1)[1], n)
     elif impl == "greenflow-threading":
@@ -670,13 +707,18 @@ def report(results: list[dict[str, Any]], quick: bool) -> None:
 
     print("| target | measured | result |")
     print("|---|---:|---|")
-    for shared in (True, False):
+    for impl, shared in (
+        ("greenflow-gevent-many", True),
+        ("greenflow-gevent", True),
+        ("greenflow-gevent", False),
+    ):
         flow = "shared flow" if shared else "flow per engine"
-        label = f"N={TARGET_N:,} on gevent ({flow}) <= {TARGET_GEVENT_S} s"
+        how = "run_many" if impl.endswith("-many") else "spawn + run"
+        label = f"N={TARGET_N:,} on gevent ({how}, {flow}) <= {TARGET_GEVENT_S} s"
         hits = [
             r
             for r in measured
-            if r["impl"] == "greenflow-gevent" and r["n"] == TARGET_N and r["shared_flow"] is shared
+            if r["impl"] == impl and r["n"] == TARGET_N and r["shared_flow"] is shared and "wall_s" in r
         ]
         if not hits:
             print(f"| {label} | not measured | - |")
