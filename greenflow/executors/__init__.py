@@ -18,6 +18,7 @@ from greenflow.executors._errors import (
 )
 from greenflow.executors._factory import EXECUTOR_NAMES, make_executor
 from greenflow.executors._green import GreenExecutor
+from greenflow.executors._offload import OffloadExecutor
 from greenflow.executors._process import ProcessExecutor
 from greenflow.executors._shared import SHARED_GREEN_WORKERS, SHARED_THREAD_WORKERS, shared_executor
 from greenflow.executors._synchronous import SynchronousExecutor
@@ -34,6 +35,7 @@ __all__ = [
     "GreenExecutor",
     "GreenHubRequiredError",
     "InvalidExecutorError",
+    "OffloadExecutor",
     "ProcessExecutor",
     "SynchronousExecutor",
     "ThreadExecutor",

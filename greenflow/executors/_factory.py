@@ -7,6 +7,7 @@ from typing import Final
 from greenflow.executors._base import Executor
 from greenflow.executors._errors import InvalidExecutorError, UnknownExecutorError
 from greenflow.executors._green import GreenExecutor
+from greenflow.executors._offload import OffloadExecutor
 from greenflow.executors._process import ProcessExecutor
 from greenflow.executors._synchronous import SynchronousExecutor
 from greenflow.executors._thread import ThreadExecutor
@@ -21,6 +22,7 @@ _KINDS: Final = {
     "threaded": "thread",
     "process": "process",
     "processes": "process",
+    "offload": "offload",
     "serial": "synchronous",
     "synchronous": "synchronous",
 }
@@ -45,7 +47,8 @@ def make_executor(
       ``True``) and must shut down: ``'greenthread'``/``'greenthreaded'`` a
       :class:`GreenExecutor` on ``hub``, ``'thread'``/``'threaded'`` a
       :class:`ThreadExecutor`, ``'process'``/``'processes'`` a
-      :class:`ProcessExecutor`, ``'serial'``/``'synchronous'`` a
+      :class:`ProcessExecutor`, ``'offload'`` an :class:`OffloadExecutor`
+      (native threads even under a green hub), ``'serial'``/``'synchronous'`` a
       :class:`SynchronousExecutor`;
     * ``None`` picks by hub: a green executor on a green hub, a thread
       executor on the threading hub.
@@ -77,6 +80,8 @@ def make_executor(
             return ThreadExecutor(max_workers), True
         if kind == "process":
             return ProcessExecutor(max_workers), True
+        if kind == "offload":
+            return OffloadExecutor(max_workers, hub=hub), True
         return SynchronousExecutor(), True
     if callable(getattr(spec, "submit", None)) and callable(getattr(spec, "shutdown", None)):
         return spec, False

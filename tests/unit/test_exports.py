@@ -166,6 +166,7 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "GreenExecutor",
         "GreenHubRequiredError",
         "InvalidExecutorError",
+        "OffloadExecutor",
         "ProcessExecutor",
         "SHARED_GREEN_WORKERS",
         "SHARED_THREAD_WORKERS",
