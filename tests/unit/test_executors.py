@@ -109,7 +109,7 @@ def test_make_executor_refuses_an_unknown_name_listing_valid_ones() -> None:
         + ", ".join(EXECUTOR_NAMES)
         + " (or pass an executor object)"
     )
-    assert "greenthread, greenthreaded, process, processes, serial" in str(info.value)
+    assert "greenthread, greenthreaded, offload, process, processes, serial" in str(info.value)
 
 
 def test_make_executor_refuses_a_value_that_is_not_an_executor() -> None:
