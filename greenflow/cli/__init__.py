@@ -1,6 +1,7 @@
 """The ``greenflow`` command: ``demo``, ``run``, ``graph``, ``version``.
 
-``greenflow demo`` runs a batch of example workflows and prints a summary;
+``greenflow demo`` runs a batch of example workflows at once (``run_many``)
+and prints a summary (``--hub gevent`` patches the process first);
 ``greenflow run module:factory`` loads a flow from a factory and runs it;
 ``greenflow graph module:factory`` prints the compiled execution graph.
 """
@@ -12,18 +13,23 @@ import importlib
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from greenflow import __version__
-from greenflow.compiler import JOIN, compile_flow
-from greenflow.engines import load
 from greenflow.exceptions import GreenflowError
-from greenflow.patterns import Flow
+
+if TYPE_CHECKING:
+    from greenflow.patterns import Flow
+
+# The engine, compiler and patterns are imported inside the commands: ``demo --hub
+# gevent`` must monkey-patch before they (and threading users) are imported.
 
 __all__ = ["main"]
 
 
 def _factory(spec: str) -> Flow:
+    from greenflow.patterns import Flow
+
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise SystemExit(f"greenflow: expected MODULE:FACTORY (e.g. myapp.flows:make_flow), got {spec!r}")
@@ -51,16 +57,26 @@ def _store(pairs: Sequence[str]) -> dict[str, Any]:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from greenflow.cli._demo import run_demo
-
     if args.workflows < 1:
         raise SystemExit("greenflow: --workflows must be at least 1")
-    report = run_demo(args.workflows, seed=args.seed, engine=args.engine)
+    if args.concurrency < 1:
+        raise SystemExit("greenflow: --concurrency must be at least 1")
+    from greenflow.cli._demo import run_demo
+
+    report = run_demo(
+        args.workflows,
+        seed=args.seed,
+        engine=args.engine,
+        concurrency=args.concurrency,
+        latency_ms=args.latency_ms,
+    )
     print("\n".join(report.lines()))
     return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from greenflow.engines import load
+
     engine = load(_factory(args.factory), store=_store(args.store), engine=args.engine)
     if args.verbose:
         from greenflow.listeners import PrintingListener
@@ -79,6 +95,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_graph(args: argparse.Namespace) -> int:
+    from greenflow.compiler import JOIN, compile_flow
+
     compiled = compile_flow(_factory(args.factory))
     nodes = compiled.nodes
     if args.dot:
@@ -101,6 +119,8 @@ def _cmd_graph(args: argparse.Namespace) -> int:
 
 
 def _real_preds(nodes: Any, index: int) -> set[str]:
+    from greenflow.compiler import JOIN
+
     out: set[str] = set()
     stack = list(nodes[index].preds)
     while stack:
@@ -118,7 +138,18 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run a batch of example workflows and print a summary")
     demo.add_argument("--workflows", type=int, default=1000, help="how many workflows (default 1000)")
     demo.add_argument("--seed", type=int, default=7, help="seed of the simulated failures")
-    demo.add_argument("--engine", default="serial", help="engine kind (default serial)")
+    demo.add_argument("--engine", default="parallel", help="engine kind (default parallel)")
+    demo.add_argument(
+        "--concurrency", type=int, default=1000, help="workflows in flight at once (default 1000)"
+    )
+    demo.add_argument(
+        "--latency-ms", type=float, default=5.0, help="simulated remote call time per task (default 5 ms)"
+    )
+    demo.add_argument(
+        "--hub",
+        choices=("gevent", "eventlet", "threading"),
+        help="patch for this green hub first (default: threading, or GREENFLOW_HUB)",
+    )
     demo.set_defaults(func=_cmd_demo)
     run = sub.add_parser("run", help="run the flow a factory returns; print its results as JSON")
     run.add_argument("factory", help="MODULE:FACTORY returning a flow (or MODULE:FLOW)")
@@ -138,6 +169,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``greenflow`` command."""
     args = _parser().parse_args(argv)
+    hub = getattr(args, "hub", None)
+    if hub in ("gevent", "eventlet"):
+        from greenflow.hubs import patch
+
+        patch(hub)
     try:
         return int(args.func(args))
     except GreenflowError as exc:
