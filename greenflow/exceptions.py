@@ -41,12 +41,12 @@ class DuplicateNameError(CompilationError):
     """Raised when two atoms (or an atom and a flow) in one flow share a name."""
 
 
-class CycleError(CompilationError):
-    """Raised when the links of a graph flow form a cycle; the message lists the cycle."""
-
-
 class DependencyError(CompilationError):
     """Base of the data-flow errors found by the compiler or a pattern's ``add()``."""
+
+
+class CycleError(DependencyError):
+    """Raised when the links of a graph flow form a cycle; the message lists the cycle."""
 
 
 class MissingDependencyError(DependencyError):
@@ -89,8 +89,9 @@ class StorageError(GreenflowError):
 class WrappedFailure(GreenflowError):
     """Raised by an engine when several atoms failed; holds one Failure per atom.
 
-    Iterating gives the failures; ``check(*exc_types)`` returns the first failure
-    whose exception is one of the given types (or ``None``).
+    Iterating gives the failures; ``check(*exc_types)`` returns the first of the
+    given types one of them matches (TaskFlow's meaning), ``find(*exc_types)``
+    the matching failure (or ``None``).
     """
 
     def __init__(self, failures: list[Failure]) -> None:
@@ -104,9 +105,20 @@ class WrappedFailure(GreenflowError):
     def __len__(self) -> int:
         return len(self._failures)
 
-    def check(self, *exc_classes: Any) -> Failure | None:
+    def check(self, *exc_classes: Any) -> Any:
+        """Return the first of ``exc_classes`` that one of the failures matches (as ``Failure.check``).
+
+        Use ``find(*exc_classes)`` for the matching ``Failure`` itself.
+        """
+        for failure in self._failures:
+            matched = failure.check(*exc_classes)
+            if matched is not None:
+                return matched
+        return None
+
+    def find(self, *exc_classes: Any) -> Failure | None:
         """Return the first failure whose exception matches one of ``exc_classes``."""
         for failure in self._failures:
-            if failure.check(*exc_classes):
+            if failure.check(*exc_classes) is not None:
                 return failure
         return None

@@ -115,6 +115,16 @@ class Failure:
         """The failure this one was raised from (``__cause__``/``__context__``), if any."""
         return self._cause
 
+    @property
+    def causes(self) -> tuple[Failure, ...]:
+        """The chain of failures this one was raised from, nearest first (empty if none)."""
+        out = []
+        cause = self._cause
+        while cause is not None:
+            out.append(cause)
+            cause = cause._cause
+        return tuple(out)
+
     def check(self, *exc_classes: type[BaseException] | str) -> type[BaseException] | str | None:
         """Return the first of ``exc_classes`` (types or qualified names) this failure matches."""
         for cls in exc_classes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from greenflow.exceptions import InvalidOptionError
 
@@ -51,6 +51,9 @@ class Notifier:
     """
 
     __slots__ = ("_listeners",)
+
+    #: The same as the module's ``ANY``; callers also spell it ``Notifier.ANY``.
+    ANY: ClassVar[str] = ANY
 
     def __init__(self) -> None:
         self._listeners: dict[str, list[_Listener]] = {}

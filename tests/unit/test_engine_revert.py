@@ -99,7 +99,8 @@ def test_two_failures_in_an_unordered_flow_raise_a_wrapped_failure(step):
         engine.run()
     wrapped = info.value
     assert len(wrapped) == 2
-    assert wrapped.check(ValueError).exception_str == "a failed"
+    assert wrapped.check(ValueError) is ValueError
+    assert wrapped.find(ValueError).exception_str == "a failed"
     assert wrapped.check(KeyError) is not None
     assert "2 atoms failed" in str(wrapped)
     assert engine.storage.get_flow_state() == states.REVERTED

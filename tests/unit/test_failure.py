@@ -255,8 +255,10 @@ def test_reraise_if_any_wraps_several_failures():
     wrapped = info.value
     assert list(wrapped) == [first, second]
     assert len(wrapped) == 2
-    assert wrapped.check(ValueError) is second
+    assert wrapped.check(ValueError) is ValueError
+    assert wrapped.find(ValueError) is second
     assert wrapped.check(OSError) is None
+    assert wrapped.find(OSError) is None
     assert str(wrapped) == "2 atoms failed: 'k', v"
 
 

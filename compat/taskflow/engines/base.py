@@ -1,0 +1,139 @@
+"""``taskflow.engines.base.Engine``: TaskFlow's engine surface over a greenflow ``Engine``.
+
+A thin wrapper: ``run(timeout=)``, ``run_iter(timeout=)``, ``statistics`` as a
+dict and ``options`` as TaskFlow's option dict; everything else is the greenflow
+engine's own (``notifier``, ``atom_notifier``, ``compile()``, ``prepare()``,
+``validate()``, ``suspend()``, ``reset()``). ``storage`` adds TaskFlow's
+metadata methods to greenflow's ``Storage``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from greenflow import states
+from greenflow.atoms import EVENT_UPDATE_PROGRESS, Task
+
+__all__ = ["Engine", "Storage"]
+
+
+class Storage:
+    """greenflow's engine storage plus TaskFlow's ``update_*_metadata`` and progress getters."""
+
+    def __init__(self, storage: Any) -> None:
+        self._storage = storage
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._storage, name)
+
+    def update_atom_metadata(self, atom_name: str, update: Mapping[str, Any]) -> None:
+        """Merge ``update`` into the named atom's ``meta`` and persist it."""
+        detail = self._storage.flow_detail.find_by_name(atom_name)
+        if detail is None:
+            from taskflow.exceptions import NotFound
+
+            raise NotFound(f"flow {self._storage.flow_name!r} has no atom named {atom_name!r}")
+        detail.meta.update(update)
+        self._storage.save_atom(detail)
+
+    def update_flow_metadata(self, update: Mapping[str, Any]) -> None:
+        """Merge ``update`` into the flow detail's ``meta`` and persist it."""
+        self._storage.flow_detail.meta.update(update)
+        self._storage.save_flow()
+
+    def get_task_progress(self, task_name: str) -> float:
+        """The last progress the task reported through ``update_progress`` (0.0 before any)."""
+        detail = self._storage.flow_detail.find_by_name(task_name)
+        if detail is None:
+            from taskflow.exceptions import NotFound
+
+            raise NotFound(f"flow {self._storage.flow_name!r} has no atom named {task_name!r}")
+        return float(detail.meta.get("progress", 0.0))
+
+    def get_execute_failures(self) -> dict[str, Any]:
+        """``{atom name: Failure}`` for every atom whose execute failed."""
+        return dict(self._storage.get_failures())
+
+    def __repr__(self) -> str:
+        return f"Storage({self._storage.flow_name!r})"
+
+
+class Engine:
+    """TaskFlow's engine API over a greenflow engine (``engine.greenflow_engine``)."""
+
+    def __init__(self, engine: Any, options: Mapping[str, Any], flow: Any = None) -> None:
+        self._engine = engine
+        self._options = dict(options)
+        self._storage = Storage(engine.storage)
+        self._tasks: dict[str, Any] | None = None
+        self._flow = flow
+        # TaskFlow reports progress 0.0 when a task starts and 1.0 when it ends, on the
+        # task's own notifier, and keeps the latest progress in the task detail's meta.
+        notifier = engine.atom_notifier
+        notifier.register(EVENT_UPDATE_PROGRESS, self._record_progress)
+        for state in (states.RUNNING, states.SUCCESS, states.FAILURE):
+            notifier.register(state, self._report_progress)
+
+    def _task(self, name: str) -> Any:
+        if self._tasks is None:
+            atoms = self._flow.iter_atoms() if self._flow is not None else ()
+            self._tasks = {a.name: a for a in atoms if isinstance(a, Task)}
+        return self._tasks.get(name)
+
+    def _record_progress(self, event: str, details: Mapping[str, Any]) -> None:
+        detail = self._engine.storage.flow_detail.find_by_name(details["task_name"])
+        if detail is not None:
+            detail.meta["progress"] = details["progress"]
+
+    def _report_progress(self, state: str, details: Mapping[str, Any]) -> None:
+        name = details.get("task_name")
+        if name is None:
+            return
+        progress = 0.0 if state == states.RUNNING else 1.0
+        detail = self._engine.storage.flow_detail.find_by_name(name)
+        if detail is not None:
+            detail.meta["progress"] = progress
+        task = self._task(name)
+        if task is not None and task._notifier:
+            task.notifier.notify(EVENT_UPDATE_PROGRESS, {"progress": progress})
+
+    @property
+    def greenflow_engine(self) -> Any:
+        """The greenflow ``Engine`` this wraps."""
+        return self._engine
+
+    @property
+    def storage(self) -> Storage:
+        """The engine's storage (``fetch``, ``fetch_all``, ``inject``, ``get_atom_state``, ...)."""
+        return self._storage
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options the engine was loaded with (TaskFlow's names)."""
+        return dict(self._options)
+
+    @property
+    def statistics(self) -> dict[str, Any]:
+        """Counters of this engine, as a dict."""
+        stats = self._engine.statistics
+        return {
+            "runs": stats.runs,
+            "atoms_executed": stats.atoms_executed,
+            "atoms_reverted": stats.atoms_reverted,
+            "last_state": stats.last_state,
+        }
+
+    def run(self, timeout: float | None = None) -> None:
+        """Run the flow to its end (``timeout`` is accepted for TaskFlow's signature; see README)."""
+        self._engine.run()
+
+    def run_iter(self, timeout: float | None = None) -> Iterator[str]:
+        """Run step by step, yielding greenflow's states: RUNNING, WAITING and the end state."""
+        return self._engine.run_iter()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def __repr__(self) -> str:
+        return f"<taskflow.engines.base.Engine of {self._engine!r}>"

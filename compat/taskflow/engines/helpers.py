@@ -1,0 +1,237 @@
+"""``taskflow.engines.helpers``: ``load()``, ``run()`` and friends, in TaskFlow's form.
+
+Translates TaskFlow's engine selection (``engine='parallel'``, an engine URI such
+as ``'parallel://?executor=threaded'``, the legacy ``engine_conf``) and option
+names into greenflow's ``EngineOptions``, and records new flow details in the
+given backend's logbook as TaskFlow does. What greenflow cannot honour raises.
+"""
+
+from __future__ import annotations
+
+import importlib
+import urllib.parse
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import greenflow.engines as _gf_engines
+from taskflow.engines.base import Engine
+from taskflow.exceptions import NotFound
+from taskflow.exceptions import NotImplementedError as _Unsupported
+
+__all__ = [
+    "ENGINES_NAMESPACE",
+    "ENGINE_DEFAULT",
+    "flow_from_detail",
+    "load",
+    "load_from_detail",
+    "load_from_factory",
+    "run",
+    "save_factory_details",
+]
+
+#: TaskFlow's entry-point namespace of engines (accepted, unused: greenflow has no engine plugins).
+ENGINES_NAMESPACE = "taskflow.engines"
+ENGINE_DEFAULT = "default"
+
+_KINDS = {"default": "serial", "serial": "serial", "parallel": "parallel"}
+_WORKER_KINDS = frozenset({"worker-based", "worker_based", "workers", "worker"})
+
+# TaskFlow's executor strings -> greenflow's executor names.
+_EXECUTORS = {
+    "thread": "threaded",
+    "threads": "threaded",
+    "threaded": "threaded",
+    "greenthread": "greenthreaded",
+    "greenthreads": "greenthreaded",
+    "greenthreaded": "greenthreaded",
+    "process": "processes",
+    "processes": "processes",
+}
+
+# TaskFlow option name -> greenflow option name (the same where greenflow kept it).
+_OPTIONS = {
+    "executor": "executor",
+    "max_workers": "max_workers",
+    "defer_reverts": "defer_reverts",
+    "never_resolve": "never_resolve",
+    "inject_transient": "inject_transient",
+    "hub": "hub",
+}
+
+# TaskFlow options that only mean something to features greenflow does not have.
+_UNSUPPORTED_OPTIONS = {
+    "url": "the worker-based engine",
+    "exchange": "the worker-based engine",
+    "topics": "the worker-based engine",
+    "transport": "the worker-based engine",
+    "transport_options": "the worker-based engine",
+    "retry_options": "the worker-based engine",
+    "worker_expiry": "the worker-based engine",
+    "dispatch_process_executor": "the process executor's dispatcher options",
+}
+
+
+def _parse_engine(engine: Any, engine_conf: Any) -> tuple[str, dict[str, Any]]:
+    """Return ``(kind, options)`` from ``engine`` and the legacy ``engine_conf``."""
+    options: dict[str, Any] = {}
+    kind = engine or ENGINE_DEFAULT
+    if engine_conf is not None:
+        warnings.warn(
+            "engine_conf is deprecated (as in TaskFlow); pass engine='...' and the options as keywords",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        if isinstance(engine_conf, str):
+            conf_kind, conf_options = engine_conf, {}
+        elif isinstance(engine_conf, Mapping):
+            conf_options = dict(engine_conf)
+            conf_kind = conf_options.pop("engine", ENGINE_DEFAULT)
+        else:
+            raise TypeError(
+                f"engine_conf must be an engine name or a dict with an 'engine' key, got {engine_conf!r}"
+            )
+        options.update(conf_options)
+        if kind == ENGINE_DEFAULT:
+            kind = conf_kind
+    if not isinstance(kind, str):
+        raise TypeError(f"engine must be an engine name or URI, got {kind!r}")
+    if "://" in kind:
+        parsed = urllib.parse.urlsplit(kind)
+        kind = parsed.scheme
+        query = dict(urllib.parse.parse_qsl(parsed.query))
+        options = {**query, **options}
+    return kind, options
+
+
+def _greenflow_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    if kind in _WORKER_KINDS:
+        raise _Unsupported(
+            f"TaskFlow's worker-based engine (engine={kind!r}) is not supported by greenflow yet; "
+            f"use engine='parallel' with executor='processes' or 'threaded'"
+        )
+    if kind not in _KINDS:
+        raise NotFound(f"Could not find engine {kind!r} (greenflow provides: {sorted(_KINDS)})")
+    out: dict[str, Any] = {"engine": _KINDS[kind]}
+    for name, value in options.items():
+        if name in _UNSUPPORTED_OPTIONS:
+            raise _Unsupported(
+                f"engine option {name!r} belongs to {_UNSUPPORTED_OPTIONS[name]}, "
+                f"which greenflow does not support yet"
+            )
+        if name == "executor" and isinstance(value, str):
+            value = _EXECUTORS.get(value.lower(), value)
+        if name == "max_workers" and isinstance(value, str) and value.isdigit():
+            value = int(value)  # from an engine URI's query string
+        out[_OPTIONS.get(name, name)] = value  # greenflow rejects unknown names precisely
+    if out["engine"] == "serial" and out.get("executor") is not None:
+        raise _Unsupported(
+            f"the serial engine takes no executor (got executor={out['executor']!r}); "
+            f"use engine='parallel' to run atoms on an executor"
+        )
+    return out
+
+
+def _import_factory(name: str) -> Callable[..., Any]:
+    module_name, _, attr = name.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise NotFound(f"cannot import flow factory {name!r}: {exc}") from exc
+
+
+def _flow_detail_for(flow: Any, book: Any, backend: Any) -> Any:
+    """A new flow detail recorded in ``book`` (a new logbook if none) and saved in ``backend``."""
+    from taskflow.utils import persistence_utils
+
+    return persistence_utils.create_flow_detail(flow, book=book, backend=backend)
+
+
+def _wrap(engine: Any, flow: Any, kind: str, options: Mapping[str, Any]) -> Engine:
+    return Engine(engine, {"engine": kind, **options}, flow)
+
+
+def load(
+    flow: Any,
+    store: Mapping[str, Any] | None = None,
+    flow_detail: Any = None,
+    book: Any = None,
+    backend: Any = None,
+    namespace: str = ENGINES_NAMESPACE,
+    engine: str = ENGINE_DEFAULT,
+    engine_conf: Any = None,
+    **kwargs: Any,
+) -> Engine:
+    """Load an engine for ``flow`` (TaskFlow's ``taskflow.engines.load``)."""
+    kind, options = _parse_engine(engine, engine_conf)
+    options.update(kwargs)
+    gf_options = _greenflow_options(kind, options)
+    if isinstance(backend, (str, dict)):
+        from taskflow.persistence import backends
+
+        backend = backends.fetch(backend)
+    if flow_detail is None and backend is not None:
+        flow_detail = _flow_detail_for(flow, book, backend)
+        book = None
+    gf_engine = _gf_engines.load(
+        flow, store=store, backend=backend, book=book, flow_detail=flow_detail, **gf_options
+    )
+    return _wrap(gf_engine, flow, kind, options)
+
+
+def run(flow: Any, store: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Load and run ``flow``; return ``engine.storage.fetch_all()``."""
+    eng = load(flow, store=store, **kwargs)
+    eng.run()
+    return dict(eng.storage.fetch_all())
+
+
+def save_factory_details(
+    flow_detail: Any,
+    flow_factory: Callable[..., Any],
+    factory_args: Any,
+    factory_kwargs: Mapping[str, Any] | None,
+    backend: Any = None,
+) -> None:
+    """Record in ``flow_detail`` how to rebuild its flow (for ``flow_from_detail``)."""
+    _gf_engines.save_factory_details(flow_detail, flow_factory, factory_args, factory_kwargs, backend)
+
+
+def load_from_factory(
+    flow_factory: Callable[..., Any],
+    factory_args: Any = None,
+    factory_kwargs: Mapping[str, Any] | None = None,
+    store: Mapping[str, Any] | None = None,
+    book: Any = None,
+    backend: Any = None,
+    namespace: str = ENGINES_NAMESPACE,
+    engine: str = ENGINE_DEFAULT,
+    **kwargs: Any,
+) -> Engine:
+    """Build the flow with ``flow_factory``, record the factory in its flow detail, and load it."""
+    if isinstance(flow_factory, str):
+        flow_factory = _import_factory(flow_factory)
+    flow = flow_factory(*(factory_args or ()), **(factory_kwargs or {}))
+    eng = load(flow, store=store, book=book, backend=backend, engine=engine, **kwargs)
+    save_factory_details(
+        eng.storage.flow_detail, flow_factory, factory_args, factory_kwargs, eng.storage.backend
+    )
+    return eng
+
+
+def flow_from_detail(flow_detail: Any) -> Any:
+    """Rebuild the flow recorded (by ``load_from_factory``) in ``flow_detail``."""
+    return _gf_engines.flow_from_detail(flow_detail)
+
+
+def load_from_detail(
+    flow_detail: Any,
+    store: Mapping[str, Any] | None = None,
+    backend: Any = None,
+    namespace: str = ENGINES_NAMESPACE,
+    engine: str = ENGINE_DEFAULT,
+    **kwargs: Any,
+) -> Engine:
+    """Load an engine that resumes ``flow_detail`` (its flow rebuilt from the recorded factory)."""
+    flow = flow_from_detail(flow_detail)
+    return load(flow, flow_detail=flow_detail, store=store, backend=backend, engine=engine, **kwargs)

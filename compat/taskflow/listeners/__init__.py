@@ -1,0 +1,1 @@
+"""``taskflow.listeners``: ``base``, ``logging``, ``printing``, ``timing`` and ``capturing``."""

@@ -1,0 +1,1 @@
+"""``taskflow.persistence``: ``models`` (logbooks and details) and ``backends``."""

@@ -1,0 +1,45 @@
+"""``taskflow.persistence.backends``: ``fetch()`` and ``backend()`` over greenflow's backends.
+
+A backend is named by ``{'connection': URL}`` or a URL: ``memory://``,
+``dir:///path``/``file:///path``, ``sqlite:///file.db`` and the other SQLAlchemy
+URLs, as far as the greenflow installed provides them (an unavailable one
+raises with the reason). ZooKeeper is not supported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from greenflow.persistence import fetch_backend
+from taskflow.exceptions import NotImplementedError as _Unsupported
+
+__all__ = ["BACKEND_NAMESPACE", "backend", "fetch"]
+
+#: TaskFlow's entry-point namespace of backends (accepted, unused).
+BACKEND_NAMESPACE = "taskflow.persistence"
+
+
+def fetch(conf: Any, namespace: str = BACKEND_NAMESPACE, **kwargs: Any) -> Any:
+    """The backend ``conf`` names (a URL or a dict with a ``'connection'`` URL)."""
+    if isinstance(conf, str):
+        conf = {"connection": conf}
+    if isinstance(conf, dict):
+        conf = {**conf, **kwargs}
+        url = conf.get("connection")
+        if isinstance(url, str) and url.split(":", 1)[0] in ("zookeeper", "zk", "kazoo"):
+            raise _Unsupported(f"the ZooKeeper persistence backend ({url!r}) is not supported by greenflow")
+    return fetch_backend(conf)
+
+
+@contextlib.contextmanager
+def backend(conf: Any, namespace: str = BACKEND_NAMESPACE, **kwargs: Any) -> Iterator[Any]:
+    """Fetch a backend, upgrade its schema, yield it, and close it afterwards."""
+    be = fetch(conf, namespace=namespace, **kwargs)
+    try:
+        conn = be.get_connection()
+        conn.upgrade()
+        yield be
+    finally:
+        be.close()

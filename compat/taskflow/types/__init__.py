@@ -1,0 +1,1 @@
+"""``taskflow.types``: value types (``failure``, ``notifier``)."""

@@ -1,0 +1,1 @@
+"""``taskflow.utils``: only ``persistence_utils`` is provided."""

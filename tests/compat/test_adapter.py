@@ -1,0 +1,110 @@
+"""What the adapter refuses, and how precisely it says so (run in this process, on compat's taskflow)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _compat_taskflow() -> None:
+    import taskflow
+
+    if not getattr(taskflow, "GREENFLOW_COMPAT", False):
+        pytest.fail(
+            f"taskflow comes from {taskflow.__file__}, which is not greenflow's adapter: "
+            f"run with PYTHONPATH=compat:. or install ./compat (never together with real TaskFlow)"
+        )
+
+
+@pytest.mark.parametrize(
+    ("module", "feature"),
+    [
+        ("taskflow.engines.worker_based", "worker-based engine"),
+        ("taskflow.jobs", "jobboards"),
+        ("taskflow.conductors", "conductors"),
+        ("taskflow.listeners.claims", "jobboard"),
+        ("taskflow.persistence.backends.impl_zookeeper", "ZooKeeper"),
+    ],
+)
+def test_unsupported_modules_raise_import_error_naming_the_feature(module: str, feature: str) -> None:
+    with pytest.raises(ImportError, match=f"{feature}.*not supported by greenflow yet"):
+        importlib.import_module(module)
+
+
+def _flow():  # type: ignore[no-untyped-def]
+    from taskflow import task
+    from taskflow.patterns import linear_flow
+
+    class Nop(task.Task):
+        def execute(self) -> None:
+            pass
+
+    return linear_flow.Flow("f").add(Nop("nop"))
+
+
+def test_worker_based_engine_is_refused_by_name() -> None:
+    from taskflow import engines, exceptions
+
+    with pytest.raises(exceptions.NotImplementedError, match="worker-based engine"):
+        engines.load(_flow(), engine="worker-based")
+    with pytest.raises(exceptions.NotImplementedError, match="'topics' belongs to the worker-based engine"):
+        engines.load(_flow(), engine="parallel", topics=["a"])
+
+
+def test_unknown_engine_is_not_found() -> None:
+    from taskflow import engines, exceptions
+
+    with pytest.raises(exceptions.NotFound, match="Could not find engine 'turbo'"):
+        engines.load(_flow(), engine="turbo")
+
+
+def test_misspelt_option_is_an_error_not_ignored() -> None:
+    from taskflow import engines
+
+    with pytest.raises(TypeError, match="unknown engine option 'max_worker'"):
+        engines.load(_flow(), engine="parallel", max_worker=2)
+
+
+def test_green_executor_without_a_green_hub_says_how_to_fix_it() -> None:
+    from taskflow import engines
+
+    from greenflow.executors import GreenHubRequiredError
+
+    with pytest.raises(GreenHubRequiredError, match="needs a green hub"):
+        engines.run(_flow(), engine="parallel", executor="greenthreaded", hub="threading")
+
+
+def test_graph_flow_features_greenflow_lacks_raise() -> None:
+    from taskflow import exceptions
+    from taskflow.patterns import graph_flow
+
+    with pytest.raises(exceptions.NotImplementedError, match="TargetedFlow"):
+        graph_flow.TargetedFlow("t")
+    with pytest.raises(exceptions.NotImplementedError, match="resolve_requires=False"):
+        graph_flow.Flow("g").add(*_flow(), resolve_requires=False)
+
+
+def test_taskflow_exception_names_are_greenflow_classes() -> None:
+    from taskflow import exceptions
+
+    from greenflow import exceptions as gf
+
+    assert exceptions.MissingDependencies is gf.MissingDependencyError
+    assert exceptions.NotFound is gf.NotFoundError
+    assert exceptions.WrappedFailure is gf.WrappedFailure
+    assert issubclass(exceptions.RequestTimeout, exceptions.ExecutionFailure)
+    err = exceptions.JobFailure("job lost", cause=ValueError("x"))
+    assert isinstance(err, exceptions.TaskFlowException)
+    assert isinstance(err.cause, ValueError)
+    assert "ValueError: x" in err.pformat()
+
+
+def test_engine_conf_is_deprecated_but_honoured() -> None:
+    from taskflow import engines
+
+    with pytest.warns(DeprecationWarning, match="engine_conf"):
+        engine = engines.load(_flow(), engine_conf={"engine": "parallel", "executor": "threaded"})
+    assert engine.options == {"engine": "parallel", "executor": "threaded"}
+    assert engine.greenflow_engine.options.engine == "parallel"
