@@ -86,7 +86,9 @@ GREENFLOW_IMPLS = (
 )
 TASKFLOW_IMPLS = ("taskflow-threads", "taskflow-eventlet")
 BARE_IMPLS = ("bare-gevent", "bare-eventlet")
-CHILD_IMPLS = GREENFLOW_IMPLS + TASKFLOW_IMPLS + BARE_IMPLS
+GC_IMPLS = ("greenflow-gevent-many-gc", "greenflow-eventlet-many-gc")
+GC_THRESHOLD = 100_000  # run_many's gc_threshold for the "-gc" variants
+CHILD_IMPLS = GREENFLOW_IMPLS + GC_IMPLS + TASKFLOW_IMPLS + BARE_IMPLS
 
 TASKFLOW_GEVENT_SKIP = (
     "TaskFlow's green executor (futurist's GreenThreadPoolExecutor) is built on eventlet and "
@@ -366,8 +368,13 @@ def child_greenflow_green(hub_name: str, n: int, shared: bool, profile: bool) ->
     return _measure(f"greenflow-{hub_name}", n, shared, run_all, hub.spawn, _green_repeats(n), profile)
 
 
-def child_greenflow_many(hub_name: str, n: int, shared: bool, profile: bool) -> dict[str, Any]:
-    """N engines through ``greenflow.run_many`` on a green hub: results are not kept, only counted."""
+def child_greenflow_many(
+    hub_name: str, n: int, shared: bool, profile: bool, gc_threshold: int | None = None
+) -> dict[str, Any]:
+    """N engines through ``greenflow.run_many`` on a green hub: results are not kept, only counted.
+
+    With ``gc_threshold``, run_many raises the collector's first threshold for the run.
+    """
     import greenflow.hubs
 
     greenflow.hubs.patch(hub_name)
@@ -387,10 +394,13 @@ def child_greenflow_many(hub_name: str, n: int, shared: bool, profile: bool) -> 
                 results[outcome.index] = outcome.results["e"]
 
         items = ((flow_for(), {"x": i}) for i in range(n))
-        greenflow.run_many(items, concurrency=n, on_result=record, keep_outcomes=False)
+        greenflow.run_many(
+            items, concurrency=n, on_result=record, keep_outcomes=False, gc_threshold=gc_threshold
+        )
         return results
 
-    record = _measure(f"greenflow-{hub_name}-many", n, shared, run_all, hub.spawn, _green_repeats(n), profile)
+    impl = f"greenflow-{hub_name}-many" + ("-gc" if gc_threshold else "")
+    record = _measure(impl, n, shared, run_all, hub.spawn, _green_repeats(n), profile)
     record["peak_in_flight"] = n  # concurrency=n: every engine is started before any ends
     return record
 
@@ -561,6 +571,8 @@ def child_main(impl: str, n: int, shared: bool, profile: bool) -> None:
         record = child_greenflow_green(impl.split("-", 1)[1], n, shared, profile)
     elif impl in ("greenflow-gevent-many", "greenflow-eventlet-many"):
         record = child_greenflow_many(impl.split("-")[1], n, shared, profile)
+    elif impl in ("greenflow-gevent-many-gc", "greenflow-eventlet-many-gc"):
+        record = child_greenflow_many(impl.split("-")[1], n, shared, profile, gc_threshold=GC_THRESHOLD)
     elif impl in ("bare-gevent", "bare-eventlet"):
         record = child_bare_green(impl.split("-", 1)[1], n)
     elif impl == "greenflow-threading":

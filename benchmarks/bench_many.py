@@ -9,7 +9,8 @@ Prints one JSON line per measurement, then a Markdown table with every ratio:
 2. 10,000 tiny engines (3 tasks passing a value) run one after another;
 3. concurrent I/O-bound engines, linear(A, unordered(B, C, D), E), each task
    sleeping 50 ms, through ``greenflow.run_many``: N = 1,000, 10,000 and
-   100,000 on gevent and eventlet (one child process per hub and size), and
+   100,000 on gevent and eventlet (one child process per hub and size; also
+   with ``gc_threshold=100_000``, the "-gc" rows), and
    N = 10,000 on the threading hub with a 64-thread pool;
 4. TaskFlow on the same work where it can run it (serial engine per-task at
    1,000 tasks, 300 tiny engines, 1,000 concurrent engines with a thread each
@@ -137,7 +138,7 @@ def concurrent_records(sizes: tuple[int, ...], quick: bool, taskflow: bool) -> l
     hubs = ("gevent",) if quick else ("gevent", "eventlet")
     for n in sizes:
         for hub in hubs:
-            for impl in (f"greenflow-{hub}-many", f"bare-{hub}"):
+            for impl in (f"greenflow-{hub}-many", f"greenflow-{hub}-many-gc", f"bare-{hub}"):
                 rec = bench_concurrency.run_child(impl, n, shared=True)
                 out.append(emit({**rec, "bench": BENCH, "part": "concurrent"}))
     threading_n = 100 if quick else THREADING_N
@@ -193,8 +194,9 @@ def report(records: list[dict[str, Any]], sizes: tuple[int, ...]) -> bool:
     for n in sizes:
         for hub in ("gevent", "eventlet"):
             gf = _find(records, part="concurrent", impl=f"greenflow-{hub}-many", n=n)
+            tuned = _find(records, part="concurrent", impl=f"greenflow-{hub}-many-gc", n=n)
             floor = _find(records, part="concurrent", impl=f"bare-{hub}", n=n)
-            for rec in (gf, floor):
+            for rec in (gf, tuned, floor):
                 if rec is None:
                     continue
                 x_wall = rec["wall_s"] / floor["wall_s"] if floor else None

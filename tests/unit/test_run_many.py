@@ -495,3 +495,26 @@ def test_input_iterator_raising_is_reraised_after_running_engines_end():
 
     with pytest.raises(ValueError, match="broken input"):
         run_many(items())
+
+
+def test_gc_threshold_applies_for_the_run_only():
+    import gc
+
+    seen = []
+
+    class Look(Task):
+        def execute(self):
+            seen.append(gc.get_threshold()[0])
+            return 1
+
+    before = gc.get_threshold()
+    summary = run_many([LinearFlow("g").add(Look("a"))], gc_threshold=123_456)
+    assert summary.succeeded == 1
+    assert seen == [123_456]
+    assert gc.get_threshold() == before
+
+
+@pytest.mark.parametrize("bad", [0, -5, "100", 1.5, True])
+def test_gc_threshold_must_be_a_positive_integer(bad):
+    with pytest.raises(InvalidOptionError, match="gc_threshold"):
+        run_many([], gc_threshold=bad)
