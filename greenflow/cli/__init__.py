@@ -1,9 +1,11 @@
-"""The ``greenflow`` command: ``demo``, ``run``, ``graph``, ``version``.
+"""The ``greenflow`` command: ``demo``, ``run``, ``graph``, ``db``, ``version``.
 
 ``greenflow demo`` runs a batch of example workflows at once (``run_many``)
 and prints a summary (``--hub gevent`` patches the process first);
 ``greenflow run module:factory`` loads a flow from a factory and runs it;
-``greenflow graph module:factory`` prints the compiled execution graph.
+``greenflow graph module:factory`` prints the compiled execution graph;
+``greenflow db upgrade URL`` creates or migrates a SQL persistence database
+and ``greenflow db check URL`` checks it is reachable and current.
 """
 
 from __future__ import annotations
@@ -132,6 +134,23 @@ def _real_preds(nodes: Any, index: int) -> set[str]:
     return out
 
 
+def _cmd_db(args: argparse.Namespace) -> int:
+    from greenflow.persistence._sql import SqlBackend
+
+    backend = SqlBackend({"connection": args.url})
+    try:
+        conn = backend.get_connection()
+        if args.action == "upgrade":
+            conn.upgrade()
+            print(f"{backend.url_text}: schema is current")
+            return 0
+        conn.validate()
+        print(f"{backend.url_text}: reachable, schema is current")
+        return 0
+    finally:
+        backend.close()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="greenflow", description="greenflow workflow engine")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,6 +180,14 @@ def _parser() -> argparse.ArgumentParser:
     graph.add_argument("factory", help="MODULE:FACTORY returning a flow (or MODULE:FLOW)")
     graph.add_argument("--dot", action="store_true", help="Graphviz DOT output")
     graph.set_defaults(func=_cmd_graph)
+    db = sub.add_parser("db", help="create, migrate or check a SQL persistence database")
+    db.add_argument(
+        "action",
+        choices=("upgrade", "check"),
+        help="upgrade: create or migrate the schema; check: exit 2 unless reachable and current",
+    )
+    db.add_argument("url", help="database URL (sqlite:///file.db, postgresql://..., mysql://...)")
+    db.set_defaults(func=_cmd_db)
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=lambda _: print(__version__) or 0)
     return parser

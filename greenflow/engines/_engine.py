@@ -10,6 +10,7 @@ a step: when it has to wait for atoms running elsewhere it yields
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -22,18 +23,20 @@ from greenflow.atoms import EVENT_UPDATE_PROGRESS, Task, progress_sink
 from greenflow.compiler import RETRY, CompiledFlow, compile_flow
 from greenflow.engines._options import EngineOptions
 from greenflow.engines._runtime import EXECUTE_ACTION, Action, Runtime
-from greenflow.exceptions import EngineStateError, MissingDependencyError
+from greenflow.exceptions import EngineStateError, MissingDependencyError, StorageError
 from greenflow.executors import make_executor, shared_executor
 from greenflow.failure import Failure
 from greenflow.hubs import get_hub
 from greenflow.notifier import Notifier
-from greenflow.persistence import AtomDetail, FlowDetail
+from greenflow.persistence import AtomDetail, FlowDetail, make_owner, new_uuid
 from greenflow.storage import Storage
 
 if TYPE_CHECKING:
     from greenflow.patterns import Flow
 
 __all__ = ["WAITING", "Engine", "EngineStatistics", "invoke_atom"]
+
+_LOG = logging.getLogger(__name__)
 
 # Guards the "is this engine running?" test-and-set of every engine; held for
 # a few bytecodes, so one lock serves all engines without contention.
@@ -129,6 +132,8 @@ class Engine:
         self._hub_obj: Any = None
         self._wakeup: Any = None
         self._idle_wakeup: Any = None
+        self._owner: str | None = None
+        self._claimed = False
 
     # -- preparation ------------------------------------------------------------------------
 
@@ -223,8 +228,49 @@ class Engine:
 
     iter_run = run_iter
 
+    @property
+    def owner(self) -> str:
+        """Who this engine is in claims: ``host:pid:engine-id``."""
+        if self._owner is None:
+            self._owner = make_owner(new_uuid())
+        return self._owner
+
+    def _claim(self) -> None:
+        """Claim the flow detail for this run; ``EngineStateError`` if another engine holds it."""
+        storage = self.storage
+        if not storage.claims:
+            return
+        try:
+            storage.claim(self.owner)
+        except StorageError as exc:
+            raise EngineStateError(
+                f"cannot run flow {storage.flow_name!r} (flow detail {storage.flow_uuid}): {exc}; "
+                f"another engine is running it (wait for it to end, or resume it once it has)"
+            ) from exc
+        self._claimed = True
+
+    def _release(self) -> None:
+        if not self._claimed:
+            return
+        self._claimed = False
+        try:
+            self.storage.release(self.owner)
+        except StorageError as exc:
+            # Releasing must not hide how the run ended; a claim left behind by a
+            # process that has exited is broken by the next claimant on this host.
+            _LOG.warning(
+                "flow %r: could not release the claim of %s: %s", self.storage.flow_name, self.owner, exc
+            )
+
     def _run_steps(self) -> Iterator[str]:
         self.validate()
+        self._claim()
+        try:
+            yield from self._run_claimed()
+        finally:
+            self._release()
+
+    def _run_claimed(self) -> Iterator[str]:
         compiled = self._compiled
         details = self._details
         assert compiled is not None and details is not None
@@ -256,6 +302,7 @@ class Engine:
             self._reverted += runtime.reverted
         end = runtime.end_state
         self._set_flow_state(end)
+        self._release()  # before the final state is seen: whoever waits for it may run the flow next
         yield end
         if end in (states.REVERTED, states.FAILURE):
             Failure.reraise_if_any(runtime.failures)

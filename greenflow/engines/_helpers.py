@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from greenflow.engines._engine import Engine
 from greenflow.engines._options import EngineOptions
-from greenflow.exceptions import InvalidOptionError, NotFoundError
+from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
 from greenflow.patterns import Flow
 from greenflow.persistence import FlowDetail, LogBook, MemoryBackend, fetch_backend
 
@@ -30,14 +31,54 @@ _FACTORY_META = "factory"
 _DEFAULT_BACKEND = MemoryBackend()
 
 
+# Backend objects already validated: engines loaded in bulk on one backend check it once.
+_VALIDATED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
 def _backend(backend: Any) -> Any:
+    """The backend object for ``load()``'s argument, checked to be reachable now, not mid-run."""
     if backend is None:
         return _DEFAULT_BACKEND
     if isinstance(backend, (str, dict)):
-        return fetch_backend(backend)
-    if not hasattr(backend, "get_connection"):
+        backend = fetch_backend(backend)
+    elif not hasattr(backend, "get_connection"):
         raise InvalidOptionError(f"backend must be a URL, a dict or a backend object, got {backend!r}")
+    _validate(backend)
     return backend
+
+
+def _validate(backend: Any) -> None:
+    try:
+        if backend in _VALIDATED:
+            return
+    except TypeError:  # not weakly referenceable: validate on every load
+        pass
+    try:
+        conn = backend.get_connection()
+        validate = getattr(conn, "validate", None)
+        if validate is not None:
+            validate()
+    except StorageError:
+        raise
+    except Exception as exc:  # a driver's or the OS's error: say which backend could not be used
+        raise StorageError(
+            f"persistence backend {type(backend).__name__} ({_describe(backend)}) is not usable: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    try:
+        _VALIDATED.add(backend)
+    except TypeError:
+        pass
+
+
+def _describe(backend: Any) -> str:
+    """The backend's URL without a password."""
+    url = str(getattr(backend, "conf", {}).get("connection", "?"))
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if sep and at and ":" in credentials:
+        url = f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+    return url
 
 
 def _flow_detail(
@@ -48,15 +89,16 @@ def _flow_detail(
             raise InvalidOptionError(f"flow_detail must be a FlowDetail, got {flow_detail!r}")
         return flow_detail
     flow_detail = FlowDetail(flow.name)
-    writes = getattr(backend, "writes_through", False)
+    # Any backend given to load() records the run in a logbook (the memory one indexes it).
+    records = backend is not _DEFAULT_BACKEND
     if book is None:
-        if not writes:
-            return flow_detail  # an in-memory run needs no logbook: skip making one
+        if not records:
+            return flow_detail  # a run with no backend needs no logbook: skip making one
         book = LogBook(flow.name)
     elif not isinstance(book, LogBook):
         raise InvalidOptionError(f"book must be a LogBook, got {book!r}")
     book.add(flow_detail)
-    if writes:
+    if records:
         backend.get_connection().save_logbook(book)
     return flow_detail
 
@@ -103,10 +145,12 @@ def load_with_options(
     if store is not None and not isinstance(store, Mapping):
         raise InvalidOptionError(f"store must be a dict of name -> value, got {store!r}")
     backend = _backend(backend)
-    eng = Engine(flow, _flow_detail(flow, backend, book, flow_detail), backend, options)
+    # An engine with no backend records into its own flow detail only: no saves, no claims.
+    recorder = None if backend is _DEFAULT_BACKEND else backend
+    eng = Engine(flow, _flow_detail(flow, backend, book, flow_detail), recorder, options)
     if store:
-        writes = getattr(backend, "writes_through", False)
-        eng.storage.inject(store, transient=options.inject_transient and not writes)
+        # A run some backend records keeps its store= values with it, so a resumed run has them.
+        eng.storage.inject(store, transient=options.inject_transient and recorder is None)
     return eng
 
 

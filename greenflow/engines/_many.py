@@ -253,6 +253,23 @@ class ManyRunner:
             name = getattr(item, "name", type(item).__name__)
             return index, Outcome(index, str(name), states.FAILURE, Failure.from_exception(exc))
 
+    def _take_engine(self) -> tuple[int, Engine] | None:
+        """The next engine to start, made active; ``None`` when at the bound or out of input.
+
+        Items that cannot be loaded are recorded as FAILURE outcomes on the way.
+        """
+        while len(self._active) < self._concurrency:
+            nxt = self._next_engine()
+            if nxt is None:
+                return None
+            index, engine = nxt
+            if isinstance(engine, Outcome):
+                self._record(index, None, engine, None)
+                continue
+            self._active[index] = engine
+            return index, engine
+        return None
+
     def _record(
         self, index: int, engine: Engine | None, outcome: Outcome | None, exc: BaseException | None
     ) -> None:
@@ -311,16 +328,12 @@ class ManyRunner:
         active = self._active
         exhausted = suspended = False
         while True:
-            while not exhausted and len(active) < self._concurrency:
-                nxt = self._next_engine()
-                if nxt is None:
-                    exhausted = True
+            while not exhausted:
+                taken = self._take_engine()
+                if taken is None:
+                    exhausted = len(active) < self._concurrency
                     break
-                index, engine = nxt
-                if isinstance(engine, Outcome):
-                    self._record(index, None, engine, None)
-                    continue
-                active[index] = engine
+                index, engine = taken
                 if submit is not None:
                     submit(run_engine, (index, engine), finished)
                 else:
@@ -354,16 +367,12 @@ class ManyRunner:
                 suspended = exhausted = True
                 for running in active.values():
                     running.suspend()
-            while not exhausted and len(active) < self._concurrency:
-                nxt = self._next_engine()
-                if nxt is None:
-                    exhausted = True
+            while not exhausted:
+                taken = self._take_engine()
+                if taken is None:
+                    exhausted = len(active) < self._concurrency
                     break
-                index, engine = nxt
-                if isinstance(engine, Outcome):
-                    self._record(index, None, engine, None)
-                    continue
-                active[index] = engine
+                index, engine = taken
                 steps[index] = engine.run_iter()
                 unbegun.add(index)
                 ready.append(index)

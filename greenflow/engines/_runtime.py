@@ -85,6 +85,8 @@ class Runtime:
         self._graph = compiled
         self._nodes = compiled.nodes
         self._storage = storage
+        # A backend that writes through must be able to store every result: check each once.
+        self._check_results = storage.writes_through
         self._details = details
         self._notify = notify
         self._defer_reverts = defer_reverts
@@ -160,7 +162,11 @@ class Runtime:
     # -- outcomes ---------------------------------------------------------------------------
 
     def executed_ok(self, i: int, value: Any) -> list[Action]:
-        """Atom ``i``'s execute returned ``value``."""
+        """Atom ``i``'s execute returned ``value`` (recorded before any successor starts)."""
+        if self._check_results:
+            unsaveable = self._storage.unsaveable(self._nodes[i].name, value)
+            if unsaveable is not None:
+                return self.executed_failed(i, unsaveable)
         self.running -= 1
         self.executed += 1
         detail = self._details[i]

@@ -15,6 +15,7 @@ from typing import Any
 
 from greenflow.exceptions import InvalidOptionError
 from greenflow.persistence._base import Backend, Connection
+from greenflow.persistence._claims import make_owner, owner_is_stale
 from greenflow.persistence._memory import MemoryBackend
 from greenflow.persistence._models import (
     MODEL_FORMAT_VERSION,
@@ -23,6 +24,7 @@ from greenflow.persistence._models import (
     LogBook,
     RetryDetail,
     TaskDetail,
+    json_error,
     new_uuid,
 )
 
@@ -37,7 +39,10 @@ __all__ = [
     "RetryDetail",
     "TaskDetail",
     "fetch_backend",
+    "json_error",
+    "make_owner",
     "new_uuid",
+    "owner_is_stale",
 ]
 
 # URL scheme (before any "+driver") -> "module:class", imported on first use.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from greenflow.exceptions import NotFoundError
-from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook
+from greenflow.exceptions import NotFoundError, StorageError
+from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook, now_iso
 
 __all__ = ["MemoryBackend"]
 
@@ -15,6 +15,8 @@ class MemoryBackend:
 
     Engines write atom details in place, so there is nothing to copy on each
     transition (``writes_through`` is false: the engine skips the save calls).
+    The backend is its own connection; ``lazy`` arguments are accepted for
+    the API's sake (everything is already loaded).
     """
 
     writes_through = False
@@ -22,6 +24,9 @@ class MemoryBackend:
     def __init__(self, conf: dict[str, Any] | None = None) -> None:
         self.conf = dict(conf or {})
         self._books: dict[str, LogBook] = {}
+        self._flows: dict[str, FlowDetail] = {}
+        self._book_of: dict[str, str] = {}
+        self._claims: dict[str, str] = {}
 
     def get_connection(self) -> MemoryBackend:
         """This backend is its own connection."""
@@ -33,35 +38,99 @@ class MemoryBackend:
     def upgrade(self) -> None:
         """Nothing to migrate."""
 
+    def validate(self) -> None:
+        """Always reachable."""
+
+    # -- logbooks ---------------------------------------------------------------------------
+
     def save_logbook(self, book: LogBook) -> LogBook:
-        """Store (or replace) a logbook."""
+        """Store (or replace) a logbook and index its flow details."""
+        if book.uuid in self._books:
+            book.updated_at = now_iso()
         self._books[book.uuid] = book
+        for flow_detail in book:
+            self._flows[flow_detail.uuid] = flow_detail
+            self._book_of[flow_detail.uuid] = book.uuid
         return book
 
-    def get_logbook(self, uuid: str) -> LogBook:
+    def get_logbook(self, book_uuid: str, lazy: bool = False) -> LogBook:
         """The logbook with this uuid; ``NotFoundError`` if none."""
         try:
-            return self._books[uuid]
+            return self._books[book_uuid]
         except KeyError:
-            raise NotFoundError(f"no logbook with uuid {uuid!r} in the memory backend") from None
+            raise NotFoundError(f"no logbook with uuid {book_uuid!r} in the memory backend") from None
 
-    def get_logbooks(self) -> list[LogBook]:
+    def get_logbooks(self, lazy: bool = False) -> list[LogBook]:
         """Every stored logbook."""
         return list(self._books.values())
 
-    def destroy_logbook(self, uuid: str) -> None:
-        """Remove a logbook; ``NotFoundError`` if none."""
-        if self._books.pop(uuid, None) is None:
-            raise NotFoundError(f"no logbook with uuid {uuid!r} in the memory backend")
+    def destroy_logbook(self, book_uuid: str) -> None:
+        """Remove a logbook and its flow details; ``NotFoundError`` if none."""
+        book = self._books.pop(book_uuid, None)
+        if book is None:
+            raise NotFoundError(f"no logbook with uuid {book_uuid!r} in the memory backend")
+        for flow_detail in book:
+            self._flows.pop(flow_detail.uuid, None)
+            self._book_of.pop(flow_detail.uuid, None)
+            self._claims.pop(flow_detail.uuid, None)
+
+    def clear_all(self) -> None:
+        """Forget every logbook and claim."""
+        self._books.clear()
+        self._flows.clear()
+        self._book_of.clear()
+        self._claims.clear()
+
+    # -- flow and atom details --------------------------------------------------------------
 
     def update_flow_details(self, flow_detail: FlowDetail) -> FlowDetail:
-        """Nothing to do: flow details are live objects."""
+        """Index the flow detail (it is a live object: nothing to copy)."""
+        self._flows[flow_detail.uuid] = flow_detail
         return flow_detail
 
     def update_atom_details(self, atom_detail: AtomDetail) -> AtomDetail:
         """Nothing to do: atom details are live objects."""
         return atom_detail
 
-    def clear_all(self) -> None:
-        """Forget every logbook."""
-        self._books.clear()
+    def get_flow_details(self, flow_uuid: str, lazy: bool = False) -> FlowDetail:
+        """The flow detail with this uuid; ``NotFoundError`` if none."""
+        try:
+            return self._flows[flow_uuid]
+        except KeyError:
+            raise NotFoundError(f"no flow detail with uuid {flow_uuid!r} in the memory backend") from None
+
+    def get_atom_details(self, atom_uuid: str) -> AtomDetail:
+        """The atom detail with this uuid; ``NotFoundError`` if none."""
+        for flow_detail in self._flows.values():
+            found = flow_detail.find(atom_uuid)
+            if found is not None:
+                return found
+        raise NotFoundError(f"no atom detail with uuid {atom_uuid!r} in the memory backend")
+
+    def get_atoms_for_flow(self, flow_uuid: str) -> list[AtomDetail]:
+        """The atom details of a flow detail."""
+        return list(self.get_flow_details(flow_uuid))
+
+    def get_flows_for_book(self, book_uuid: str, lazy: bool = False) -> list[FlowDetail]:
+        """The flow details of a logbook."""
+        return list(self.get_logbook(book_uuid))
+
+    # -- claims -----------------------------------------------------------------------------
+
+    def claim_flow(self, flow_uuid: str, owner: str) -> None:
+        """Record ``owner`` as running the flow detail; ``StorageError`` if another owner does."""
+        # setdefault is one atomic step under the GIL: two threads cannot both win.
+        holder = self._claims.setdefault(flow_uuid, owner)
+        if holder != owner:
+            raise StorageError(
+                f"flow detail {flow_uuid} is already claimed by {holder} (claim asked by {owner})"
+            )
+
+    def release_flow(self, flow_uuid: str, owner: str) -> None:
+        """Drop ``owner``'s claim, if it holds one."""
+        if self._claims.get(flow_uuid) == owner:
+            self._claims.pop(flow_uuid, None)
+
+    def get_claim(self, flow_uuid: str) -> str | None:
+        """The owner holding the flow detail, if any."""
+        return self._claims.get(flow_uuid)

@@ -1,15 +1,19 @@
 """The persisted model: a logbook holds flow details, a flow detail holds atom details.
 
 Field names follow TaskFlow's (uuid, name, state, intention, results,
-failure, revert_results, revert_failure, meta, version). ``to_dict()`` gives
-the JSON-safe, versioned form backends store; ``from_dict()`` reads it back
-and rejects what it does not understand with a ``StorageError``.
+failure, revert_results, revert_failure, meta, version; a logbook also has
+created_at and updated_at). ``to_dict()`` gives the JSON-safe, versioned
+form backends store; ``from_dict()`` reads it back and rejects what it does
+not understand with a ``StorageError``. ``json_error()`` tells whether a
+value (a result, an injected value) can be stored at all.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import uuid as uuidlib
+from collections.abc import Iterator
 from typing import Any, Final
 
 from greenflow import states
@@ -23,6 +27,7 @@ __all__ = [
     "LogBook",
     "RetryDetail",
     "TaskDetail",
+    "json_error",
     "new_uuid",
 ]
 
@@ -35,8 +40,22 @@ def new_uuid() -> str:
     return str(uuidlib.uuid4())
 
 
-def _now() -> str:
+def now_iso() -> str:
+    """The current UTC time in ISO 8601 (the timestamps stored in records)."""
     return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+def json_error(value: Any) -> str | None:
+    """Why ``value`` cannot be stored as JSON, or ``None`` when it can.
+
+    NaN and infinities are refused: PostgreSQL's JSON types and strict
+    parsers reject them, and a record must read back the same on every backend.
+    """
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return str(exc) or type(exc).__name__
+    return None
 
 
 def _failure_to_dict(failure: Failure | None) -> dict[str, Any] | None:
@@ -227,22 +246,24 @@ class FlowDetail:
         """The atom detail with this name, if any."""
         return self._by_name.get(name)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[AtomDetail]:
         return iter(self._by_name.values())
 
     def __len__(self) -> int:
         return len(self._by_name)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-safe, versioned form (atom details included)."""
-        return {
+    def to_dict(self, include_atoms: bool = True) -> dict[str, Any]:
+        """The JSON-safe, versioned form (with the atom details unless ``include_atoms`` is false)."""
+        data: dict[str, Any] = {
             "format": MODEL_FORMAT_VERSION,
             "uuid": self.uuid,
             "name": self.name,
             "state": self.state,
             "meta": self.meta,
-            "atoms": [a.to_dict() for a in self._by_name.values()],
         }
+        if include_atoms:
+            data["atoms"] = [a.to_dict() for a in self._by_name.values()]
+        return data
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> FlowDetail:
@@ -271,7 +292,7 @@ class LogBook:
         self._uuid = uuid
         self.name = name
         self.meta: dict[str, Any] = {}
-        self.created_at = _now()
+        self.created_at = now_iso()
         self.updated_at: str | None = None
         self._flows: dict[str, FlowDetail] = {}
 
@@ -290,23 +311,25 @@ class LogBook:
         """The flow detail with this uuid, if any."""
         return self._flows.get(uuid)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[FlowDetail]:
         return iter(self._flows.values())
 
     def __len__(self) -> int:
         return len(self._flows)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON-safe, versioned form (flow details included)."""
-        return {
+    def to_dict(self, include_flows: bool = True) -> dict[str, Any]:
+        """The JSON-safe, versioned form (with the flow details unless ``include_flows`` is false)."""
+        data: dict[str, Any] = {
             "format": MODEL_FORMAT_VERSION,
             "uuid": self.uuid,
             "name": self.name,
             "meta": self.meta,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
-            "flows": [f.to_dict() for f in self._flows.values()],
         }
+        if include_flows:
+            data["flows"] = [f.to_dict() for f in self._flows.values()]
+        return data
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> LogBook:

@@ -1,38 +1,60 @@
 """``Storage``: one engine's view of its flow detail (results, states, failures, injected values).
 
 The runtime writes atom details in place and asks storage to persist them
-(``save_atom``); with the in-memory backend that costs nothing. Users read
-results through ``fetch()``/``fetch_all()`` and add inputs with ``inject()``.
+(``save_atom``); with no backend, or the in-memory one, that costs nothing.
+Users read results through ``fetch()``/``fetch_all()`` and add inputs with
+``inject()``. Storage also holds the engine's claim on its flow detail while
+it runs (``claim()``/``release()``), so two engines never run one record.
+
+A flow detail written by TaskFlow keeps its injected values in an atom detail
+named ``_TaskFlow_INJECTOR`` (its results are the ``{name: value}`` dict);
+storage reads those as injected values, and that detail is never an atom.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from greenflow import states
 from greenflow.atoms import History
-from greenflow.exceptions import InvalidOptionError, NotFoundError
+from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
 from greenflow.failure import Failure
-from greenflow.persistence import AtomDetail, FlowDetail, RetryDetail, TaskDetail
+from greenflow.persistence import (
+    AtomDetail,
+    FlowDetail,
+    RetryDetail,
+    TaskDetail,
+    json_error,
+    owner_is_stale,
+)
 
 if TYPE_CHECKING:
     from greenflow.compiler import CompiledFlow
 
 __all__ = ["Storage"]
 
-_INJECTED_META = "injected"
+_INJECTED_META: Final = "injected"
+#: Name of the atom detail where TaskFlow keeps a flow's injected values.
+TASKFLOW_INJECTOR: Final = "_TaskFlow_INJECTOR"
 
 
 class Storage:
-    """Results, states and injected values of one flow run, backed by a ``FlowDetail``."""
+    """Results, states and injected values of one flow run, backed by a ``FlowDetail``.
+
+    ``backend`` is ``None`` for a run nothing records (no saving, no claims).
+    """
 
     def __init__(self, flow_detail: FlowDetail, backend: Any = None) -> None:
         self.flow_detail = flow_detail
         self.backend = backend
-        self._writes = bool(getattr(backend, "writes_through", False))
+        #: Whether every transition is written to the backend (and results must be JSON-safe).
+        self.writes_through = bool(getattr(backend, "writes_through", False))
+        self._writes = self.writes_through
         self._conn = backend.get_connection() if self._writes else None
         self._transient: dict[str, Any] = {}
+        injector = flow_detail.find_by_name(TASKFLOW_INJECTOR)
+        self._injector = injector if injector is not None and isinstance(injector.results, dict) else None
         self._details: list[AtomDetail | None] = []
         self._symbols: dict[str, tuple[tuple[int, Any], ...]] = {}
         #: Whether the last ``ensure_atoms`` created every atom detail (a brand-new run).
@@ -54,10 +76,10 @@ class Storage:
                 detail.version = node.atom.version
                 fd.add(detail)
                 created = True
-                if self._writes:
-                    self._conn.update_atom_details(detail)  # type: ignore[union-attr]
             details[index] = detail
         if created and self._writes:
+            # One call stores the flow detail and every atom detail not stored yet
+            # (the Connection contract), instead of one round trip per new atom.
             self._conn.update_flow_details(fd)  # type: ignore[union-attr]
         self._details = details
         self._symbols = compiled.providers
@@ -81,7 +103,62 @@ class Storage:
         injected = self.flow_detail.meta.get(_INJECTED_META)
         if injected is not None and symbol in injected:
             return True, injected[symbol]
+        if self._injector is not None and symbol in self._injector.results:
+            return True, self._injector.results[symbol]
         return False, None
+
+    def unsaveable(self, atom_name: str, value: Any, what: str = "result") -> Failure | None:
+        """A ``StorageError`` failure when ``value`` cannot be written through, else ``None``.
+
+        Checked once per result before it is recorded, so an atom returning
+        something the backend cannot store fails (and its flow reverts)
+        instead of the engine breaking in the middle of a save.
+        """
+        if not self._writes:
+            return None
+        problem = json_error(value)
+        if problem is None:
+            return None
+        shown = repr(value)
+        if len(shown) > 200:
+            shown = shown[:200] + "..."
+        error = StorageError(
+            f"atom {atom_name!r} in flow {self.flow_detail.name!r} returned a {what} the "
+            f"{type(self.backend).__name__} cannot store: {shown} ({problem}); results must be "
+            f"JSON-serialisable (dict, list, str, int, float, bool, None) when a backend records the run"
+        )
+        return Failure.from_exception(error)
+
+    # -- claims -----------------------------------------------------------------------------
+
+    @property
+    def claims(self) -> bool:
+        """Whether runs claim the flow detail (every backend given to ``load()`` does)."""
+        return self.backend is not None and hasattr(self.backend, "get_connection")
+
+    def claim(self, owner: str) -> None:
+        """Claim the flow detail for ``owner``; the backend's ``StorageError`` if someone else holds it.
+
+        A claim held by a process of this host that has exited (killed in the
+        middle of a run) is broken, so the flow can be resumed; this works with
+        any backend whose connection can say who holds a claim (``get_claim``).
+        """
+        conn = self._conn if self._conn is not None else self.backend.get_connection()
+        uuid = self.flow_detail.uuid
+        try:
+            conn.claim_flow(uuid, owner)
+        except StorageError:
+            get_claim = getattr(conn, "get_claim", None)
+            holder = get_claim(uuid) if get_claim is not None else None
+            if holder is None or holder == owner or not owner_is_stale(holder):
+                raise
+            conn.release_flow(uuid, holder)
+            conn.claim_flow(uuid, owner)
+
+    def release(self, owner: str) -> None:
+        """Drop ``owner``'s claim on the flow detail."""
+        conn = self._conn if self._conn is not None else self.backend.get_connection()
+        conn.release_flow(self.flow_detail.uuid, owner)
 
     # -- user side --------------------------------------------------------------------------
 
@@ -98,13 +175,27 @@ class Storage:
         if transient:
             self._transient.update(values)
             return
+        if self._writes:
+            for key, value in values.items():
+                problem = json_error(value)
+                if problem is not None:
+                    raise StorageError(
+                        f"cannot store the value injected as {key!r} in flow {self.flow_detail.name!r} "
+                        f"with the {type(self.backend).__name__}: {value!r} ({problem}); inject "
+                        f"JSON-serialisable values, or pass them with transient=True"
+                    )
+        if self._injector is not None:
+            # Keep a TaskFlow-written record readable by TaskFlow: its values live in the injector.
+            self._injector.results = {**self._injector.results, **values}
+            self.save_atom(self._injector)
+            return
         meta = self.flow_detail.meta
         meta[_INJECTED_META] = {**meta.get(_INJECTED_META, {}), **values}
         self.save_flow()
 
     def _detail(self, atom_name: str) -> AtomDetail:
         detail = self.flow_detail.find_by_name(atom_name)
-        if detail is None:
+        if detail is None or atom_name == TASKFLOW_INJECTOR:
             raise NotFoundError(f"flow {self.flow_detail.name!r} has no atom named {atom_name!r}")
         return detail
 
@@ -141,6 +232,8 @@ class Storage:
     def fetch_all(self) -> dict[str, Any]:
         """Every available symbol and its value (injected values included)."""
         out: dict[str, Any] = {}
+        if self._injector is not None:
+            out.update(self._injector.results)
         injected = self.flow_detail.meta.get(_INJECTED_META) or {}
         out.update(injected)
         out.update(self._transient)

@@ -7,14 +7,11 @@ never the timings: those depend on the machine and are read by people.
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "bench_concurrency.py"
@@ -42,24 +39,7 @@ pytestmark = [
 
 
 def _run_quick() -> tuple[list[dict[str, Any]], list[str]]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert proc.returncode == 0, (
-        f"bench_concurrency.py --quick exited with {proc.returncode}; stdout:\n{proc.stdout}\n"
-        f"stderr:\n{proc.stderr}"
-    )
-    lines = proc.stdout.splitlines()
-    records = [json.loads(line) for line in lines if line.startswith("{")]
-    rest = [line for line in lines if not line.startswith("{")]
-    return records, rest
+    return run_benchmark("bench_concurrency.py", "--quick", timeout=240)
 
 
 def test_quick_concurrency_benchmark_prints_correct_measurements_then_a_report() -> None:

@@ -7,12 +7,10 @@ the machine and are read by people, not by tests.
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
+
+from conftest import run_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "benchmarks" / "bench_core.py"
@@ -26,23 +24,7 @@ _KEYS = {
 
 
 def _run_quick() -> tuple[list[dict[str, Any]], list[str]]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    proc = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, (
-        f"bench_core.py --quick exited with {proc.returncode}; stderr:\n{proc.stderr}"
-    )
-    lines = proc.stdout.splitlines()
-    records = [json.loads(line) for line in lines if line.startswith("{")]
-    rest = [line for line in lines if not line.startswith("{")]
-    return records, rest
+    return run_benchmark("bench_core.py", "--quick", timeout=300)
 
 
 def test_quick_benchmark_prints_json_measurements_then_a_report() -> None:

@@ -98,7 +98,10 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "RetryDetail",
         "TaskDetail",
         "fetch_backend",
+        "json_error",
+        "make_owner",
         "new_uuid",
+        "owner_is_stale",
     ],
     "greenflow.exceptions": [
         "AmbiguousDependencyError",

@@ -1,0 +1,336 @@
+"""``DirBackend``: logbooks as JSON files in a directory, safe for several processes.
+
+Layout under the root directory::
+
+    books/<uuid>.json    a logbook's fields and the uuids of its flow details
+    flows/<uuid>.json    a flow detail's fields and the uuids of its atom details
+    atoms/<uuid>.json    one atom detail (rewritten on every transition)
+    claims/<uuid>.json   the owner running a flow detail, while it runs
+    .lock                taken with ``flock`` around multi-file changes
+
+Every file is written whole to a temporary file in the same directory,
+fsynced and renamed over the old one, so a reader (or a process resuming
+after a crash) sees the old record or the new one, never half of one. An atom
+transition touches one file and takes no lock; changes that read and rewrite
+links (saving a logbook or a flow detail, claims, removal) hold the
+exclusive lock, and reads of several files hold the shared one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from typing import Any, Final
+
+from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
+from greenflow.persistence._claims import owner_is_stale
+from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook, now_iso
+
+__all__ = ["DirBackend"]
+
+_KINDS: Final = ("books", "flows", "atoms", "claims")
+
+
+def _path_from_conf(conf: dict[str, Any]) -> str:
+    url = conf.get("connection", "")
+    path = ""
+    if "://" in url:
+        path = url.split("://", 1)[1]
+    if not path:
+        path = conf.get("path") or ""
+    if not isinstance(path, str) or not path:
+        raise InvalidOptionError(
+            f"the directory backend needs a path: 'dir:///path' or {{'connection': 'dir', 'path': '/path'}}, "
+            f"got {conf!r}"
+        )
+    return os.path.abspath(path)
+
+
+class DirBackend:
+    """Stores logbooks under a directory (``dir:///path`` or ``file:///path``); its own connection."""
+
+    writes_through = True
+
+    def __init__(self, conf: dict[str, Any] | None = None) -> None:
+        self.conf = dict(conf or {})
+        self.path = _path_from_conf(self.conf)
+        self._lock_path = os.path.join(self.path, ".lock")
+        self._ready = False
+
+    def get_connection(self) -> DirBackend:
+        """This backend is its own connection (it holds no open files between calls)."""
+        return self
+
+    def close(self) -> None:
+        """Nothing held open."""
+
+    # -- set-up -----------------------------------------------------------------------------
+
+    def upgrade(self) -> None:
+        """Create the directory layout (idempotent)."""
+        try:
+            for kind in _KINDS:
+                os.makedirs(os.path.join(self.path, kind), exist_ok=True)
+            with open(self._lock_path, "a", encoding="utf-8"):
+                pass
+        except OSError as exc:
+            raise StorageError(f"cannot create the directory backend at {self.path!r}: {exc}") from exc
+        self._ready = True
+
+    def validate(self) -> None:
+        """Create the layout if missing and check the directory is writable; ``StorageError`` if not."""
+        self.upgrade()
+        for kind in _KINDS:
+            folder = os.path.join(self.path, kind)
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise StorageError(f"the directory backend cannot write to {folder!r}")
+
+    def _ensure(self) -> None:
+        if not self._ready:
+            self.upgrade()
+
+    # -- files ------------------------------------------------------------------------------
+
+    def _file(self, kind: str, uuid: str) -> str:
+        if not uuid or "/" in uuid or uuid.startswith("."):
+            raise StorageError(f"{uuid!r} is not a record uuid the directory backend can store")
+        return os.path.join(self.path, kind, f"{uuid}.json")
+
+    @contextlib.contextmanager
+    def _locked(self, exclusive: bool) -> Iterator[None]:
+        """Hold the directory's lock; ``flock`` works across processes and across open files."""
+        self._ensure()
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)  # closing the last descriptor releases the lock
+
+    def _write(self, path: str, data: dict[str, Any]) -> None:
+        try:
+            text = json.dumps(data, allow_nan=False, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise StorageError(f"cannot store {data.get('name')!r} as JSON in {path!r}: {exc}") from exc
+        folder = os.path.dirname(path)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+        except FileNotFoundError:
+            self.upgrade()  # the layout was removed under us (clear_all elsewhere): make it again
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    def _read(self, kind: str, uuid: str, what: str) -> dict[str, Any]:
+        path = self._file(kind, uuid)
+        try:
+            with open(path, encoding="utf-8") as src:
+                data = json.load(src)
+        except FileNotFoundError:
+            raise NotFoundError(f"no {what} with uuid {uuid!r} in {self.path!r}") from None
+        except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise StorageError(f"corrupt {what} record {path!r}: {exc}") from exc
+        if not isinstance(data, dict):
+            raise StorageError(f"corrupt {what} record {path!r}: expected a JSON object, got {data!r}")
+        return data
+
+    def _remove(self, kind: str, uuid: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._file(kind, uuid))
+
+    def _uuids(self, kind: str) -> list[str]:
+        self._ensure()
+        folder = os.path.join(self.path, kind)
+        return sorted(n[:-5] for n in os.listdir(folder) if n.endswith(".json") and not n.startswith("."))
+
+    @staticmethod
+    def _links(data: dict[str, Any], key: str, path: str) -> list[str]:
+        links = data.get(key, [])
+        if not isinstance(links, list) or not all(isinstance(u, str) for u in links):
+            raise StorageError(f"corrupt record {path!r}: {key!r} must be a list of uuids, got {links!r}")
+        return links
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _load_atom(self, atom_uuid: str) -> AtomDetail:
+        data = self._read("atoms", atom_uuid, "atom detail")
+        try:
+            return AtomDetail.from_dict(data)
+        except StorageError as exc:
+            raise StorageError(f"{self._file('atoms', atom_uuid)}: {exc}") from exc
+
+    def _load_flow(self, flow_uuid: str, lazy: bool) -> FlowDetail:
+        data = self._read("flows", flow_uuid, "flow detail")
+        path = self._file("flows", flow_uuid)
+        atoms = self._links(data, "atoms", path)
+        try:
+            flow_detail = FlowDetail.from_dict({**data, "atoms": []})
+        except StorageError as exc:
+            raise StorageError(f"{path}: {exc}") from exc
+        if not lazy:
+            for atom_uuid in atoms:
+                flow_detail.add(self._load_atom(atom_uuid))
+        return flow_detail
+
+    def _load_book(self, book_uuid: str, lazy: bool) -> LogBook:
+        data = self._read("books", book_uuid, "logbook")
+        path = self._file("books", book_uuid)
+        flows = self._links(data, "flows", path)
+        try:
+            book = LogBook.from_dict({**data, "flows": []})
+        except StorageError as exc:
+            raise StorageError(f"{path}: {exc}") from exc
+        for flow_uuid in flows:
+            book.add(self._load_flow(flow_uuid, lazy))
+        return book
+
+    def get_logbook(self, book_uuid: str, lazy: bool = False) -> LogBook:
+        """The logbook with this uuid (``NotFoundError`` if none; ``StorageError`` if corrupt)."""
+        with self._locked(exclusive=False):
+            return self._load_book(book_uuid, lazy)
+
+    def get_logbooks(self, lazy: bool = False) -> list[LogBook]:
+        """Every stored logbook."""
+        with self._locked(exclusive=False):
+            return [self._load_book(u, lazy) for u in self._uuids("books")]
+
+    def get_flow_details(self, flow_uuid: str, lazy: bool = False) -> FlowDetail:
+        """The flow detail with this uuid (with its atom details unless ``lazy``)."""
+        with self._locked(exclusive=False):
+            return self._load_flow(flow_uuid, lazy)
+
+    def get_atom_details(self, atom_uuid: str) -> AtomDetail:
+        """The atom detail with this uuid."""
+        self._ensure()
+        return self._load_atom(atom_uuid)
+
+    def get_atoms_for_flow(self, flow_uuid: str) -> list[AtomDetail]:
+        """The atom details of a flow detail."""
+        return list(self.get_flow_details(flow_uuid))
+
+    def get_flows_for_book(self, book_uuid: str, lazy: bool = False) -> list[FlowDetail]:
+        """The flow details of a logbook."""
+        return list(self.get_logbook(book_uuid, lazy=lazy))
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _merged_links(self, kind: str, uuid: str, key: str, ours: list[str]) -> list[str]:
+        """Links already stored, then ours not among them: updating never drops a stored link."""
+        try:
+            stored = self._links(self._read(kind, uuid, kind), key, self._file(kind, uuid))
+        except NotFoundError:
+            return ours
+        known = set(stored)
+        return stored + [u for u in ours if u not in known]
+
+    def _save_flow(self, flow_detail: FlowDetail, every_atom: bool) -> None:
+        atoms_dir = os.path.join(self.path, "atoms")
+        for atom in flow_detail:
+            if every_atom or not os.path.exists(os.path.join(atoms_dir, f"{atom.uuid}.json")):
+                self._write(self._file("atoms", atom.uuid), atom.to_dict())
+        data = flow_detail.to_dict(include_atoms=False)
+        data["atoms"] = self._merged_links("flows", flow_detail.uuid, "atoms", [a.uuid for a in flow_detail])
+        self._write(self._file("flows", flow_detail.uuid), data)
+
+    def save_logbook(self, book: LogBook) -> LogBook:
+        """Store a logbook with its flow and atom details (stored links are kept)."""
+        with self._locked(exclusive=True):
+            if os.path.exists(self._file("books", book.uuid)):
+                book.updated_at = now_iso()
+            for flow_detail in book:
+                self._save_flow(flow_detail, every_atom=True)
+            data = book.to_dict(include_flows=False)
+            data["flows"] = self._merged_links("books", book.uuid, "flows", [f.uuid for f in book])
+            self._write(self._file("books", book.uuid), data)
+        return book
+
+    def update_flow_details(self, flow_detail: FlowDetail) -> FlowDetail:
+        """Store a flow detail's fields and any of its atom details not stored yet."""
+        with self._locked(exclusive=True):
+            self._save_flow(flow_detail, every_atom=False)
+        return flow_detail
+
+    def update_atom_details(self, atom_detail: AtomDetail) -> AtomDetail:
+        """Store one atom detail: one atomic file replacement, no lock."""
+        self._ensure()
+        self._write(self._file("atoms", atom_detail.uuid), atom_detail.to_dict())
+        return atom_detail
+
+    def destroy_logbook(self, book_uuid: str) -> None:
+        """Remove a logbook, its flow and atom details and their claims."""
+        with self._locked(exclusive=True):
+            data = self._read("books", book_uuid, "logbook")
+            for flow_uuid in self._links(data, "flows", self._file("books", book_uuid)):
+                try:
+                    flow = self._read("flows", flow_uuid, "flow detail")
+                except NotFoundError:
+                    continue
+                for atom_uuid in self._links(flow, "atoms", self._file("flows", flow_uuid)):
+                    self._remove("atoms", atom_uuid)
+                self._remove("flows", flow_uuid)
+                self._remove("claims", flow_uuid)
+            self._remove("books", book_uuid)
+
+    def clear_all(self) -> None:
+        """Remove every record (the layout is made again)."""
+        with self._locked(exclusive=True):
+            for kind in _KINDS:
+                shutil.rmtree(os.path.join(self.path, kind), ignore_errors=True)
+            self._ready = False
+            self.upgrade()
+
+    # -- claims -----------------------------------------------------------------------------
+
+    def get_claim(self, flow_uuid: str) -> str | None:
+        """The owner holding the flow detail, if any."""
+        try:
+            data = self._read("claims", flow_uuid, "claim")
+        except NotFoundError:
+            return None
+        owner = data.get("owner")
+        if not isinstance(owner, str):
+            raise StorageError(f"corrupt claim record {self._file('claims', flow_uuid)!r}: {data!r}")
+        return owner
+
+    def claim_flow(self, flow_uuid: str, owner: str) -> None:
+        """Record ``owner`` as running the flow detail.
+
+        ``StorageError`` if another owner holds it, unless that owner is a
+        process of this host that has exited (its claim is broken).
+        """
+        with self._locked(exclusive=True):
+            holder = self.get_claim(flow_uuid)
+            if holder is not None and holder != owner and not owner_is_stale(holder):
+                raise StorageError(
+                    f"flow detail {flow_uuid} is already claimed by {holder} (claim asked by {owner})"
+                )
+            self._write(
+                self._file("claims", flow_uuid),
+                {"name": flow_uuid, "owner": owner, "claimed_at": now_iso()},
+            )
+
+    def release_flow(self, flow_uuid: str, owner: str) -> None:
+        """Drop ``owner``'s claim, if it holds one."""
+        with self._locked(exclusive=True):
+            try:
+                holder = self.get_claim(flow_uuid)
+            except StorageError:
+                holder = owner  # a corrupt claim of ours: remove it rather than keep the flow locked
+            if holder == owner:
+                self._remove("claims", flow_uuid)
+
+    def __repr__(self) -> str:
+        return f"DirBackend({self.path!r})"

@@ -1,0 +1,586 @@
+"""``SqlBackend``: logbooks in TaskFlow's SQL tables through SQLAlchemy Core.
+
+URLs: ``sqlite:///path.db`` (a file; WAL journal and a busy timeout, so
+several engines and processes can share it), ``postgresql://...`` (psycopg 3
+unless a driver is named), ``mysql://...``/``mariadb://...`` (PyMySQL unless a
+driver is named).
+
+Schema: the tables are TaskFlow's (``logbooks``, ``flowdetails``,
+``atomdetails``) plus greenflow's ``greenflow_claims``, created and migrated
+by alembic migrations shipped in this package (``upgrade()`` or ``greenflow
+db upgrade URL``). A database whose greenflow schema is missing or old is
+refused with a ``StorageError`` saying how to upgrade it, with one
+exception: a SQLite database with no tables at all (a new file) is created
+on first use, since nothing in it can be harmed. Server databases and
+anything holding tables are never migrated without being asked.
+
+Cost: a transition is one ``UPDATE`` of one ``atomdetails`` row in its own
+short transaction (no read first); new atom details are inserted in one
+batch. No transaction stays open while tasks run.
+
+Green threads: psycopg 3 and PyMySQL wait on sockets through the patched
+``select``/``socket``, so a query suspends only its own green thread (this
+backend switches psycopg to a cooperative wait function when the process is
+monkey-patched). SQLite is a C library: each statement blocks the hub for
+its duration (short, local statements).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import weakref
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.pool import StaticPool
+
+from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
+from greenflow.persistence._claims import owner_is_stale
+from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook
+from greenflow.persistence._sql import _migrate
+from greenflow.persistence._sql._codec import (
+    atom_from_row,
+    atom_values,
+    book_from_row,
+    book_values,
+    flow_from_row,
+    flow_values,
+    utcnow,
+)
+from greenflow.persistence._sql._schema import (
+    HEAD_REVISION,
+    atomdetails,
+    claims,
+    flowdetails,
+    logbooks,
+)
+
+__all__ = ["SqlBackend", "SqlConnection", "normalise_url"]
+
+# Options of the conf dict: ours, and TaskFlow's names for the same things.
+_POOL_OPTIONS: Final = {
+    "pool_size": "pool_size",
+    "max_pool_size": "pool_size",
+    "max_overflow": "max_overflow",
+    "pool_timeout": "pool_timeout",
+    "pool_recycle": "pool_recycle",
+    "idle_timeout": "pool_recycle",
+    "pool_pre_ping": "pool_pre_ping",
+}
+# TaskFlow options accepted so a TaskFlow conf works unchanged, with no effect here.
+_IGNORED_OPTIONS: Final = frozenset({"max_retries", "mysql_sql_mode", "mysql_traditional_mode"})
+_OPTIONS: Final = (
+    frozenset({"connection", "echo", "connect_args", "busy_timeout", "sqlite_synchronous", *_POOL_OPTIONS})
+    | _IGNORED_OPTIONS
+)
+
+_DEFAULT_DRIVERS: Final = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
+_CONNECT_TIMEOUT: Final = 10  # seconds: an unreachable server fails in bounded time
+_SQLITE_BUSY_TIMEOUT: Final = 30.0  # seconds another writer may hold the file before we give up
+
+_UPDATE_ATOM: Final = sa.update(atomdetails).where(atomdetails.c.uuid == sa.bindparam("b_uuid"))
+_UPDATE_FLOW: Final = sa.update(flowdetails).where(flowdetails.c.uuid == sa.bindparam("b_uuid"))
+_UPDATE_BOOK: Final = sa.update(logbooks).where(logbooks.c.uuid == sa.bindparam("b_uuid"))
+
+
+def normalise_url(text: str) -> sa.URL:
+    """The SQLAlchemy URL for ``text``, with greenflow's default driver where none is named."""
+    try:
+        url = sa.make_url(text)
+    except sa_exc.ArgumentError as exc:
+        raise InvalidOptionError(f"not a database URL: {text!r} ({exc})") from exc
+    name, plus, driver = url.drivername.partition("+")
+    if name == "postgres":
+        name = "postgresql"
+    if not plus:
+        return url.set(drivername=_DEFAULT_DRIVERS.get(name, name))
+    return url.set(drivername=f"{name}+{driver}")
+
+
+def _driver_error(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return f"{type(orig if orig is not None else exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def _make_psycopg_cooperative() -> None:
+    # psycopg 3 waits in C (wait_c) unless it sees gevent's select patching; under
+    # eventlet (or a gevent patch it missed) that blocks the OS thread and every
+    # green thread on it. wait_select goes through the patched select module.
+    from greenflow.hubs import active_patching
+
+    if active_patching() is None:
+        return
+    import psycopg.waiting as waiting
+
+    wait_c = getattr(waiting, "wait_c", None)
+    if wait_c is not None and waiting.wait is wait_c:
+        waiting.wait = waiting.wait_select
+
+
+class SqlBackend:
+    """A persistence backend on SQLite, PostgreSQL or MySQL/MariaDB in TaskFlow's schema.
+
+    ``conf`` is ``{'connection': URL, ...}`` with optional ``echo``,
+    ``pool_size`` (or TaskFlow's ``max_pool_size``), ``max_overflow``,
+    ``pool_timeout``, ``pool_recycle`` (or ``idle_timeout``),
+    ``pool_pre_ping``, ``connect_args``, ``busy_timeout`` (SQLite, seconds)
+    and ``sqlite_synchronous``; TaskFlow's ``max_retries`` and MySQL mode
+    options are accepted and ignored. Nothing connects until
+    ``get_connection()``.
+    """
+
+    writes_through = True
+
+    def __init__(self, conf: Mapping[str, Any] | str) -> None:
+        if isinstance(conf, str):
+            conf = {"connection": conf}
+        self.conf: dict[str, Any] = dict(conf)
+        unknown = set(self.conf) - _OPTIONS
+        if unknown:
+            raise InvalidOptionError(
+                f"unknown SQL backend option(s) {sorted(unknown)}; known: {sorted(_OPTIONS)}"
+            )
+        connection = self.conf.get("connection")
+        if not isinstance(connection, str):
+            raise InvalidOptionError(f"the SQL backend needs {{'connection': URL}}, got {conf!r}")
+        self.url = normalise_url(connection)
+        #: The URL with any password masked, for messages.
+        self.url_text = self.url.render_as_string(hide_password=True)
+        self._engine = self._create_engine()
+        # A backend dropped without close() (``load(flow, backend={'connection': url})``
+        # makes one per engine) still closes its pooled database connections.
+        weakref.finalize(self, self._engine.dispose)
+        self._reachable = False
+        self._schema_ok = False
+
+    # -- engine ------------------------------------------------------------------------------
+
+    def _create_engine(self) -> sa.Engine:
+        url, conf = self.url, self.conf
+        kwargs: dict[str, Any] = {"echo": bool(conf.get("echo", False))}
+        connect_args = dict(conf.get("connect_args") or {})
+        backend = url.get_backend_name()
+        if backend == "sqlite":
+            connect_args.setdefault("timeout", float(conf.get("busy_timeout", _SQLITE_BUSY_TIMEOUT)))
+            connect_args.setdefault("check_same_thread", False)
+            if url.database in (None, "", ":memory:"):
+                kwargs["poolclass"] = StaticPool  # one shared in-memory database
+        else:
+            for key, option in _POOL_OPTIONS.items():
+                if key in conf:
+                    kwargs[option] = conf[key]
+            if backend in ("mysql", "mariadb"):
+                kwargs.setdefault("pool_recycle", 3600)  # servers drop idle connections (wait_timeout)
+            if "connect_timeout" not in url.query:
+                connect_args.setdefault("connect_timeout", _CONNECT_TIMEOUT)
+        try:
+            engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
+        except (sa_exc.ArgumentError, ImportError, TypeError) as exc:
+            raise InvalidOptionError(
+                f"cannot use database URL {self.url_text!r}: {exc}; the drivers come with "
+                f"pip install greenflow[postgres] or greenflow[mysql]"
+            ) from exc
+        if backend == "sqlite":
+            self._setup_sqlite(engine)
+        elif url.get_driver_name() == "psycopg":
+            _make_psycopg_cooperative()
+            self._setup_psycopg(engine)
+        return engine
+
+    def _setup_sqlite(self, engine: sa.Engine) -> None:
+        synchronous = self.conf.get("sqlite_synchronous")
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: Any, record: Any) -> None:
+            # Transactions are begun by the "begin" hook below, not by the driver's guesswork.
+            dbapi_conn.isolation_level = None
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if synchronous is not None:
+                cursor.execute(f"PRAGMA synchronous={str(synchronous).upper()}")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: sa.Connection) -> None:
+            # A writing transaction takes the write lock at once; a deferred one that
+            # later writes could fail with SQLITE_BUSY instead of waiting its turn.
+            write = conn.get_execution_options().get("greenflow_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    @staticmethod
+    def _setup_psycopg(engine: sa.Engine) -> None:
+        from psycopg.types.string import TextLoader
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: Any, record: Any) -> None:
+            # TaskFlow's JSON columns are native json on PostgreSQL; read them as text
+            # so one decoder (with one error message) serves every database.
+            dbapi_conn.adapters.register_loader("json", TextLoader)
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine (for tools and tests; greenflow's own access goes through connections)."""
+        return self._engine
+
+    @contextlib.contextmanager
+    def transaction(self, what: str, write: bool = True) -> Iterator[sa.Connection]:
+        """A connection in a transaction (committed on exit); database errors become ``StorageError``."""
+        try:
+            with self._engine.connect() as conn:
+                if write:
+                    conn.execution_options(greenflow_write=True)
+                with conn.begin():
+                    yield conn
+        except sa_exc.SQLAlchemyError as exc:
+            raise StorageError(f"{what} failed on {self.url_text}: {_driver_error(exc)}") from exc
+
+    # -- Backend protocol --------------------------------------------------------------------
+
+    def get_connection(self) -> SqlConnection:
+        """A connection; the first one checks the database is reachable (``StorageError`` if not)."""
+        if not self._reachable:
+            self._check_reachable()
+        return SqlConnection(self)
+
+    def close(self) -> None:
+        """Close every pooled database connection."""
+        self._engine.dispose()
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def _check_reachable(self) -> None:
+        try:
+            with self._engine.connect() as conn:
+                empty_sqlite = conn.dialect.name == "sqlite" and not sa.inspect(conn).get_table_names()
+        except sa_exc.SQLAlchemyError as exc:
+            raise StorageError(f"cannot connect to {self.url_text}: {_driver_error(exc)}") from exc
+        self._reachable = True
+        if empty_sqlite:
+            self.upgrade()
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Create or migrate the schema (TaskFlow's tables where missing, greenflow's own)."""
+        with self.transaction(f"upgrading the schema to {revision}") as conn:
+            _migrate.run_upgrade(conn, revision)
+        self._reachable = True
+        self._schema_ok = False
+
+    def check_schema(self) -> None:
+        """``StorageError`` (saying how to upgrade) unless the schema is at this greenflow's revision."""
+        if self._schema_ok:
+            return
+        with self.transaction("reading the schema version", write=False) as conn:
+            current = _migrate.current_revision(conn)
+        if current == HEAD_REVISION:
+            self._schema_ok = True
+            return
+        how = (
+            f"upgrade it with `greenflow db upgrade {self.url_text}` or `backend.get_connection().upgrade()`"
+        )
+        if current is None:
+            raise StorageError(f"the database at {self.url_text} has no greenflow schema; {how}")
+        if current in _migrate.known_revisions():
+            raise StorageError(
+                f"the greenflow schema at {self.url_text} is at revision {current!r}, older than "
+                f"{HEAD_REVISION!r}; {how}"
+            )
+        raise StorageError(
+            f"the greenflow schema at {self.url_text} is at revision {current!r}, which this version "
+            f"of greenflow does not know (a newer greenflow migrated it); upgrade greenflow"
+        )
+
+    def __repr__(self) -> str:
+        return f"SqlBackend({self.url_text!r})"
+
+
+def _group(rows: Iterable[Any]) -> dict[str, list[AtomDetail]]:
+    by_flow: dict[str, list[AtomDetail]] = {}
+    for row in rows:
+        mapping = row._mapping
+        by_flow.setdefault(mapping["parent_uuid"], []).append(atom_from_row(mapping))
+    return by_flow
+
+
+class SqlConnection:
+    """The ``Connection`` of ``SqlBackend``: each call is one short transaction."""
+
+    def __init__(self, backend: SqlBackend) -> None:
+        self.backend = backend
+
+    def _tx(self, what: str, write: bool = True) -> contextlib.AbstractContextManager[sa.Connection]:
+        self.backend.check_schema()
+        return self.backend.transaction(what, write)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def save_logbook(self, book: LogBook) -> LogBook:
+        """Store a logbook, its flow details and their atom details (insert or update each)."""
+        now = utcnow()
+        book_row = book_values(book, now)
+        flows = list(book)
+        flow_rows = {fd.uuid: flow_values(fd, now) for fd in flows}
+        atom_rows = {ad.uuid: (fd.uuid, atom_values(ad, now)) for fd in flows for ad in fd}
+        with self._tx(f"saving logbook {book.name!r} ({book.uuid})") as conn:
+            if conn.execute(_UPDATE_BOOK, {"b_uuid": book.uuid, **book_row}).rowcount == 0:
+                conn.execute(sa.insert(logbooks), {"uuid": book.uuid, **book_row})
+            if flow_rows:
+                self._upsert_flows(conn, book.uuid, flow_rows, now)
+            if atom_rows:
+                self._upsert_atoms(conn, list(flow_rows), atom_rows, now)
+        return book
+
+    @staticmethod
+    def _upsert_flows(conn: sa.Connection, book_uuid: str, rows: dict[str, dict[str, Any]], now: Any) -> None:
+        stored = set(
+            conn.scalars(sa.select(flowdetails.c.uuid).where(flowdetails.c.uuid.in_(list(rows)))).all()
+        )
+        new = [
+            {"uuid": uuid, "parent_uuid": book_uuid, "created_at": now, **row}
+            for uuid, row in rows.items()
+            if uuid not in stored
+        ]
+        old = [
+            {"b_uuid": uuid, "parent_uuid": book_uuid, **row} for uuid, row in rows.items() if uuid in stored
+        ]
+        if new:
+            conn.execute(sa.insert(flowdetails), new)
+        if old:
+            conn.execute(_UPDATE_FLOW, old)
+
+    @staticmethod
+    def _upsert_atoms(
+        conn: sa.Connection,
+        flow_uuids: list[str],
+        rows: dict[str, tuple[str, dict[str, Any]]],
+        now: Any,
+        update_existing: bool = True,
+    ) -> None:
+        stored = set(
+            conn.scalars(sa.select(atomdetails.c.uuid).where(atomdetails.c.parent_uuid.in_(flow_uuids))).all()
+        )
+        new = [
+            {"uuid": uuid, "parent_uuid": parent, "created_at": now, **row}
+            for uuid, (parent, row) in rows.items()
+            if uuid not in stored
+        ]
+        if new:
+            conn.execute(sa.insert(atomdetails), new)
+        if update_existing:
+            old = [{"b_uuid": uuid, **row} for uuid, (_, row) in rows.items() if uuid in stored]
+            if old:
+                conn.execute(_UPDATE_ATOM, old)
+
+    def update_flow_details(self, flow_detail: FlowDetail) -> FlowDetail:
+        """Store the flow detail's state and meta, and insert (in one batch) its atoms not stored yet.
+
+        Atom details already stored are not rewritten: each was written by its
+        own ``update_atom_details``. ``NotFoundError`` if the flow detail was
+        never saved (save it in its logbook with ``save_logbook``).
+        """
+        now = utcnow()
+        row = flow_values(flow_detail, now)
+        atoms = {ad.uuid: (flow_detail.uuid, ad) for ad in flow_detail}
+        with self._tx(f"saving flow detail {flow_detail.name!r} ({flow_detail.uuid})") as conn:
+            if conn.execute(_UPDATE_FLOW, {"b_uuid": flow_detail.uuid, **row}).rowcount == 0:
+                raise NotFoundError(
+                    f"flow detail {flow_detail.name!r} ({flow_detail.uuid}) is not stored in "
+                    f"{self.backend.url_text}; add it to a logbook and save_logbook() it first"
+                )
+            if atoms:
+                stored = set(
+                    conn.scalars(
+                        sa.select(atomdetails.c.uuid).where(atomdetails.c.parent_uuid == flow_detail.uuid)
+                    ).all()
+                )
+                new = [
+                    {"uuid": uuid, "parent_uuid": parent, "created_at": now, **atom_values(ad, now)}
+                    for uuid, (parent, ad) in atoms.items()
+                    if uuid not in stored
+                ]
+                if new:
+                    conn.execute(sa.insert(atomdetails), new)
+        return flow_detail
+
+    def update_atom_details(self, atom_detail: AtomDetail) -> AtomDetail:
+        """Store one atom detail: a single ``UPDATE`` of its row.
+
+        An atom detail not stored yet has no row to update (and the detail
+        does not know its flow): the next ``update_flow_details`` of its flow
+        inserts it, as in TaskFlow, where atoms are added through their flow.
+        """
+        row = atom_values(atom_detail, utcnow())
+        with self._tx(f"saving atom {atom_detail.name!r} ({atom_detail.uuid})") as conn:
+            conn.execute(_UPDATE_ATOM, {"b_uuid": atom_detail.uuid, **row})
+        return atom_detail
+
+    def destroy_logbook(self, book_uuid: str) -> None:
+        """Remove a logbook, its flow and atom details and their claims; ``NotFoundError`` if none."""
+        flows = sa.select(flowdetails.c.uuid).where(flowdetails.c.parent_uuid == book_uuid)
+        with self._tx(f"destroying logbook {book_uuid}") as conn:
+            conn.execute(sa.delete(claims).where(claims.c.flow_uuid.in_(flows)))
+            conn.execute(sa.delete(atomdetails).where(atomdetails.c.parent_uuid.in_(flows)))
+            conn.execute(sa.delete(flowdetails).where(flowdetails.c.parent_uuid == book_uuid))
+            if conn.execute(sa.delete(logbooks).where(logbooks.c.uuid == book_uuid)).rowcount == 0:
+                raise NotFoundError(f"no logbook with uuid {book_uuid!r} in {self.backend.url_text}")
+
+    def clear_all(self) -> None:
+        """Remove every logbook, flow detail, atom detail and claim."""
+        with self._tx("clearing all logbooks") as conn:
+            for table in (claims, atomdetails, flowdetails, logbooks):
+                conn.execute(sa.delete(table))
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get_logbook(self, book_uuid: str, lazy: bool = False) -> LogBook:
+        """The logbook with this uuid (with its flow and atom details unless ``lazy``)."""
+        with self._tx(f"reading logbook {book_uuid}", write=False) as conn:
+            row = conn.execute(sa.select(logbooks).where(logbooks.c.uuid == book_uuid)).first()
+            if row is None:
+                raise NotFoundError(f"no logbook with uuid {book_uuid!r} in {self.backend.url_text}")
+            book = book_from_row(row._mapping)
+            if not lazy:
+                for fd in self._flows(conn, flowdetails.c.parent_uuid == book_uuid, lazy=False):
+                    book.add(fd)
+        return book
+
+    def get_logbooks(self, lazy: bool = False) -> list[LogBook]:
+        """Every stored logbook (with flow and atom details unless ``lazy``)."""
+        with self._tx("reading logbooks", write=False) as conn:
+            books = {
+                row.uuid: book_from_row(row._mapping)
+                for row in conn.execute(sa.select(logbooks).order_by(logbooks.c.created_at))
+            }
+            if not lazy:
+                parents = {
+                    row.uuid: row.parent_uuid
+                    for row in conn.execute(sa.select(flowdetails.c.uuid, flowdetails.c.parent_uuid))
+                }
+                for fd in self._flows(conn, sa.true(), lazy=False):
+                    book = books.get(parents.get(fd.uuid, ""))
+                    if book is not None:
+                        book.add(fd)
+        return list(books.values())
+
+    @staticmethod
+    def _flows(conn: sa.Connection, where: Any, lazy: bool) -> list[FlowDetail]:
+        flows = [
+            flow_from_row(row._mapping)
+            for row in conn.execute(sa.select(flowdetails).where(where).order_by(flowdetails.c.created_at))
+        ]
+        if not lazy and flows:
+            ids = sa.select(flowdetails.c.uuid).where(where)
+            atoms = _group(
+                conn.execute(
+                    sa.select(atomdetails)
+                    .where(atomdetails.c.parent_uuid.in_(ids))
+                    .order_by(atomdetails.c.created_at)
+                )
+            )
+            for fd in flows:
+                for ad in atoms.get(fd.uuid, ()):
+                    fd.add(ad)
+        return flows
+
+    def get_flows_for_book(self, book_uuid: str, lazy: bool = False) -> list[FlowDetail]:
+        """The flow details of a logbook (with atom details unless ``lazy``)."""
+        with self._tx(f"reading the flows of logbook {book_uuid}", write=False) as conn:
+            flows = self._flows(conn, flowdetails.c.parent_uuid == book_uuid, lazy)
+            if (
+                not flows
+                and conn.execute(sa.select(logbooks.c.uuid).where(logbooks.c.uuid == book_uuid)).first()
+                is None
+            ):
+                raise NotFoundError(f"no logbook with uuid {book_uuid!r} in {self.backend.url_text}")
+        return flows
+
+    def get_flow_details(self, flow_uuid: str, lazy: bool = False) -> FlowDetail:
+        """The flow detail with this uuid (with its atom details unless ``lazy``)."""
+        with self._tx(f"reading flow detail {flow_uuid}", write=False) as conn:
+            flows = self._flows(conn, flowdetails.c.uuid == flow_uuid, lazy)
+        if not flows:
+            raise NotFoundError(f"no flow detail with uuid {flow_uuid!r} in {self.backend.url_text}")
+        return flows[0]
+
+    def get_atom_details(self, atom_uuid: str) -> AtomDetail:
+        """The atom detail with this uuid."""
+        with self._tx(f"reading atom detail {atom_uuid}", write=False) as conn:
+            row = conn.execute(sa.select(atomdetails).where(atomdetails.c.uuid == atom_uuid)).first()
+        if row is None:
+            raise NotFoundError(f"no atom detail with uuid {atom_uuid!r} in {self.backend.url_text}")
+        return atom_from_row(row._mapping)
+
+    def get_atoms_for_flow(self, flow_uuid: str) -> list[AtomDetail]:
+        """The atom details of a flow detail."""
+        return list(self.get_flow_details(flow_uuid))
+
+    # -- claims ------------------------------------------------------------------------------
+
+    def get_claim(self, flow_uuid: str) -> str | None:
+        """The owner holding the flow detail, if any."""
+        with self._tx(f"reading the claim on flow {flow_uuid}", write=False) as conn:
+            owner = conn.scalar(sa.select(claims.c.owner).where(claims.c.flow_uuid == flow_uuid))
+        return None if owner is None else str(owner)
+
+    def claim_flow(self, flow_uuid: str, owner: str) -> None:
+        """Record ``owner`` as running the flow detail (atomic across processes).
+
+        The claim is a row keyed by the flow's uuid, so of two concurrent
+        claims the database accepts one. ``StorageError`` if another owner
+        holds it, unless that owner is a process of this host that has exited
+        (``owner_is_stale``): its claim is taken over. Claiming again by the
+        same owner is allowed.
+        """
+        for _ in range(3):
+            try:
+                with self._tx(f"claiming flow {flow_uuid} for {owner}") as conn:
+                    conn.execute(
+                        sa.insert(claims), {"flow_uuid": flow_uuid, "owner": owner, "claimed_at": utcnow()}
+                    )
+                return
+            except StorageError as exc:
+                if not isinstance(exc.__cause__, sa_exc.IntegrityError):
+                    raise
+            holder = self.get_claim(flow_uuid)
+            if holder == owner:
+                return
+            if holder is not None and not owner_is_stale(holder):
+                raise StorageError(
+                    f"flow detail {flow_uuid} is already claimed by {holder} (claim asked by {owner}); "
+                    f"if {holder} is gone, release it with release_flow({flow_uuid!r}, {holder!r})"
+                )
+            if holder is not None:
+                self.release_flow(flow_uuid, holder)  # only the stale owner's row: a new claim survives
+        raise StorageError(f"flow detail {flow_uuid}: could not claim it for {owner} (claims kept changing)")
+
+    def release_flow(self, flow_uuid: str, owner: str) -> None:
+        """Drop ``owner``'s claim on the flow detail (nothing happens if it holds none)."""
+        with self._tx(f"releasing flow {flow_uuid}") as conn:
+            conn.execute(sa.delete(claims).where(claims.c.flow_uuid == flow_uuid, claims.c.owner == owner))
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def upgrade(self) -> None:
+        """Create or migrate the schema to this greenflow's version (safe to run again)."""
+        self.backend.upgrade()
+
+    def validate(self) -> None:
+        """``StorageError`` unless the database is reachable and its schema current."""
+        if not self.backend._reachable:
+            self.backend._check_reachable()
+        self.backend.check_schema()
+
+    def close(self) -> None:
+        """Nothing to release: each call returns its database connection to the pool."""
+
+    def __repr__(self) -> str:
+        return f"SqlConnection({self.backend.url_text!r})"

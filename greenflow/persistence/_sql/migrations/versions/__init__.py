@@ -1,0 +1,1 @@
+"""One module per migration; alembic reads ``revision``/``down_revision`` from each."""
