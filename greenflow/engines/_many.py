@@ -28,6 +28,7 @@ from greenflow.engines._options import EngineOptions
 from greenflow.exceptions import InvalidOptionError
 from greenflow.failure import Failure
 from greenflow.patterns import Flow
+from greenflow.persistence import fetch_backend
 
 __all__ = ["ManyRunner", "Outcome", "RunSummary", "run_many"]
 
@@ -132,6 +133,7 @@ class ManyRunner:
         collect_results: bool = True,
         keep_engines: bool = False,
         gc_threshold: int | None = None,
+        backend: Any = None,
         **options: Any,
     ) -> None:
         if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
@@ -141,6 +143,8 @@ class ManyRunner:
         ):
             raise InvalidOptionError(f"run_many gc_threshold must be an integer >= 1, got {gc_threshold!r}")
         self._gc_threshold = gc_threshold
+        # One backend object for the batch: its connection pool serves every engine.
+        self._backend = fetch_backend(backend) if isinstance(backend, (str, dict)) else backend
         if on_result is not None and not callable(on_result):
             raise InvalidOptionError(f"run_many on_result must be callable, got {on_result!r}")
         from greenflow.executors import make_executor, shared_executor
@@ -232,7 +236,7 @@ class ManyRunner:
                 f"run_many takes flows, engines or (flow, store) pairs; item {index} "
                 f"is {type(item).__name__} {item!r}"
             )
-        return load_with_options(item, self._engine_options, store=store)
+        return load_with_options(item, self._engine_options, store=store, backend=self._backend)
 
     def _next_engine(self) -> tuple[int, Engine | Outcome] | None:
         """The next item's index and engine (or the outcome of an item that could not load)."""
@@ -425,7 +429,9 @@ def run_many(items: Iterable[Item], **kwargs: Any) -> RunSummary:
     executor: a green pool, or 64 threads on the threading hub), ``engine``
     (kind for flows, default ``'parallel'``), ``store`` (injected into every
     flow), ``on_result`` (called with each ``Outcome`` as engines end),
-    ``keep_outcomes``, ``collect_results``, ``keep_engines``, ``gc_threshold``
+    ``keep_outcomes``, ``collect_results``, ``keep_engines``,
+    ``backend`` (a backend object, URL or dict: every flow's run is recorded
+    there, through one shared connection pool), ``gc_threshold``
     (raise the garbage collector's first threshold to this for the run: with
     10,000+ engines in flight, ``100_000`` makes the run 2-3x faster; the
     previous thresholds are restored afterwards); other keyword arguments are

@@ -517,3 +517,23 @@ def _exited_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     return child.pid
+
+
+def test_run_many_records_every_flow_in_the_backend(open_backend):
+    """run_many(backend=...) persists each engine's run; a fresh backend object reads them back."""
+    from greenflow import LinearFlow, Task, run_many
+
+    class Double(Task):
+        def execute(self, x):
+            return 2 * x
+
+    flows = ((LinearFlow(f"many-{i}").add(Double("d", provides="y")), {"x": i}) for i in range(5))
+    summary = run_many(flows, backend=open_backend(), keep_engines=True, concurrency=3)
+    assert summary.succeeded == 5
+    conn = open_backend().get_connection()
+    for outcome in summary.outcomes:
+        flow_uuid = outcome.engine.storage.flow_uuid
+        assert conn.get_flow_details(flow_uuid).state == "SUCCESS"
+        atoms = {a.name: a for a in conn.get_atoms_for_flow(flow_uuid)}
+        assert atoms["d"].state == "SUCCESS"
+        assert atoms["d"].results == 2 * outcome.index
