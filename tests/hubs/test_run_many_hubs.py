@@ -15,159 +15,30 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from support.doubles import (
+    PATIENCE,
+    Add,
+    Boom,
+    Enter,
+    InFlight,
+    Leave,
+    Nap,
+    Record,
+    by_index,
+    diamond,
+    held,
+    os_thread_count,
+    tracked,
+)
 
 import greenflow.hubs
-from greenflow import LinearFlow, Task, UnorderedFlow, load, run_many, states
+from greenflow import LinearFlow, UnorderedFlow, load, run_many, states
 from greenflow.engines import ManyRunner, Outcome
 from greenflow.exceptions import EngineStateError, InvalidOptionError, MissingDependencyError
-from greenflow.hubs import Event, Hub
+from greenflow.hubs import Hub
 from greenflow.patterns import Flow
 
 #: Bound for every wait on an event in these tests: reached only if run_many is broken.
-PATIENCE = 10.0
-
-
-class Nap(Task):
-    """Sleeps through ``time.sleep`` (patched on a green hub), like a call to a remote service."""
-
-    def __init__(self, name: str, seconds: float = 0.002) -> None:
-        super().__init__(name)
-        self.seconds = seconds
-
-    def execute(self) -> None:
-        time.sleep(self.seconds)
-
-
-class Add(Task):
-    """Returns ``x + y``: requires both, so a flow of it needs them injected."""
-
-    def execute(self, x: int, y: int) -> int:
-        time.sleep(0.001)
-        return x + y
-
-
-class Boom(Task):
-    """Raises the exception it is given."""
-
-    def __init__(self, name: str, error: Exception) -> None:
-        super().__init__(name)
-        self.error = error
-
-    def execute(self) -> None:
-        raise self.error
-
-
-class InFlight:
-    """Counts engines between their first and last task; ``reached`` is set once ``target`` run at once."""
-
-    def __init__(self, hub: Hub, target: int) -> None:
-        self.now = 0
-        self.most = 0
-        self.target = target
-        self.reached = hub.Event()
-        self._lock = hub.Lock()
-
-    def enter(self) -> None:
-        with self._lock:
-            self.now += 1
-            self.most = max(self.most, self.now)
-            if self.now == self.target:
-                self.reached.set()
-
-    def leave(self) -> None:
-        with self._lock:
-            self.now -= 1
-
-
-class Enter(Task):
-    """First task of a tracked engine: counts it in, waits until ``target`` engines are in, then naps."""
-
-    def __init__(self, name: str, tracker: InFlight, seconds: float = 0.0) -> None:
-        super().__init__(name)
-        self.tracker = tracker
-        self.seconds = seconds
-
-    def execute(self) -> None:
-        self.tracker.enter()
-        self.tracker.reached.wait(PATIENCE)
-        time.sleep(self.seconds)
-
-
-class Leave(Task):
-    """Last task of a tracked engine: naps, then counts it out."""
-
-    def __init__(self, name: str, tracker: InFlight, seconds: float = 0.0) -> None:
-        super().__init__(name)
-        self.tracker = tracker
-        self.seconds = seconds
-
-    def execute(self) -> None:
-        time.sleep(self.seconds)
-        self.tracker.leave()
-
-
-class Hold(Task):
-    """Records that it started, then waits until ``release`` is set."""
-
-    def __init__(self, name: str, release: Event, started: list[str]) -> None:
-        super().__init__(name)
-        self.release = release
-        self.started = started
-
-    def execute(self) -> None:
-        self.started.append(self.name)
-        self.release.wait(PATIENCE)
-
-
-class Record(Task):
-    """Appends its name to ``ran``."""
-
-    def __init__(self, name: str, ran: list[str]) -> None:
-        super().__init__(name)
-        self.ran = ran
-
-    def execute(self) -> None:
-        self.ran.append(self.name)
-
-
-def diamond(name: str, seconds: float = 0.002) -> Flow:
-    """``linear(A, unordered(B, C, D), E)`` whose tasks nap ``seconds``."""
-    return LinearFlow(name).add(
-        Nap("A", seconds),
-        UnorderedFlow(f"{name}-middle").add(Nap("B", seconds), Nap("C", seconds), Nap("D", seconds)),
-        Nap("E", seconds),
-    )
-
-
-def tracked(name: str, tracker: InFlight, seconds: float = 0.0) -> Flow:
-    """A diamond counted in flight by ``tracker``; its first task waits for ``tracker.target`` engines."""
-    return LinearFlow(name).add(
-        Enter(f"{name}-A", tracker, seconds),
-        UnorderedFlow(f"{name}-middle").add(
-            Nap(f"{name}-B", seconds), Nap(f"{name}-C", seconds), Nap(f"{name}-D", seconds)
-        ),
-        Leave(f"{name}-E", tracker, seconds),
-    )
-
-
-def held(name: str, release: Event, started: list[str], ran: list[str]) -> Flow:
-    """A flow whose first task holds until ``release``; its second records that it ran."""
-    return LinearFlow(name).add(Hold(f"{name}-a", release, started), Record(f"{name}-b", ran))
-
-
-def by_index(outcomes: tuple[Outcome, ...]) -> list[Outcome]:
-    return sorted(outcomes, key=lambda outcome: outcome.index)
-
-
-def os_thread_count() -> int:
-    """The process's real OS threads (Linux), which monkey patching cannot hide."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
-    raise AssertionError("no Threads: line in /proc/self/status")
-
-
 # -- outcomes ---------------------------------------------------------------------------------
 
 
@@ -398,7 +269,7 @@ def test_five_thousand_sleeping_engines_run_at_once_in_one_os_thread(
         seconds = 0.02
         name = f"green-{n}"
         return LinearFlow(name).add(
-            Enter(f"{name}-A", tracker, seconds),
+            Enter(f"{name}-A", tracker, seconds=seconds),
             UnorderedFlow(f"{name}-middle").add(Sampled("B", seconds), Nap("C", seconds), Nap("D", seconds)),
             Leave(f"{name}-E", tracker, seconds),
         )

@@ -12,142 +12,22 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support import doubles
+from support.doubles import PATIENCE, Add, Boom, Hold, Nap, Record, by_index, diamond, tracked
 
 from greenflow import LinearFlow, Task, UnorderedFlow, load, run_many, states
 from greenflow.engines import Engine, ManyRunner, Outcome
 from greenflow.exceptions import EngineStateError, InvalidOptionError, MissingDependencyError
 from greenflow.executors import ThreadExecutor
+from greenflow.hubs import get_hub
 from greenflow.patterns import Flow
 
 #: Bound for every wait on an event in these tests: reached only if run_many is broken.
-PATIENCE = 5.0
 
 
-class Nap(Task):
-    """Waits like a call to a remote service, then returns ``value`` (default: its name)."""
-
-    def __init__(self, name: str, seconds: float = 0.002, value: Any = None, **options: Any) -> None:
-        super().__init__(name, **options)
-        self.seconds = seconds
-        self.value = name if value is None else value
-
-    def execute(self) -> Any:
-        time.sleep(self.seconds)
-        return self.value
-
-
-class Add(Task):
-    """Returns ``x + y``: requires both, so a flow of it needs them injected."""
-
-    def execute(self, x: int, y: int) -> int:
-        return x + y
-
-
-class Boom(Task):
-    """Raises the exception it is given."""
-
-    def __init__(self, name: str, error: Exception) -> None:
-        super().__init__(name)
-        self.error = error
-
-    def execute(self) -> None:
-        raise self.error
-
-
-class InFlight:
-    """Counts engines between their first and last task; keeps the most seen at once.
-
-    ``reached`` is set the first time ``target`` engines are in flight together.
-    """
-
-    def __init__(self, target: int = 0) -> None:
-        self.now = 0
-        self.most = 0
-        self._lock = threading.Lock()
-        self._target = target
-        self.reached = threading.Event()
-
-    def enter(self) -> None:
-        with self._lock:
-            self.now += 1
-            self.most = max(self.most, self.now)
-            if self.now == self._target:
-                self.reached.set()
-
-    def leave(self) -> None:
-        with self._lock:
-            self.now -= 1
-
-
-class Enter(Task):
-    """First task of a tracked engine: counts it in, then (optionally) waits for the others."""
-
-    def __init__(self, name: str, tracker: InFlight, wait_for_target: bool = False) -> None:
-        super().__init__(name)
-        self.tracker = tracker
-        self.wait_for_target = wait_for_target
-
-    def execute(self) -> None:
-        self.tracker.enter()
-        if self.wait_for_target:
-            self.tracker.reached.wait(PATIENCE)
-
-
-class Leave(Task):
-    """Last task of a tracked engine: counts it out."""
-
-    def __init__(self, name: str, tracker: InFlight) -> None:
-        super().__init__(name)
-        self.tracker = tracker
-
-    def execute(self) -> None:
-        self.tracker.leave()
-
-
-class Hold(Task):
-    """Records that it started, then waits until ``release`` is set."""
-
-    def __init__(self, name: str, release: threading.Event, started: list[str]) -> None:
-        super().__init__(name)
-        self.release = release
-        self.started = started
-
-    def execute(self) -> None:
-        self.started.append(self.name)
-        self.release.wait(PATIENCE)
-
-
-class Record(Task):
-    """Appends its name to ``ran``."""
-
-    def __init__(self, name: str, ran: list[str]) -> None:
-        super().__init__(name)
-        self.ran = ran
-
-    def execute(self) -> None:
-        self.ran.append(self.name)
-
-
-def diamond(name: str, seconds: float = 0.002) -> Flow:
-    """``linear(A, unordered(B, C, D), E)`` whose tasks nap ``seconds``."""
-    return LinearFlow(name).add(
-        Nap("A", seconds),
-        UnorderedFlow(f"{name}-middle").add(Nap("B", seconds), Nap("C", seconds), Nap("D", seconds)),
-        Nap("E", seconds),
-    )
-
-
-def tracked(name: str, tracker: InFlight, wait_for_target: bool = False) -> Flow:
-    """A flow counted in flight by ``tracker`` from its first task to its last."""
-    return LinearFlow(name).add(
-        Enter(f"{name}-enter", tracker, wait_for_target),
-        UnorderedFlow(f"{name}-middle").add(Nap(f"{name}-b"), Nap(f"{name}-c")),
-        Leave(f"{name}-leave", tracker),
-    )
-
-
-def by_index(outcomes: tuple[Outcome, ...]) -> list[Outcome]:
-    return sorted(outcomes, key=lambda outcome: outcome.index)
+def InFlight(target: int = 0) -> doubles.InFlight:
+    """An in-flight counter on the threading hub (this process is not patched)."""
+    return doubles.InFlight(get_hub("threading"), target)
 
 
 # -- outcomes ---------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Test doubles shared by the suites under tests/ (importable as ``support``)."""
