@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import os
 import platform
@@ -204,7 +205,10 @@ def taskflow_problem() -> str | None:
     """Why TaskFlow's SQL backend cannot run here, or ``None``."""
     try:
         with warnings.catch_warnings():
+            # TaskFlow imports eventlet, which warns on import that it is deprecated.
             warnings.simplefilter("ignore")
+            importlib.import_module("taskflow.engines")
+            importlib.import_module("taskflow.persistence.backends.impl_sqlalchemy")
     except Exception as exc:  # ImportError, or a TaskFlow that does not work here
         return f"TaskFlow is not usable here: {type(exc).__name__}: {exc}"
     return None
