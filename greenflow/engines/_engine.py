@@ -22,7 +22,7 @@ from greenflow import states
 from greenflow.atoms import EVENT_UPDATE_PROGRESS, Task, progress_sink
 from greenflow.compiler import RETRY, CompiledFlow, compile_flow
 from greenflow.engines._options import EngineOptions
-from greenflow.engines._runtime import EXECUTE_ACTION, Action, Runtime
+from greenflow.engines._runtime import EXECUTE_ACTION, INTERRUPTED_FLOW_STATES, Action, Runtime
 from greenflow.exceptions import EngineStateError, MissingDependencyError, StorageError
 from greenflow.executors import make_executor, shared_executor
 from greenflow.failure import Failure
@@ -274,6 +274,8 @@ class Engine:
         compiled = self._compiled
         details = self._details
         assert compiled is not None and details is not None
+        # A run that did not end (killed, suspended) goes on where it was, its revert included.
+        interrupted = self.storage.get_flow_state() in INTERRUPTED_FLOW_STATES
         self._set_flow_state(states.RUNNING)
         yield states.RUNNING
         runtime = Runtime(
@@ -284,6 +286,7 @@ class Engine:
             defer_reverts=self.options.defer_reverts,
             never_resolve=self.options.never_resolve,
             fresh=self._runs == 0 and self.storage.created_all,
+            interrupted=interrupted,
         )
         self._runtime = runtime
         self._runs += 1

@@ -23,6 +23,33 @@ What happens after a failure (TaskFlow's documented semantics):
 
 Reverts run in reverse dependency order: an atom is reverted once every
 atom after it has been.
+
+Resuming from storage (a run that is not brand new):
+
+* a flow that had ended (REVERTED, FAILURE) runs again: what succeeded is
+  kept, every other atom runs again;
+* a flow that was interrupted (the process died, or it was suspended) goes
+  on from where it was. Finished atoms are kept; atoms left RUNNING, or
+  FAILURE before any revert was decided, run again. An interrupted revert
+  is continued, not undone: the intentions a revert records (REVERT on each
+  atom of the reverted flow, RETRY on the retry that runs it again) say
+  which atoms it covered. Those in SUCCESS, FAILURE, REVERT_FAILURE or
+  REVERTING (cut off mid-revert) are reverted, in reverse dependency order;
+  REVERTED ones are not reverted twice; none of them runs again. A retry
+  whose flow was being reverted then runs that flow again, with its
+  history. The execute failures recorded on atoms reverted for good are
+  what the run raises at the end (rebuilt from storage: ``RemoteFailureError``
+  unless the backend kept the live exception).
+
+What storage cannot say, a resumed run does not know: the exception of a
+retry controller's ``on_failure`` (a REVERT_ALL forced by it is continued,
+but its exception is not raised again), the order the failures happened in
+(they are raised in the flow's order), and vetoes that deciders outside a
+retried flow gave to atoms inside it (its atoms are decided again). The
+intentions of a revert are written atom by atom when it starts: a process
+killed while writing them resumes from those written. The flow's own state
+stays RUNNING during a revert (its notifications go RUNNING -> REVERTED, as
+TaskFlow's do), so the atoms' intentions are the record.
 """
 
 from __future__ import annotations
@@ -39,7 +66,7 @@ from greenflow.failure import Failure
 from greenflow.persistence import AtomDetail
 from greenflow.storage import Storage
 
-__all__ = ["EXECUTE_ACTION", "REVERT_ACTION", "Action", "Runtime"]
+__all__ = ["EXECUTE_ACTION", "INTERRUPTED_FLOW_STATES", "REVERT_ACTION", "Action", "Runtime"]
 
 EXECUTE_ACTION: Final = 0
 REVERT_ACTION: Final = 1
@@ -48,7 +75,13 @@ REVERT_ACTION: Final = 1
 Action = tuple[int, int, Any, dict[str, Any]]
 
 _DONE_FORWARD: Final = frozenset({states.SUCCESS, states.IGNORE})
-_NEEDS_REVERT: Final = frozenset({states.SUCCESS, states.FAILURE, states.REVERT_FAILURE})
+# REVERTING: only a resumed run finds an atom there before reverting it (cut off mid-revert).
+_NEEDS_REVERT: Final = frozenset({states.SUCCESS, states.FAILURE, states.REVERT_FAILURE, states.REVERTING})
+_REVERT_INTENTIONS: Final = frozenset({states.REVERT, states.RETRY})
+#: Flow states of a run that did not end: its revert, if any, is continued.
+INTERRUPTED_FLOW_STATES: Final = frozenset(
+    {states.RUNNING, states.REVERTING, states.SUSPENDING, states.SUSPENDED, states.RESUMING}
+)
 
 # Phases of a run.
 _FORWARD: Final = 0
@@ -81,6 +114,7 @@ class Runtime:
         defer_reverts: bool = False,
         never_resolve: bool = False,
         fresh: bool = False,
+        interrupted: bool = False,
     ) -> None:
         self._graph = compiled
         self._nodes = compiled.nodes
@@ -120,26 +154,42 @@ class Runtime:
         self.executed = 0
         self.reverted = 0
         if not fresh:  # a brand-new run has nothing recorded to take over
-            self._load_states()
+            self._load_states(interrupted)
 
     # -- set-up ---------------------------------------------------------------------------
 
-    def _load_states(self) -> None:
-        """Take the states recorded in storage (a resumed run keeps what finished)."""
+    def _load_states(self, interrupted: bool) -> None:
+        """Take the states recorded in storage (a resumed run keeps what finished).
+
+        ``interrupted``: the run did not end (see the module docstring), so a
+        revert it recorded is continued; otherwise the revert is over and its
+        intentions are forgotten.
+        """
         nodes, details, state, waiting = self._nodes, self._details, self.state, self._waiting
         done: list[int] = []
+        reverting: list[int] = []  # atoms a revert of the interrupted run covers
+        retrying: list[int] = []  # retries whose flow was being reverted, to run it again
         for i in self._graph.atoms:
             detail = details[i]
             assert detail is not None
             s = detail.state
+            kept = interrupted and detail.intention in _REVERT_INTENTIONS
+            if kept:
+                (retrying if detail.intention == states.RETRY else reverting).append(i)
+            elif detail.intention in _REVERT_INTENTIONS:
+                detail.intention = states.EXECUTE  # saved below, with the state
+                if s in _DONE_FORWARD or s == states.PENDING:
+                    self._storage.save_atom(detail)
             if s in _DONE_FORWARD:
                 state[i] = s
                 if s == states.SUCCESS:
                     res = detail.results
                     self.values[i] = (res[-1][0] if res else None) if nodes[i].kind == RETRY else res
                 done.append(i)
+            elif kept:
+                state[i] = s  # reverted, or still to revert: never run again
             elif s != states.PENDING:
-                # Interrupted (crash, suspension mid-revert) or finished badly: run it again.
+                # Interrupted mid-run, or finished badly: run it again.
                 self._set_state(i, states.PENDING, reset=True)
         for i, node in enumerate(nodes):
             # A join is passed once everything before it is done (its preds are atoms).
@@ -149,13 +199,53 @@ class Runtime:
         for i in done:
             for succ in nodes[i].succs:
                 waiting[succ] -= 1
+        if reverting or retrying:
+            self._resume_reverts(reverting, retrying)
+
+    def _resume_reverts(self, reverting: list[int], retrying: list[int]) -> None:
+        """Continue the reverts of an interrupted run (``_load_states`` found their intentions).
+
+        Each retry to run again gets its flow back as a region; everything
+        else that was to be reverted is one region, reverted for good: its
+        atoms never run again, and their failures are what the run raises.
+        """
+        nodes, state, details = self._nodes, self.state, self._details
+        in_retried: set[int] = set()
+        for r in retrying:
+            in_retried.update(nodes[r].scope)
+        for i in reverting:
+            if i in in_retried:
+                continue
+            self._abandoned[i] = 1
+            failure = details[i].failure  # type: ignore[union-attr]
+            if failure is not None:
+                self._given_up.append(failure)
+        self.failures = list(self._given_up)
+        if not retrying and not any(state[i] in _NEEDS_REVERT for i in reverting):
+            return  # every revert was over: the run goes on forward
+        for r in retrying:
+            self._regions.append(_Revert(set(nodes[r].scope), r, True))
+        # Joins and ignored atoms have no intention recorded but pass the revert order on.
+        members = {i for i in reverting if i not in in_retried}
+        members.update(
+            i
+            for i, node in enumerate(nodes)
+            if i not in in_retried and (node.kind == JOIN or state[i] == states.IGNORE)
+        )
+        if any(state[i] in _NEEDS_REVERT for i in members):
+            self._regions.append(_Revert(members, -1, False))
+        self.phase = _REVERTING
+        for region in self._regions:
+            self._start_region(region)
 
     def start(self) -> list[Action]:
         """The first actions of a (possibly resumed) run."""
-        work = self._work
-        for i in range(len(self._nodes)):
-            if self.state[i] == states.PENDING and self._waiting[i] == 0:
-                work.append(i)
+        state, waiting, abandoned = self.state, self._waiting, self._abandoned
+        ready = [i for i in range(len(self._nodes)) if state[i] == states.PENDING and waiting[i] == 0]
+        if self.phase == _FORWARD:
+            self._work.extend(i for i in ready if not abandoned[i])
+        else:  # a resumed revert comes first; a retry may resume forward progress after it
+            self._parked.extend(ready)
         self._advance()
         return self._take()
 
@@ -202,6 +292,7 @@ class Runtime:
         detail = self._details[i]
         assert detail is not None
         detail.revert_results = value
+        detail.revert_failure = None  # a resumed run may revert again what failed to revert
         if self._nodes[i].kind == RETRY:
             detail.results = []
         self._set_state(i, states.REVERTED, result=value)
@@ -487,13 +578,21 @@ class Runtime:
     # -- revert ---------------------------------------------------------------------------
 
     def _start_region(self, region: _Revert) -> None:
-        nodes = self._nodes
+        """Order the region's reverts, recording the intentions a resumed run continues from."""
+        nodes, details, save = self._nodes, self._details, self._storage.save_atom
         for i in region.members:
             self._region_of[i] = region
             region.waiting[i] = sum(1 for s in nodes[i].succs if s in region.members)
-            detail = self._details[i]
-            if detail is not None and self.state[i] != states.IGNORE:
+            detail = details[i]
+            if detail is not None and self.state[i] != states.IGNORE and detail.intention != states.REVERT:
                 detail.intention = states.REVERT
+                save(detail)
+        if region.then_retry:
+            detail = details[region.retry]
+            assert detail is not None
+            if detail.intention != states.RETRY:
+                detail.intention = states.RETRY
+                save(detail)
         for i in region.members:
             if region.waiting[i] == 0:
                 self._work.append(i)
@@ -520,7 +619,8 @@ class Runtime:
             else:
                 kwargs["result"] = detail.failure if detail.failure is not None else detail.results
                 kwargs["flow_failures"] = self._flow_failures()
-            self._set_state(i, states.REVERTING)
+            if state[i] != states.REVERTING:  # REVERTING: a resumed run reverts it again
+                self._set_state(i, states.REVERTING)
             self.running += 1
             self._actions.append((REVERT_ACTION, i, node.atom, kwargs))
         self._maybe_finish()
@@ -550,6 +650,10 @@ class Runtime:
 
     def _restart_retry(self, r: int) -> None:
         nodes, state, waiting, ignored = self._nodes, self.state, self._waiting, self._ignored
+        details = self._details
+        detail = details[r]
+        assert detail is not None
+        detail.intention = states.EXECUTE  # saved with the state
         self._set_state(r, states.RETRYING)
         for j in nodes[r].scope:
             for ignore in self._vetoes.pop(j, ()):
@@ -561,6 +665,11 @@ class Runtime:
                 state[j] = states.PENDING
             elif state[j] != states.PENDING:
                 self._set_state(j, states.PENDING, reset=True)
+            else:
+                detail = details[j]
+                if detail is not None and detail.intention == states.REVERT:
+                    detail.intention = states.EXECUTE
+                    self._storage.save_atom(detail)
         # Successors outside the flow counted its atoms down the first time: count again.
         in_scope = set(nodes[r].scope)
         for s in {s for j in in_scope for s in nodes[j].succs if s not in in_scope}:

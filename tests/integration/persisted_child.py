@@ -10,10 +10,14 @@ Usage: ``python persisted_child.py MODE HUB BACKEND_URL WORKDIR``
 * ``resume``: load the flow detail named in ``WORKDIR/flow_uuid`` from the
   backend and run it to the end; write the final values to
   ``WORKDIR/result.json``, or the error to ``WORKDIR/error.txt``.
+* ``revert`` and ``resume-revert``: like ``run`` and ``resume``, but step 4
+  fails, so the flow reverts; in ``revert``, step 2's revert writes the
+  marker then sleeps (the test kills the process mid-revert).
 
-Every step appends its name to ``WORKDIR/executions.log`` when it starts,
-so the test can tell which steps ran, and how often. ``HUB`` is
-``threading`` or ``gevent`` (patched before anything else is imported).
+Every step appends its name to ``WORKDIR/executions.log`` when it starts
+executing, and to ``WORKDIR/reverts.log`` when it starts reverting, so the
+test can tell which steps ran, and how often. ``HUB`` is ``threading`` or
+``gevent`` (patched before anything else is imported).
 """
 
 from __future__ import annotations
@@ -45,16 +49,23 @@ def main(argv: list[str]) -> int:
         tmp.write_text(text)
         os.replace(tmp, work / name)
 
+    reverting = mode in ("revert", "resume-revert")
+
+    def record(log_name: str, line: str) -> None:
+        with open(work / log_name, "a") as log:
+            log.write(f"{line}\n")
+            log.flush()
+            os.fsync(log.fileno())
+
     class Step(Task):
         def __init__(self, index: int) -> None:
             super().__init__(f"step{index}", provides=f"x{index}", rebind={"x": f"x{index - 1}"})
             self.index = index
 
         def execute(self, x: int) -> int:
-            with open(work / "executions.log", "a") as log:
-                log.write(f"{self.name}\n")
-                log.flush()
-                os.fsync(log.fileno())
+            record("executions.log", self.name)
+            if reverting and self.index == 4:
+                raise RuntimeError("step4 failed")
             if mode == "run" and self.index == 3:
                 write_atomically("marker", "step3")
                 time.sleep(120)  # killed here
@@ -65,10 +76,16 @@ def main(argv: list[str]) -> int:
                     time.sleep(0.02)
             return x + self.index
 
+        def revert(self, **kwargs: object) -> None:
+            record("reverts.log", self.name)
+            if mode == "revert" and self.index == 2:
+                write_atomically("marker", "step2")
+                time.sleep(120)  # killed here
+
     flow = LinearFlow("crashy").add(*(Step(i) for i in range(1, 6)))
     backend = fetch_backend(url)
     options = {"engine": "parallel", "hub": hub}
-    if mode in ("run", "hold"):
+    if mode in ("run", "hold", "revert"):
         engine = greenflow.load(flow, store={"x0": 100}, backend=backend, **options)
         write_atomically("flow_uuid", engine.storage.flow_uuid)
         write_atomically("owner", engine.owner)

@@ -5,8 +5,12 @@ the test kills the child with SIGKILL there. What was recorded must be all
 there, and a second child resumes: steps 1 and 2 (recorded SUCCESS) do not run
 again, step 3 (left RUNNING) runs again, and the results are right. The same
 under the threading hub and in gevent-patched children, on the directory,
-SQLite and PostgreSQL backends. Claims are tested across processes too: an
-engine in one process refuses a flow detail another process is running.
+SQLite and PostgreSQL backends. A child killed while the flow reverts (step 4
+failed, step 2's revert sleeps) is resumed the same way: the revert goes on
+(step 2 reverted again, then step 1; step 3 and step 4 not twice), no step
+executes again, and the flow ends REVERTED raising step 4's recorded failure.
+Claims are tested across processes too: an engine in one process refuses a
+flow detail another process is running.
 """
 
 from __future__ import annotations
@@ -72,6 +76,10 @@ def _finish(child: subprocess.Popen[bytes]) -> tuple[int, str]:
 
 def _executions(workdir: Path) -> list[str]:
     return (workdir / "executions.log").read_text().split()
+
+
+def _reverts(workdir: Path) -> list[str]:
+    return (workdir / "reverts.log").read_text().split()
 
 
 @pytest.fixture
@@ -147,6 +155,56 @@ def test_flow_killed_mid_run_resumes_without_rerunning_finished_steps(kind, hub,
         "step4": 110,
         "step5": 115,
     }
+
+
+@pytest.mark.parametrize("kind", CRASH_BACKENDS)
+def test_flow_killed_mid_revert_resumes_the_revert_without_running_steps_again(
+    kind, hub, request, tmp_path, opened
+):
+    url = backend_url_for(kind, request, tmp_path)
+    setup = opened(url)
+    setup.get_connection().upgrade()
+    setup.get_connection().clear_all()
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+
+    child = _spawn("revert", hub, url, workdir)
+    _wait_for(workdir / "marker", child)
+    child.send_signal(signal.SIGKILL)
+    code, _ = _finish(child)
+    assert code == -signal.SIGKILL
+    assert _executions(workdir) == ["step1", "step2", "step3", "step4"]
+    assert _reverts(workdir) == ["step4", "step3", "step2"]
+
+    flow_uuid = (workdir / "flow_uuid").read_text()
+    detail = opened(url).get_connection().get_flow_details(flow_uuid)
+    assert detail.state == states.RUNNING
+    assert {a.name: (a.state, a.intention) for a in detail} == {
+        "step1": (states.SUCCESS, states.REVERT),
+        "step2": (states.REVERTING, states.REVERT),
+        "step3": (states.REVERTED, states.REVERT),
+        "step4": (states.REVERTED, states.REVERT),
+        "step5": (states.PENDING, states.REVERT),
+    }
+
+    resumer = _spawn("resume-revert", hub, url, workdir)
+    code, output = _finish(resumer)
+    assert code == 1, output
+    # The failure recorded by the killed process, rebuilt from the backend.
+    assert (workdir / "error.txt").read_text() == "RemoteFailureError: step4 failed (RuntimeError)"
+    assert _executions(workdir) == ["step1", "step2", "step3", "step4"]
+    assert _reverts(workdir) == ["step4", "step3", "step2", "step2", "step1"]
+
+    final = opened(url).get_connection().get_flow_details(flow_uuid)
+    assert final.state == states.REVERTED
+    assert {a.name: a.state for a in final} == {
+        "step1": states.REVERTED,
+        "step2": states.REVERTED,
+        "step3": states.REVERTED,
+        "step4": states.REVERTED,
+        "step5": states.PENDING,
+    }
+    assert final.find_by_name("step4").failure.exception_str == "step4 failed"
 
 
 class _Step(Task):
