@@ -200,7 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if hub in ("gevent", "eventlet"):
         from greenflow.hubs import patch
 
-        patch(hub)
+        try:
+            patch(hub)
+        except GreenflowError as exc:
+            print(f"greenflow: {exc}", file=sys.stderr)
+            return 2
     try:
         return int(args.func(args))
     except GreenflowError as exc:
