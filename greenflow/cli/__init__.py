@@ -151,6 +151,37 @@ def _cmd_db(args: argparse.Namespace) -> int:
         backend.close()
 
 
+def _cmd_history(args: argparse.Namespace) -> int:
+    from greenflow.persistence import fetch_backend
+
+    backend = fetch_backend(args.url)
+    try:
+        conn = backend.get_connection()
+        books = conn.get_logbooks()
+        shown = 0
+        for book in sorted(books, key=lambda b: (b.created_at or "", b.name)):
+            flows = [fd for fd in book if args.flow is None or args.flow in (fd.uuid, fd.name)]
+            if args.state is not None:
+                flows = [fd for fd in flows if fd.state == args.state.upper()]
+            if not flows:
+                continue
+            print(f"logbook {book.name} {book.uuid} (created {book.created_at})")
+            for fd in flows:
+                shown += 1
+                atoms = list(fd)
+                done = sum(1 for a in atoms if a.state == "SUCCESS")
+                print(f"  flow {fd.name} {fd.uuid}: {fd.state} ({done}/{len(atoms)} atoms SUCCESS)")
+                if args.atoms:
+                    for atom in atoms:
+                        failure = f" - {atom.failure.exception_str}" if atom.failure is not None else ""
+                        print(f"    {atom.kind} {atom.name}: {atom.state} (intention {atom.intention}){failure}")
+        if not shown:
+            print("no matching flows")
+        return 0
+    finally:
+        backend.close()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="greenflow", description="greenflow workflow engine")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -188,6 +219,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     db.add_argument("url", help="database URL (sqlite:///file.db, postgresql://..., mysql://...)")
     db.set_defaults(func=_cmd_db)
+    history = sub.add_parser("history", help="list the logbooks and flows a persistence backend holds")
+    history.add_argument("url", help="backend URL (sqlite:///..., postgresql://..., dir:///...)")
+    history.add_argument("--flow", help="only the flow detail with this uuid or name")
+    history.add_argument("--state", help="only flows in this state (e.g. RUNNING: left in flight)")
+    history.add_argument("--atoms", action="store_true", help="also list each atom's state")
+    history.set_defaults(func=_cmd_history)
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=lambda _: print(__version__) or 0)
     return parser
