@@ -174,7 +174,8 @@ def _cmd_history(args: argparse.Namespace) -> int:
                 if args.atoms:
                     for atom in atoms:
                         failure = f" - {atom.failure.exception_str}" if atom.failure is not None else ""
-                        print(f"    {atom.kind} {atom.name}: {atom.state} (intention {atom.intention}){failure}")
+                        state = f"{atom.state} (intention {atom.intention})"
+                        print(f"    {atom.kind} {atom.name}: {state}{failure}")
         if not shown:
             print("no matching flows")
         return 0
