@@ -1,23 +1,23 @@
-"""``run_many`` on the threading hub: one driver thread steps every engine over one thread pool.
+"""``run_many`` specifics tested in the plain process: loading errors, options, the bounded pool.
 
-The same behaviours on every hub (and green threads by the thousand) are in
-``tests/hubs/test_run_many_hubs.py``.
+The behaviours shared by every hub (outcomes, failures, laziness, the concurrency bound,
+callbacks, cancellation) are in ``tests/hubs/test_run_many_hubs.py``, which ``tox`` runs on
+the threading hub as well as on gevent and eventlet.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from support import doubles
-from support.doubles import PATIENCE, Add, Boom, Hold, Nap, Record, by_index, diamond, tracked
+from support.doubles import PATIENCE, Add, Boom, Hold, Nap, Record, by_index, diamond
 
 from greenflow import LinearFlow, Task, UnorderedFlow, load, run_many, states
 from greenflow.engines import Engine, ManyRunner, Outcome
-from greenflow.exceptions import EngineStateError, InvalidOptionError, MissingDependencyError
+from greenflow.exceptions import InvalidOptionError, MissingDependencyError
 from greenflow.executors import ThreadExecutor
 from greenflow.hubs import get_hub
 from greenflow.patterns import Flow
@@ -31,40 +31,6 @@ def InFlight(target: int = 0) -> doubles.InFlight:
 
 
 # -- outcomes ---------------------------------------------------------------------------------
-
-
-def test_a_batch_returns_one_outcome_per_item_with_its_results():
-    flows = [LinearFlow(f"sum-{n}").add(Add(provides="total")) for n in range(12)]
-    items = [(flow, {"x": n, "y": 100}) for n, flow in enumerate(flows)]
-
-    summary = run_many(items, concurrency=5)
-
-    assert (summary.total, summary.succeeded, summary.failed) == (12, 12, 0)
-    assert summary.counts == {states.SUCCESS: 12}
-    assert not summary.cancelled
-    outcomes = by_index(summary.outcomes)
-    assert [outcome.index for outcome in outcomes] == list(range(12))
-    assert [outcome.name for outcome in outcomes] == [f"sum-{n}" for n in range(12)]
-    assert all(outcome.ok and outcome.state == states.SUCCESS for outcome in outcomes)
-    assert all(outcome.failure is None and outcome.engine is None for outcome in outcomes)
-    assert [outcome.results["total"] for outcome in outcomes] == [n + 100 for n in range(12)]
-    assert summary.failures() == []
-
-
-def test_a_failing_engine_reverts_with_its_exception_and_the_others_succeed():
-    error = ValueError("quota exceeded for item 3")
-    flows = [diamond(f"ok-{n}") for n in range(8)]
-    flows[3] = LinearFlow("bad-3").add(Nap("A"), Boom("B", error))
-
-    summary = run_many(flows, concurrency=3)
-
-    assert summary.counts == {states.SUCCESS: 7, states.REVERTED: 1}
-    (failed,) = summary.failures()
-    assert (failed.index, failed.name, failed.state) == (3, "bad-3", states.REVERTED)
-    assert failed.failure is not None
-    assert failed.failure.exception is error
-    assert failed.failure.check(ValueError) is ValueError
-    assert not failed.ok
 
 
 def test_an_item_that_is_not_a_flow_fails_naming_its_index_and_the_others_run():
@@ -90,18 +56,6 @@ def test_a_flow_missing_a_requirement_fails_and_the_others_run():
     assert (missing.name, missing.state) == ("needs-x", states.FAILURE)
     assert missing.failure is not None and missing.failure.check(MissingDependencyError)
     assert "requires 'x', which nothing provides or injects" in missing.failure.exception_str
-
-
-def test_the_same_engine_twice_in_flight_fails_the_second_and_runs_the_first():
-    engine = load(diamond("twice"), engine="parallel")
-
-    summary = run_many([engine, engine], concurrency=2)
-
-    first, second = by_index(summary.outcomes)
-    assert first.state == states.SUCCESS
-    assert second.state == states.FAILURE and second.failure is not None
-    assert second.failure.check(EngineStateError)
-    assert "is already running" in second.failure.exception_str
 
 
 # -- what it runs -----------------------------------------------------------------------------
@@ -135,48 +89,6 @@ def test_store_reaches_every_flow_and_a_pairs_own_store_wins():
     assert own.results["total"] == 1002
 
 
-def test_the_input_is_consumed_lazily():
-    finished: list[int] = []
-    ahead: list[int] = []  # items pulled and not finished, measured at each pull
-    concurrency = 4
-
-    def stream() -> Iterator[Flow]:
-        for n in range(40):
-            ahead.append(n - len(finished))
-            yield diamond(f"lazy-{n}", seconds=0.001)
-
-    summary = run_many(stream(), concurrency=concurrency, on_result=lambda o: finished.append(o.index))
-
-    assert summary.total == 40
-    assert len(ahead) == 40
-    assert max(ahead) <= concurrency + 1
-
-
-def test_concurrency_bounds_the_engines_in_flight():
-    concurrency = 5
-    tracker = InFlight(target=concurrency)
-    flows = [tracked(f"bounded-{n}", tracker, wait_for_target=True) for n in range(30)]
-
-    summary = run_many(flows, concurrency=concurrency)
-
-    assert summary.succeeded == 30
-    assert tracker.reached.is_set()  # the bound is used ...
-    assert tracker.most == concurrency  # ... and never passed
-
-
-def test_on_result_is_called_once_per_engine_in_the_driving_thread():
-    calls: list[tuple[int, int]] = []
-    flows = [diamond(f"reported-{n}") for n in range(20)]
-
-    summary = run_many(
-        flows, concurrency=6, on_result=lambda o: calls.append((o.index, threading.get_ident()))
-    )
-
-    assert sorted(index for index, _ in calls) == list(range(20))
-    assert {ident for _, ident in calls} == {threading.get_ident()}
-    assert [index for index, _ in calls] == [outcome.index for outcome in summary.outcomes]
-
-
 def test_keep_outcomes_false_keeps_only_counts():
     error = RuntimeError("no")
     flows = [diamond("a"), LinearFlow("b").add(Boom("B", error)), diamond("c")]
@@ -207,63 +119,6 @@ def test_keep_engines_true_hands_back_each_engine():
 
 
 # -- cancellation -----------------------------------------------------------------------------
-
-
-def test_cancel_from_on_result_starts_nothing_more_and_suspends_the_running_engines():
-    release = threading.Event()
-    started: list[str] = []
-    ran: list[str] = []
-    pulled: list[int] = []
-
-    def stream() -> Iterator[Flow]:
-        for n in range(40):
-            pulled.append(n)
-            if n < 3:
-                yield LinearFlow(f"quick-{n}").add(Nap(f"quick-{n}-a", 0))
-            else:
-                yield LinearFlow(f"held-{n}").add(
-                    Hold(f"held-{n}-a", release, started), Record(f"held-{n}-b", ran)
-                )
-
-    pulled_at_cancel: list[int] = []
-
-    def on_result(outcome: Outcome) -> None:
-        if outcome.name.startswith("quick") and runner.finished == 3:
-            runner.cancel()
-            pulled_at_cancel.append(len(pulled))
-            release.set()
-
-    runner = ManyRunner(stream(), concurrency=5, on_result=on_result)
-    summary = runner.run()
-
-    assert summary.cancelled
-    assert len(pulled) == pulled_at_cancel[0] < 40  # nothing pulled after the cancel
-    assert summary.total == len(pulled)  # every item pulled has its outcome
-    assert summary.counts[states.SUCCESS] == 3
-    held = [outcome for outcome in summary.outcomes if outcome.name.startswith("held")]
-    assert held and {outcome.state for outcome in held} <= {states.SUSPENDED, states.PENDING}
-    suspended = {outcome.name for outcome in held if outcome.state == states.SUSPENDED}
-    assert suspended == {name.removesuffix("-a") for name in started}  # those that had begun
-    assert ran == []  # no engine went past the task it was running
-    assert runner.running == 0
-
-
-def test_cancel_before_an_engine_begins_means_it_never_begins():
-    ran: list[str] = []
-    items = [LinearFlow(f"flow-{n}").add(Record(f"flow-{n}-a", ran)) for n in range(2)]
-    items += ["not a flow"] + [LinearFlow(f"later-{n}").add(Record(f"later-{n}-a", ran)) for n in range(3)]
-    # The item that cannot load is reported while the two engines before it have not begun.
-    runner = ManyRunner(items, concurrency=4, on_result=lambda outcome: runner.cancel())
-
-    summary = runner.run()
-
-    assert summary.cancelled
-    assert ran == []
-    assert {outcome.index: outcome.state for outcome in summary.outcomes} == {
-        0: states.PENDING,
-        1: states.PENDING,
-        2: states.FAILURE,
-    }
 
 
 def test_cancel_from_another_thread_suspends_the_running_engines():
