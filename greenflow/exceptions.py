@@ -24,7 +24,10 @@ __all__ = [
     "InvalidOptionError",
     "MissingDependencyError",
     "NotFoundError",
+    "ProtocolError",
+    "RequestTimeout",
     "StorageError",
+    "WorkerError",
     "WrappedFailure",
 ]
 
@@ -122,3 +125,32 @@ class WrappedFailure(GreenflowError):
             if failure.check(*exc_classes) is not None:
                 return failure
         return None
+
+
+class WorkerError(GreenflowError):
+    """Raised by remote workers and ``WorkerExecutor`` (``greenflow.workers``).
+
+    A worker also sends it back as the failure of a request it cannot serve: a
+    task class it was not told to serve, a result that is not JSON.
+    """
+
+
+class ProtocolError(WorkerError):
+    """Raised when a worker message is malformed; ``field`` names the field at fault."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class RequestTimeout(WorkerError):
+    """The failure of an atom whose request got no reply from a worker within the timeout.
+
+    Set by ``WorkerExecutor``; ``atom`` and ``topic`` say what was sent where.
+    """
+
+    def __init__(self, message: str, *, atom: str, topic: str, timeout: float) -> None:
+        super().__init__(message)
+        self.atom = atom
+        self.topic = topic
+        self.timeout = timeout

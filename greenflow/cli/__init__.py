@@ -1,11 +1,13 @@
-"""The ``greenflow`` command: ``demo``, ``run``, ``graph``, ``db``, ``version``.
+"""The ``greenflow`` command: ``demo``, ``run``, ``graph``, ``db``, ``worker``, ``version``.
 
 ``greenflow demo`` runs a batch of example workflows at once (``run_many``)
 and prints a summary (``--hub gevent`` patches the process first);
 ``greenflow run module:factory`` loads a flow from a factory and runs it;
 ``greenflow graph module:factory`` prints the compiled execution graph;
 ``greenflow db upgrade URL`` creates or migrates a SQL persistence database
-and ``greenflow db check URL`` checks it is reachable and current.
+and ``greenflow db check URL`` checks it is reachable and current;
+``greenflow worker --url URL --topic T --task module:Class`` serves remote
+tasks until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -183,6 +185,27 @@ def _cmd_history(args: argparse.Namespace) -> int:
         backend.close()
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    import signal
+
+    from greenflow.workers import Worker
+
+    worker = Worker(
+        args.url, args.exchange, topic=args.topic, tasks=args.task, hub=getattr(args, "hub", None)
+    )
+
+    def stop(_signum: int, _frame: Any) -> None:
+        worker.stop(timeout=0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    worker.start()
+    # The line scripts (and the integration tests) wait for before sending requests.
+    print(f"greenflow worker: consuming topic {args.topic!r} on exchange {args.exchange!r}", flush=True)
+    worker.wait_stopped()
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="greenflow", description="greenflow workflow engine")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -226,6 +249,23 @@ def _parser() -> argparse.ArgumentParser:
     history.add_argument("--state", help="only flows in this state (e.g. RUNNING: left in flight)")
     history.add_argument("--atoms", action="store_true", help="also list each atom's state")
     history.set_defaults(func=_cmd_history)
+    worker = sub.add_parser("worker", help="serve remote tasks for a topic until SIGINT/SIGTERM")
+    worker.add_argument("--url", required=True, help="broker URL (amqp://user:pass@host:5672//)")
+    worker.add_argument("--topic", required=True, help="the topic whose requests to serve")
+    worker.add_argument(
+        "--task",
+        action="append",
+        required=True,
+        metavar="MODULE:CLASS",
+        help="a task class to serve (repeat for more); requests for any other class are refused",
+    )
+    worker.add_argument("--exchange", default="greenflow", help="exchange name (default greenflow)")
+    worker.add_argument(
+        "--hub",
+        choices=("gevent", "eventlet", "threading"),
+        help="patch for this green hub first and run tasks on green threads",
+    )
+    worker.set_defaults(func=_cmd_worker)
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=lambda _: print(__version__) or 0)
     return parser

@@ -15,6 +15,9 @@ ENGINE_KINDS: Final = {
     "serial": "serial",
     "default": "serial",
     "parallel": "parallel",
+    # TaskFlow's name: a parallel engine whose executor object sends tasks to remote workers.
+    "worker-based": "parallel",
+    "workers": "parallel",
 }
 
 
@@ -23,7 +26,8 @@ class EngineOptions:
     """How an engine runs. Unknown or mistyped options raise ``InvalidOptionError``.
 
     - ``engine``: ``'serial'`` (atoms one at a time, in the caller) or ``'parallel'``
-      (independent atoms at once on ``executor``).
+      (independent atoms at once on ``executor``); ``'worker-based'`` (or
+      ``'workers'``) is ``'parallel'`` with a ``greenflow.workers.WorkerExecutor``.
     - ``executor``: an executor object (shared, never shut down by the engine) or a
       name: ``'serial'``/``'synchronous'``, ``'thread'``/``'threaded'``,
       ``'process'``, ``'greenthread'``/``'greenthreaded'``.
@@ -72,6 +76,13 @@ class EngineOptions:
         kind = merged.get("engine", "serial")
         if not isinstance(kind, str) or kind not in ENGINE_KINDS:
             raise InvalidOptionError(f"unknown engine {kind!r}; choose one of {sorted(ENGINE_KINDS)}")
+        if kind in ("worker-based", "workers") and (
+            merged.get("executor") is None or isinstance(merged["executor"], str)
+        ):
+            raise InvalidOptionError(
+                f"engine {kind!r} needs the workers to send tasks to: pass "
+                "executor=greenflow.workers.WorkerExecutor(url, topics=[...])"
+            )
         merged["engine"] = ENGINE_KINDS[kind]
         for flag in ("defer_reverts", "never_resolve", "inject_transient"):
             if flag in merged and not isinstance(merged[flag], bool):

@@ -114,7 +114,10 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "InvalidOptionError",
         "MissingDependencyError",
         "NotFoundError",
+        "ProtocolError",
+        "RequestTimeout",
         "StorageError",
+        "WorkerError",
         "WrappedFailure",
     ],
     "greenflow.states": [
@@ -178,6 +181,16 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "UnknownExecutorError",
         "make_executor",
         "shared_executor",
+    ],
+    "greenflow.workers": [
+        "PROTOCOL_VERSION",
+        "Progress",
+        "Request",
+        "Response",
+        "Worker",
+        "WorkerExecutor",
+        "parse_message",
+        "task_path",
     ],
     "greenflow.listeners": [
         "CapturingListener",
