@@ -124,6 +124,13 @@ class Worker:
             self._thread.join(timeout)
             self._thread = None
 
+    def wait_started(self, timeout: float | None = None) -> bool:
+        """Block until the worker consumes its topic's queue; ``False`` on timeout.
+
+        For a worker whose ``run()`` was started in another thread.
+        """
+        return bool(self._ready.wait(timeout))
+
     def wait_stopped(self) -> None:
         """Block until a worker started by ``start()`` has stopped (after ``stop()`` or an error)."""
         # Short waits: a signal handler calling stop() runs between them.

@@ -21,7 +21,6 @@ def _compat_taskflow() -> None:
 @pytest.mark.parametrize(
     ("module", "feature"),
     [
-        ("taskflow.engines.worker_based", "worker-based engine"),
         ("taskflow.jobs", "jobboards"),
         ("taskflow.conductors", "conductors"),
         ("taskflow.listeners.claims", "jobboard"),
@@ -44,12 +43,14 @@ def _flow():  # type: ignore[no-untyped-def]
     return linear_flow.Flow("f").add(Nop("nop"))
 
 
-def test_worker_based_engine_is_refused_by_name() -> None:
-    from taskflow import engines, exceptions
+def test_worker_based_engine_needs_its_broker_and_topics_and_owns_its_options() -> None:
+    from taskflow import engines
 
-    with pytest.raises(exceptions.NotImplementedError, match="worker-based engine"):
-        engines.load(_flow(), engine="worker-based")
-    with pytest.raises(exceptions.NotImplementedError, match="'topics' belongs to the worker-based engine"):
+    with pytest.raises(TypeError, match="needs url="):
+        engines.load(_flow(), engine="worker-based", topics=["a"])
+    with pytest.raises(TypeError, match="needs topics="):
+        engines.load(_flow(), engine="worker-based", transport="memory")
+    with pytest.raises(TypeError, match="'topics' belongs to engine='worker-based', not 'parallel'"):
         engines.load(_flow(), engine="parallel", topics=["a"])
 
 

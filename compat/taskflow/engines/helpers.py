@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import urllib.parse
 import warnings
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -59,15 +60,15 @@ _OPTIONS = {
     "hub": "hub",
 }
 
+# Options of TaskFlow's worker-based engine; they build a greenflow WorkerExecutor.
+_WORKER_OPTIONS = frozenset(
+    {"url", "exchange", "topics", "transport", "transport_options", "transition_timeout"}
+)
+
 # TaskFlow options that only mean something to features greenflow does not have.
 _UNSUPPORTED_OPTIONS = {
-    "url": "the worker-based engine",
-    "exchange": "the worker-based engine",
-    "topics": "the worker-based engine",
-    "transport": "the worker-based engine",
-    "transport_options": "the worker-based engine",
-    "retry_options": "the worker-based engine",
-    "worker_expiry": "the worker-based engine",
+    "retry_options": "the worker-based engine's connection retry policy",
+    "worker_expiry": "the worker-based engine's worker expiry (greenflow detects lost workers by timeout)",
     "dispatch_process_executor": "the process executor's dispatcher options",
 }
 
@@ -104,16 +105,44 @@ def _parse_engine(engine: Any, engine_conf: Any) -> tuple[str, dict[str, Any]]:
     return kind, options
 
 
+def _worker_executor(options: dict[str, Any]) -> Any:
+    """A greenflow ``WorkerExecutor`` from TaskFlow's worker-based engine options (popped)."""
+    from greenflow.workers import WorkerExecutor
+
+    url = options.pop("url", None)
+    transport = options.pop("transport", None)
+    if url is None:
+        if transport != "memory":
+            raise TypeError(
+                "the worker-based engine needs url= (the broker, e.g. 'amqp://guest:guest@host//')"
+            )
+        url = "memory://"
+    topics = options.pop("topics", None)
+    if not topics:
+        raise TypeError("the worker-based engine needs topics= (the workers' topics)")
+    timeout = options.pop("transition_timeout", None)
+    return WorkerExecutor(
+        url,
+        options.pop("exchange", None) or "default",
+        topics=list(topics),
+        timeout=float(timeout) if timeout is not None else 60.0,
+        transport_options=options.pop("transport_options", None),
+    )
+
+
 def _greenflow_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
     if kind in _WORKER_KINDS:
-        raise _Unsupported(
-            f"TaskFlow's worker-based engine (engine={kind!r}) is not supported by greenflow yet; "
-            f"use engine='parallel' with executor='processes' or 'threaded'"
-        )
+        rest = dict(options)
+        executor = _worker_executor(rest)
+        out = _greenflow_options("parallel", rest)
+        out.update(engine="worker-based", executor=executor, _owned_executor=executor)
+        return out
     if kind not in _KINDS:
         raise NotFound(f"Could not find engine {kind!r} (greenflow provides: {sorted(_KINDS)})")
     out: dict[str, Any] = {"engine": _KINDS[kind]}
     for name, value in options.items():
+        if name in _WORKER_OPTIONS:
+            raise TypeError(f"engine option {name!r} belongs to engine='worker-based', not {kind!r}")
         if name in _UNSUPPORTED_OPTIONS:
             raise _Unsupported(
                 f"engine option {name!r} belongs to {_UNSUPPORTED_OPTIONS[name]}, "
@@ -173,10 +202,15 @@ def load(
     if flow_detail is None and backend is not None:
         flow_detail = _flow_detail_for(flow, book, backend)
         book = None
+    owned = gf_options.pop("_owned_executor", None)
     gf_engine = _gf_engines.load(
         flow, store=store, backend=backend, book=book, flow_detail=flow_detail, **gf_options
     )
-    return _wrap(gf_engine, flow, kind, options)
+    wrapped = _wrap(gf_engine, flow, kind, options)
+    if owned is not None:
+        # TaskFlow's worker-based engine owns its executor: it lives as long as the engine.
+        weakref.finalize(wrapped, owned.shutdown)
+    return wrapped
 
 
 def run(flow: Any, store: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
