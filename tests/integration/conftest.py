@@ -95,30 +95,28 @@ class _ServerDatabase:
         engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this session (skips if the server is unreachable)."""
-    db = _ServerDatabase(POSTGRES_URL, "PostgreSQL")
+def _session_database(server_url: str, label: str) -> Iterator[str]:
+    """Create a fresh database on a server for the session, yield its URL, drop it after."""
+    db = _ServerDatabase(server_url, label)
     db.create()
     if db.url is None:
-        pytest.skip(db.skip_reason or "PostgreSQL unavailable")
+        pytest.skip(db.skip_reason or f"{label} unavailable")
     try:
         yield db.url
     finally:
         db.drop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this session (skips if the server is unreachable)."""
+    yield from _session_database(POSTGRES_URL, "PostgreSQL")
 
 
 @pytest.fixture(scope="session")
 def mysql_url() -> Iterator[str]:
     """A fresh MariaDB/MySQL database for this session (skips if the server is unreachable)."""
-    db = _ServerDatabase(MYSQL_URL, "MariaDB")
-    db.create()
-    if db.url is None:
-        pytest.skip(db.skip_reason or "MariaDB unavailable")
-    try:
-        yield db.url
-    finally:
-        db.drop()
+    yield from _session_database(MYSQL_URL, "MariaDB")
 
 
 def backend_url_for(kind: str, request: pytest.FixtureRequest, tmp_path: Any) -> str:

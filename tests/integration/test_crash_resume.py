@@ -108,20 +108,30 @@ def hub(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.mark.parametrize("kind", CRASH_BACKENDS)
-def test_flow_killed_mid_run_resumes_without_rerunning_finished_steps(kind, hub, request, tmp_path, opened):
+def _killed_at_marker(
+    mode: str, kind: str, hub: str, request: Any, tmp_path: Any, opened: Any
+) -> tuple[str, Any]:
+    """Run the child in ``mode`` on an empty store of ``kind``; SIGKILL it at its marker.
+
+    Returns the store's URL and the work directory the child wrote its logs in.
+    """
     url = backend_url_for(kind, request, tmp_path)
     setup = opened(url)
     setup.get_connection().upgrade()
     setup.get_connection().clear_all()
     workdir = tmp_path / "work"
     workdir.mkdir()
-
-    child = _spawn("run", hub, url, workdir)
+    child = _spawn(mode, hub, url, workdir)
     _wait_for(workdir / "marker", child)
     child.send_signal(signal.SIGKILL)
     code, _ = _finish(child)
     assert code == -signal.SIGKILL
+    return url, workdir
+
+
+@pytest.mark.parametrize("kind", CRASH_BACKENDS)
+def test_flow_killed_mid_run_resumes_without_rerunning_finished_steps(kind, hub, request, tmp_path, opened):
+    url, workdir = _killed_at_marker("run", kind, hub, request, tmp_path, opened)
     assert _executions(workdir) == ["step1", "step2", "step3"]
 
     # Everything recorded before the kill is there, read by a fresh backend object.
@@ -161,18 +171,7 @@ def test_flow_killed_mid_run_resumes_without_rerunning_finished_steps(kind, hub,
 def test_flow_killed_mid_revert_resumes_the_revert_without_running_steps_again(
     kind, hub, request, tmp_path, opened
 ):
-    url = backend_url_for(kind, request, tmp_path)
-    setup = opened(url)
-    setup.get_connection().upgrade()
-    setup.get_connection().clear_all()
-    workdir = tmp_path / "work"
-    workdir.mkdir()
-
-    child = _spawn("revert", hub, url, workdir)
-    _wait_for(workdir / "marker", child)
-    child.send_signal(signal.SIGKILL)
-    code, _ = _finish(child)
-    assert code == -signal.SIGKILL
+    url, workdir = _killed_at_marker("revert", kind, hub, request, tmp_path, opened)
     assert _executions(workdir) == ["step1", "step2", "step3", "step4"]
     assert _reverts(workdir) == ["step4", "step3", "step2"]
 
