@@ -312,14 +312,10 @@ class Engine:
 
     def _run_inline(self, runtime: Runtime, actions: list[Action], sink: Any) -> None:
         queue = deque(actions)
-        pop, extend = queue.popleft, queue.extend
+        pop, extend, feed = queue.popleft, queue.extend, self._feed
         while queue:
-            kind, i, atom, kwargs = pop()
-            ok, value = invoke_atom(kind, atom, kwargs, sink)
-            if kind == EXECUTE_ACTION:
-                extend(runtime.executed_ok(i, value) if ok else runtime.executed_failed(i, value))
-            else:
-                extend(runtime.reverted_ok(i, value) if ok else runtime.reverted_failed(i, value))
+            action = pop()
+            extend(feed(runtime, action, invoke_atom(action[0], action[2], action[3], sink)))
 
     def _run_with(self, executor: Any, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
         """Run atoms on ``executor``: at most one at a time for the serial engine.
@@ -357,11 +353,12 @@ class Engine:
                     try:
                         if submit_callback is not None:
                             submit_callback(invoke_atom, args, lambda outcome, a=action: finished(outcome, a))
-                        elif collect_progress:
-                            future = executor.submit(_invoke_atom_collecting_progress, *args[:3])
-                            future.add_done_callback(lambda f, a=action: finished(f, a))
                         else:
-                            future = executor.submit(invoke_atom, *args)
+                            future = (
+                                executor.submit(_invoke_atom_collecting_progress, *args[:3])
+                                if collect_progress
+                                else executor.submit(invoke_atom, *args)
+                            )
                             future.add_done_callback(lambda f, a=action: finished(f, a))
                     except Exception as exc:  # the executor refused it (shut down, not picklable...)
                         done.append((action, (False, Failure.from_exception(exc))))

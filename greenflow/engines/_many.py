@@ -308,6 +308,12 @@ class ManyRunner:
             self._error = exc
         self.cancel()
 
+    def _suspend_active(self) -> bool:
+        """Suspend every engine in flight (once, on cancellation); always ``True``."""
+        for engine in self._active.values():
+            engine.suspend()
+        return True
+
     # -- green: one green thread per engine --------------------------------------------------
 
     def _run_green(self) -> None:
@@ -347,9 +353,7 @@ class ManyRunner:
                 del active[index]
                 self._record(index, engine, None, exc)
             if self._cancelled and not suspended:
-                suspended = exhausted = True
-                for engine in active.values():
-                    engine.suspend()
+                suspended = exhausted = self._suspend_active()
             if not active and exhausted:
                 return
             if not done and (exhausted or len(active) >= self._concurrency):
@@ -368,9 +372,7 @@ class ManyRunner:
             if self._cancelled and not suspended:
                 # Before any engine steps on: each notices when its running atoms
                 # finish (their bells ring); those not yet begun never begin.
-                suspended = exhausted = True
-                for running in active.values():
-                    running.suspend()
+                suspended = exhausted = self._suspend_active()
             while not exhausted:
                 taken = self._take_engine()
                 if taken is None:
