@@ -100,14 +100,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_graph(args: argparse.Namespace) -> int:
-    from greenflow.compiler import JOIN, compile_flow
+    from greenflow.compiler import JOIN, RETRY, compile_flow
 
     compiled = compile_flow(_factory(args.factory))
     nodes = compiled.nodes
     if args.dot:
         print(f"digraph {json.dumps(compiled.name)} {{")
         for node in nodes:
-            shape = "point" if node.kind == JOIN else ("diamond" if node.kind == 1 else "box")
+            shape = "point" if node.kind == JOIN else ("diamond" if node.kind == RETRY else "box")
             print(f"  n{node.index} [label={json.dumps(node.name)}, shape={shape}];")
         for node in nodes:
             for s in node.succs:
@@ -118,7 +118,7 @@ def _cmd_graph(args: argparse.Namespace) -> int:
         if node.kind == JOIN:
             continue
         after = sorted(_real_preds(nodes, node.index))
-        kind = "retry" if node.kind == 1 else "task"
+        kind = "retry" if node.kind == RETRY else "task"
         print(f"{kind} {node.name}" + (f"  after: {', '.join(after)}" if after else ""))
     return 0
 

@@ -66,19 +66,16 @@ from collections.abc import Callable
 from typing import Any, Final
 
 from greenflow import states
-from greenflow.atoms import Decision, History
+from greenflow.atoms import Action, ActionKind, Decision, History
 from greenflow.compiler import ARG_FROM_ATOM, ARG_FROM_INJECT, JOIN, RETRY, CompiledFlow
 from greenflow.exceptions import NotFoundError
 from greenflow.failure import Failure
 from greenflow.storage import Recorder
 
-__all__ = ["EXECUTE_ACTION", "INTERRUPTED_FLOW_STATES", "REVERT_ACTION", "Action", "Runtime"]
+__all__ = ["INTERRUPTED_FLOW_STATES", "Runtime"]
 
-EXECUTE_ACTION: Final = 0
-REVERT_ACTION: Final = 1
-
-#: ``(kind, node index, atom, keyword arguments)``
-Action = tuple[int, int, Any, dict[str, Any]]
+_EXECUTE: Final = ActionKind.EXECUTE
+_REVERT: Final = ActionKind.REVERT
 
 _DONE_FORWARD: Final = frozenset({states.SUCCESS, states.IGNORE})
 # REVERTING: only a resumed run finds an atom there before reverting it (cut off mid-revert).
@@ -426,7 +423,7 @@ class Runtime:
             if self._notify is not None:
                 self._notify(i, states.RUNNING, old, None)
             self.running += 1
-            self._actions.append((EXECUTE_ACTION, i, node.atom, kwargs))
+            self._actions.append(Action(_EXECUTE, i, node.atom, kwargs))
 
     def _deciders_allow(self, i: int) -> bool:
         nodes, values, state = self._nodes, self.values, self.state
@@ -622,7 +619,7 @@ class Runtime:
             if state[i] != states.REVERTING:  # REVERTING: a resumed run reverts it again
                 self._set_state(i, states.REVERTING)
             self.running += 1
-            self._actions.append((REVERT_ACTION, i, node.atom, kwargs))
+            self._actions.append(Action(_REVERT, i, node.atom, kwargs))
         self._maybe_finish()
 
     def _flow_failures(self) -> dict[str, Failure]:
