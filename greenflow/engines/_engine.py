@@ -252,10 +252,10 @@ class Engine:
         self._runs += 1
         sink = self._progress if self._atom_notifier else None
         executor, owned = self._executor()
-        commit = self.storage.commit
+        commit = self.storage.commit if self.storage.defers_commits else None
         try:
             actions = runtime.start()
-            pending = commit()
+            pending = commit() if commit is not None else None
             if pending is not None:
                 yield from self._wait_durable(pending)
             if executor is None:
@@ -269,7 +269,7 @@ class Engine:
             self._reverted += runtime.reverted
         end = runtime.end_state
         self._set_flow_state(end)
-        pending = commit()
+        pending = commit() if commit is not None else None
         if pending is not None:
             yield from self._wait_durable(pending)
         self._release()  # before the final state is seen: whoever waits for it may run the flow next
@@ -279,7 +279,13 @@ class Engine:
 
     def _run_inline(self, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
         queue = deque(actions)
-        pop, extend, feed, commit = queue.popleft, queue.extend, self._feed, self.storage.commit
+        pop, extend, feed = queue.popleft, queue.extend, self._feed
+        if not self.storage.defers_commits:
+            while queue:
+                action = pop()
+                extend(feed(runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)))
+            return
+        commit = self.storage.commit
         while queue:
             action = pop()
             extend(feed(runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)))
@@ -331,7 +337,7 @@ class Engine:
         notify = wakeup.notify
         starter: Starter = starter_for(executor)
         start, read, inline = starter.start, starter.outcome, starter.inline_when_alone
-        commit = self.storage.commit
+        commit = self.storage.commit if self.storage.defers_commits else None
         running = 0
 
         def finished(action: Action, raw: Any) -> None:
@@ -359,11 +365,12 @@ class Engine:
                     running -= 1
                     outcome = raw if raw.__class__ is AtomOutcome else read(action, raw, sink)
                     actions.extend(self._feed(runtime, action, outcome))
-                pending = commit()
-                if pending is not None:  # what was just recorded is not durable yet: start nothing
-                    yield from self._wait_durable(pending)
-                    if done:  # outcomes that arrived meanwhile rang while the commit was awaited
-                        continue
+                if commit is not None:
+                    pending = commit()
+                    if pending is not None:  # what was just recorded is not durable yet: start nothing
+                        yield from self._wait_durable(pending)
+                        if done:  # outcomes that arrived meanwhile rang while the commit was awaited
+                            continue
                 if actions or (waiting and (limit is None or running < limit)):
                     continue
                 if running == 0 and not waiting and runtime.finished:

@@ -48,6 +48,7 @@ class FakeRecorder:
         self.injected = dict(injected or {})
         self.log: list[tuple[str, str, Any]] = []
         self.checks_results = False
+        self.defers_commits = False
         self.refused: set[Any] = set()  # results ``unstorable`` refuses
 
     def record(self, name: str) -> Record:
