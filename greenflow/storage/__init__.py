@@ -1,5 +1,5 @@
 """Per-engine runtime storage on top of a flow detail."""
 
-from greenflow.storage._storage import Storage
+from greenflow.storage._storage import TRANSITIONS_META, Storage
 
-__all__ = ["Storage"]
+__all__ = ["TRANSITIONS_META", "Storage"]

@@ -6,6 +6,11 @@ Users read results through ``fetch()``/``fetch_all()`` and add inputs with
 ``inject()``. Storage also holds the engine's claim on its flow detail while
 it runs (``claim()``/``release()``), so two engines never run one record.
 
+A backend that persists (``writes_through``) also gets the time of every
+state change: each atom detail's and the flow detail's ``meta["transitions"]``
+is a list of ``[state, unix time]`` pairs, appended as states change and
+kept across retries and resumes (``greenflow timeline`` draws them).
+
 A flow detail written by TaskFlow keeps its injected values in an atom detail
 named ``_TaskFlow_INJECTOR`` (its results are the ``{name: value}`` dict);
 storage reads those as injected values, and that detail is never an atom.
@@ -13,6 +18,7 @@ storage reads those as injected values, and that detail is never an atom.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -32,9 +38,11 @@ from greenflow.persistence import (
 if TYPE_CHECKING:
     from greenflow.compiler import CompiledFlow
 
-__all__ = ["Storage"]
+__all__ = ["TRANSITIONS_META", "Storage"]
 
 _INJECTED_META: Final = "injected"
+#: Key of the ``[[state, unix time], ...]`` list in an atom or flow detail's meta.
+TRANSITIONS_META: Final = "transitions"
 #: Name of the atom detail where TaskFlow keeps a flow's injected values.
 TASKFLOW_INJECTOR: Final = "_TaskFlow_INJECTOR"
 
@@ -89,11 +97,13 @@ class Storage:
     def save_atom(self, detail: AtomDetail) -> None:
         """Persist one atom detail (a no-op for the in-memory backend)."""
         if self._writes:
+            _stamp(detail.meta, detail.state)
             self._conn.update_atom_details(detail)  # type: ignore[union-attr]
 
     def save_flow(self) -> None:
         """Persist the flow detail itself (state, meta)."""
         if self._writes:
+            _stamp(self.flow_detail.meta, self.flow_detail.state)
             self._conn.update_flow_details(self.flow_detail)  # type: ignore[union-attr]
 
     def lookup_injected(self, symbol: str) -> tuple[bool, Any]:
@@ -305,6 +315,15 @@ class Storage:
     def flow_uuid(self) -> str:
         """The flow detail's uuid."""
         return self.flow_detail.uuid
+
+
+def _stamp(meta: dict[str, Any], state: str) -> None:
+    """Append ``[state, now]`` to ``meta``'s transitions unless ``state`` is the last one recorded."""
+    stamps = meta.get(TRANSITIONS_META)
+    if not isinstance(stamps, list):
+        meta[TRANSITIONS_META] = [[state, time.time()]]
+    elif not stamps or stamps[-1][0] != state:
+        stamps.append([state, time.time()])
 
 
 def _current_result(detail: AtomDetail) -> Any:

@@ -86,7 +86,7 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "run_many",
         "save_factory_details",
     ],
-    "greenflow.storage": ["Storage"],
+    "greenflow.storage": ["Storage", "TRANSITIONS_META"],
     "greenflow.persistence": [
         "AtomDetail",
         "Backend",
