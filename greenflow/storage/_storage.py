@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["Storage"]
 
 _INJECTED_META: Final = "injected"
+#: The atom detail fields ``refresh()`` takes from the stored record.
+_REFRESHED: Final = ("state", "intention", "results", "failure", "revert_results", "revert_failure")
 #: Name of the atom detail where TaskFlow keeps a flow's injected values.
 TASKFLOW_INJECTOR: Final = "_TaskFlow_INJECTOR"
 
@@ -154,6 +156,44 @@ class Storage:
                 raise
             conn.release_flow(uuid, holder)
             conn.claim_flow(uuid, owner)
+
+    def refresh(self) -> bool:
+        """Bring this engine's records in line with what the backend stores; ``True`` if any differed.
+
+        Called once the run holds its claim: another engine (in any process) may
+        have run the flow since this one loaded it, and what it recorded wins,
+        so no finished atom runs a second time. The detail objects are updated
+        in place (the runtime holds them).
+        """
+        if not self._writes:
+            return False
+        stored: FlowDetail = self._conn.get_flow_details(self.flow_detail.uuid)  # type: ignore[union-attr]
+        fd = self.flow_detail
+        changed = fd.state != stored.state or fd.meta != stored.meta
+        fd.state, fd.meta = stored.state, stored.meta
+        for stored_atom in stored:
+            local = fd.find_by_name(stored_atom.name)
+            if local is None:
+                fd.add(stored_atom)
+                changed = True
+                continue
+            if local.uuid != stored_atom.uuid or type(local) is not type(stored_atom):
+                raise StorageError(
+                    f"flow {fd.name!r} (flow detail {fd.uuid}): the stored atom detail "
+                    f"{stored_atom.name!r} is not the one this engine loaded; load the flow again"
+                )
+            for field in _REFRESHED:
+                value = getattr(stored_atom, field)
+                if getattr(local, field) != value:
+                    setattr(local, field, value)
+                    changed = True
+            if local.meta != stored_atom.meta:
+                local.meta = stored_atom.meta
+                changed = True
+            local.version = stored_atom.version
+        if changed:
+            self.created_all = False
+        return changed
 
     def release(self, owner: str) -> None:
         """Drop ``owner``'s claim on the flow detail."""
