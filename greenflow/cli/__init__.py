@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from greenflow import __version__
 from greenflow.exceptions import GreenflowError
+from greenflow.masking import mask_text
 
 if TYPE_CHECKING:
     from greenflow.patterns import Flow
@@ -285,7 +286,12 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from greenflow.workers import Worker
 
     worker = Worker(
-        args.url, args.exchange, topic=args.topic, tasks=args.task, hub=getattr(args, "hub", None)
+        args.url,
+        args.exchange,
+        topic=args.topic,
+        tasks=args.task,
+        hub=getattr(args, "hub", None),
+        reconnect_timeout=args.reconnect_timeout,
     )
 
     def stop(_signum: int, _frame: Any) -> None:
@@ -297,6 +303,9 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     # The line scripts (and the integration tests) wait for before sending requests.
     print(f"greenflow worker: consuming topic {args.topic!r} on exchange {args.exchange!r}", flush=True)
     worker.wait_stopped()
+    if worker.error is not None:  # gave up on the broker: a supervisor should restart it
+        print(f"greenflow worker: {mask_text(str(worker.error))}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -402,6 +411,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--exchange", default="greenflow", help="exchange name (default greenflow)")
     worker.add_argument(
+        "--reconnect-timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="after losing the broker, keep reconnecting this long, then exit 1 (default 300)",
+    )
+    worker.add_argument(
         "--hub",
         choices=("gevent", "eventlet", "threading"),
         help="patch for this green hub first and run tasks on green threads",
@@ -422,10 +438,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             patch(hub)
         except GreenflowError as exc:
-            print(f"greenflow: {exc}", file=sys.stderr)
+            print(f"greenflow: {mask_text(str(exc))}", file=sys.stderr)
             return 2
     try:
         return int(args.func(args))
     except GreenflowError as exc:
-        print(f"greenflow: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"greenflow: {type(exc).__name__}: {mask_text(str(exc))}", file=sys.stderr)
         return 2

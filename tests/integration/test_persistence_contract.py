@@ -566,3 +566,30 @@ def test_run_many_records_every_flow_in_the_backend(open_backend):
         atoms = {a.name: a for a in conn.get_atoms_for_flow(flow_uuid)}
         assert atoms["d"].state == "SUCCESS"
         assert atoms["d"].results == 2 * outcome.index
+
+
+# -- stale loads and retried runs -------------------------------------------------------------------
+
+
+def _three_adds(runs: list[str]) -> LinearFlow:
+    return LinearFlow("stale").add(
+        Add("t1", 1, runs, provides="a"),
+        Add("t2", 10, runs, provides="b", requires="a"),
+        Add("t3", 100, runs, provides="c", requires="b"),
+    )
+
+
+def test_an_engine_loaded_before_another_finished_the_flow_runs_nothing_again(open_backend):
+    runs: list[str] = []
+    first = greenflow.load(_three_adds(runs), store={"x": 0}, backend=open_backend())
+    first.prepare()
+    backend = open_backend()
+    detail = backend.get_connection().get_flow_details(first.storage.flow_uuid)
+    stale = greenflow.load(_three_adds(runs), flow_detail=detail, backend=backend)
+    stale.prepare()  # its records now say: nothing ran yet
+    first.run()
+    assert runs == ["t1", "t2", "t3"]
+    stale.run()
+    assert runs == ["t1", "t2", "t3"], "a finished atom ran again"
+    assert stale.storage.fetch("c") == 111
+    assert _reload(open_backend, first.storage.flow_uuid).state == states.SUCCESS
