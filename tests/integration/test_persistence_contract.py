@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from greenflow.exceptions import EngineStateError, NotFoundError, StorageError
 from greenflow.failure import Failure, RemoteFailureError
 from greenflow.patterns import LinearFlow
 from greenflow.persistence import FlowDetail, LogBook, RetryDetail, TaskDetail, make_owner
+from greenflow.storage import TRANSITIONS_META
 
 from .conftest import execute_sql, sql_backend_available
 
@@ -325,6 +327,33 @@ def test_retry_history_is_recorded(open_backend):
     assert retry.results[2][1] == {}
     flaky = loaded.find_by_name("flaky")
     assert flaky is not None and (flaky.state, flaky.results) == (states.SUCCESS, "ok")
+
+
+def test_every_state_change_is_recorded_with_its_time(open_backend):
+    attempts: list[int] = []
+    flow = LinearFlow("stamped", retry=Times(5, name="times")).add(FlakyTwice("flaky", attempts))
+    backend = open_backend()
+    before = time.time()
+    engine = greenflow.load(flow, backend=backend)
+    engine.run()
+    after = time.time()
+
+    loaded = _reload(open_backend, engine.storage.flow_uuid)
+    flaky = loaded.find_by_name("flaky")
+    assert flaky is not None
+    if not backend.writes_through:
+        assert TRANSITIONS_META not in flaky.meta, "a backend that records nothing stamps nothing"
+        return
+    stamps = flaky.meta[TRANSITIONS_META]
+    assert [state for state, _ in stamps] == [
+        *[states.RUNNING, states.FAILURE, states.REVERTING, states.REVERTED, states.PENDING] * 2,
+        states.RUNNING,
+        states.SUCCESS,
+    ]
+    times = [at for _, at in stamps]
+    assert times == sorted(times) and before <= times[0] and times[-1] <= after
+    flow_states = [state for state, _ in loaded.meta[TRANSITIONS_META]]
+    assert flow_states[-2:] == [states.RUNNING, states.SUCCESS]
 
 
 def test_flow_loaded_from_a_recorded_factory_resumes(open_backend):
