@@ -246,7 +246,16 @@ class Storage:
             return None
         problem = json_error(value)
         if problem is None:
-            return None
+            # A backend with a size limit (MySQL's packet) says whether the value fits.
+            value_problem = getattr(self.backend, "value_problem", None)
+            too_big = value_problem(value) if value_problem is not None else None
+            if too_big is None:
+                return None
+            error = StorageError(
+                f"atom {atom_name!r} in flow {self.flow_detail.name!r} returned a {what} the "
+                f"{type(self.backend).__name__} cannot store: {too_big}"
+            )
+            return Failure.from_exception(error)
         shown = repr(value)
         if len(shown) > 200:
             shown = shown[:200] + "..."
