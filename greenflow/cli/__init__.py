@@ -13,7 +13,8 @@ prints a summary and the path of a timeline page it wrote;
 ``greenflow db upgrade URL`` creates or migrates a SQL persistence database
 and ``greenflow db check URL`` checks it is reachable and current;
 ``greenflow worker --url URL --topic T --task module:Class`` serves remote
-tasks until SIGINT or SIGTERM.
+tasks until SIGINT or SIGTERM; ``greenflow conductor --jobboard URL --backend
+URL`` claims and runs jobs until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from greenflow import __version__
+from greenflow.cli import _conductor
 from greenflow.exceptions import GreenflowError
 from greenflow.masking import mask_text, mask_url
 
@@ -99,6 +101,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             latency_ms=args.latency_ms,
             backend=backend,
             progress=progress,
+            hub=args.hub,
         )
     finally:
         if progress is not None:
@@ -427,6 +430,7 @@ def _parser() -> argparse.ArgumentParser:
         help="patch for this green hub first and run tasks on green threads",
     )
     worker.set_defaults(func=_cmd_worker)
+    _conductor.add_parser(sub)
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=lambda _: print(__version__) or 0)
     return parser
