@@ -649,7 +649,7 @@ def compile_flow(flow: Flow) -> CompiledFlow:
     The cache is checked in O(1) while no flow anywhere has changed since it
     was filled, and in O(nested flows) otherwise.
     """
-    cached = flow._compiled
+    cached = flow.compile_cache
     latest = latest_version()
     if cached is not None:
         seen_latest, version, compiled = cached
@@ -657,11 +657,11 @@ def compile_flow(flow: Flow) -> CompiledFlow:
             return compiled  # type: ignore[no-any-return]
         current = structure_version(flow)
         if current == version:
-            flow._compiled = (latest, version, compiled)
+            flow.compile_cache = (latest, version, compiled)
             return compiled  # type: ignore[no-any-return]
     else:
         current = structure_version(flow)
     _check_nesting(flow)
     compiled = FlowCompiler(flow).compile()
-    flow._compiled = (latest, current, compiled)
+    flow.compile_cache = (latest, current, compiled)
     return compiled
