@@ -8,11 +8,14 @@ from greenflow.compiler._compiler import (
     RETRY,
     TASK,
     ArgSource,
+    BoundFlow,
     CompiledFlow,
     DeciderEdge,
     FlowCompiler,
     Node,
+    bind_flow,
     compile_flow,
+    flow_shape,
 )
 
 __all__ = [
@@ -23,9 +26,12 @@ __all__ = [
     "RETRY",
     "TASK",
     "ArgSource",
+    "BoundFlow",
     "CompiledFlow",
     "DeciderEdge",
     "FlowCompiler",
     "Node",
+    "bind_flow",
     "compile_flow",
+    "flow_shape",
 ]

@@ -55,7 +55,7 @@ TaskFlow's do), so the atoms' intentions are the record.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 from greenflow import states
@@ -115,9 +115,12 @@ class Runtime:
         never_resolve: bool = False,
         fresh: bool = False,
         interrupted: bool = False,
+        atoms: Sequence[Any] = (),
     ) -> None:
         self._graph = compiled
         self._nodes = compiled.nodes
+        # The flow's own atoms, aligned with the (shared) graph's nodes.
+        self._atoms = atoms
         self._storage = storage
         # A backend that writes through must be able to store every result: check each once.
         self._check_results = storage.writes_through
@@ -415,7 +418,7 @@ class Runtime:
                 kwargs["history"] = History(detail.results)
             self._set_state(i, states.RUNNING)
             self.running += 1
-            self._actions.append((EXECUTE_ACTION, i, node.atom, kwargs))
+            self._actions.append((EXECUTE_ACTION, i, self._atoms[i], kwargs))
 
     def _deciders_allow(self, i: int) -> bool:
         nodes, values, state = self._nodes, self.values, self.state
@@ -466,7 +469,7 @@ class Runtime:
                         ) from exc
                 kwargs[src.arg] = value
             elif kind == ARG_FROM_INJECT:
-                kwargs[src.arg] = src.ref
+                kwargs[src.arg] = self._atoms[i].inject[src.ref]
             else:
                 found, value = self._storage.lookup_injected(src.symbol)
                 if found:
@@ -568,7 +571,7 @@ class Runtime:
         node = self._nodes[r]
         try:
             kwargs = self._arguments(r, node.args)
-            decision = node.atom.on_failure(History(history, detail.failure), **kwargs)
+            decision = self._atoms[r].on_failure(History(history, detail.failure), **kwargs)
             return Decision(decision)
         except Exception as exc:
             failure = Failure.from_exception(exc)
@@ -622,7 +625,7 @@ class Runtime:
             if state[i] != states.REVERTING:  # REVERTING: a resumed run reverts it again
                 self._set_state(i, states.REVERTING)
             self.running += 1
-            self._actions.append((REVERT_ACTION, i, node.atom, kwargs))
+            self._actions.append((REVERT_ACTION, i, self._atoms[i], kwargs))
         self._maybe_finish()
 
     def _flow_failures(self) -> dict[str, Failure]:

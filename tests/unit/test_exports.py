@@ -59,6 +59,7 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "ARG_FROM_INJECT",
         "ARG_FROM_STORE",
         "ArgSource",
+        "BoundFlow",
         "CompiledFlow",
         "DeciderEdge",
         "FlowCompiler",
@@ -66,7 +67,9 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "Node",
         "RETRY",
         "TASK",
+        "bind_flow",
         "compile_flow",
+        "flow_shape",
     ],
     "greenflow.engines": [
         "ENGINE_KINDS",
