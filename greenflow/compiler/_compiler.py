@@ -628,6 +628,24 @@ def _last_providers(found: list[tuple[int, Any]], succs: list[list[int]]) -> lis
     return [(i, k) for i, k in found if i not in shadowed]
 
 
+#: How deep flows may nest: the compiler recurses once per level, and this keeps it far from
+#: Python's recursion limit (also on a green thread's smaller stack).
+MAX_NESTING_DEPTH: Final = 200
+
+
+def _check_nesting(flow: Flow) -> None:
+    """``CompilationError`` when flows nest deeper than ``MAX_NESTING_DEPTH`` (checked without recursion)."""
+    stack: list[tuple[Flow, int]] = [(flow, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_NESTING_DEPTH:
+            raise CompilationError(
+                f"flow {flow.name!r} nests flows more than {MAX_NESTING_DEPTH} levels deep "
+                f"(flow {current.name!r} is at level {depth}); flatten the nesting"
+            )
+        stack.extend((sub, depth + 1) for sub in current._subflows)
+
+
 Shape: TypeAlias = tuple[Any, ...]
 
 
@@ -757,6 +775,7 @@ def bind_flow(flow: Flow) -> BoundFlow:
             return bound  # type: ignore[no-any-return]
     else:
         current = structure_version(flow)
+    _check_nesting(flow)
     bound = _compile_shared(flow)
     flow._compiled = (latest, current, bound)
     return bound

@@ -4,8 +4,11 @@ The call path of a task is short on purpose: ``Engine.run()`` drives
 ``run_iter()``, which asks the sans-IO ``Runtime`` what to start, calls
 ``invoke_atom()`` (inline for the serial engine, through an executor for the
 parallel one) and feeds the outcome back. ``run_iter()`` never blocks inside
-a step: when it has to wait for atoms running elsewhere it yields
-``WAITING`` and lets its caller wait (``run()`` waits through the hub).
+a step: when it has to wait for atoms running elsewhere, or for its
+recorder to say that the transitions it recorded are durable (the recorder
+seam, ``greenflow.storage._recorder``), it yields ``WAITING`` and lets its
+caller wait (``run()`` waits through the hub). No atom starts before the
+transitions it depends on are durable.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from greenflow.failure import Failure
 from greenflow.hubs import get_hub
 from greenflow.notifier import Notifier
 from greenflow.persistence import AtomDetail, FlowDetail, make_owner, new_uuid
-from greenflow.storage import Storage
+from greenflow.storage import PendingCommit, Storage
 
 if TYPE_CHECKING:
     from greenflow.patterns import Flow
@@ -267,6 +270,11 @@ class Engine:
         self.validate()
         self._claim()
         try:
+            if self._claimed:
+                # Run from what is stored, not from what this engine last saw: another
+                # engine may have run the flow since (a stale load), or a save of this
+                # engine's last run may have failed half-way.
+                self.storage.refresh()
             yield from self._run_claimed()
         finally:
             self._release()
@@ -282,7 +290,6 @@ class Engine:
         runtime = Runtime(
             compiled,
             self.storage,
-            details,
             self._atom_event if self._atom_notifier else None,
             defer_reverts=self.options.defer_reverts,
             never_resolve=self.options.never_resolve,
@@ -294,10 +301,14 @@ class Engine:
         self._runs += 1
         sink = self._progress if self._atom_notifier else None
         executor, owned = self._executor()
+        commit = self.storage.commit
         try:
             actions = runtime.start()
+            pending = commit()
+            if pending is not None:
+                yield from self._wait_durable(pending)
             if executor is None:
-                self._run_inline(runtime, actions, sink)
+                yield from self._run_inline(runtime, actions, sink)
             else:
                 yield from self._run_with(executor, runtime, actions, sink)
         finally:
@@ -307,17 +318,48 @@ class Engine:
             self._reverted += runtime.reverted
         end = runtime.end_state
         self._set_flow_state(end)
+        pending = commit()
+        if pending is not None:
+            yield from self._wait_durable(pending)
         self._release()  # before the final state is seen: whoever waits for it may run the flow next
         yield end
         if end in (states.REVERTED, states.FAILURE):
             Failure.reraise_if_any(runtime.failures)
 
-    def _run_inline(self, runtime: Runtime, actions: list[Action], sink: Any) -> None:
+    def _run_inline(self, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
         queue = deque(actions)
-        pop, extend, feed = queue.popleft, queue.extend, self._feed
+        pop, extend, feed, commit = queue.popleft, queue.extend, self._feed, self.storage.commit
         while queue:
             action = pop()
             extend(feed(runtime, action, invoke_atom(action[0], action[2], action[3], sink)))
+            pending = commit()
+            if pending is not None:
+                yield from self._wait_durable(pending)
+
+    def _wait_durable(self, pending: PendingCommit) -> Iterator[str]:
+        """Yield ``WAITING`` until the recorder's ``pending`` commit rings; raise its write error."""
+        outcome: list[BaseException | None] = []
+        wakeup = self._wakeup
+        borrowed = wakeup is None
+        if wakeup is None:
+            wakeup = self._wakeup = self._idle_wakeup or self.hub.new_wakeup()
+            self._idle_wakeup = None
+        notify = wakeup.notify
+
+        def durable(error: BaseException | None) -> None:
+            outcome.append(error)
+            notify()
+
+        pending.add_done_callback(durable)
+        try:
+            while not outcome:
+                yield WAITING
+        finally:
+            if borrowed:
+                self._wakeup = None
+                self._idle_wakeup = wakeup
+        if outcome[0] is not None:
+            raise outcome[0]
 
     def _run_with(self, executor: Any, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
         """Run atoms on ``executor``: at most one at a time for the serial engine.
@@ -335,6 +377,7 @@ class Engine:
         self._idle_wakeup = None
         notify = wakeup.notify
         submit_callback = getattr(executor, "submit_callback", None)
+        commit = self.storage.commit
         collect_progress = sink is not None and isinstance(executor, ProcessPoolExecutor)
         running = 0
 
@@ -378,6 +421,11 @@ class Engine:
                                 sink(action[2], progress)
                             outcome = outcome[:2]
                     actions.extend(self._feed(runtime, action, outcome))
+                pending = commit()
+                if pending is not None:  # what was just recorded is not durable yet: start nothing
+                    yield from self._wait_durable(pending)
+                    if done:  # outcomes that arrived meanwhile rang while the commit was awaited
+                        continue
                 if actions or (waiting and (limit is None or running < limit)):
                     continue
                 if running == 0 and not waiting and runtime.finished:
@@ -439,12 +487,7 @@ class Engine:
                 f"cannot reset the engine of flow {self.storage.flow_name!r} while it runs"
             )
         self.prepare()
-        for detail in self._details or ():
-            if detail is not None:
-                detail.reset()
-                if detail.kind == "retry":
-                    detail.results = []
-                self.storage.save_atom(detail)
+        self.storage.reset_atoms()
         self._set_flow_state(states.PENDING)
 
     @property
