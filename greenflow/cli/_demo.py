@@ -256,11 +256,13 @@ def run_demo(
     latency_ms: float = 5.0,
     backend: str | dict[str, Any] = "memory://",
     progress: Progress | None = None,
+    hub: str | None = None,
 ) -> DemoReport:
     """Run the batch with ``run_many``; 10% of boots fail once (retried), 5% for good (reverted).
 
     Every workflow is recorded in ``backend`` (a URL or conf dict); ``progress`` is called
-    with each outcome as its workflow ends.
+    with each outcome as its workflow ends. ``hub`` names the hub (``None``: by
+    configuration); a green one needs the process patched first.
     """
     rng = random.Random(seed)
     ledger: Counter[str] = Counter()
@@ -279,7 +281,7 @@ def run_demo(
             store = {"request_id": request_id, "latency": latency, "fail_times": fail_times}
             # Taken from here as a slot frees up: the workflow's latency starts now.
             started_at[request_id] = clock()
-            eng = load(flow, store=store, engine=engine, backend=store_backend)
+            eng = load(flow, store=store, engine=engine, backend=store_backend, hub=the_hub)
             uuids.append(eng.storage.flow_uuid)
             if progress is not None:
                 progress.began()
@@ -290,11 +292,12 @@ def run_demo(
         if progress is not None:
             progress(outcome)
 
-    hub = get_hub()
+    the_hub = get_hub(hub)
     started = clock()
     try:
         summary = run_many(
             engines(),
+            hub=the_hub,
             concurrency=concurrency,
             keep_outcomes=False,
             collect_results=False,
@@ -309,7 +312,7 @@ def run_demo(
         outcomes=dict(summary.counts),
         hosts_released=ledger["hosts released"],
         seconds=elapsed,
-        hub=hub.name,
+        hub=the_hub.name,
         concurrency=concurrency,
         latency_ms=latency_ms,
         os_threads=max(os_threads(), progress.peak_threads if progress is not None else 0),
