@@ -368,7 +368,7 @@ class Conductor:
             )
         return details[0]
 
-    def _engine_from_job(self, job: Job) -> Engine:
+    def _engine_from_job(self, job: Job) -> Any:
         """Load the engine that runs (or resumes) ``job``'s flow, recording through its fenced claim."""
         flow_detail = self._flow_detail_from_job(job)
         store: dict[str, Any] = {}
@@ -440,7 +440,7 @@ class Conductor:
                 listener.deregister()
             with self._lock:
                 self._engines.pop(job.uuid, None)
-        return engine.storage.get_flow_state() != states.SUSPENDED
+        return bool(engine.storage.get_flow_state() != states.SUSPENDED)
 
     def _on_job_done(self, job: Job, future: Future[Any]) -> None:
         """Finish ``job`` after its dispatch ended: consume, abandon or trash it (fenced on its claim)."""
