@@ -112,6 +112,18 @@ def test_demo_hub_option_wins_over_the_environment(tmp_path):
     assert summary(proc.stdout)["hub"].startswith("gevent")
 
 
+def test_the_command_module_imports_no_engine_so_it_can_patch_first():
+    code = (
+        "import sys, json, greenflow.cli; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('gevent', 'eventlet', 'sqlalchemy', 'concurrent') or m.startswith(('greenflow.engines', "
+        "'greenflow.executors', 'greenflow.persistence')))))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
+
+
 def test_demo_refuses_a_batch_of_nothing(tmp_path):
     proc = greenflow_command("demo", "--workflows", "0", cwd=tmp_path)
     assert proc.returncode != 0
@@ -217,10 +229,16 @@ def recorded(tmp_path):
     return url, uuids
 
 
-def test_history_is_a_table_of_flows_oldest_first(recorded, capsys):
+def command_output(*args: str, cwd: Path) -> str:
+    """What the ``greenflow`` entry point printed; it must exit 0."""
+    proc = greenflow_command(*args, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_history_is_a_table_of_flows_oldest_first(recorded, tmp_path):
     url, uuids = recorded
-    assert main(["history", url]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    lines = command_output("history", url, cwd=tmp_path).splitlines()
     assert lines[0].split() == ["flow", "uuid", "state", "started", "(UTC)", "duration", "failure"]
     rows = [line.split() for line in lines[2:]]
     assert [(r[0], r[1], r[2]) for r in rows] == [
@@ -254,17 +272,15 @@ def test_history_of_an_empty_store_says_so(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == "no matching flows"
 
 
-def test_show_gives_each_atom_with_results_failures_tracebacks_retries_and_reverts(recorded, capsys):
+def test_show_gives_each_atom_with_results_failures_tracebacks_retries_and_reverts(recorded, tmp_path):
     url, uuids = recorded
-    assert main(["show", url, uuids["broken"]]) == 0
-    out = capsys.readouterr().out
+    out = command_output("show", url, uuids["broken"], cwd=tmp_path)
     assert out.startswith(f"flow broken {uuids['broken']}: REVERTED\n")
     assert "atom undo (task): REVERTED" in out
     assert 'result: "made"' in out and 'revert result: "undid made"' in out
     assert "failure: ValueError: no luck" in out
     assert "Traceback (most recent call last):" in out and "raise ValueError" in out
-    assert main(["show", url, uuids["retried"]]) == 0
-    out = capsys.readouterr().out
+    out = command_output("show", url, uuids["retried"], cwd=tmp_path)
     assert "atom flaky (task): SUCCESS" in out
     assert "executions: 2 (run again 1 time by a retry)" in out
     assert "attempt 1: provided 1" in out
@@ -277,11 +293,11 @@ def test_show_of_an_unknown_flow_names_it(recorded, capsys):
     assert "holds no flow detail with uuid no-such-uuid" in capsys.readouterr().err
 
 
-def test_timeline_writes_a_page_of_the_flows_named(recorded, tmp_path, capsys):
+def test_timeline_writes_a_page_of_the_flows_named(recorded, tmp_path):
     url, uuids = recorded
+    out = command_output("timeline", url, uuids["retried"], uuids["broken"], "-o", "run.html", cwd=tmp_path)
+    assert out.strip() == "wrote run.html: 2 flows, 2 charted"
     page = tmp_path / "run.html"
-    assert main(["timeline", url, uuids["retried"], uuids["broken"], "-o", str(page)]) == 0
-    assert capsys.readouterr().out.strip() == f"wrote {page}: 2 flows, 2 charted"
     text = page.read_text()
     assert text.count('class="atom-row"') == 2 + 2, "one row per atom of the two flows"
     assert "kept" not in text
