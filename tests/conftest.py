@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 _TESTS = str(Path(__file__).resolve().parent)
 if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
+
+# Property-based suites: the "ci" profile (the default) keeps tox fast; run
+# `HYPOTHESIS_PROFILE=thorough pytest tests/unit/test_properties.py` for a long search.
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # the dev extra is not installed: the property suites skip themselves
+    pass
+else:
+    settings.register_profile(
+        "ci", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    )
+    settings.register_profile("thorough", max_examples=1000, deadline=None)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
