@@ -12,6 +12,8 @@ if _TESTS not in sys.path:
 
 # Property-based suites: the "ci" profile (the default) keeps tox fast; run
 # `HYPOTHESIS_PROFILE=thorough pytest tests/unit/test_properties.py` for a long search.
+# Its plugins (trio's, installed by selenium) are not ours and break under eventlet's patching.
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
 try:
     from hypothesis import HealthCheck, settings
 except ImportError:  # the dev extra is not installed: the property suites skip themselves
