@@ -101,6 +101,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             latency_ms=args.latency_ms,
             backend=backend,
             progress=progress,
+            hub=args.hub,
         )
     finally:
         if progress is not None:

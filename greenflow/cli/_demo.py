@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from greenflow import states
-from greenflow.atoms import Task, Times
+from greenflow.atoms import EVENT_UPDATE_PROGRESS, Task, Times
 from greenflow.engines import Engine, Outcome, load, run_many
 from greenflow.hubs import get_hub
 from greenflow.masking import mask_url
+from greenflow.notifier import ANY
 from greenflow.patterns import LinearFlow, UnorderedFlow
 from greenflow.persistence import fetch_backend
 
@@ -183,6 +184,7 @@ class Progress:
         self.counts: Counter[str] = Counter()
         self.done = 0
         self.started = 0
+        self.transitions = 0
         self.peak_threads = os_threads()
         self._interval = interval
         self._started = time.perf_counter()
@@ -211,7 +213,7 @@ class Progress:
         """Show the current counts now."""
         self.peak_threads = max(self.peak_threads, os_threads())
         if self._bar is not None:
-            in_flight = f"{self.started - self.done:,} in flight"
+            in_flight = f"{self.started - self.done:,} in flight, {self.transitions:,} atom transitions"
             self._bar.update(
                 self._task, completed=self.done, states=", ".join(filter(None, [in_flight, self._states()]))
             )
@@ -221,7 +223,8 @@ class Progress:
             percent = 100 * self.done // self.total
             print(
                 f"demo: {self.done:,}/{self.total:,} workflows done ({percent}%) in {elapsed:.1f} s, "
-                f"{self.started - self.done:,} in flight: {self._states() or 'none finished yet'}",
+                f"{self.started - self.done:,} in flight, {self.transitions:,} atom transitions: "
+                f"{self._states() or 'none finished yet'}",
                 flush=True,
             )
 
@@ -235,6 +238,12 @@ class Progress:
         """A workflow was loaded (recorded) and is about to start."""
         self.started += 1
         self._tick(False)
+
+    def transition(self, event_type: str, details: Any) -> None:
+        """An atom of some workflow changed state (an atom notifier's callback)."""
+        if event_type != EVENT_UPDATE_PROGRESS:
+            self.transitions += 1
+            self._tick(False)
 
     def _tick(self, last: bool) -> None:
         now = time.perf_counter()
@@ -256,11 +265,13 @@ def run_demo(
     latency_ms: float = 5.0,
     backend: str | dict[str, Any] = "memory://",
     progress: Progress | None = None,
+    hub: str | None = None,
 ) -> DemoReport:
     """Run the batch with ``run_many``; 10% of boots fail once (retried), 5% for good (reverted).
 
     Every workflow is recorded in ``backend`` (a URL or conf dict); ``progress`` is called
-    with each outcome as its workflow ends.
+    with each outcome as its workflow ends. ``hub`` names the hub (``None``: by
+    configuration); a green one needs the process patched first.
     """
     rng = random.Random(seed)
     ledger: Counter[str] = Counter()
@@ -279,9 +290,10 @@ def run_demo(
             store = {"request_id": request_id, "latency": latency, "fail_times": fail_times}
             # Taken from here as a slot frees up: the workflow's latency starts now.
             started_at[request_id] = clock()
-            eng = load(flow, store=store, engine=engine, backend=store_backend)
+            eng = load(flow, store=store, engine=engine, backend=store_backend, hub=the_hub)
             uuids.append(eng.storage.flow_uuid)
             if progress is not None:
+                eng.atom_notifier.register(ANY, progress.transition)
                 progress.began()
             yield eng
 
@@ -290,11 +302,12 @@ def run_demo(
         if progress is not None:
             progress(outcome)
 
-    hub = get_hub()
+    the_hub = get_hub(hub)
     started = clock()
     try:
         summary = run_many(
             engines(),
+            hub=the_hub,
             concurrency=concurrency,
             keep_outcomes=False,
             collect_results=False,
@@ -309,7 +322,7 @@ def run_demo(
         outcomes=dict(summary.counts),
         hosts_released=ledger["hosts released"],
         seconds=elapsed,
-        hub=hub.name,
+        hub=the_hub.name,
         concurrency=concurrency,
         latency_ms=latency_ms,
         os_threads=max(os_threads(), progress.peak_threads if progress is not None else 0),

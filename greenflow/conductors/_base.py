@@ -94,6 +94,8 @@ class Conductor:
     WAIT_TIMEOUT: ClassVar[float] = 0.5
     CLAIM_EXPIRY: ClassVar[float] = 30.0
     MAX_ABANDONS: ClassVar[int] = 3
+    #: The most jobs claimed in one call to the board (other conductors get their turn between calls).
+    CLAIM_BATCH: ClassVar[int] = 200
 
     def __init__(
         self,
@@ -242,19 +244,16 @@ class Conductor:
                 continue
             dispatched = False
             try:
-                for job in board.iterjobs(only_unclaimed=True, limit=free):
-                    if stopping.is_set() or len(self._dispatched) >= self.capacity:
-                        break
-                    try:
-                        claim = board.claim(job, self._name, expiry=self._claim_expiry)
-                    except (UnclaimableJobError, JobNotFoundError):
-                        continue  # another conductor was quicker
+                batch = free if max_dispatches is None else min(free, max(0, max_dispatches - total))
+                for job, claim in board.claim_next(
+                    self._name, min(batch, self.CLAIM_BATCH), self._claim_expiry
+                ):
                     self._start(job, Lease(board, job, claim))
                     dispatched = True
                     total += 1
-                    if max_dispatches is not None and 0 < max_dispatches <= total:
-                        self._log.info("conductor %s: dispatched %d jobs, the limit", self._name, total)
-                        return
+                if max_dispatches is not None and 0 < max_dispatches <= total:
+                    self._log.info("conductor %s: dispatched %d jobs, the limit", self._name, total)
+                    return
             except JobError as exc:
                 # The board is unreachable (a restart, a failover): back off and try again.
                 self._log.warning("conductor %s: jobboard error, retrying: %s", self._name, exc)
@@ -369,7 +368,7 @@ class Conductor:
             )
         return details[0]
 
-    def _engine_from_job(self, job: Job) -> Engine:
+    def _engine_from_job(self, job: Job) -> Any:
         """Load the engine that runs (or resumes) ``job``'s flow, recording through its fenced claim."""
         flow_detail = self._flow_detail_from_job(job)
         store: dict[str, Any] = {}
@@ -386,6 +385,10 @@ class Conductor:
         lease = self._leases.get(job.uuid)
         if backend is not None and lease is not None:
             backend = FencedBackend(backend, lease)
+        return self._load_engine(flow_detail, store, backend)
+
+    def _load_engine(self, flow_detail: FlowDetail, store: dict[str, Any], backend: Any) -> Any:
+        """Load the engine for a job's flow detail (compat/ loads TaskFlow's engine wrapper here)."""
         options = dict(self._engine_options)
         if self._engine is not None:
             options["engine"] = self._engine
@@ -437,7 +440,7 @@ class Conductor:
                 listener.deregister()
             with self._lock:
                 self._engines.pop(job.uuid, None)
-        return engine.storage.get_flow_state() != states.SUSPENDED
+        return bool(engine.storage.get_flow_state() != states.SUSPENDED)
 
     def _on_job_done(self, job: Job, future: Future[Any]) -> None:
         """Finish ``job`` after its dispatch ended: consume, abandon or trash it (fenced on its claim)."""

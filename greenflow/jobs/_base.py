@@ -415,6 +415,24 @@ class JobBoard:
         self.notifier.notify(CLAIMED, {"job": job, "owner": who, "token": claim.token})
         return claim
 
+    def claim_next(self, who: str, limit: int, expiry: float | None = None) -> list[tuple[Job, Claim]]:
+        """Claim up to ``limit`` unclaimed jobs for ``who`` in board order; ``[(job, claim), ...]``.
+
+        One round trip on boards that can (Redis); others claim one by one,
+        skipping jobs another claimant takes first.
+        """
+        if expiry is None:
+            expiry = self.DEFAULT_EXPIRY
+        if expiry is not None and expiry <= 0:
+            raise InvalidOptionError(f"a claim expiry must be a positive number of seconds, got {expiry!r}")
+        if limit < 1:
+            return []
+        pairs = self._claim_next(who, limit, expiry)
+        for job, claim in pairs:
+            self._claims[job.uuid] = claim
+            self.notifier.notify(CLAIMED, {"job": job, "owner": who, "token": claim.token})
+        return pairs
+
     def verify(self, claim: Claim) -> bool:
         """Whether ``claim`` (its owner and token) still holds its job, asked of the board now."""
         return self._verify(claim)
@@ -544,6 +562,15 @@ class JobBoard:
 
     def _claim(self, job: Job, who: str, expiry: float | None) -> Claim:
         raise NotImplementedError
+
+    def _claim_next(self, who: str, limit: int, expiry: float | None) -> list[tuple[Job, Claim]]:
+        pairs = []
+        for job in self._scan(True, limit):
+            try:
+                pairs.append((job, self._claim(job, who, expiry)))
+            except (UnclaimableJobError, JobNotFoundError):
+                continue
+        return pairs
 
     def _verify(self, claim: Claim) -> bool:
         raise NotImplementedError

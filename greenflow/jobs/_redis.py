@@ -85,6 +85,31 @@ end
 return {1, token}
 """
 
+_CLAIM_NEXT: Final = """
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local out = {}
+local limit = tonumber(ARGV[3])
+for _, id in ipairs(ids) do
+  local owner_key = ARGV[1] .. id
+  if redis.call('EXISTS', owner_key) == 0 then
+    local posting = redis.call('HGET', KEYS[2], id)
+    if posting then
+      local token = redis.call('INCR', KEYS[3])
+      local value = token .. '|' .. ARGV[2]
+      if tonumber(ARGV[4]) > 0 then
+        redis.call('SET', owner_key, value, 'PX', ARGV[4])
+      else
+        redis.call('SET', owner_key, value)
+      end
+      out[#out + 1] = posting
+      out[#out + 1] = token
+      if #out >= 2 * limit then break end
+    end
+  end
+end
+return out
+"""
+
 _EXTEND: Final = """
 local out = {}
 for i, key in ipairs(KEYS) do
@@ -284,6 +309,7 @@ class RedisJobBoard(JobBoard):
             client = self._client
             self._scripts = {
                 "claim": client.register_script(_CLAIM),
+                "claim_next": client.register_script(_CLAIM_NEXT),
                 "extend": client.register_script(_EXTEND),
                 "finish": client.register_script(_FINISH),
                 "scan": client.register_script(_SCAN),
@@ -388,6 +414,21 @@ class RedisJobBoard(JobBoard):
                 f"job {job.name!r} ({job.uuid}) is already claimed by {holder.owner if holder else '?'!r}"
             )
         return Claim(job.uuid, who, int(value), expiry)
+
+    def _claim_next(self, who: str, limit: int, expiry: float | None) -> list[tuple[Job, Claim]]:
+        if "|" in who:
+            raise InvalidOptionError(f"a claim owner must not contain '|', got {who!r}")
+        ms = 0 if expiry is None else max(1, int(expiry * 1000))
+        with self._translate("claim jobs on"):
+            out = self._script("claim_next")(
+                keys=[self._k_queue, self._k_postings, self._k_fence],
+                args=[self._owner_prefix, who, limit, ms],
+            )
+        pairs = []
+        for posting, token in zip(out[::2], out[1::2], strict=True):
+            job = self._job(posting)
+            pairs.append((job, Claim(job.uuid, who, int(token), expiry)))
+        return pairs
 
     def _verify(self, claim: Claim) -> bool:
         with self._translate("check a claim on"):

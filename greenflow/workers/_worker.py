@@ -7,8 +7,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Final
 
-from greenflow.atoms import Task
-from greenflow.engines import invoke_atom
+from greenflow.atoms import ActionKind, Task, invoke_atom
 from greenflow.exceptions import InvalidOptionError, ProtocolError, WorkerError
 from greenflow.failure import Failure
 from greenflow.hubs import Hub, get_hub
@@ -336,8 +335,9 @@ class Worker:
         def sink(_atom: Any, progress: float) -> None:
             self._reply(reply_to, Progress(request.id, progress))
 
+        kind = ActionKind.EXECUTE if request.action == EXECUTE else ActionKind.REVERT
         try:
-            ok, value = invoke_atom(0 if request.action == EXECUTE else 1, task, kwargs, sink)
+            ok, value = invoke_atom(kind, task, kwargs, sink)
         except BaseException as exc:  # SystemExit, KeyboardInterrupt...: the engine must still hear
             _LOG.warning(
                 "worker for topic %r: atom %r (%s) raised %s; replying FAILURE",

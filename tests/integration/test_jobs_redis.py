@@ -194,3 +194,16 @@ def test_unreachable_server_is_a_clear_job_error() -> None:
     with pytest.raises(JobError, match=r"jobboard 'b' could not connect to Redis at 127.0.0.1:1") as info:
         board.connect()
     assert "pw" not in str(info.value)
+
+
+def test_claim_next_claims_unclaimed_jobs_in_board_order_in_one_call(board: JobBoard) -> None:
+    jobs = [board.post(f"j{i}") for i in range(5)]
+    urgent = board.post("urgent", priority=JobPriority.HIGH)
+    board.claim(jobs[0], "other", expiry=5)
+    got = board.claim_next("me", 3, expiry=5)
+    assert [job.name for job, _ in got] == ["urgent", "j1", "j2"]
+    assert all(board.verify(claim) and claim.owner == "me" for _, claim in got)
+    assert len({claim.token for _, claim in got}) == 3
+    assert [job.name for job, _ in board.claim_next("me", 10, expiry=5)] == ["j3", "j4"]
+    assert board.claim_next("me", 10, expiry=5) == []
+    assert board.find_owner(urgent) == "me"

@@ -33,11 +33,14 @@ def greeting_flow() -> LinearFlow:
     return LinearFlow("greeting").add(Greet(provides="greeting"))
 
 
-def greenflow_command(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def greenflow_command(
+    *args: str, cwd: Path, timeout: float = 120, **env_vars: str
+) -> subprocess.CompletedProcess[str]:
     """Run the installed ``greenflow`` entry point in a subprocess (never patching this process)."""
     assert ENTRY_POINT is not None, "the greenflow entry point is not installed here (pip install -e .)"
     env = dict(os.environ)
     env.pop("GREENFLOW_HUB", None)
+    env.update(env_vars)
     return subprocess.run(
         [ENTRY_POINT, *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd
     )
@@ -54,28 +57,28 @@ def summary(stdout: str) -> dict[str, str]:
 
 
 def test_demo_runs_on_gevent_in_one_os_thread_records_every_workflow_and_writes_a_timeline(tmp_path):
-    proc = greenflow_command("demo", "--workflows", "300", "--latency-ms", "1", cwd=tmp_path)
+    proc = greenflow_command("demo", "--workflows", "120", "--latency-ms", "1", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     rows = summary(proc.stdout)
-    assert rows["workflows"] == "300"
+    assert rows["workflows"] == "120"
     assert rows["hub"].startswith("gevent")
     assert rows["OS threads"] == "1"
     counts = {state: int(rows[state].replace(",", "")) for state in ("SUCCESS", "REVERTED", "FAILURE")}
-    assert sum(counts.values()) == 300 and counts["FAILURE"] == 0 and counts["REVERTED"] > 0
+    assert sum(counts.values()) == 120 and counts["FAILURE"] == 0 and counts["REVERTED"] > 0
     assert rows["hosts released by reverts"] == str(counts["REVERTED"])
     for label in ("workflows/s", "workflow latency p50", "workflow latency p99", "peak RSS"):
         assert rows[label][0].isdigit(), (label, rows[label])
     # Not a terminal: progress comes as plain lines, the last one at 100%.
-    assert "demo: 300/300 workflows done (100%)" in proc.stdout
+    assert "demo: 120/120 workflows done (100%)" in proc.stdout
     assert rows["recorded in"] == "sqlite:///greenflow-demo.db"
     assert rows["timeline"] == "greenflow-demo-timeline.html"
     page = (tmp_path / "greenflow-demo-timeline.html").read_text()
-    assert page.startswith("<!DOCTYPE html>") and "300 flows" in page
+    assert page.startswith("<!DOCTYPE html>") and "120 flows" in page
 
     listed = greenflow_command("history", "sqlite:///greenflow-demo.db", "--json", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     flows = json.loads(listed.stdout)
-    assert len(flows) == 300
+    assert len(flows) == 120
     assert {f["state"] for f in flows} == {"SUCCESS", "REVERTED"}
     assert all(f["started"] and f["seconds"] > 0 for f in flows)
 
@@ -99,6 +102,26 @@ def test_demo_runs_on_the_hub_asked_for_into_the_backend_named(tmp_path, hub):
     assert not (tmp_path / "greenflow-demo.db").exists()
     listed = greenflow_command("history", url, "--json", cwd=tmp_path)
     assert len(json.loads(listed.stdout)) == 40
+
+
+def test_demo_hub_option_wins_over_the_environment(tmp_path):
+    proc = greenflow_command(
+        "demo", "--workflows", "10", "--latency-ms", "0", cwd=tmp_path, GREENFLOW_HUB="threading"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert summary(proc.stdout)["hub"].startswith("gevent")
+
+
+def test_the_command_module_imports_no_engine_so_it_can_patch_first():
+    code = (
+        "import sys, json, greenflow.cli; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('gevent', 'eventlet', 'sqlalchemy', 'concurrent') or m.startswith(('greenflow.engines', "
+        "'greenflow.executors', 'greenflow.persistence')))))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
 
 
 def test_demo_refuses_a_batch_of_nothing(tmp_path):
@@ -206,10 +229,16 @@ def recorded(tmp_path):
     return url, uuids
 
 
-def test_history_is_a_table_of_flows_oldest_first(recorded, capsys):
+def command_output(*args: str, cwd: Path) -> str:
+    """What the ``greenflow`` entry point printed; it must exit 0."""
+    proc = greenflow_command(*args, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_history_is_a_table_of_flows_oldest_first(recorded, tmp_path):
     url, uuids = recorded
-    assert main(["history", url]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    lines = command_output("history", url, cwd=tmp_path).splitlines()
     assert lines[0].split() == ["flow", "uuid", "state", "started", "(UTC)", "duration", "failure"]
     rows = [line.split() for line in lines[2:]]
     assert [(r[0], r[1], r[2]) for r in rows] == [
@@ -243,17 +272,15 @@ def test_history_of_an_empty_store_says_so(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == "no matching flows"
 
 
-def test_show_gives_each_atom_with_results_failures_tracebacks_retries_and_reverts(recorded, capsys):
+def test_show_gives_each_atom_with_results_failures_tracebacks_retries_and_reverts(recorded, tmp_path):
     url, uuids = recorded
-    assert main(["show", url, uuids["broken"]]) == 0
-    out = capsys.readouterr().out
+    out = command_output("show", url, uuids["broken"], cwd=tmp_path)
     assert out.startswith(f"flow broken {uuids['broken']}: REVERTED\n")
     assert "atom undo (task): REVERTED" in out
     assert 'result: "made"' in out and 'revert result: "undid made"' in out
     assert "failure: ValueError: no luck" in out
     assert "Traceback (most recent call last):" in out and "raise ValueError" in out
-    assert main(["show", url, uuids["retried"]]) == 0
-    out = capsys.readouterr().out
+    out = command_output("show", url, uuids["retried"], cwd=tmp_path)
     assert "atom flaky (task): SUCCESS" in out
     assert "executions: 2 (run again 1 time by a retry)" in out
     assert "attempt 1: provided 1" in out
@@ -266,11 +293,11 @@ def test_show_of_an_unknown_flow_names_it(recorded, capsys):
     assert "holds no flow detail with uuid no-such-uuid" in capsys.readouterr().err
 
 
-def test_timeline_writes_a_page_of_the_flows_named(recorded, tmp_path, capsys):
+def test_timeline_writes_a_page_of_the_flows_named(recorded, tmp_path):
     url, uuids = recorded
+    out = command_output("timeline", url, uuids["retried"], uuids["broken"], "-o", "run.html", cwd=tmp_path)
+    assert out.strip() == "wrote run.html: 2 flows, 2 charted"
     page = tmp_path / "run.html"
-    assert main(["timeline", url, uuids["retried"], uuids["broken"], "-o", str(page)]) == 0
-    assert capsys.readouterr().out.strip() == f"wrote {page}: 2 flows, 2 charted"
     text = page.read_text()
     assert text.count('class="atom-row"') == 2 + 2, "one row per atom of the two flows"
     assert "kept" not in text
