@@ -11,7 +11,7 @@ if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
 
 # Property-based suites: the "ci" profile (the default) keeps tox fast; run
-# `HYPOTHESIS_PROFILE=thorough pytest tests/unit/test_properties.py` for a long search.
+# `HYPOTHESIS_PROFILE=thorough python tests/hubs/run.py gevent -k random` for a long search.
 # Its plugins (trio's, installed by selenium) are not ours and break under eventlet's patching.
 os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
 try:
