@@ -41,7 +41,7 @@ from greenflow.exceptions import (
     UnclaimableJobError,
 )
 from greenflow.executors import ExecutorError
-from greenflow.hubs import get_hub
+from greenflow.hubs import resolve_hub
 from greenflow.jobs import FencedBackend, Job, JobBoard, Lease
 from greenflow.notifier import Notifier
 from greenflow.persistence import FlowDetail
@@ -126,7 +126,7 @@ class Conductor:
                 f"claim_expiry must be a positive number of seconds, got {claim_expiry!r}"
             )
         self._max_abandons = self.MAX_ABANDONS if max_abandons is None else int(max_abandons)
-        self._hub = hub if hub is not None and not isinstance(hub, str) else get_hub(hub)
+        self._hub = resolve_hub(hub)
         self._notifier = Notifier()
         hub_obj = self._hub
         self._lock = hub_obj.Lock()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import importlib
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 
 from greenflow.engines._engine import Engine
 from greenflow.engines._options import EngineOptions
 from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
 from greenflow.masking import mask_conf
 from greenflow.patterns import Flow
-from greenflow.persistence import FlowDetail, LogBook, MemoryBackend, fetch_backend
+from greenflow.persistence import Backend, FlowDetail, LogBook, MemoryBackend, fetch_backend
 
 __all__ = [
     "flow_from_detail",
@@ -32,25 +32,30 @@ _FACTORY_META = "factory"
 _DEFAULT_BACKEND = MemoryBackend()
 
 
+#: What ``load()`` accepts as ``backend=``: a backend object, its URL, or ``{'connection': URL, ...}``.
+BackendSpec: TypeAlias = "Backend | str | dict[str, Any] | None"
+
 # Backend objects already validated: engines loaded in bulk on one backend check it once.
-_VALIDATED: weakref.WeakSet[Any] = weakref.WeakSet()
+_VALIDATED: weakref.WeakSet[Backend] = weakref.WeakSet()
 
 
-def _backend(backend: Any) -> Any:
+def _backend(backend: BackendSpec) -> Backend:
     """The backend object for ``load()``'s argument, checked to be reachable now, not mid-run."""
     if backend is None:
         return _DEFAULT_BACKEND
     if isinstance(backend, (str, dict)):
-        backend = fetch_backend(backend)
-    elif not hasattr(backend, "get_connection"):
+        resolved: Backend = fetch_backend(backend)
+    elif hasattr(backend, "get_connection"):
+        resolved = backend
+    else:
         raise InvalidOptionError(
             f"backend must be a URL, a dict or a backend object, got {mask_conf(backend)!r}"
         )
-    _validate(backend)
-    return backend
+    _validate(resolved)
+    return resolved
 
 
-def _validate(backend: Any) -> None:
+def _validate(backend: Backend) -> None:
     try:
         if backend in _VALIDATED:
             return
@@ -74,7 +79,7 @@ def _validate(backend: Any) -> None:
         pass
 
 
-def _describe(backend: Any) -> str:
+def _describe(backend: Backend) -> str:
     """The backend's URL without a password."""
     url = str(getattr(backend, "conf", {}).get("connection", "?"))
     scheme, sep, rest = url.partition("://")
@@ -85,7 +90,7 @@ def _describe(backend: Any) -> str:
 
 
 def _flow_detail(
-    flow: Flow, backend: Any, book: LogBook | None, flow_detail: FlowDetail | None
+    flow: Flow, backend: Backend, book: LogBook | None, flow_detail: FlowDetail | None
 ) -> FlowDetail:
     if flow_detail is not None:
         if not isinstance(flow_detail, FlowDetail):
@@ -111,10 +116,9 @@ def load(
     store: Mapping[str, Any] | None = None,
     engine: str = "serial",
     executor: Any = None,
-    backend: Any = None,
+    backend: BackendSpec = None,
     book: LogBook | None = None,
     flow_detail: FlowDetail | None = None,
-    engine_conf: Any = None,
     **options: Any,
 ) -> Engine:
     """Make an engine for ``flow``.
@@ -132,7 +136,7 @@ def load(
         )
     if executor is not None:
         options["executor"] = executor
-    opts = EngineOptions.build(engine, engine_conf, **options)
+    opts = EngineOptions.build(engine, **options)
     return load_with_options(flow, opts, store=store, backend=backend, book=book, flow_detail=flow_detail)
 
 
@@ -140,7 +144,7 @@ def load_with_options(
     flow: Flow,
     options: EngineOptions,
     store: Mapping[str, Any] | None = None,
-    backend: Any = None,
+    backend: BackendSpec = None,
     book: LogBook | None = None,
     flow_detail: FlowDetail | None = None,
 ) -> Engine:
@@ -187,7 +191,7 @@ def save_factory_details(
     flow_factory: Callable[..., Any],
     factory_args: Any,
     factory_kwargs: Mapping[str, Any] | None,
-    backend: Any = None,
+    backend: Backend | None = None,
 ) -> None:
     """Record in ``flow_detail.meta`` how to rebuild the flow (for ``flow_from_detail``)."""
     flow_detail.meta[_FACTORY_META] = {
@@ -205,7 +209,7 @@ def load_from_factory(
     factory_kwargs: Mapping[str, Any] | None = None,
     store: Mapping[str, Any] | None = None,
     book: LogBook | None = None,
-    backend: Any = None,
+    backend: BackendSpec = None,
     **kwargs: Any,
 ) -> Engine:
     """Build the flow with ``flow_factory(*args, **kwargs)``, record the factory, and load it."""
@@ -232,7 +236,10 @@ def flow_from_detail(flow_detail: FlowDetail) -> Flow:
 
 
 def load_from_detail(
-    flow_detail: FlowDetail, store: Mapping[str, Any] | None = None, backend: Any = None, **kwargs: Any
+    flow_detail: FlowDetail,
+    store: Mapping[str, Any] | None = None,
+    backend: BackendSpec = None,
+    **kwargs: Any,
 ) -> Engine:
     """Load an engine that resumes ``flow_detail`` (its flow rebuilt from the recorded factory)."""
     return load(

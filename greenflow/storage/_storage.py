@@ -33,6 +33,8 @@ from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
 from greenflow.failure import Failure
 from greenflow.persistence import (
     AtomDetail,
+    Backend,
+    Connection,
     FlowDetail,
     RetryDetail,
     TaskDetail,
@@ -63,7 +65,7 @@ class Storage:
     #: The recorder seam's flag: every transition is written as it is recorded (nothing pending).
     defers_commits: bool = False
 
-    def __init__(self, flow_detail: FlowDetail, backend: Any = None) -> None:
+    def __init__(self, flow_detail: FlowDetail, backend: Backend | None = None) -> None:
         self.flow_detail = flow_detail
         self.backend = backend
         #: Whether every transition is written to the backend (and results must be JSON-safe).
@@ -71,7 +73,7 @@ class Storage:
         self._writes = self.writes_through
         #: The recorder seam's flag: results are checked (``unstorable``) before they are recorded.
         self.checks_results = self.writes_through
-        self._conn = backend.get_connection() if self._writes else None
+        self._conn = backend.get_connection() if self._writes and backend is not None else None
         self._transient: dict[str, Any] = {}
         injector = flow_detail.find_by_name(TASKFLOW_INJECTOR)
         self._injector = injector if injector is not None and isinstance(injector.results, dict) else None
@@ -283,7 +285,7 @@ class Storage:
         middle of a run) is broken, so the flow can be resumed; this works with
         any backend whose connection can say who holds a claim (``get_claim``).
         """
-        conn = self._conn if self._conn is not None else self.backend.get_connection()
+        conn = self._connection()
         uuid = self.flow_detail.uuid
         try:
             conn.claim_flow(uuid, owner)
@@ -333,9 +335,15 @@ class Storage:
             self.created_all = False
         return changed
 
+    def _connection(self) -> Connection:
+        if self._conn is not None:
+            return self._conn
+        assert self.backend is not None, "only a run some backend records claims its flow detail"
+        return self.backend.get_connection()
+
     def release(self, owner: str) -> None:
         """Drop ``owner``'s claim on the flow detail."""
-        conn = self._conn if self._conn is not None else self.backend.get_connection()
+        conn = self._connection()
         conn.release_flow(self.flow_detail.uuid, owner)
 
     # -- user side --------------------------------------------------------------------------
