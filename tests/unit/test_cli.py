@@ -112,6 +112,18 @@ def test_demo_hub_option_wins_over_the_environment(tmp_path):
     assert summary(proc.stdout)["hub"].startswith("gevent")
 
 
+def test_the_command_module_imports_no_engine_so_it_can_patch_first():
+    code = (
+        "import sys, json, greenflow.cli; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('gevent', 'eventlet', 'sqlalchemy', 'concurrent') or m.startswith(('greenflow.engines', "
+        "'greenflow.executors', 'greenflow.persistence')))))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
+
+
 def test_demo_refuses_a_batch_of_nothing(tmp_path):
     proc = greenflow_command("demo", "--workflows", "0", cwd=tmp_path)
     assert proc.returncode != 0
