@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from greenflow import states
 from greenflow.atoms import EVENT_UPDATE_PROGRESS, Action, ActionKind, AtomOutcome, invoke_atom
-from greenflow.compiler import RETRY, CompiledFlow, compile_flow
+from greenflow.compiler import RETRY, CompiledFlow, bind_flow
 from greenflow.engines._options import EngineOptions
 from greenflow.engines._runtime import INTERRUPTED_FLOW_STATES, Runtime
 from greenflow.exceptions import EngineStateError, MissingDependencyError, StorageError
@@ -83,6 +83,7 @@ class Engine:
         self._notifier: Notifier | None = None
         self._atom_notifier: Notifier | None = None
         self._compiled: CompiledFlow | None = None
+        self._atoms: tuple[Any, ...] = ()  # the flow's atoms, aligned with the graph's nodes
         self._details: list[AtomDetail | None] | None = None
         self._validated = False
         self._running = False
@@ -118,9 +119,9 @@ class Engine:
         return self.compile()
 
     def compile(self) -> CompiledFlow:
-        """Compile the flow (validating its structure); cached per flow structure."""
+        """Compile the flow (validating its structure); shared by every flow of the same shape."""
         if self._compiled is None:
-            self._compiled = compile_flow(self._flow)
+            self._compiled, self._atoms = bind_flow(self._flow)
         return self._compiled
 
     def prepare(self) -> None:
@@ -252,6 +253,7 @@ class Engine:
             never_resolve=self.options.never_resolve,
             fresh=self._runs == 0 and self.storage.created_all,
             interrupted=interrupted,
+            atoms=self._atoms,
         )
         self._runtime = runtime
         self._runs += 1

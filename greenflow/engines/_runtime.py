@@ -62,7 +62,7 @@ TaskFlow's do), so the atoms' intentions are the record.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, Final
 
@@ -121,9 +121,13 @@ class Runtime:
         never_resolve: bool = False,
         fresh: bool = False,
         interrupted: bool = False,
+        *,
+        atoms: Sequence[Any],
     ) -> None:
         self._graph = compiled
         self._nodes = compiled.nodes
+        # The flow's own atoms, aligned with the (shared) graph's nodes.
+        self._atoms = atoms
         self._recorder = recorder
         # A recorder that writes through must be able to store every result: check each once.
         self._check_results = recorder.checks_results
@@ -427,7 +431,7 @@ class Runtime:
             if self._notify is not None:
                 self._notify(i, states.RUNNING, old, None)
             self.running += 1
-            self._actions.append(new_action((_EXECUTE, i, node.atom, kwargs)))
+            self._actions.append(new_action((_EXECUTE, i, self._atoms[i], kwargs)))
 
     def _deciders_allow(self, i: int) -> bool:
         nodes, values, state = self._nodes, self.values, self.state
@@ -475,7 +479,7 @@ class Runtime:
                         ) from exc
                 kwargs[src.arg] = value
             elif kind == ARG_FROM_INJECT:
-                kwargs[src.arg] = src.ref
+                kwargs[src.arg] = self._atoms[i].inject[src.ref]
             else:
                 found, value = self._recorder.lookup_injected(src.symbol)
                 if found:
@@ -574,7 +578,7 @@ class Runtime:
         node = self._nodes[r]
         try:
             kwargs = self._arguments(r, node.args)
-            decision = node.atom.on_failure(History(history, self._failure[r]), **kwargs)
+            decision = self._atoms[r].on_failure(History(history, self._failure[r]), **kwargs)
             return Decision(decision)
         except Exception as exc:
             failure = Failure.from_exception(exc)
@@ -623,7 +627,7 @@ class Runtime:
             if state[i] != states.REVERTING:  # REVERTING: a resumed run reverts it again
                 self._set_state(i, states.REVERTING)
             self.running += 1
-            self._actions.append(new_action((_REVERT, i, node.atom, kwargs)))
+            self._actions.append(new_action((_REVERT, i, self._atoms[i], kwargs)))
         self._maybe_finish()
 
     def _flow_failures(self) -> dict[str, Failure]:

@@ -93,7 +93,7 @@ class Storage:
             detail = None if fresh else fd.find_by_name(node.name)
             if detail is None:
                 detail = RetryDetail(node.name) if node.kind == RETRY else TaskDetail(node.name)
-                detail.version = node.atom.version
+                detail.version = node.version
                 fd.add(detail)
                 created = True
             details[index] = detail

@@ -66,6 +66,7 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "ARG_FROM_STORE",
         "ArgKind",
         "ArgSource",
+        "BoundFlow",
         "CompiledFlow",
         "DeciderEdge",
         "FlowCompiler",
@@ -74,7 +75,9 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "NodeKind",
         "RETRY",
         "TASK",
+        "bind_flow",
         "compile_flow",
+        "flow_shape",
     ],
     "greenflow.engines": [
         "ENGINE_KINDS",
