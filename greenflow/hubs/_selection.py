@@ -16,14 +16,14 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
-from greenflow.hubs._base import Hub
-from greenflow.hubs._errors import (
+from greenflow.exceptions import (
     HubConfigError,
     HubMismatchError,
     HubNotPatchedError,
     HubUnavailableError,
     UnknownHubError,
 )
+from greenflow.hubs._base import Hub
 from greenflow.hubs._patching import (
     GREEN_HUBS,
     active_patching,
