@@ -7,12 +7,17 @@ from greenflow.compiler._compiler import (
     JOIN,
     RETRY,
     TASK,
+    ArgKind,
     ArgSource,
+    BoundFlow,
     CompiledFlow,
     DeciderEdge,
     FlowCompiler,
     Node,
+    NodeKind,
+    bind_flow,
     compile_flow,
+    flow_shape,
 )
 
 __all__ = [
@@ -22,10 +27,15 @@ __all__ = [
     "JOIN",
     "RETRY",
     "TASK",
+    "ArgKind",
     "ArgSource",
+    "BoundFlow",
     "CompiledFlow",
     "DeciderEdge",
     "FlowCompiler",
     "Node",
+    "NodeKind",
+    "bind_flow",
     "compile_flow",
+    "flow_shape",
 ]

@@ -4,8 +4,11 @@ The call path of a task is short on purpose: ``Engine.run()`` drives
 ``run_iter()``, which asks the sans-IO ``Runtime`` what to start, calls
 ``invoke_atom()`` (inline for the serial engine, through an executor for the
 parallel one) and feeds the outcome back. ``run_iter()`` never blocks inside
-a step: when it has to wait for atoms running elsewhere it yields
-``WAITING`` and lets its caller wait (``run()`` waits through the hub).
+a step: when it has to wait for atoms running elsewhere, or for its
+recorder to say that the transitions it recorded are durable (the recorder
+seam, ``greenflow.storage._recorder``), it yields ``WAITING`` and lets its
+caller wait (``run()`` waits through the hub). No atom starts before the
+transitions it depends on are durable.
 """
 
 from __future__ import annotations
@@ -14,27 +17,26 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from greenflow import states
-from greenflow.atoms import EVENT_UPDATE_PROGRESS, Task, progress_sink
-from greenflow.compiler import RETRY, CompiledFlow, compile_flow
+from greenflow.atoms import EVENT_UPDATE_PROGRESS, Action, ActionKind, AtomOutcome, invoke_atom
+from greenflow.compiler import RETRY, CompiledFlow, bind_flow
 from greenflow.engines._options import EngineOptions
-from greenflow.engines._runtime import EXECUTE_ACTION, INTERRUPTED_FLOW_STATES, Action, Runtime
+from greenflow.engines._runtime import INTERRUPTED_FLOW_STATES, Runtime
 from greenflow.exceptions import EngineStateError, MissingDependencyError, StorageError
-from greenflow.executors import make_executor, shared_executor
+from greenflow.executors import Starter, make_executor, shared_executor, starter_for
 from greenflow.failure import Failure
 from greenflow.hubs import get_hub
 from greenflow.notifier import Notifier
 from greenflow.persistence import AtomDetail, FlowDetail, make_owner, new_uuid
-from greenflow.storage import Storage
+from greenflow.storage import PendingCommit, Storage
 
 if TYPE_CHECKING:
     from greenflow.patterns import Flow
 
-__all__ = ["WAITING", "Engine", "EngineStatistics", "invoke_atom"]
+__all__ = ["WAITING", "Engine", "EngineStatistics"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ _STATE_LOCK = threading.Lock()
 
 #: Yielded by ``run_iter()`` when every runnable atom is running elsewhere.
 WAITING: Final = "WAITING"
+
+_EXECUTE: Final = ActionKind.EXECUTE
 
 _RESULT_STATES: Final = frozenset({states.SUCCESS, states.FAILURE, states.REVERTED, states.REVERT_FAILURE})
 
@@ -56,49 +60,6 @@ class EngineStatistics:
     atoms_executed: int
     atoms_reverted: int
     last_state: str
-
-
-def invoke_atom(kind: int, atom: Any, kwargs: dict[str, Any], sink: Any = None) -> tuple[bool, Any]:
-    """Run an atom's execute or revert; return ``(True, value)`` or ``(False, Failure)``.
-
-    Module-level so that executors (threads, processes, greenlets) can call it.
-    """
-    token = progress_sink.set(sink) if sink is not None else None
-    try:
-        is_task = isinstance(atom, Task)
-        if kind == EXECUTE_ACTION:
-            if is_task:
-                atom.pre_execute()
-                try:
-                    return True, atom.execute(**kwargs)
-                finally:
-                    atom.post_execute()
-            return True, atom.execute(**kwargs)
-        if is_task:
-            atom.pre_revert()
-            try:
-                return True, atom.revert(**kwargs)
-            finally:
-                atom.post_revert()
-        return True, atom.revert(**kwargs)
-    except Exception as exc:
-        return False, Failure.from_exception(exc)
-    finally:
-        if token is not None:
-            progress_sink.reset(token)
-
-
-def _invoke_atom_collecting_progress(
-    kind: int, atom: Any, kwargs: dict[str, Any]
-) -> tuple[bool, Any, list[float]]:
-    """``invoke_atom`` in another process: returns the progress the atom reported with its outcome.
-
-    The engine's progress sink cannot be sent to another process, so the
-    engine reports the collected progress when the atom's outcome comes back.
-    """
-    reported: list[float] = []
-    ok, value = invoke_atom(kind, atom, kwargs, lambda _atom, progress: reported.append(progress))
-    return ok, value, reported
 
 
 class Engine:
@@ -122,6 +83,7 @@ class Engine:
         self._notifier: Notifier | None = None
         self._atom_notifier: Notifier | None = None
         self._compiled: CompiledFlow | None = None
+        self._atoms: tuple[Any, ...] = ()  # the flow's atoms, aligned with the graph's nodes
         self._details: list[AtomDetail | None] | None = None
         self._validated = False
         self._running = False
@@ -157,9 +119,9 @@ class Engine:
         return self.compile()
 
     def compile(self) -> CompiledFlow:
-        """Compile the flow (validating its structure); cached per flow structure."""
+        """Compile the flow (validating its structure); shared by every flow of the same shape."""
         if self._compiled is None:
-            self._compiled = compile_flow(self._flow)
+            self._compiled, self._atoms = bind_flow(self._flow)
         return self._compiled
 
     def prepare(self) -> None:
@@ -266,6 +228,11 @@ class Engine:
         self.validate()
         self._claim()
         try:
+            if self._claimed:
+                # Run from what is stored, not from what this engine last saw: another
+                # engine may have run the flow since (a stale load), or a save of this
+                # engine's last run may have failed half-way.
+                self.storage.refresh()
             yield from self._run_claimed()
         finally:
             self._release()
@@ -281,21 +248,25 @@ class Engine:
         runtime = Runtime(
             compiled,
             self.storage,
-            details,
             self._atom_event if self._atom_notifier else None,
             defer_reverts=self.options.defer_reverts,
             never_resolve=self.options.never_resolve,
             fresh=self._runs == 0 and self.storage.created_all,
             interrupted=interrupted,
+            atoms=self._atoms,
         )
         self._runtime = runtime
         self._runs += 1
         sink = self._progress if self._atom_notifier else None
         executor, owned = self._executor()
+        commit = self.storage.commit if self.storage.defers_commits else None
         try:
             actions = runtime.start()
+            pending = commit() if commit is not None else None
+            if pending is not None:
+                yield from self._wait_durable(pending)
             if executor is None:
-                self._run_inline(runtime, actions, sink)
+                yield from self._run_inline(runtime, actions, sink)
             else:
                 yield from self._run_with(executor, runtime, actions, sink)
         finally:
@@ -305,26 +276,65 @@ class Engine:
             self._reverted += runtime.reverted
         end = runtime.end_state
         self._set_flow_state(end)
+        pending = commit() if commit is not None else None
+        if pending is not None:
+            yield from self._wait_durable(pending)
         self._release()  # before the final state is seen: whoever waits for it may run the flow next
         yield end
         if end in (states.REVERTED, states.FAILURE):
             Failure.reraise_if_any(runtime.failures)
 
-    def _run_inline(self, runtime: Runtime, actions: list[Action], sink: Any) -> None:
+    def _run_inline(self, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
         queue = deque(actions)
         pop, extend, feed = queue.popleft, queue.extend, self._feed
+        if not self.storage.defers_commits:
+            while queue:
+                action = pop()
+                extend(feed(runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)))
+            return
+        commit = self.storage.commit
         while queue:
             action = pop()
-            extend(feed(runtime, action, invoke_atom(action[0], action[2], action[3], sink)))
+            extend(feed(runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)))
+            pending = commit()
+            if pending is not None:
+                yield from self._wait_durable(pending)
+
+    def _wait_durable(self, pending: PendingCommit) -> Iterator[str]:
+        """Yield ``WAITING`` until the recorder's ``pending`` commit rings; raise its write error."""
+        outcome: list[BaseException | None] = []
+        wakeup = self._wakeup
+        borrowed = wakeup is None
+        if wakeup is None:
+            wakeup = self._wakeup = self._idle_wakeup or self.hub.new_wakeup()
+            self._idle_wakeup = None
+        notify = wakeup.notify
+
+        def durable(error: BaseException | None) -> None:
+            outcome.append(error)
+            notify()
+
+        pending.add_done_callback(durable)
+        try:
+            while not outcome:
+                yield WAITING
+        finally:
+            if borrowed:
+                self._wakeup = None
+                self._idle_wakeup = wakeup
+        if outcome[0] is not None:
+            raise outcome[0]
 
     def _run_with(self, executor: Any, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
         """Run atoms on ``executor``: at most one at a time for the serial engine.
 
-        Completions arrive through callbacks (possibly on other OS threads), are
-        queued, and ring the engine's wakeup; only this loop touches the runtime.
-        On a green executor, an atom that is the only one runnable runs right
-        here in the engine's green thread: there is nothing to overlap it with,
-        and a blocking call in it yields to the hub anyway.
+        Atoms start through the executor's ``Starter`` (``greenflow.executors``,
+        chosen once per run); completions arrive through callbacks (possibly on
+        other OS threads), are queued, and ring the engine's wakeup; only this
+        loop touches the runtime. A starter that says ``inline_when_alone`` (the
+        green executor) has an atom that is the only one runnable run right here
+        in the engine's green thread: there is nothing to overlap it with, and a
+        blocking call in it yields to the hub anyway.
         """
         done: deque[tuple[Action, Any]] = deque()
         waiting: deque[Action] = deque()
@@ -332,12 +342,13 @@ class Engine:
         wakeup = self._wakeup = self._idle_wakeup or self.hub.new_wakeup()
         self._idle_wakeup = None
         notify = wakeup.notify
-        submit_callback = getattr(executor, "submit_callback", None)
-        collect_progress = sink is not None and isinstance(executor, ProcessPoolExecutor)
+        starter: Starter = starter_for(executor)
+        start, read, inline = starter.start, starter.outcome, starter.inline_when_alone
+        commit = self.storage.commit if self.storage.defers_commits else None
         running = 0
 
-        def finished(outcome: Any, action: Action) -> None:
-            done.append((action, outcome))
+        def finished(action: Action, raw: Any) -> None:
+            done.append((action, raw))
             notify()
 
         try:
@@ -346,36 +357,27 @@ class Engine:
                 actions = []
                 while waiting and (limit is None or running < limit):
                     action = waiting.popleft()
-                    args = (action[0], action[2], action[3], sink)
-                    if submit_callback is not None and running == 0 and not waiting:
-                        actions = self._feed(runtime, action, invoke_atom(*args))
+                    if inline and running == 0 and not waiting:
+                        actions = self._feed(
+                            runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)
+                        )
                         break
                     try:
-                        if submit_callback is not None:
-                            submit_callback(invoke_atom, args, lambda outcome, a=action: finished(outcome, a))
-                        else:
-                            future = (
-                                executor.submit(_invoke_atom_collecting_progress, *args[:3])
-                                if collect_progress
-                                else executor.submit(invoke_atom, *args)
-                            )
-                            future.add_done_callback(lambda f, a=action: finished(f, a))
+                        start(action, sink, finished)
                     except Exception as exc:  # the executor refused it (shut down, not picklable...)
-                        done.append((action, (False, Failure.from_exception(exc))))
+                        done.append((action, AtomOutcome(False, Failure.from_exception(exc))))
                     running += 1
                 while done:
-                    action, outcome = done.popleft()
+                    action, raw = done.popleft()
                     running -= 1
-                    if not isinstance(outcome, tuple):  # a Future
-                        try:
-                            outcome = outcome.result()
-                        except Exception as exc:  # the executor itself failed (e.g. a broken process pool)
-                            outcome = (False, Failure.from_exception(exc))
-                        if len(outcome) == 3:  # from another process, with the progress reported there
-                            for progress in outcome[2]:
-                                sink(action[2], progress)
-                            outcome = outcome[:2]
+                    outcome = raw if raw.__class__ is AtomOutcome else read(action, raw, sink)
                     actions.extend(self._feed(runtime, action, outcome))
+                if commit is not None:
+                    pending = commit()
+                    if pending is not None:  # what was just recorded is not durable yet: start nothing
+                        yield from self._wait_durable(pending)
+                        if done:  # outcomes that arrived meanwhile rang while the commit was awaited
+                            continue
                 if actions or (waiting and (limit is None or running < limit)):
                     continue
                 if running == 0 and not waiting and runtime.finished:
@@ -387,10 +389,10 @@ class Engine:
             self._idle_wakeup = wakeup
 
     @staticmethod
-    def _feed(runtime: Runtime, action: Action, outcome: tuple[bool, Any]) -> list[Action]:
+    def _feed(runtime: Runtime, action: Action, outcome: AtomOutcome) -> list[Action]:
         ok, value = outcome
-        i = action[1]
-        if action[0] == EXECUTE_ACTION:
+        i = action.node
+        if action.kind == _EXECUTE:
             return runtime.executed_ok(i, value) if ok else runtime.executed_failed(i, value)
         return runtime.reverted_ok(i, value) if ok else runtime.reverted_failed(i, value)
 
@@ -437,12 +439,7 @@ class Engine:
                 f"cannot reset the engine of flow {self.storage.flow_name!r} while it runs"
             )
         self.prepare()
-        for detail in self._details or ():
-            if detail is not None:
-                detail.reset()
-                if detail.kind == "retry":
-                    detail.results = []
-                self.storage.save_atom(detail)
+        self.storage.reset_atoms()
         self._set_flow_state(states.PENDING)
 
     @property

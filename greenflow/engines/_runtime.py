@@ -6,6 +6,13 @@ failed") and gets back the actions to start next (execute or revert an atom
 with these arguments). Each atom's predecessors are counted down as they
 finish, so one transition costs O(its edges), never a scan of the graph.
 
+It touches no persistence model and no backend: it reads the recorded run
+once, when it starts, and reports every transition to a ``Recorder``
+(``greenflow.storage._recorder``, implemented by ``Storage``). The actions
+it returns depend on the transitions it recorded while deciding them: its
+driver starts them only once ``recorder.commit()`` says those are durable
+(the recorder seam's contract), so a recorder may acknowledge them later.
+
 What happens after a failure (TaskFlow's documented semantics):
 
 * running atoms finish first (nothing new starts);
@@ -55,24 +62,24 @@ TaskFlow's do), so the atoms' intentions are the record.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, Final
 
 from greenflow import states
-from greenflow.atoms import Decision, History
+from greenflow.atoms import Action, ActionKind, Decision, History
 from greenflow.compiler import ARG_FROM_ATOM, ARG_FROM_INJECT, JOIN, RETRY, CompiledFlow
 from greenflow.exceptions import NotFoundError
 from greenflow.failure import Failure
-from greenflow.persistence import AtomDetail
-from greenflow.storage import Storage
+from greenflow.storage import Recorder
 
-__all__ = ["EXECUTE_ACTION", "INTERRUPTED_FLOW_STATES", "REVERT_ACTION", "Action", "Runtime"]
+__all__ = ["INTERRUPTED_FLOW_STATES", "Runtime"]
 
-EXECUTE_ACTION: Final = 0
-REVERT_ACTION: Final = 1
-
-#: ``(kind, node index, atom, keyword arguments)``
-Action = tuple[int, int, Any, dict[str, Any]]
+_EXECUTE: Final = ActionKind.EXECUTE
+_REVERT: Final = ActionKind.REVERT
+# ``new_action((kind, node, atom, kwargs))`` is ``Action(kind, node, atom, kwargs)`` without the
+# Python-level ``__new__`` frame: half the cost, and one is made per atom run.
+new_action: Final = partial(tuple.__new__, Action)
 
 _DONE_FORWARD: Final = frozenset({states.SUCCESS, states.IGNORE})
 # REVERTING: only a resumed run finds an atom there before reverting it (cut off mid-revert).
@@ -108,26 +115,35 @@ class Runtime:
     def __init__(
         self,
         compiled: CompiledFlow,
-        storage: Storage,
-        details: list[AtomDetail | None],
+        recorder: Recorder,
         notify: Callable[[int, str, str, Any], None] | None,
         defer_reverts: bool = False,
         never_resolve: bool = False,
         fresh: bool = False,
         interrupted: bool = False,
+        *,
+        atoms: Sequence[Any],
     ) -> None:
         self._graph = compiled
         self._nodes = compiled.nodes
-        self._storage = storage
-        # A backend that writes through must be able to store every result: check each once.
-        self._check_results = storage.writes_through
-        self._details = details
+        # The flow's own atoms, aligned with the (shared) graph's nodes.
+        self._atoms = atoms
+        self._recorder = recorder
+        # A recorder that writes through must be able to store every result: check each once.
+        self._check_results = recorder.checks_results
         self._notify = notify
         self._defer_reverts = defer_reverts
         self._never_resolve = never_resolve
         n = len(compiled.nodes)
         self.state: list[str] = [states.PENDING] * n
         self.values: list[Any] = [None] * n
+        # What the run knows of each atom beyond its state: its execute failure, and a
+        # retry's history ``[(result, {atom name: Failure})]`` (the recorder keeps both too).
+        self._failure: list[Failure | None] = [None] * n
+        # (Histories are made when a retry first runs or is loaded: most flows have none.)
+        self._history: dict[int, list[tuple[Any, dict[str, Failure]]]] = {}
+        # The REVERT and RETRY intentions recorded (what a resumed run continues from).
+        self._intention: dict[int, str] = {}
         self._waiting: list[int] = list(compiled.indegrees)
         # How many deciders said no to each node, and what each decider node ignored
         # (a retry that runs its flow again withdraws the vetoes given inside it).
@@ -165,32 +181,36 @@ class Runtime:
         revert it recorded is continued; otherwise the revert is over and its
         intentions are forgotten.
         """
-        nodes, details, state, waiting = self._nodes, self._details, self.state, self._waiting
+        nodes, state, waiting = self._nodes, self.state, self._waiting
+        recorder, history = self._recorder, self._history
+        recorded = recorder.recorded()
         done: list[int] = []
         reverting: list[int] = []  # atoms a revert of the interrupted run covers
         retrying: list[int] = []  # retries whose flow was being reverted, to run it again
         for i in self._graph.atoms:
-            detail = details[i]
-            assert detail is not None
-            s = detail.state
-            kept = interrupted and detail.intention in _REVERT_INTENTIONS
+            record = recorded[i]
+            assert record is not None
+            s = state[i] = record.state
+            self._failure[i] = record.failure
+            if nodes[i].kind == RETRY:
+                attempts = history[i] = [(res, dict(fails)) for res, fails in record.results or ()]
+                self.values[i] = attempts[-1][0] if attempts else None
+            else:
+                self.values[i] = record.results
+            intention = record.intention
+            kept = interrupted and intention in _REVERT_INTENTIONS
             if kept:
-                (retrying if detail.intention == states.RETRY else reverting).append(i)
-            elif detail.intention in _REVERT_INTENTIONS:
-                detail.intention = states.EXECUTE  # saved below, with the state
-                if s in _DONE_FORWARD or s == states.PENDING:
-                    self._storage.save_atom(detail)
+                (retrying if intention == states.RETRY else reverting).append(i)
+                self._intention[i] = intention
+            elif intention in _REVERT_INTENTIONS and (s in _DONE_FORWARD or s == states.PENDING):
+                recorder.record_intention(i, states.EXECUTE)  # the revert is over
             if s in _DONE_FORWARD:
-                state[i] = s
-                if s == states.SUCCESS:
-                    res = detail.results
-                    self.values[i] = (res[-1][0] if res else None) if nodes[i].kind == RETRY else res
                 done.append(i)
-            elif kept:
-                state[i] = s  # reverted, or still to revert: never run again
-            elif s != states.PENDING:
-                # Interrupted mid-run, or finished badly: run it again.
-                self._set_state(i, states.PENDING, reset=True)
+            elif not kept and s != states.PENDING:
+                # Interrupted mid-run, or finished badly: run it again (an intention
+                # left by an ended revert is forgotten with the rest).
+                self._reset(i, states.PENDING)
+            # kept: reverted, or still to revert; never run again
         for i, node in enumerate(nodes):
             # A join is passed once everything before it is done (its preds are atoms).
             if node.kind == JOIN and node.preds and all(state[p] in _DONE_FORWARD for p in node.preds):
@@ -209,7 +229,7 @@ class Runtime:
         else that was to be reverted is one region, reverted for good: its
         atoms never run again, and their failures are what the run raises.
         """
-        nodes, state, details = self._nodes, self.state, self._details
+        nodes, state = self._nodes, self.state
         in_retried: set[int] = set()
         for r in retrying:
             in_retried.update(nodes[r].scope)
@@ -217,7 +237,7 @@ class Runtime:
             if i in in_retried:
                 continue
             self._abandoned[i] = 1
-            failure = details[i].failure  # type: ignore[union-attr]
+            failure = self._failure[i]
             if failure is not None:
                 self._given_up.append(failure)
         self.failures = list(self._given_up)
@@ -254,20 +274,20 @@ class Runtime:
     def executed_ok(self, i: int, value: Any) -> list[Action]:
         """Atom ``i``'s execute returned ``value`` (recorded before any successor starts)."""
         if self._check_results:
-            unsaveable = self._storage.unsaveable(self._nodes[i].name, value)
-            if unsaveable is not None:
-                return self.executed_failed(i, unsaveable)
+            unstorable = self._recorder.unstorable(i, value)
+            if unstorable is not None:
+                return self.executed_failed(i, unstorable)
         self.running -= 1
         self.executed += 1
-        detail = self._details[i]
-        assert detail is not None
-        node = self._nodes[i]
         self.values[i] = value
-        if node.kind == RETRY:
-            detail.results.append((value, {}))
-        else:
-            detail.results = value
-        self._set_state(i, states.SUCCESS, result=value)
+        if self._nodes[i].kind == RETRY:
+            self._history.setdefault(i, []).append((value, {}))
+        self._recorder.record_result(i, value)
+        # What _changed() does, inline: this is the path of every atom.
+        state = self.state
+        old, state[i] = state[i], states.SUCCESS
+        if self._notify is not None:
+            self._notify(i, states.SUCCESS, old, value)
         # Count down the successors even while halting: a retry may resume the run.
         self._finish_forward(i)
         self._advance()
@@ -289,13 +309,10 @@ class Runtime:
         """
         self.running -= 1
         self.reverted += 1
-        detail = self._details[i]
-        assert detail is not None
-        detail.revert_results = value
-        detail.revert_failure = None  # a resumed run may revert again what failed to revert
-        if self._nodes[i].kind == RETRY:
-            detail.results = []
-        self._set_state(i, states.REVERTED, result=value)
+        if i in self._history:
+            self._history[i] = []
+        self._recorder.record_reverted(i, value)
+        self._changed(i, states.REVERTED, value)
         self._revert_done(i)
         self._advance()
         return self._take()
@@ -308,10 +325,8 @@ class Runtime:
         """
         self.running -= 1
         self.reverted += 1
-        detail = self._details[i]
-        assert detail is not None
-        detail.revert_failure = failure
-        self._set_state(i, states.REVERT_FAILURE, result=failure)
+        self._recorder.record_revert_failure(i, failure)
+        self._changed(i, states.REVERT_FAILURE, failure)
         if self._end_state != states.FAILURE:
             self.failures.clear()
         self.failures.append(failure)
@@ -410,12 +425,13 @@ class Runtime:
                 self._fail(i, Failure.from_exception(exc))
                 return
             if node.kind == RETRY:
-                detail = self._details[i]
-                assert detail is not None
-                kwargs["history"] = History(detail.results)
-            self._set_state(i, states.RUNNING)
+                kwargs["history"] = History(self._history.setdefault(i, []))
+            self._recorder.record_state(i, states.RUNNING)
+            old, self.state[i] = self.state[i], states.RUNNING  # _changed(), inline: every atom's path
+            if self._notify is not None:
+                self._notify(i, states.RUNNING, old, None)
             self.running += 1
-            self._actions.append((EXECUTE_ACTION, i, node.atom, kwargs))
+            self._actions.append(new_action((_EXECUTE, i, self._atoms[i], kwargs)))
 
     def _deciders_allow(self, i: int) -> bool:
         nodes, values, state = self._nodes, self.values, self.state
@@ -435,10 +451,7 @@ class Runtime:
         return True
 
     def _ignore(self, i: int) -> None:
-        detail = self._details[i]
-        assert detail is not None
-        detail.intention = states.IGNORE
-        self._set_state(i, states.IGNORE)
+        self._set_state(i, states.IGNORE, states.IGNORE)
         self._finish_forward(i)
 
     def _arguments(self, i: int, sources: Any) -> dict[str, Any]:
@@ -466,9 +479,9 @@ class Runtime:
                         ) from exc
                 kwargs[src.arg] = value
             elif kind == ARG_FROM_INJECT:
-                kwargs[src.arg] = src.ref
+                kwargs[src.arg] = self._atoms[i].inject[src.ref]
             else:
-                found, value = self._storage.lookup_injected(src.symbol)
+                found, value = self._recorder.lookup_injected(src.symbol)
                 if found:
                     kwargs[src.arg] = value
                 elif not src.optional:
@@ -481,10 +494,9 @@ class Runtime:
     # -- failure --------------------------------------------------------------------------
 
     def _fail(self, i: int, failure: Failure) -> None:
-        detail = self._details[i]
-        assert detail is not None
-        detail.failure = failure
-        self._set_state(i, states.FAILURE, result=failure)
+        self._failure[i] = failure
+        self._recorder.record_failure(i, failure)
+        self._changed(i, states.FAILURE, failure)
         self._failed.append(i)
         if self.phase == _FORWARD:
             self.phase = _HALTING
@@ -499,9 +511,9 @@ class Runtime:
         self._park()
         failed, self._failed = self._failed, []
         for i in failed:
-            detail = self._details[i]
-            if detail is not None and detail.failure is not None:
-                self.failures.append(detail.failure)
+            failure = self._failure[i]
+            if failure is not None:
+                self.failures.append(failure)
         if self._never_resolve:
             self._end_state = states.FAILURE
             self.phase = _FINISHED
@@ -526,7 +538,7 @@ class Runtime:
                     members.add(r)
                 self._regions.append(_Revert(members, r, targets[r]))
             for i in failed:
-                failure = self._details[i].failure  # type: ignore[union-attr]
+                failure = self._failure[i]
                 if failure is not None and any(
                     not region.then_retry and i in region.members for region in self._regions
                 ):
@@ -542,7 +554,7 @@ class Runtime:
 
     def _decide(self, i: int) -> tuple[int, bool]:
         """Return ``(retry index or -1 for everything, run that retry's flow again?)``."""
-        failure = self._details[i].failure  # type: ignore[union-attr]
+        failure = self._failure[i]
         r = self._nodes[i].retry
         while r != -1:
             decision = self._consult(r, self._nodes[i].name, failure)
@@ -557,18 +569,16 @@ class Runtime:
         return -1, False
 
     def _consult(self, r: int, atom_name: str, failure: Any) -> Decision:
-        detail = self._details[r]
-        assert detail is not None
-        history = detail.results
+        history = self._history.setdefault(r, [])
         if history:
             history[-1][1][atom_name] = failure
         else:
             history.append((None, {atom_name: failure}))
-        self._storage.save_atom(detail)
+        self._recorder.record_retry_failure(r, atom_name, failure)
         node = self._nodes[r]
         try:
             kwargs = self._arguments(r, node.args)
-            decision = node.atom.on_failure(History(history, detail.failure), **kwargs)
+            decision = self._atoms[r].on_failure(History(history, self._failure[r]), **kwargs)
             return Decision(decision)
         except Exception as exc:
             failure = Failure.from_exception(exc)
@@ -579,20 +589,16 @@ class Runtime:
 
     def _start_region(self, region: _Revert) -> None:
         """Order the region's reverts, recording the intentions a resumed run continues from."""
-        nodes, details, save = self._nodes, self._details, self._storage.save_atom
+        nodes, intention, record = self._nodes, self._intention, self._recorder.record_intention
         for i in region.members:
             self._region_of[i] = region
             region.waiting[i] = sum(1 for s in nodes[i].succs if s in region.members)
-            detail = details[i]
-            if detail is not None and self.state[i] != states.IGNORE and detail.intention != states.REVERT:
-                detail.intention = states.REVERT
-                save(detail)
-        if region.then_retry:
-            detail = details[region.retry]
-            assert detail is not None
-            if detail.intention != states.RETRY:
-                detail.intention = states.RETRY
-                save(detail)
+            if nodes[i].kind != JOIN and self.state[i] != states.IGNORE and intention.get(i) != states.REVERT:
+                intention[i] = states.REVERT
+                record(i, states.REVERT)
+        if region.then_retry and intention.get(region.retry) != states.RETRY:
+            intention[region.retry] = states.RETRY
+            record(region.retry, states.RETRY)
         for i in region.members:
             if region.waiting[i] == 0:
                 self._work.append(i)
@@ -608,29 +614,29 @@ class Runtime:
                 self._revert_done(i)
                 continue
             node = nodes[i]
-            detail = self._details[i]
-            assert detail is not None
             try:
                 kwargs = self._arguments(i, node.revert_args)
             except NotFoundError:
                 kwargs = {}
+            failure = self._failure[i]
             if node.kind == RETRY:
-                kwargs["history"] = History(detail.results, detail.failure)
+                kwargs["history"] = History(self._history.get(i, []), failure)
             else:
-                kwargs["result"] = detail.failure if detail.failure is not None else detail.results
+                kwargs["result"] = failure if failure is not None else self.values[i]
                 kwargs["flow_failures"] = self._flow_failures()
             if state[i] != states.REVERTING:  # REVERTING: a resumed run reverts it again
                 self._set_state(i, states.REVERTING)
             self.running += 1
-            self._actions.append((REVERT_ACTION, i, node.atom, kwargs))
+            self._actions.append(new_action((_REVERT, i, self._atoms[i], kwargs)))
         self._maybe_finish()
 
     def _flow_failures(self) -> dict[str, Failure]:
         out: dict[str, Failure] = {}
+        failures, state, nodes = self._failure, self.state, self._nodes
         for i in self._graph.atoms:
-            detail = self._details[i]
-            if detail is not None and detail.failure is not None and self.state[i] != states.PENDING:
-                out[detail.name] = detail.failure
+            failure = failures[i]
+            if failure is not None and state[i] != states.PENDING:
+                out[nodes[i].name] = failure
         return out
 
     def _revert_done(self, i: int) -> None:
@@ -650,11 +656,9 @@ class Runtime:
 
     def _restart_retry(self, r: int) -> None:
         nodes, state, waiting, ignored = self._nodes, self.state, self._waiting, self._ignored
-        details = self._details
-        detail = details[r]
-        assert detail is not None
-        detail.intention = states.EXECUTE  # saved with the state
-        self._set_state(r, states.RETRYING)
+        intention = self._intention
+        intention.pop(r, None)
+        self._set_state(r, states.RETRYING, states.EXECUTE)
         for j in nodes[r].scope:
             for ignore in self._vetoes.pop(j, ()):
                 for k in ignore:
@@ -664,12 +668,9 @@ class Runtime:
             if nodes[j].kind == JOIN:
                 state[j] = states.PENDING
             elif state[j] != states.PENDING:
-                self._set_state(j, states.PENDING, reset=True)
-            else:
-                detail = details[j]
-                if detail is not None and detail.intention == states.REVERT:
-                    detail.intention = states.EXECUTE
-                    self._storage.save_atom(detail)
+                self._reset(j, states.PENDING)
+            elif intention.pop(j, None) == states.REVERT:
+                self._recorder.record_intention(j, states.EXECUTE)
         # Successors outside the flow counted its atoms down the first time: count again.
         in_scope = set(nodes[r].scope)
         for s in {s for j in in_scope for s in nodes[j].succs if s not in in_scope}:
@@ -699,15 +700,21 @@ class Runtime:
 
     # -- state changes ----------------------------------------------------------------------
 
-    def _set_state(self, i: int, new: str, result: Any = None, reset: bool = False) -> None:
-        detail = self._details[i]
-        assert detail is not None
-        old = detail.state
-        if reset:
-            detail.reset(new)
-        else:
-            detail.state = new
+    def _set_state(self, i: int, new: str, intention: str | None = None) -> None:
+        """A transition without a result (RUNNING, REVERTING, IGNORE, RETRYING)."""
+        self._recorder.record_state(i, new, intention)
+        self._changed(i, new, None)
+
+    def _reset(self, i: int, new: str) -> None:
+        """Atom ``i`` runs again: its result, failure and intention are forgotten."""
+        self.values[i] = None
+        self._failure[i] = None
+        self._intention.pop(i, None)
+        self._recorder.record_reset(i, new)
+        self._changed(i, new, None)
+
+    def _changed(self, i: int, new: str, result: Any) -> None:
+        old = self.state[i]
         self.state[i] = new
-        self._storage.save_atom(detail)
         if self._notify is not None:
             self._notify(i, new, old, result)

@@ -1,5 +1,10 @@
-"""Per-engine runtime storage on top of a flow detail."""
+"""Per-engine runtime storage on top of a flow detail; the runtime's recorder seam.
 
-from greenflow.storage._storage import Storage
+``Recorder`` (and its contract, in ``greenflow.storage._recorder``) is what the
+sans-IO runtime records through; ``Storage`` implements it.
+"""
 
-__all__ = ["Storage"]
+from greenflow.storage._recorder import Completion, PendingCommit, RecordedAtom, Recorder
+from greenflow.storage._storage import TRANSITIONS_META, Storage
+
+__all__ = ["TRANSITIONS_META", "Completion", "PendingCommit", "RecordedAtom", "Recorder", "Storage"]

@@ -1,10 +1,19 @@
 """``Storage``: one engine's view of its flow detail (results, states, failures, injected values).
 
-The runtime writes atom details in place and asks storage to persist them
-(``save_atom``); with no backend, or the in-memory one, that costs nothing.
+Storage is the runtime's recorder (``greenflow.storage._recorder``): the
+runtime reports each atom's transitions by node index (``record_state``,
+``record_result``, ...) and storage applies them to the atom details and
+writes them through to the backend; with no backend, or the in-memory one,
+that costs nothing. How TaskFlow lays a run out (a retry's history, what a
+reset forgets) is decided here, in the ``record_*`` methods, and nowhere else.
 Users read results through ``fetch()``/``fetch_all()`` and add inputs with
 ``inject()``. Storage also holds the engine's claim on its flow detail while
 it runs (``claim()``/``release()``), so two engines never run one record.
+
+A backend that persists (``writes_through``) also gets the time of every
+state change: each atom detail's and the flow detail's ``meta["transitions"]``
+is a list of ``[state, unix time]`` pairs, appended as states change and
+kept across retries and resumes (``greenflow timeline`` draws them).
 
 A flow detail written by TaskFlow keeps its injected values in an atom detail
 named ``_TaskFlow_INJECTOR`` (its results are the ``{name: value}`` dict);
@@ -13,11 +22,13 @@ storage reads those as injected values, and that detail is never an atom.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from greenflow import states
 from greenflow.atoms import History
+from greenflow.compiler import RETRY
 from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
 from greenflow.failure import Failure
 from greenflow.persistence import (
@@ -32,9 +43,13 @@ from greenflow.persistence import (
 if TYPE_CHECKING:
     from greenflow.compiler import CompiledFlow
 
-__all__ = ["Storage"]
+__all__ = ["TRANSITIONS_META", "Storage"]
 
 _INJECTED_META: Final = "injected"
+#: Key of the ``[[state, unix time], ...]`` list in an atom or flow detail's meta.
+TRANSITIONS_META: Final = "transitions"
+#: The atom detail fields ``refresh()`` takes from the stored record.
+_REFRESHED: Final = ("state", "intention", "results", "failure", "revert_results", "revert_failure")
 #: Name of the atom detail where TaskFlow keeps a flow's injected values.
 TASKFLOW_INJECTOR: Final = "_TaskFlow_INJECTOR"
 
@@ -45,12 +60,17 @@ class Storage:
     ``backend`` is ``None`` for a run nothing records (no saving, no claims).
     """
 
+    #: The recorder seam's flag: every transition is written as it is recorded (nothing pending).
+    defers_commits: bool = False
+
     def __init__(self, flow_detail: FlowDetail, backend: Any = None) -> None:
         self.flow_detail = flow_detail
         self.backend = backend
         #: Whether every transition is written to the backend (and results must be JSON-safe).
         self.writes_through = bool(getattr(backend, "writes_through", False))
         self._writes = self.writes_through
+        #: The recorder seam's flag: results are checked (``unstorable``) before they are recorded.
+        self.checks_results = self.writes_through
         self._conn = backend.get_connection() if self._writes else None
         self._transient: dict[str, Any] = {}
         injector = flow_detail.find_by_name(TASKFLOW_INJECTOR)
@@ -72,8 +92,8 @@ class Storage:
             node = compiled.nodes[index]
             detail = None if fresh else fd.find_by_name(node.name)
             if detail is None:
-                detail = RetryDetail(node.name) if node.kind == 1 else TaskDetail(node.name)
-                detail.version = node.atom.version
+                detail = RetryDetail(node.name) if node.kind == RETRY else TaskDetail(node.name)
+                detail.version = node.version
                 fd.add(detail)
                 created = True
             details[index] = detail
@@ -86,14 +106,125 @@ class Storage:
         self.created_all = fresh
         return details
 
+    # -- the runtime's recorder (the contract is in greenflow.storage._recorder) ---------------
+
+    def recorded(self) -> Sequence[AtomDetail | None]:
+        """The atom details, aligned with the compiled nodes (``None`` for joins)."""
+        return self._details
+
+    def _save(self, detail: AtomDetail | None) -> None:
+        assert detail is not None
+        if self._writes:
+            self._write(detail)
+
+    def _write(self, detail: AtomDetail) -> None:
+        # Every atom detail written goes through here: the one place a state change is stamped.
+        _stamp(detail.meta, detail.state)
+        self._conn.update_atom_details(detail)  # type: ignore[union-attr]
+
+    def record_state(self, i: int, state: str, intention: str | None = None) -> None:
+        """Atom ``i`` is in ``state`` (with ``intention``, when given)."""
+        detail = self._details[i]
+        assert detail is not None
+        detail.state = state
+        if intention is not None:
+            detail.intention = intention
+        if self._writes:
+            self._write(detail)  # type: ignore[arg-type]
+
+    def record_reset(self, i: int, state: str) -> None:
+        """Atom ``i`` forgets its result and failures (a retry keeps its history)."""
+        detail = self._details[i]
+        assert detail is not None
+        detail.reset(state)
+        self._save(detail)
+
+    def record_intention(self, i: int, intention: str) -> None:
+        """Atom ``i``'s intention, on its own."""
+        detail = self._details[i]
+        assert detail is not None
+        detail.intention = intention
+        self._save(detail)
+
+    def record_result(self, i: int, value: Any) -> None:
+        """SUCCESS with ``value``; a retry appends an attempt ``(value, {})`` to its history."""
+        detail = self._details[i]
+        if isinstance(detail, RetryDetail):
+            detail.results.append((value, {}))
+        else:
+            detail.results = value  # type: ignore[union-attr]
+        detail.state = states.SUCCESS  # type: ignore[union-attr]
+        if self._writes:
+            self._write(detail)  # type: ignore[arg-type]
+
+    def record_failure(self, i: int, failure: Failure) -> None:
+        """FAILURE with ``failure``."""
+        detail = self._details[i]
+        assert detail is not None
+        detail.failure = failure
+        detail.state = states.FAILURE
+        self._save(detail)
+
+    def record_reverted(self, i: int, value: Any) -> None:
+        """REVERTED with ``value``; a retry forgets its history (an enclosing retry starts it afresh)."""
+        detail = self._details[i]
+        assert detail is not None
+        detail.revert_results = value
+        detail.revert_failure = None  # a resumed run may revert again what failed to revert
+        if isinstance(detail, RetryDetail):
+            detail.results = []
+        detail.state = states.REVERTED
+        self._save(detail)
+
+    def record_revert_failure(self, i: int, failure: Failure) -> None:
+        """REVERT_FAILURE with ``failure``."""
+        detail = self._details[i]
+        assert detail is not None
+        detail.revert_failure = failure
+        detail.state = states.REVERT_FAILURE
+        self._save(detail)
+
+    def record_retry_failure(self, r: int, atom_name: str, failure: Failure) -> None:
+        """Add ``atom_name``'s failure to retry ``r``'s current attempt (an attempt made if none)."""
+        detail = self._details[r]
+        assert detail is not None
+        history = detail.results
+        if history:
+            history[-1][1][atom_name] = failure
+        else:
+            history.append((None, {atom_name: failure}))
+        self._save(detail)
+
+    def commit(self) -> None:
+        """Every transition is written as it is recorded: nothing is ever pending here."""
+        return None
+
+    def unstorable(self, i: int, value: Any) -> Failure | None:
+        """``unsaveable`` for atom ``i``'s result."""
+        detail = self._details[i]
+        assert detail is not None
+        return self.unsaveable(detail.name, value)
+
+    def reset_atoms(self) -> None:
+        """Forget every atom's results, failures and a retry's history (``Engine.reset()``)."""
+        for detail in self._details:
+            if detail is not None:
+                detail.reset()
+                if isinstance(detail, RetryDetail):
+                    detail.results = []
+                self._save(detail)
+
+    # -- writes outside a run -----------------------------------------------------------------
+
     def save_atom(self, detail: AtomDetail) -> None:
         """Persist one atom detail (a no-op for the in-memory backend)."""
         if self._writes:
-            self._conn.update_atom_details(detail)  # type: ignore[union-attr]
+            self._write(detail)  # type: ignore[arg-type]
 
     def save_flow(self) -> None:
         """Persist the flow detail itself (state, meta)."""
         if self._writes:
+            _stamp(self.flow_detail.meta, self.flow_detail.state)
             self._conn.update_flow_details(self.flow_detail)  # type: ignore[union-attr]
 
     def lookup_injected(self, symbol: str) -> tuple[bool, Any]:
@@ -118,7 +249,16 @@ class Storage:
             return None
         problem = json_error(value)
         if problem is None:
-            return None
+            # A backend with a size limit (MySQL's packet) says whether the value fits.
+            value_problem = getattr(self.backend, "value_problem", None)
+            too_big = value_problem(value) if value_problem is not None else None
+            if too_big is None:
+                return None
+            error = StorageError(
+                f"atom {atom_name!r} in flow {self.flow_detail.name!r} returned a {what} the "
+                f"{type(self.backend).__name__} cannot store: {too_big}"
+            )
+            return Failure.from_exception(error)
         shown = repr(value)
         if len(shown) > 200:
             shown = shown[:200] + "..."
@@ -154,6 +294,44 @@ class Storage:
                 raise
             conn.release_flow(uuid, holder)
             conn.claim_flow(uuid, owner)
+
+    def refresh(self) -> bool:
+        """Bring this engine's records in line with what the backend stores; ``True`` if any differed.
+
+        Called once the run holds its claim: another engine (in any process) may
+        have run the flow since this one loaded it, and what it recorded wins,
+        so no finished atom runs a second time. The detail objects are updated
+        in place (the runtime holds them).
+        """
+        if not self._writes:
+            return False
+        stored: FlowDetail = self._conn.get_flow_details(self.flow_detail.uuid)  # type: ignore[union-attr]
+        fd = self.flow_detail
+        changed = fd.state != stored.state or fd.meta != stored.meta
+        fd.state, fd.meta = stored.state, stored.meta
+        for stored_atom in stored:
+            local = fd.find_by_name(stored_atom.name)
+            if local is None:
+                fd.add(stored_atom)
+                changed = True
+                continue
+            if local.uuid != stored_atom.uuid or type(local) is not type(stored_atom):
+                raise StorageError(
+                    f"flow {fd.name!r} (flow detail {fd.uuid}): the stored atom detail "
+                    f"{stored_atom.name!r} is not the one this engine loaded; load the flow again"
+                )
+            for field in _REFRESHED:
+                value = getattr(stored_atom, field)
+                if getattr(local, field) != value:
+                    setattr(local, field, value)
+                    changed = True
+            if local.meta != stored_atom.meta:
+                local.meta = stored_atom.meta
+                changed = True
+            local.version = stored_atom.version
+        if changed:
+            self.created_all = False
+        return changed
 
     def release(self, owner: str) -> None:
         """Drop ``owner``'s claim on the flow detail."""
@@ -305,6 +483,15 @@ class Storage:
     def flow_uuid(self) -> str:
         """The flow detail's uuid."""
         return self.flow_detail.uuid
+
+
+def _stamp(meta: dict[str, Any], state: str) -> None:
+    """Append ``[state, now]`` to ``meta``'s transitions unless ``state`` is the last one recorded."""
+    stamps = meta.get(TRANSITIONS_META)
+    if not isinstance(stamps, list):
+        meta[TRANSITIONS_META] = [[state, time.time()]]
+    elif not stamps or stamps[-1][0] != state:
+        stamps.append([state, time.time()])
 
 
 def _current_result(detail: AtomDetail) -> Any:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
-from greenflow.atoms import Task
-from greenflow.engines import invoke_atom
+from greenflow.atoms import ActionKind, Task, invoke_atom
 from greenflow.exceptions import InvalidOptionError, ProtocolError, WorkerError
 from greenflow.failure import Failure
 from greenflow.hubs import Hub, get_hub
+from greenflow.masking import mask_text, mask_url
 from greenflow.workers._broker import (
     CONTENT_TYPES,
     check_names,
@@ -38,6 +38,14 @@ _LOG = logging.getLogger(__name__)
 
 #: How long one wait for messages lasts: the delay before ``stop()`` is noticed.
 _TICK = 0.05
+
+#: A reply gets a few quick reconnection attempts, never an unbounded wait: an
+#: unsent reply ends in the engine's request timeout.
+_PUBLISH_RETRY: Final = {"max_retries": 2, "interval_start": 0.0, "interval_step": 0.2, "interval_max": 0.5}
+
+#: Backoff of the reconnection attempts after the broker is lost (first, longest), in seconds.
+_RECONNECT_FIRST: Final = 0.1
+_RECONNECT_MAX: Final = 2.0
 
 
 def _load_task_class(spec: Any) -> tuple[str, type[Task]]:
@@ -69,6 +77,10 @@ class Worker:
     Requests run on ``executor`` (by default a green executor under a green
     hub, a thread pool otherwise); ``run()`` serves until ``stop()``,
     ``start()`` does so in the background.
+
+    A lost broker is reconnected to with backoff; after ``reconnect_timeout``
+    seconds of outage (``None``: never) ``run()`` raises ``WorkerError``, and
+    :attr:`error` tells a background worker's supervisor why it stopped.
     """
 
     def __init__(
@@ -81,7 +93,19 @@ class Worker:
         executor: Any = None,
         transport_options: dict[str, Any] | None = None,
         hub: Hub | str | None = None,
+        reconnect_timeout: float | None = 300.0,
     ) -> None:
+        if reconnect_timeout is not None and (
+            isinstance(reconnect_timeout, bool)
+            or not isinstance(reconnect_timeout, (int, float))
+            or reconnect_timeout < 0
+        ):
+            raise InvalidOptionError(
+                "Worker: reconnect_timeout must be a number of seconds >= 0 or None, "
+                f"got {reconnect_timeout!r}"
+            )
+        self.reconnect_timeout = None if reconnect_timeout is None else float(reconnect_timeout)
+        self._connected = False
         self.topic = check_names(exchange, [topic], "Worker")[0]
         self.url = url
         self.exchange = exchange
@@ -102,6 +126,11 @@ class Worker:
         self._producer: Any = None
         self._thread: Any = None
         self._error: BaseException | None = None
+
+    @property
+    def error(self) -> BaseException | None:
+        """Why a worker started by ``start()`` stopped on its own (``None`` after ``stop()``)."""
+        return self._error
 
     @property
     def served(self) -> tuple[str, ...]:
@@ -148,45 +177,82 @@ class Worker:
             self._stopped.set()
 
     def run(self) -> None:
-        """Serve requests until ``stop()``; raises ``WorkerError`` if the broker connection fails."""
-        kombu = kombu_module()
+        """Serve requests until ``stop()``, reconnecting with backoff whenever the broker is lost.
+
+        Raises ``WorkerError`` when the broker stays unreachable for longer
+        than ``reconnect_timeout`` seconds.
+        """
         executor = self._executor
         if executor is None:
             from greenflow.executors import make_executor
 
             executor, self._owns_executor = make_executor(None, hub=self._hub)
+        try:
+            delay = _RECONNECT_FIRST
+            lost_at: float | None = None
+            while not self._stopping.is_set():
+                self._connected = False
+                try:
+                    self._serve_connection(executor)
+                    return
+                except Exception as exc:  # any broker or socket error: reconnect, or give up
+                    now = self._hub.monotonic()
+                    reason = mask_text(f"{type(exc).__name__}: {exc}")
+                    if self._connected or lost_at is None:  # a new outage
+                        lost_at, delay = now, _RECONNECT_FIRST
+                        _LOG.warning(
+                            "worker for topic %r: broker at %s unreachable (%s); reconnecting",
+                            self.topic,
+                            mask_url(self.url),
+                            reason,
+                        )
+                    if self.reconnect_timeout is not None and now - lost_at >= self.reconnect_timeout:
+                        raise WorkerError(
+                            f"worker for topic {self.topic!r}: broker at {mask_url(self.url)} unreachable "
+                            f"for {self.reconnect_timeout:g}s, giving up: {reason}"
+                        ) from exc
+                self._stopping.wait(delay)
+                delay = min(delay * 2, _RECONNECT_MAX)
+        finally:
+            if self._owns_executor:
+                executor.shutdown(wait=True)
+
+    def _serve_connection(self, executor: Any) -> None:
+        """Consume on one pair of connections until ``stop()``; a broker error propagates."""
+        kombu = kombu_module()
         consume_conn = connect(self.url, self._transport_options)
         publish_conn = connect(self.url, self._transport_options)
         try:
-            try:
-                channel = consume_conn.channel()
-                self._producer = kombu.Producer(publish_conn.channel(), serializer="json")
-                queue = request_queue(self.exchange, self.topic)
-                request_exchange(self.exchange)(channel).declare()
-                with kombu.Consumer(
-                    channel,
-                    queues=[queue],
-                    callbacks=[lambda body, message: self._on_request(body, message, executor)],
-                    accept=list(CONTENT_TYPES),
-                    on_decode_error=self._on_decode_error,
-                ):
+            channel = consume_conn.channel()
+            producer = kombu.Producer(publish_conn.channel(), serializer="json")
+            with self._publish_lock:
+                self._producer = producer
+            queue = request_queue(self.exchange, self.topic)
+            request_exchange(self.exchange)(channel).declare()
+            with kombu.Consumer(
+                channel,
+                queues=[queue],
+                callbacks=[lambda body, message: self._on_request(body, message, executor)],
+                accept=list(CONTENT_TYPES),
+                on_decode_error=self._on_decode_error,
+            ):
+                self._connected = True
+                if self._ready.is_set():
+                    _LOG.warning("worker for topic %r reconnected to the broker", self.topic)
+                else:
                     self._ready.set()
                     _LOG.info("worker consuming topic %r, serving %s", self.topic, ", ".join(self.served))
-                    while not self._stopping.is_set():
-                        try:
-                            consume_conn.drain_events(timeout=_TICK)
-                        except TimeoutError:
-                            pass
-            except tuple(consume_conn.connection_errors) + tuple(publish_conn.connection_errors) as exc:
-                raise WorkerError(
-                    f"worker for topic {self.topic!r}: broker connection failed: {exc}"
-                ) from exc
-            finally:
-                if self._owns_executor:
-                    executor.shutdown(wait=True)
+                while not self._stopping.is_set():
+                    try:
+                        consume_conn.drain_events(timeout=_TICK)
+                    except TimeoutError:
+                        pass
         finally:
-            consume_conn.release()
-            publish_conn.release()
+            for conn in (consume_conn, publish_conn):
+                try:
+                    conn.release()
+                except Exception:  # a connection the broker dropped may fail to close; it is gone
+                    pass
 
     def _on_decode_error(self, message: Any, exc: Exception) -> None:
         # A payload kombu refuses (pickle, ...) is never decoded; tell the sender if it can be told.
@@ -259,7 +325,8 @@ class Worker:
         def sink(_atom: Any, progress: float) -> None:
             self._reply(reply_to, Progress(request.id, progress))
 
-        ok, value = invoke_atom(0 if request.action == EXECUTE else 1, task, kwargs, sink)
+        kind = ActionKind.EXECUTE if request.action == EXECUTE else ActionKind.REVERT
+        ok, value = invoke_atom(kind, task, kwargs, sink)
         if not ok:
             return Response(request.id, FAILURE, failure=value.to_dict())
         try:
@@ -282,6 +349,7 @@ class Worker:
                 correlation_id=message.id,
                 serializer="json",
                 retry=True,
+                retry_policy=_PUBLISH_RETRY,
             )
 
     def __repr__(self) -> str:

@@ -21,10 +21,9 @@ def _compat_taskflow() -> None:
 @pytest.mark.parametrize(
     ("module", "feature"),
     [
-        ("taskflow.jobs", "jobboards"),
-        ("taskflow.conductors", "conductors"),
-        ("taskflow.listeners.claims", "jobboard"),
         ("taskflow.persistence.backends.impl_zookeeper", "ZooKeeper"),
+        ("taskflow.jobs.backends.impl_zookeeper", "ZooKeeper jobboard"),
+        ("taskflow.jobs.backends.impl_etcd", "etcd jobboard"),
     ],
 )
 def test_unsupported_modules_raise_import_error_naming_the_feature(module: str, feature: str) -> None:
@@ -96,7 +95,9 @@ def test_taskflow_exception_names_are_greenflow_classes() -> None:
     assert exceptions.NotFound is gf.NotFoundError
     assert exceptions.WrappedFailure is gf.WrappedFailure
     assert issubclass(exceptions.RequestTimeout, exceptions.ExecutionFailure)
-    err = exceptions.JobFailure("job lost", cause=ValueError("x"))
+    assert exceptions.JobFailure is gf.JobError
+    assert exceptions.UnclaimableJob is gf.UnclaimableJobError
+    err = exceptions.ConductorFailure("conductor lost", cause=ValueError("x"))
     assert isinstance(err, exceptions.TaskFlowException)
     assert isinstance(err.cause, ValueError)
     assert "ValueError: x" in err.pformat()

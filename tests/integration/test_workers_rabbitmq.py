@@ -20,16 +20,17 @@ import pytest
 pytest.importorskip("kombu", reason="the workers extra (kombu) is not installed")
 
 import kombu
-from support.worker_tasks import Add, Boom, Double, Slow, SlowRerunnable
+from support.tcp_proxy import TcpProxy
+from support.worker_tasks import Add, Boom, Double, Pid, Slow, SlowRerunnable
 
 from greenflow import LinearFlow, UnorderedFlow, load
-from greenflow.exceptions import RequestTimeout
+from greenflow.exceptions import RequestTimeout, WorkerError
 from greenflow.failure import RemoteFailureError
 from greenflow.workers import WorkerExecutor
 
 AMQP_URL = os.environ.get("GREENFLOW_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 ROOT = Path(__file__).resolve().parents[2]
-TASKS = ("Add", "Double", "Boom", "Slow", "SlowRerunnable")
+TASKS = ("Add", "Double", "Boom", "Pid", "Slow", "SlowRerunnable")
 
 
 def _reachable() -> str | None:
@@ -68,8 +69,8 @@ def spawn_worker(exchange: str) -> Iterator[Callable[[str], subprocess.Popen[str
     """Start ``greenflow worker`` for a topic; returns once it consumes."""
     procs: list[subprocess.Popen[str]] = []
 
-    def _spawn(topic: str) -> subprocess.Popen[str]:
-        argv = [sys.executable, "-m", "greenflow.cli", "worker", "--url", AMQP_URL, "--exchange", exchange]
+    def _spawn(topic: str, url: str = AMQP_URL, *extra: str) -> subprocess.Popen[str]:
+        argv = [sys.executable, "-m", "greenflow.cli", "worker", "--url", url, "--exchange", exchange, *extra]
         argv += ["--topic", topic] + [
             arg for name in TASKS for arg in ("--task", f"support.worker_tasks:{name}")
         ]
@@ -94,13 +95,28 @@ def spawn_worker(exchange: str) -> Iterator[Callable[[str], subprocess.Popen[str
 def executor(exchange: str) -> Iterator[Callable[..., WorkerExecutor]]:
     made: list[WorkerExecutor] = []
 
-    def _make(topics: list[str], timeout: float = 10.0) -> WorkerExecutor:
-        made.append(WorkerExecutor(AMQP_URL, exchange, topics=topics, timeout=timeout))
+    def _make(topics: list[str], timeout: float = 10.0, url: str = AMQP_URL) -> WorkerExecutor:
+        made.append(WorkerExecutor(url, exchange, topics=topics, timeout=timeout))
         return made[-1]
 
     yield _make
     for obj in made:
         obj.shutdown()
+
+
+@pytest.fixture
+def proxy() -> Iterator[tuple[TcpProxy, str]]:
+    """A TCP proxy to the broker and the broker URL through it: cutting it looks like a broker outage."""
+    url = kombu.Connection(AMQP_URL)
+    with TcpProxy(url.hostname or "127.0.0.1", int(url.port or 5672)) as tcp:
+        user, password, vhost = url.userid or "guest", url.password or "guest", url.virtual_host or "/"
+        yield tcp, f"amqp://{user}:{password}@127.0.0.1:{tcp.port}/{'' if vhost == '/' else vhost}/"
+
+
+def _run_pid_flow(executor: WorkerExecutor) -> int:
+    engine = load(LinearFlow("f").add(Pid("pid", provides="pid")), engine="parallel", executor=executor)
+    engine.run()
+    return int(engine.storage.fetch("pid"))
 
 
 def test_linear_and_unordered_flows_run_on_a_worker_process(spawn_worker, executor):
@@ -152,3 +168,63 @@ def test_a_rerunnable_task_moves_to_a_second_worker_when_the_first_dies(spawn_wo
     for _ in runner:
         pass
     assert engine.storage.fetch("pid") == second.pid
+
+
+@pytest.mark.timeout(60)
+def test_a_broker_outage_fails_requests_within_timeout_and_the_executor_recovers(
+    spawn_worker, executor, proxy
+):
+    tcp, url = proxy
+    worker = spawn_worker("t")
+    remote = executor(["t"], timeout=3.0, url=url)
+    assert _run_pid_flow(remote) == worker.pid
+
+    # Each request (the execute, then the failed atom's revert) fails within timeout=.
+    bound = 2 * 3.0 + 2.0
+
+    # In flight when the broker goes away: the reply can never come.
+    engine = load(
+        LinearFlow("f").add(Slow("slow")), store={"seconds": 1.0}, engine="parallel", executor=remote
+    )
+    runner = engine.run_iter()
+    next(runner)
+    next(runner)
+    tcp.cut()
+    started = time.monotonic()
+    with pytest.raises((RequestTimeout, WorkerError)):
+        for _ in runner:
+            pass
+    assert time.monotonic() - started < bound
+
+    # Sent while the broker is away.
+    started = time.monotonic()
+    with pytest.raises((RequestTimeout, WorkerError)):
+        _run_pid_flow(remote)
+    assert time.monotonic() - started < bound
+
+    # Back: the same executor serves again (its reply consumer reconnected).
+    tcp.restore()
+    assert _run_pid_flow(remote) == worker.pid
+    assert _run_pid_flow(remote) == worker.pid
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_reconnects_after_a_broker_outage(spawn_worker, executor, proxy):
+    tcp, url = proxy
+    worker = spawn_worker("t", url)
+    remote = executor(["t"], timeout=10.0)
+    assert _run_pid_flow(remote) == worker.pid
+    tcp.cut()
+    time.sleep(1.5)
+    assert worker.poll() is None, "the worker exited when it lost the broker"
+    tcp.restore()
+    assert _run_pid_flow(remote) == worker.pid
+    assert worker.poll() is None
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_that_gives_up_reconnecting_exits_non_zero(spawn_worker, proxy):
+    tcp, url = proxy
+    worker = spawn_worker("t", url, "--reconnect-timeout", "1")
+    tcp.cut()
+    assert worker.wait(15) != 0

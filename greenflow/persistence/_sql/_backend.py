@@ -38,6 +38,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import StaticPool
 
 from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
+from greenflow.masking import mask_conf, mask_text, mask_url
 from greenflow.persistence._claims import owner_is_stale
 from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook
 from greenflow.persistence._sql import _migrate
@@ -46,6 +47,7 @@ from greenflow.persistence._sql._codec import (
     atom_values,
     book_from_row,
     book_values,
+    encoded_size,
     flow_from_row,
     flow_values,
     utcnow,
@@ -77,6 +79,10 @@ _OPTIONS: Final = (
     | _IGNORED_OPTIONS
 )
 
+_UNKNOWN: Final = object()
+#: Room left in a MySQL statement for everything but the result (other columns, SQL text).
+_ROW_ROOM: Final = 256 * 1024
+
 _DEFAULT_DRIVERS: Final = {
     "postgresql": "postgresql+psycopg",
     "postgres": "postgresql+psycopg",
@@ -95,8 +101,8 @@ def normalise_url(text: str) -> sa.URL:
     """The SQLAlchemy URL for ``text``, with greenflow's default driver where none is named."""
     try:
         url = sa.make_url(text)
-    except sa_exc.ArgumentError as exc:
-        raise InvalidOptionError(f"not a database URL: {text!r} ({exc})") from exc
+    except (sa_exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise InvalidOptionError(f"not a database URL: {mask_url(text)!r} ({mask_text(str(exc))})") from exc
     name, plus, driver = url.drivername.partition("+")
     if name == "postgres":
         name = "postgresql"
@@ -108,7 +114,8 @@ def normalise_url(text: str) -> sa.URL:
 def _driver_error(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip()
-    return f"{type(orig if orig is not None else exc).__name__}: {text.splitlines()[0] if text else ''}"
+    first = mask_text(text.splitlines()[0]) if text else ""
+    return f"{type(orig if orig is not None else exc).__name__}: {first}"
 
 
 def _make_psycopg_cooperative() -> None:
@@ -151,16 +158,17 @@ class SqlBackend:
             )
         connection = self.conf.get("connection")
         if not isinstance(connection, str):
-            raise InvalidOptionError(f"the SQL backend needs {{'connection': URL}}, got {conf!r}")
+            raise InvalidOptionError(f"the SQL backend needs {{'connection': URL}}, got {mask_conf(conf)!r}")
         self.url = normalise_url(connection)
         #: The URL with any password masked, for messages.
-        self.url_text = self.url.render_as_string(hide_password=True)
+        self.url_text = mask_url(self.url.render_as_string(hide_password=True))
         self._engine = self._create_engine()
         # A backend dropped without close() (``load(flow, backend={'connection': url})``
         # makes one per engine) still closes its pooled database connections.
         weakref.finalize(self, self._engine.dispose)
         self._reachable = False
         self._schema_ok = False
+        self._max_value: object = _UNKNOWN
 
     # -- engine ------------------------------------------------------------------------------
 
@@ -243,6 +251,36 @@ class SqlBackend:
                     yield conn
         except sa_exc.SQLAlchemyError as exc:
             raise StorageError(f"{what} failed on {self.url_text}: {_driver_error(exc)}") from exc
+
+    def value_problem(self, value: Any) -> str | None:
+        """Why this database cannot store ``value`` (JSON-safe already) as an atom's result, or ``None``.
+
+        MySQL and MariaDB refuse a statement over ``max_allowed_packet`` (and
+        drop the connection); the engine asks first, so such a result fails its
+        atom (which reverts) instead of the save failing with memory and the
+        database disagreeing.
+        """
+        limit = self._statement_limit()
+        if limit is None:
+            return None
+        size = encoded_size(value)
+        if size <= limit:
+            return None
+        return (
+            f"it takes {size} bytes as JSON, more than the {limit} bytes a statement may carry on "
+            f"{self.url_text} (the server's max_allowed_packet less room for the rest of the row); "
+            f"store big values elsewhere and return a reference, or raise max_allowed_packet"
+        )
+
+    def _statement_limit(self) -> int | None:
+        if self._max_value is _UNKNOWN:
+            limit: int | None = None
+            if self.url.get_backend_name() in ("mysql", "mariadb"):
+                with self.transaction("reading max_allowed_packet", write=False) as conn:
+                    packet = conn.exec_driver_sql("SELECT @@max_allowed_packet").scalar()
+                limit = int(packet) - _ROW_ROOM if packet else None
+            self._max_value = limit
+        return self._max_value  # type: ignore[return-value]
 
     # -- Backend protocol --------------------------------------------------------------------
 
