@@ -12,8 +12,7 @@ small starter per executor kind (green, process, any ``submit()`` executor,
 or one an executor provides itself, as remote workers do).
 """
 
-from greenflow.executors._base import Executor
-from greenflow.executors._errors import (
+from greenflow.exceptions import (
     ExecutorError,
     ExecutorPicklingError,
     ExecutorShutdownError,
@@ -21,6 +20,7 @@ from greenflow.executors._errors import (
     InvalidExecutorError,
     UnknownExecutorError,
 )
+from greenflow.executors._base import Executor
 from greenflow.executors._factory import EXECUTOR_NAMES, make_executor
 from greenflow.executors._green import GreenExecutor
 from greenflow.executors._offload import OffloadExecutor
