@@ -781,7 +781,7 @@ def bind_flow(flow: Flow) -> BoundFlow:
     """
     if not isinstance(flow, Flow):
         FlowCompiler(flow)  # raises the error saying what an engine runs
-    cached = flow._compiled
+    cached = flow.compile_cache
     latest = latest_version()
     if cached is not None:
         seen_latest, version, bound = cached
@@ -789,13 +789,13 @@ def bind_flow(flow: Flow) -> BoundFlow:
             return bound  # type: ignore[no-any-return]
         current = structure_version(flow)
         if current == version:
-            flow._compiled = (latest, version, bound)
+            flow.compile_cache = (latest, version, bound)
             return bound  # type: ignore[no-any-return]
     else:
         current = structure_version(flow)
     _check_nesting(flow)
     bound = _compile_shared(flow)
-    flow._compiled = (latest, current, bound)
+    flow.compile_cache = (latest, current, bound)
     return bound
 
 

@@ -28,7 +28,7 @@ from greenflow.engines._runtime import INTERRUPTED_FLOW_STATES, Runtime
 from greenflow.exceptions import EngineStateError, MissingDependencyError, StorageError
 from greenflow.executors import Starter, green_share, make_executor, shared_executor, starter_for
 from greenflow.failure import Failure
-from greenflow.hubs import get_hub
+from greenflow.hubs import Wakeup, get_hub
 from greenflow.notifier import Notifier
 from greenflow.persistence import AtomDetail, FlowDetail, make_owner, new_uuid
 from greenflow.storage import PendingCommit, Storage
@@ -93,7 +93,7 @@ class Engine:
         self._reverted = 0
         self._hub_obj: Any = None
         self._wakeup: Any = None
-        self._idle_wakeup: Any = None
+        self._idle_wakeup: Wakeup | None = None
         self._owner: str | None = None
         self._claimed = False
 
@@ -282,7 +282,7 @@ class Engine:
         self._release()  # before the final state is seen: whoever waits for it may run the flow next
         yield end
         if end in (states.REVERTED, states.FAILURE):
-            Failure.reraise_if_any(runtime.failures)
+            Failure.reraise_if_any(runtime.failures, runtime.failure_atoms())
 
     def _run_inline(self, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
         queue = deque(actions)
@@ -429,6 +429,19 @@ class Engine:
             else:
                 hub = self._hub_obj = get_hub(chosen)
         return hub
+
+    def set_wakeup(self, wakeup: Wakeup | None) -> None:
+        """Ring ``wakeup`` (instead of a wakeup of the engine's own) when ``run_iter()`` may step on.
+
+        For drivers that step many engines' ``run_iter()`` and wait for any of
+        them (``run_many`` under the threading hub): after the engine yields
+        ``WAITING``, ``wakeup.notify()`` is called, from any thread, once one
+        of its atoms has finished or its recorder's commit is durable; the
+        driver then steps it again. ``wakeup.wait()`` is never called by the
+        engine. ``None`` goes back to the engine's own wakeup (used by ``run()``).
+        Set it before the run's first step or between runs.
+        """
+        self._idle_wakeup = wakeup
 
     def suspend(self) -> None:
         """Ask a running engine to stop after its running atoms finish (``run()`` returns).

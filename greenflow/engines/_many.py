@@ -398,7 +398,7 @@ class ManyRunner:
                         # Given at its first step, not when taken from the input: the
                         # same engine may be in the input twice, and the second's
                         # bell must not replace the first's.
-                        active[index]._idle_wakeup = _Bell(ready, index, driver)
+                        active[index].set_wakeup(_Bell(ready, index, driver))
                 if exc is None:
                     try:
                         for state in gen:
@@ -412,7 +412,7 @@ class ManyRunner:
                     continue
                 engine = active.pop(index)
                 del steps[index]
-                engine._idle_wakeup = None
+                engine.set_wakeup(None)
                 self._record(index, engine, None, None if isinstance(exc, StopIteration) else exc)
                 if not exhausted:
                     break  # refill before stepping on

@@ -157,6 +157,7 @@ class Runtime:
         self._region_of: dict[int, _Revert] = {}
         self._end_state = states.SUCCESS
         self.failures: list[Failure] = []  # what the run raises, in order
+        self._atom_of: dict[int, str] = {}  # id(failure) -> the atom it is the failure of
         self._actions: list[Action] = []
         self._work: deque[int] = deque()
         # Nodes made ready while forward progress was stopped by a failure: started
@@ -239,6 +240,7 @@ class Runtime:
             self._abandoned[i] = 1
             failure = self._failure[i]
             if failure is not None:
+                self._atom_of[id(failure)] = nodes[i].name
                 self._given_up.append(failure)
         self.failures = list(self._given_up)
         if not retrying and not any(state[i] in _NEEDS_REVERT for i in reverting):
@@ -326,6 +328,7 @@ class Runtime:
         self.running -= 1
         self.reverted += 1
         self._recorder.record_revert_failure(i, failure)
+        self._atom_of[id(failure)] = self._nodes[i].name
         self._changed(i, states.REVERT_FAILURE, failure)
         if self._end_state != states.FAILURE:
             self.failures.clear()
@@ -337,6 +340,11 @@ class Runtime:
         self._to_retry.clear()
         self._advance()
         return self._take()
+
+    def failure_atoms(self) -> list[str | None]:
+        """The name of the atom of each of ``failures``, in order."""
+        atom_of = self._atom_of
+        return [atom_of.get(id(failure)) for failure in self.failures]
 
     @property
     def finished(self) -> bool:
@@ -495,6 +503,7 @@ class Runtime:
 
     def _fail(self, i: int, failure: Failure) -> None:
         self._failure[i] = failure
+        self._atom_of[id(failure)] = self._nodes[i].name
         self._recorder.record_failure(i, failure)
         self._changed(i, states.FAILURE, failure)
         self._failed.append(i)
@@ -582,6 +591,7 @@ class Runtime:
             return Decision(decision)
         except Exception as exc:
             failure = Failure.from_exception(exc)
+            self._atom_of[id(failure)] = node.name
             self.failures.append(failure)
             return Decision.REVERT_ALL
 

@@ -16,8 +16,7 @@ An engine asking for green threads of its own (``executor='greenthread'``,
 with a bound of ``N`` atoms at once (``green_share``).
 """
 
-from greenflow.executors._base import Executor
-from greenflow.executors._errors import (
+from greenflow.exceptions import (
     ExecutorError,
     ExecutorPicklingError,
     ExecutorShutdownError,
@@ -25,6 +24,7 @@ from greenflow.executors._errors import (
     InvalidExecutorError,
     UnknownExecutorError,
 )
+from greenflow.executors._base import Executor
 from greenflow.executors._factory import EXECUTOR_NAMES, green_share, make_executor
 from greenflow.executors._green import GreenExecutor
 from greenflow.executors._offload import OffloadExecutor

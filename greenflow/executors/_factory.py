@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from greenflow.exceptions import InvalidExecutorError, UnknownExecutorError
 from greenflow.executors._base import Executor
-from greenflow.executors._errors import InvalidExecutorError, UnknownExecutorError
 from greenflow.executors._green import GreenExecutor
 from greenflow.executors._offload import OffloadExecutor
 from greenflow.executors._process import ProcessExecutor

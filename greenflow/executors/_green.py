@@ -8,8 +8,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, ParamSpec, TypeAlias, TypeVar
 
+from greenflow.exceptions import ExecutorShutdownError, GreenHubRequiredError
 from greenflow.executors._base import callable_name, run_into_future
-from greenflow.executors._errors import ExecutorShutdownError, GreenHubRequiredError
 from greenflow.hubs import Hub, get_hub, select_hub
 
 __all__ = ["GreenExecutor"]

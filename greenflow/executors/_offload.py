@@ -15,8 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, ParamSpec, TypeVar
 
+from greenflow.exceptions import ExecutorShutdownError
 from greenflow.executors._base import callable_name
-from greenflow.executors._errors import ExecutorShutdownError
 from greenflow.executors._thread import ThreadExecutor
 from greenflow.hubs import Hub, get_hub
 

@@ -17,8 +17,7 @@ Typical use::
     done, not_done = hub.wait_for_any(futures, timeout=5)
 """
 
-from greenflow.hubs._base import Event, Hub, Lock, Queue, Semaphore, SpawnHandle, Wakeup
-from greenflow.hubs._errors import (
+from greenflow.exceptions import (
     HubConfigError,
     HubError,
     HubMismatchError,
@@ -26,6 +25,7 @@ from greenflow.hubs._errors import (
     HubUnavailableError,
     UnknownHubError,
 )
+from greenflow.hubs._base import Event, Hub, Lock, Queue, Semaphore, SpawnHandle, Wakeup
 from greenflow.hubs._patching import active_patching, patch
 from greenflow.hubs._selection import (
     HUB_NAMES,

@@ -16,14 +16,14 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
-from greenflow.hubs._base import Hub
-from greenflow.hubs._errors import (
+from greenflow.exceptions import (
     HubConfigError,
     HubMismatchError,
     HubNotPatchedError,
     HubUnavailableError,
     UnknownHubError,
 )
+from greenflow.hubs._base import Hub
 from greenflow.hubs._patching import (
     GREEN_HUBS,
     active_patching,
@@ -216,7 +216,7 @@ def _read_config_hub(path: str, mtime_ns: int, size: int) -> str | None:
             config: dict[str, Any] = tomllib.load(file)
     except OSError as exc:
         raise HubConfigError(f"{CONFIG_ENV} names {path!r}, which cannot be read: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:  # TOML files are UTF-8
         raise HubConfigError(f"config file {path} ({CONFIG_ENV}) is not valid TOML: {exc}") from exc
     table = config.get("greenflow", {})
     if not isinstance(table, dict):

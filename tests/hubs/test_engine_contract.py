@@ -21,7 +21,7 @@ import greenflow.hubs
 from greenflow import AlwaysRevertAll, GraphFlow, LinearFlow, Task, Times, UnorderedFlow, load, states
 from greenflow.atoms import EVENT_UPDATE_PROGRESS
 from greenflow.exceptions import EngineStateError, WrappedFailure
-from greenflow.executors import GreenExecutor, shared_executor
+from greenflow.executors import GreenExecutor, make_executor, shared_executor
 from greenflow.hubs import Hub
 from greenflow.notifier import ANY
 
@@ -620,7 +620,7 @@ def test_suspend_while_atoms_run_lets_them_finish_then_resume_completes(parallel
 
 
 def test_an_executor_passed_as_an_object_is_not_shut_down(hub):
-    executor = hub.executor(4)
+    executor = make_executor(None, max_workers=4, hub=hub)[0]
     try:
         flow = UnorderedFlow("u").add(Const("a", 1, provides="a"), Const("b", 2, provides="b"))
         engine = load(flow, engine="parallel", executor=executor)

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -183,6 +184,7 @@ class _Child:
         env["GREENFLOW_TEST_JOURNAL"] = str(journal)
         env.pop("GREENFLOW_HUB", None)
         args = ["--jobboard", board_url, "--backend", backend_url, "--name", name, *extra]
+        args += ["--allow-factory", "support.job_flows"]
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in wait()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "greenflow.cli", "conductor", *args], env=env, stderr=self.log
@@ -445,3 +447,37 @@ def test_cli_conductor_masks_secrets_logs_each_job_event_and_exits_0_on_sigterm(
     finally:
         server.kill()
         backend.close()
+
+
+@pytest.mark.parametrize("database", ["postgresql", "mariadb"])
+def test_conductors_share_a_sql_jobboard(database: str, request: pytest.FixtureRequest) -> None:
+    url = request.getfixturevalue("postgres_url" if database == "postgresql" else "mysql_url")
+    persistence = fetch_backend(url)
+    persistence.get_connection().upgrade()
+    name = f"sql-board-{uuid.uuid4().hex[:8]}"
+    boards = [fetch_jobboard(name, url, persistence=persistence) for _ in range(2)]
+    for b in boards:
+        b.connect()
+    try:
+        jobs = [
+            boards[0].post_flow(f"{name}-{i}", job_flows.linear, (2, 0.01), store={"job_key": str(i)})
+            for i in range(8)
+        ]
+        conductors = [
+            NonBlockingConductor(f"c{i}", b, persistence=persistence, claim_expiry=5, max_simultaneous_jobs=3)
+            for i, b in enumerate(boards)
+        ]
+        runners = [threading.Thread(target=c.run, daemon=True) for c in conductors]
+        for r in runners:
+            r.start()
+        _wait(lambda: boards[0].job_count == 0, 60, "the SQL board to empty")
+        for c in conductors:
+            c.stop()
+            assert c.wait(10)
+        assert sum(c.counts["consumed"] for c in conductors) == 8
+        conn = persistence.get_connection()
+        assert all(conn.get_flow_details(j.details["flow_uuid"]).state == states.SUCCESS for j in jobs)
+    finally:
+        for b in boards:
+            b.close()
+        persistence.close()

@@ -135,7 +135,7 @@ def test_green_executor_needs_at_least_one_worker() -> None:
 
 
 def test_threading_hub_executor_is_a_thread_executor(hub: hubs.Hub) -> None:
-    executor = hub.executor(2)
+    executor = make_executor(None, max_workers=2, hub=hub)[0]
     try:
         assert isinstance(executor, ThreadExecutor)
     finally:

@@ -1,8 +1,11 @@
-"""The Redis jobboard against the real server: posting, listing, fenced claims, expiry, finishing."""
+"""The jobboard contract on every board against the real server: Redis, and SQL on SQLite,
+PostgreSQL and MariaDB (posting, listing, fenced claims, expiry, finishing), plus each
+board's configuration."""
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,10 +36,19 @@ from greenflow.persistence import FlowDetail, LogBook, TaskDetail, fetch_backend
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture
-def board(redis_board_url: str) -> Iterator[JobBoard]:
+@pytest.fixture(params=["redis", "sqlite", "postgresql", "mariadb"])
+def board(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[JobBoard]:
     backend = fetch_backend("memory://")
-    with jobboard("test-board", redis_board_url, persistence=backend) as b:
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_board_url")
+    elif request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/jobs.db"
+    elif request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+    else:
+        url = request.getfixturevalue("mysql_url")
+    # A board name of its own: server databases are shared by the session's tests.
+    with jobboard(f"board-{uuid.uuid4().hex[:8]}", url, persistence=backend) as b:
         yield b
 
 
@@ -207,3 +219,16 @@ def test_claim_next_claims_unclaimed_jobs_in_board_order_in_one_call(board: JobB
     assert [job.name for job, _ in board.claim_next("me", 10, expiry=5)] == ["j3", "j4"]
     assert board.claim_next("me", 10, expiry=5) == []
     assert board.find_owner(urgent) == "me"
+
+
+def test_sql_board_url_kinds_and_unreachable_database(tmp_path: Any) -> None:
+    from greenflow.jobs._sql import SqlJobBoard
+
+    assert isinstance(fetch_jobboard("b", f"sqlite:///{tmp_path}/j.db"), SqlJobBoard)
+    assert isinstance(
+        fetch_jobboard("b", {"board": "sql", "connection": f"sqlite:///{tmp_path}/j.db"}), SqlJobBoard
+    )
+    board = fetch_jobboard("b", "postgresql://u:pw@127.0.0.1:1/none?connect_timeout=1")
+    with pytest.raises(JobError, match="jobboard 'b' could not reach its database") as info:
+        board.connect()
+    assert "pw" not in str(info.value)
