@@ -28,7 +28,9 @@ class EngineOptions:
       ``concurrent.futures`` or futurist pool fits) or a name from
       ``greenflow.executors.EXECUTOR_NAMES``: ``'greenthread'``, ``'thread'``,
       ``'process'``, ``'offload'``, ``'synchronous'`` (atoms run inline, one at a time).
-    - ``max_workers``: size of an executor the engine creates from a name.
+    - ``max_workers``: size of an executor the engine creates from a name; for green
+      threads (``'greenthread'``, or no executor on a green hub) the most atoms the
+      engine runs at once on the hub's shared green executor (it makes no pool).
     - ``hub``: ``'gevent'``, ``'eventlet'`` or ``'threading'`` (or a hub object);
       ``None`` selects by configuration (see ``greenflow.hubs``).
     - ``defer_reverts``: when a retry gives up with REVERT and no enclosing retry

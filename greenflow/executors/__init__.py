@@ -10,6 +10,10 @@ The engine-executor seam is ``Starter`` (``_starters``): an engine asks
 ``starter_for(executor)`` once per run and starts every atom through it, one
 small starter per executor kind (green, process, any ``submit()`` executor,
 or one an executor provides itself, as remote workers do).
+
+An engine asking for green threads of its own (``executor='greenthread'``,
+``max_workers=N``) gets no pool: it runs on the hub's shared green executor
+with a bound of ``N`` atoms at once (``green_share``).
 """
 
 from greenflow.exceptions import (
@@ -26,6 +30,7 @@ from greenflow.executors._factory import (
     EXECUTORS,
     default_executor_name,
     executor_problem,
+    green_share,
     make_executor,
 )
 from greenflow.executors._green import GreenExecutor
@@ -58,6 +63,7 @@ __all__ = [
     "UnknownExecutorError",
     "default_executor_name",
     "executor_problem",
+    "green_share",
     "make_executor",
     "shared_executor",
     "starter_for",

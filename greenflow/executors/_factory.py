@@ -20,7 +20,14 @@ from greenflow.executors._synchronous import SynchronousExecutor
 from greenflow.executors._thread import ThreadExecutor
 from greenflow.hubs import Hub, resolve_hub
 
-__all__ = ["EXECUTORS", "EXECUTOR_NAMES", "default_executor_name", "executor_problem", "make_executor"]
+__all__ = [
+    "EXECUTORS",
+    "EXECUTOR_NAMES",
+    "default_executor_name",
+    "executor_problem",
+    "green_share",
+    "make_executor",
+]
 
 _DEFAULT_GREEN_WORKERS: Final = 1000
 
@@ -59,6 +66,22 @@ def executor_problem(spec: object) -> str | None:
         f"executor must be an executor object (with submit() and shutdown()) or one of the"
         f" names {', '.join(EXECUTOR_NAMES)}; got {spec!r} of type {type(spec).__name__}"
     )
+
+
+def green_share(spec: object, max_workers: int | None, hub: Hub) -> int | None:
+    """An engine's bound on the hub's shared green pool, when ``spec`` asks for green threads of its own.
+
+    On a green hub, an engine given ``executor='greenthread'`` (or no executor
+    and ``max_workers``) needs no pool of its own: it runs its atoms on the
+    hub's shared green executor, at most this many at once (``max_workers``,
+    or 1000, a new green executor's default). ``None`` for any other spec or
+    hub: the engine makes (or is given) its executor as usual.
+    """
+    if not hub.is_green:
+        return None
+    if spec is None or spec == "greenthread":
+        return _DEFAULT_GREEN_WORKERS if max_workers is None else max_workers
+    return None
 
 
 def make_executor(
