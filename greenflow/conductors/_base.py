@@ -383,7 +383,9 @@ class Conductor:
             store.update(job_store)
         backend = self._persistence
         lease = self._leases.get(job.uuid)
-        if backend is not None and lease is not None:
+        # Only a backend engines write through records anything to fence (memory:// keeps
+        # live objects in this process, which no other conductor can see).
+        if backend is not None and lease is not None and getattr(backend, "writes_through", False):
             backend = FencedBackend(backend, lease)
         return self._load_engine(flow_detail, store, backend)
 
