@@ -37,6 +37,13 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--claim-expiry", type=float, default=30.0, help="seconds a claim outlives its last heartbeat"
     )
+    parser.add_argument(
+        "--allow-factory",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="a module prefix whose flow factories jobs may name (repeat for more; '*' allows any)",
+    )
     parser.add_argument("--name", default=None, help="the conductor's name (default conductor-<host>-<pid>)")
     parser.add_argument("--engine", default=None, help="engine kind for the jobs (default serial)")
     parser.add_argument(
@@ -68,6 +75,10 @@ def _cmd_conductor(args: argparse.Namespace) -> int:
         options["max_jobs"] = args.max_jobs or 1000
     elif kind == "nonblocking":
         options["max_simultaneous_jobs"] = args.max_jobs or 16
+    if args.allow_factory:
+        from greenflow.engines import allow_factories
+
+        allow_factories(*args.allow_factory)
     backend = fetch_backend(args.backend)
     board = fetch_jobboard(args.board_name, args.jobboard, persistence=backend)
     conductor = fetch_conductor(kind, name, board, persistence=backend, engine=args.engine, **options)

@@ -132,6 +132,10 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
 @dataclass(frozen=True)
 class DemoReport:
     """What the demo ran and how it went."""
@@ -163,8 +167,8 @@ class DemoReport:
             ("OS threads", str(self.os_threads)),
             ("wall time", f"{self.seconds:.2f} s"),
             ("workflows/s", f"{self.rate:,.0f}"),
-            ("workflow latency p50", f"{self.p50 * 1000:.0f} ms"),
-            ("workflow latency p99", f"{self.p99 * 1000:.0f} ms"),
+            ("workflow latency p50", _seconds(self.p50)),
+            ("workflow latency p99", _seconds(self.p99)),
             ("remote call", f"{self.latency_ms:g} ms per task"),
             ("peak RSS", f"{self.peak_rss / 2**20:.0f} MiB"),
         ]

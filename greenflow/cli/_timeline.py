@@ -128,7 +128,7 @@ def sample_runs(runs: Sequence[FlowRun], limit: int) -> tuple[list[FlowRun], str
             if len(chosen) < limit:
                 chosen[run.uuid] = run
     stride = max(1, len(runs) // max(1, limit - len(chosen)))
-    for run in runs[::stride]:
+    for run in (*runs[::stride], *runs):  # spread evenly, then fill up in order
         if len(chosen) >= limit:
             break
         chosen.setdefault(run.uuid, run)

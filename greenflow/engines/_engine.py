@@ -26,7 +26,7 @@ from greenflow.compiler import RETRY, CompiledFlow, bind_flow
 from greenflow.engines._options import EngineOptions
 from greenflow.engines._runtime import INTERRUPTED_FLOW_STATES, Runtime
 from greenflow.exceptions import EngineStateError, MissingDependencyError, StorageError
-from greenflow.executors import Starter, make_executor, shared_executor, starter_for
+from greenflow.executors import Starter, green_share, make_executor, shared_executor, starter_for
 from greenflow.failure import Failure
 from greenflow.hubs import Wakeup, get_hub
 from greenflow.notifier import Notifier
@@ -95,6 +95,8 @@ class Engine:
         self._wakeup: Any = None
         self._idle_wakeup: Wakeup | None = None
         self._owner: str | None = None
+        # Atom "done" events held until their transition is durable (group commit).
+        self._held_events: list[tuple[str, dict[str, Any]]] | None = None
         self._claimed = False
 
     # -- preparation ------------------------------------------------------------------------
@@ -226,6 +228,14 @@ class Engine:
 
     def _run_steps(self) -> Iterator[str]:
         self.validate()
+        # A backend with a writer group-commits this run with every other engine's on the hub.
+        self.storage.attach(self.hub)
+        try:
+            yield from self._run_attached()
+        finally:
+            self.storage.detach()
+
+    def _run_attached(self) -> Iterator[str]:
         self._claim()
         try:
             if self._claimed:
@@ -258,8 +268,9 @@ class Engine:
         self._runtime = runtime
         self._runs += 1
         sink = self._progress if self._atom_notifier else None
-        executor, owned = self._executor()
+        executor, owned, limit = self._executor()
         commit = self.storage.commit if self.storage.defers_commits else None
+        self._held_events = [] if commit is not None and self._atom_notifier else None
         try:
             actions = runtime.start()
             pending = commit() if commit is not None else None
@@ -268,17 +279,20 @@ class Engine:
             if executor is None:
                 yield from self._run_inline(runtime, actions, sink)
             else:
-                yield from self._run_with(executor, runtime, actions, sink)
+                yield from self._run_with(executor, limit, runtime, actions, sink)
         finally:
             if owned:
                 executor.shutdown(wait=True)
             self._executed += runtime.executed
             self._reverted += runtime.reverted
         end = runtime.end_state
-        self._set_flow_state(end)
+        # The flow's end is reported only once it is durable.
+        old = self._set_flow_state(end, notify=commit is None)
         pending = commit() if commit is not None else None
         if pending is not None:
             yield from self._wait_durable(pending)
+        if commit is not None and old is not None:
+            self._notify_flow(end, old)
         self._release()  # before the final state is seen: whoever waits for it may run the flow next
         yield end
         if end in (states.REVERTED, states.FAILURE):
@@ -324,9 +338,16 @@ class Engine:
                 self._idle_wakeup = wakeup
         if outcome[0] is not None:
             raise outcome[0]
+        held = self._held_events
+        if held:
+            self._held_events = []
+            for state, event in held:
+                self.atom_notifier.notify(state, event)
 
-    def _run_with(self, executor: Any, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
-        """Run atoms on ``executor``: at most one at a time for the serial engine.
+    def _run_with(
+        self, executor: Any, limit: int | None, runtime: Runtime, actions: list[Action], sink: Any
+    ) -> Iterator[str]:
+        """Run atoms on ``executor``, at most ``limit`` at a time (``None``: no bound).
 
         Atoms start through the executor's ``Starter`` (``greenflow.executors``,
         chosen once per run); completions arrive through callbacks (possibly on
@@ -338,7 +359,6 @@ class Engine:
         """
         done: deque[tuple[Action, Any]] = deque()
         waiting: deque[Action] = deque()
-        limit = 1 if self.options.engine == "serial" else None
         wakeup = self._wakeup = self._idle_wakeup or self.hub.new_wakeup()
         self._idle_wakeup = None
         notify = wakeup.notify
@@ -396,19 +416,26 @@ class Engine:
             return runtime.executed_ok(i, value) if ok else runtime.executed_failed(i, value)
         return runtime.reverted_ok(i, value) if ok else runtime.reverted_failed(i, value)
 
-    def _executor(self) -> tuple[Any, bool]:
-        """``(executor, owned)``, or ``(None, False)`` to run atoms inline in this loop."""
+    def _executor(self) -> tuple[Any, bool, int | None]:
+        """``(executor, owned, limit)``; ``executor`` ``None`` runs atoms inline in this loop.
+
+        ``limit`` bounds the atoms running at once: 1 for the serial engine, and
+        ``max_workers`` for an engine asking for green threads of its own, which
+        it takes from the hub's shared green pool instead of making a pool.
+        """
         opts = self.options
         spec = opts.executor
-        if spec is None:
-            if opts.engine == "serial":
-                return None, False
-            if opts.max_workers is None:
-                return shared_executor(self.hub), False
-            return make_executor(None, max_workers=opts.max_workers, hub=self.hub)  # type: ignore[no-any-return]
-        if isinstance(spec, str) and spec in ("serial", "synchronous"):
-            return None, False
-        return make_executor(spec, max_workers=opts.max_workers, hub=self.hub)  # type: ignore[no-any-return]
+        serial = opts.engine == "serial"
+        if (spec is None and serial) or (isinstance(spec, str) and spec in ("serial", "synchronous")):
+            return None, False, None
+        limit = 1 if serial else None
+        if spec is None and opts.max_workers is None:
+            return shared_executor(self.hub), False, limit
+        share = green_share(spec, opts.max_workers, self.hub)
+        if share is not None:
+            return shared_executor(self.hub), False, share if limit is None else min(limit, share)
+        executor, owned = make_executor(spec, max_workers=opts.max_workers, hub=self.hub)
+        return executor, owned, limit
 
     @property
     def hub(self) -> Any:
@@ -462,14 +489,21 @@ class Engine:
 
     # -- notifications ----------------------------------------------------------------------
 
-    def _set_flow_state(self, new: str) -> None:
+    def _set_flow_state(self, new: str, notify: bool = True) -> str | None:
+        """Record the flow's state; return the old one (``None`` if the transition does not apply)."""
         fd = self.storage.flow_detail
         old = fd.state
         if not states.check_flow_transition(fd.name, old, new):
-            return
+            return None
         fd.state = new
         self.storage.save_flow()
+        if notify:
+            self._notify_flow(new, old)
+        return old
+
+    def _notify_flow(self, new: str, old: str) -> None:
         if self._notifier:
+            fd = self.storage.flow_detail
             self._notifier.notify(
                 new, {"engine": self, "flow_name": fd.name, "flow_uuid": fd.uuid, "old_state": old}
             )
@@ -488,6 +522,10 @@ class Engine:
         }
         if new in _RESULT_STATES:
             event["result"] = result
+            held = self._held_events
+            if held is not None:  # a listener hears that an atom is done once that is durable
+                held.append((new, event))
+                return
         self.atom_notifier.notify(new, event)
 
     def _progress(self, atom: Any, progress: float) -> None:

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import importlib
+import itertools
+import os
 import weakref
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
 
 from greenflow.engines._engine import Engine
 from greenflow.engines._options import EngineOptions
 from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
 from greenflow.masking import mask_conf
 from greenflow.patterns import Flow
-from greenflow.persistence import FlowDetail, LogBook, MemoryBackend, fetch_backend
+from greenflow.persistence import FlowDetail, LogBook, MemoryBackend, shared_backend
 
 __all__ = [
+    "FACTORY_PREFIXES_ENV",
+    "allow_factories",
     "flow_from_detail",
     "load",
     "load_from_detail",
@@ -37,11 +41,15 @@ _VALIDATED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def _backend(backend: Any) -> Any:
-    """The backend object for ``load()``'s argument, checked to be reachable now, not mid-run."""
+    """The backend object for ``load()``'s argument, checked to be reachable now, not mid-run.
+
+    A URL or conf dict names the process's shared backend for it (one pool and
+    one writer for every engine naming the same configuration).
+    """
     if backend is None:
         return _DEFAULT_BACKEND
     if isinstance(backend, (str, dict)):
-        backend = fetch_backend(backend)
+        backend = shared_backend(backend)
     elif not hasattr(backend, "get_connection"):
         raise InvalidOptionError(
             f"backend must be a URL, a dict or a backend object, got {mask_conf(backend)!r}"
@@ -174,6 +182,39 @@ def _qualified_name(func: Callable[..., Any]) -> str:
     return f"{module}.{qualname}"
 
 
+#: Environment variable adding allowed flow factory prefixes (comma-separated; ``*`` allows any).
+FACTORY_PREFIXES_ENV: Final = "GREENFLOW_FACTORY_PREFIXES"
+_allowed_prefixes: set[str] = set()
+# Factories this process recorded itself (load_from_factory, jobboard posts): trusted.
+_recorded_factories: set[str] = set()
+
+
+def allow_factories(*prefixes: str) -> None:
+    """Let ``load_from_detail`` import flow factories under these dotted prefixes, in this process.
+
+    A stored flow detail names the factory that rebuilds its flow, and
+    ``load_from_detail`` imports and calls it: whoever can write the database
+    could otherwise make this process run any importable callable. Allowed are
+    the factories this process recorded itself, names under a prefix given here,
+    in ``GREENFLOW_FACTORY_PREFIXES`` or as ``factory_prefixes=``; ``"*"``
+    allows any (TaskFlow's behaviour, which compat keeps).
+    """
+    for prefix in prefixes:
+        if not isinstance(prefix, str) or not prefix.strip(". "):
+            raise InvalidOptionError(f"a factory prefix must be a dotted module path or '*', got {prefix!r}")
+        _allowed_prefixes.add(prefix.strip())
+
+
+def _factory_allowed(name: str, extra: Iterable[str]) -> bool:
+    if name in _recorded_factories:
+        return True
+    env = [p.strip() for p in os.environ.get(FACTORY_PREFIXES_ENV, "").split(",") if p.strip()]
+    for prefix in itertools.chain(_allowed_prefixes, env, extra):
+        if prefix == "*" or name == prefix or name.startswith(prefix.rstrip(".") + "."):
+            return True
+    return False
+
+
 def _import_factory(name: str) -> Callable[..., Any]:
     module_name, _, attr = name.rpartition(".")
     try:
@@ -190,8 +231,10 @@ def save_factory_details(
     backend: Any = None,
 ) -> None:
     """Record in ``flow_detail.meta`` how to rebuild the flow (for ``flow_from_detail``)."""
+    name = _qualified_name(flow_factory)
+    _recorded_factories.add(name)
     flow_detail.meta[_FACTORY_META] = {
-        "name": _qualified_name(flow_factory),
+        "name": name,
         "args": list(factory_args or ()),
         "kwargs": dict(factory_kwargs or {}),
     }
@@ -216,15 +259,33 @@ def load_from_factory(
     return eng
 
 
-def flow_from_detail(flow_detail: FlowDetail) -> Flow:
-    """Rebuild a flow from the factory recorded in ``flow_detail`` by ``load_from_factory``."""
+def flow_from_detail(flow_detail: FlowDetail, factory_prefixes: Iterable[str] | None = None) -> Flow:
+    """Rebuild a flow from the factory recorded in ``flow_detail`` by ``load_from_factory``.
+
+    Security: the factory named in the record is imported and called only if
+    it is allowed (see :func:`allow_factories`; ``factory_prefixes`` adds
+    prefixes for this call); otherwise ``InvalidOptionError``.
+    """
     meta = flow_detail.meta.get(_FACTORY_META)
     if not meta:
         raise NotFoundError(
             f"flow detail {flow_detail.name!r} ({flow_detail.uuid}) records no flow factory; "
             f"it was not loaded with load_from_factory()"
         )
-    factory = _import_factory(meta["name"])
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if not isinstance(name, str):
+        raise InvalidOptionError(
+            f"flow detail {flow_detail.name!r} ({flow_detail.uuid}) records a malformed flow "
+            f"factory: {meta!r:.200}"
+        )
+    if not _factory_allowed(name, factory_prefixes or ()):
+        raise InvalidOptionError(
+            f"flow detail {flow_detail.name!r} ({flow_detail.uuid}) names flow factory {name!r:.200}, "
+            f"which is not allowed: a stored record must not choose code to run. Allow its module "
+            f"with factory_prefixes=[...], greenflow.engines.allow_factories(...) or "
+            f"{FACTORY_PREFIXES_ENV}"
+        )
+    factory = _import_factory(name)
     flow = factory(*meta.get("args", ()), **meta.get("kwargs", {}))
     if not isinstance(flow, Flow):
         raise InvalidOptionError(f"flow factory {meta['name']!r} returned {flow!r}, not a flow")
@@ -232,9 +293,15 @@ def flow_from_detail(flow_detail: FlowDetail) -> Flow:
 
 
 def load_from_detail(
-    flow_detail: FlowDetail, store: Mapping[str, Any] | None = None, backend: Any = None, **kwargs: Any
+    flow_detail: FlowDetail,
+    store: Mapping[str, Any] | None = None,
+    backend: Any = None,
+    factory_prefixes: Iterable[str] | None = None,
+    **kwargs: Any,
 ) -> Engine:
-    """Load an engine that resumes ``flow_detail`` (its flow rebuilt from the recorded factory)."""
-    return load(
-        flow_from_detail(flow_detail), store=store, backend=backend, flow_detail=flow_detail, **kwargs
-    )
+    """Load an engine that resumes ``flow_detail`` (its flow rebuilt from the recorded factory).
+
+    The recorded factory must be allowed (see :func:`allow_factories`).
+    """
+    flow = flow_from_detail(flow_detail, factory_prefixes)
+    return load(flow, store=store, backend=backend, flow_detail=flow_detail, **kwargs)

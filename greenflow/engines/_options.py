@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Final
 
 from greenflow.exceptions import InvalidOptionError
+from greenflow.hubs import HUB_NAMES
 from greenflow.masking import mask_conf
 
 __all__ = ["ENGINE_KINDS", "EngineOptions"]
@@ -32,7 +33,9 @@ class EngineOptions:
     - ``executor``: an executor object (shared, never shut down by the engine) or a
       name: ``'serial'``/``'synchronous'``, ``'thread'``/``'threaded'``,
       ``'process'``, ``'greenthread'``/``'greenthreaded'``.
-    - ``max_workers``: size of an executor the engine creates from a name.
+    - ``max_workers``: size of an executor the engine creates from a name; for green
+      threads (``'greenthread'``, or no executor on a green hub) the most atoms the
+      engine runs at once on the hub's shared green executor (it makes no pool).
     - ``hub``: ``'gevent'``, ``'eventlet'`` or ``'threading'`` (or a hub object);
       ``None`` selects by configuration (see ``greenflow.hubs``).
     - ``defer_reverts``: when a retry gives up with REVERT and no enclosing retry
@@ -97,6 +100,10 @@ class EngineOptions:
         hub = merged.get("hub")
         if hub is not None and not isinstance(hub, str) and not callable(getattr(hub, "new_wakeup", None)):
             raise InvalidOptionError(f"engine option 'hub' must be a hub name or a hub, got {hub!r}")
+        if isinstance(hub, str) and hub not in HUB_NAMES:
+            raise InvalidOptionError(
+                f"engine option 'hub' {hub!r:.80} is not a hub; choose one of {list(HUB_NAMES)}"
+            )
         return cls(**merged)
 
 

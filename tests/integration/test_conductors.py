@@ -184,6 +184,7 @@ class _Child:
         env["GREENFLOW_TEST_JOURNAL"] = str(journal)
         env.pop("GREENFLOW_HUB", None)
         args = ["--jobboard", board_url, "--backend", backend_url, "--name", name, *extra]
+        args += ["--allow-factory", "support.job_flows"]
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in wait()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "greenflow.cli", "conductor", *args], env=env, stderr=self.log

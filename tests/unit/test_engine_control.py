@@ -389,7 +389,7 @@ def test_flow_from_detail_with_a_factory_that_no_longer_exists_raises_not_found(
     engine = load_from_factory(make_deploy_flow, factory_args=["deploy"])
     engine.storage.flow_detail.meta["factory"]["name"] = "no_such_module_here.make_flow"
     with pytest.raises(NotFoundError, match=r"cannot import flow factory 'no_such_module_here\.make_flow'"):
-        flow_from_detail(engine.storage.flow_detail)
+        flow_from_detail(engine.storage.flow_detail, factory_prefixes=["no_such_module_here"])
 
 
 def test_an_atom_the_executor_refuses_fails_the_flow_instead_of_leaving_it_running():
@@ -406,3 +406,37 @@ def test_an_atom_the_executor_refuses_fails_the_flow_instead_of_leaving_it_runni
         engine.run()
     assert engine.storage.get_flow_state() == "FAILURE"
     assert engine.storage.get_atom_state("b") == "PENDING"
+
+
+# -- factories named by stored records (security) -----------------------------------------------
+
+
+def test_load_from_detail_refuses_a_factory_the_record_names_unless_allowed(monkeypatch):
+    import greenflow.engines._helpers as helpers
+    from greenflow.engines import allow_factories, load_from_detail
+    from greenflow.persistence import FlowDetail
+
+    detail = FlowDetail("evil")
+    detail.meta["factory"] = {"name": "os.system", "args": ["echo owned"], "kwargs": {}}
+    with pytest.raises(InvalidOptionError) as info:
+        load_from_detail(detail)
+    assert "'os.system'" in str(info.value) and "not allowed" in str(info.value)
+
+    detail.meta["factory"] = {"name": "greenflow.patterns.LinearFlow", "args": ["rebuilt"], "kwargs": {}}
+    with pytest.raises(InvalidOptionError):
+        load_from_detail(detail)
+    assert load_from_detail(detail, factory_prefixes=["greenflow.patterns"]).storage.flow_name == "evil"
+    monkeypatch.setenv("GREENFLOW_FACTORY_PREFIXES", "x.y, greenflow.patterns")
+    load_from_detail(detail)
+    monkeypatch.delenv("GREENFLOW_FACTORY_PREFIXES")
+    monkeypatch.setattr(helpers, "_allowed_prefixes", set())
+    allow_factories("greenflow")
+    load_from_detail(detail)
+    monkeypatch.setattr(helpers, "_allowed_prefixes", {"greenflow.pattern"})  # not a dotted boundary
+    with pytest.raises(InvalidOptionError):
+        load_from_detail(detail)
+
+
+def test_a_misspelt_hub_name_is_refused_at_load():
+    with pytest.raises(InvalidOptionError, match=r"'geventt' is not a hub"):
+        load(LinearFlow("f"), hub="geventt")

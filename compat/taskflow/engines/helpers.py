@@ -254,8 +254,12 @@ def load_from_factory(
 
 
 def flow_from_detail(flow_detail: Any) -> Any:
-    """Rebuild the flow recorded (by ``load_from_factory``) in ``flow_detail``."""
-    return _gf_engines.flow_from_detail(flow_detail)
+    """Rebuild the flow recorded (by ``load_from_factory``) in ``flow_detail``.
+
+    As in TaskFlow, any importable factory the record names is called (greenflow's
+    own ``load_from_detail`` allows only the prefixes it is given).
+    """
+    return _gf_engines.flow_from_detail(flow_detail, factory_prefixes=("*",))
 
 
 def load_from_detail(
