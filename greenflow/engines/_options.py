@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Final
 
 from greenflow.exceptions import InvalidOptionError
+from greenflow.hubs import HUB_NAMES
 from greenflow.masking import mask_conf
 
 __all__ = ["ENGINE_KINDS", "EngineOptions"]
@@ -97,6 +98,10 @@ class EngineOptions:
         hub = merged.get("hub")
         if hub is not None and not isinstance(hub, str) and not callable(getattr(hub, "new_wakeup", None)):
             raise InvalidOptionError(f"engine option 'hub' must be a hub name or a hub, got {hub!r}")
+        if isinstance(hub, str) and hub not in HUB_NAMES:
+            raise InvalidOptionError(
+                f"engine option 'hub' {hub!r:.80} is not a hub; choose one of {list(HUB_NAMES)}"
+            )
         return cls(**merged)
 
 

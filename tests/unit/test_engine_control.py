@@ -435,3 +435,8 @@ def test_load_from_detail_refuses_a_factory_the_record_names_unless_allowed(monk
     monkeypatch.setattr(helpers, "_allowed_prefixes", {"greenflow.pattern"})  # not a dotted boundary
     with pytest.raises(InvalidOptionError):
         load_from_detail(detail)
+
+
+def test_a_misspelt_hub_name_is_refused_at_load():
+    with pytest.raises(InvalidOptionError, match=r"'geventt' is not a hub"):
+        load(LinearFlow("f"), hub="geventt")
