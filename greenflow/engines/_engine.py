@@ -26,7 +26,7 @@ from greenflow.compiler import RETRY, CompiledFlow, bind_flow
 from greenflow.engines._options import EngineOptions
 from greenflow.engines._runtime import INTERRUPTED_FLOW_STATES, Runtime
 from greenflow.exceptions import EngineStateError, MissingDependencyError, StorageError
-from greenflow.executors import Starter, make_executor, shared_executor, starter_for
+from greenflow.executors import Starter, green_share, make_executor, shared_executor, starter_for
 from greenflow.failure import Failure
 from greenflow.hubs import Wakeup, get_hub
 from greenflow.notifier import Notifier
@@ -258,7 +258,7 @@ class Engine:
         self._runtime = runtime
         self._runs += 1
         sink = self._progress if self._atom_notifier else None
-        executor, owned = self._executor()
+        executor, owned, limit = self._executor()
         commit = self.storage.commit if self.storage.defers_commits else None
         try:
             actions = runtime.start()
@@ -268,7 +268,7 @@ class Engine:
             if executor is None:
                 yield from self._run_inline(runtime, actions, sink)
             else:
-                yield from self._run_with(executor, runtime, actions, sink)
+                yield from self._run_with(executor, limit, runtime, actions, sink)
         finally:
             if owned:
                 executor.shutdown(wait=True)
@@ -325,8 +325,10 @@ class Engine:
         if outcome[0] is not None:
             raise outcome[0]
 
-    def _run_with(self, executor: Any, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
-        """Run atoms on ``executor``: at most one at a time for the serial engine.
+    def _run_with(
+        self, executor: Any, limit: int | None, runtime: Runtime, actions: list[Action], sink: Any
+    ) -> Iterator[str]:
+        """Run atoms on ``executor``, at most ``limit`` at a time (``None``: no bound).
 
         Atoms start through the executor's ``Starter`` (``greenflow.executors``,
         chosen once per run); completions arrive through callbacks (possibly on
@@ -338,7 +340,6 @@ class Engine:
         """
         done: deque[tuple[Action, Any]] = deque()
         waiting: deque[Action] = deque()
-        limit = 1 if self.options.engine == "serial" else None
         wakeup = self._wakeup = self._idle_wakeup or self.hub.new_wakeup()
         self._idle_wakeup = None
         notify = wakeup.notify
@@ -396,19 +397,26 @@ class Engine:
             return runtime.executed_ok(i, value) if ok else runtime.executed_failed(i, value)
         return runtime.reverted_ok(i, value) if ok else runtime.reverted_failed(i, value)
 
-    def _executor(self) -> tuple[Any, bool]:
-        """``(executor, owned)``, or ``(None, False)`` to run atoms inline in this loop."""
+    def _executor(self) -> tuple[Any, bool, int | None]:
+        """``(executor, owned, limit)``; ``executor`` ``None`` runs atoms inline in this loop.
+
+        ``limit`` bounds the atoms running at once: 1 for the serial engine, and
+        ``max_workers`` for an engine asking for green threads of its own, which
+        it takes from the hub's shared green pool instead of making a pool.
+        """
         opts = self.options
         spec = opts.executor
-        if spec is None:
-            if opts.engine == "serial":
-                return None, False
-            if opts.max_workers is None:
-                return shared_executor(self.hub), False
-            return make_executor(None, max_workers=opts.max_workers, hub=self.hub)  # type: ignore[no-any-return]
-        if isinstance(spec, str) and spec in ("serial", "synchronous"):
-            return None, False
-        return make_executor(spec, max_workers=opts.max_workers, hub=self.hub)  # type: ignore[no-any-return]
+        serial = opts.engine == "serial"
+        if (spec is None and serial) or (isinstance(spec, str) and spec in ("serial", "synchronous")):
+            return None, False, None
+        limit = 1 if serial else None
+        if spec is None and opts.max_workers is None:
+            return shared_executor(self.hub), False, limit
+        share = green_share(spec, opts.max_workers, self.hub)
+        if share is not None:
+            return shared_executor(self.hub), False, share if limit is None else min(limit, share)
+        executor, owned = make_executor(spec, max_workers=opts.max_workers, hub=self.hub)
+        return executor, owned, limit
 
     @property
     def hub(self) -> Any:

@@ -33,7 +33,9 @@ class EngineOptions:
     - ``executor``: an executor object (shared, never shut down by the engine) or a
       name: ``'serial'``/``'synchronous'``, ``'thread'``/``'threaded'``,
       ``'process'``, ``'greenthread'``/``'greenthreaded'``.
-    - ``max_workers``: size of an executor the engine creates from a name.
+    - ``max_workers``: size of an executor the engine creates from a name; for green
+      threads (``'greenthread'``, or no executor on a green hub) the most atoms the
+      engine runs at once on the hub's shared green executor (it makes no pool).
     - ``hub``: ``'gevent'``, ``'eventlet'`` or ``'threading'`` (or a hub object);
       ``None`` selects by configuration (see ``greenflow.hubs``).
     - ``defer_reverts``: when a retry gives up with REVERT and no enclosing retry

@@ -10,6 +10,10 @@ The engine-executor seam is ``Starter`` (``_starters``): an engine asks
 ``starter_for(executor)`` once per run and starts every atom through it, one
 small starter per executor kind (green, process, any ``submit()`` executor,
 or one an executor provides itself, as remote workers do).
+
+An engine asking for green threads of its own (``executor='greenthread'``,
+``max_workers=N``) gets no pool: it runs on the hub's shared green executor
+with a bound of ``N`` atoms at once (``green_share``).
 """
 
 from greenflow.exceptions import (
@@ -21,7 +25,7 @@ from greenflow.exceptions import (
     UnknownExecutorError,
 )
 from greenflow.executors._base import Executor
-from greenflow.executors._factory import EXECUTOR_NAMES, make_executor
+from greenflow.executors._factory import EXECUTOR_NAMES, green_share, make_executor
 from greenflow.executors._green import GreenExecutor
 from greenflow.executors._offload import OffloadExecutor
 from greenflow.executors._process import ProcessExecutor
@@ -49,6 +53,7 @@ __all__ = [
     "SynchronousExecutor",
     "ThreadExecutor",
     "UnknownExecutorError",
+    "green_share",
     "make_executor",
     "shared_executor",
     "starter_for",

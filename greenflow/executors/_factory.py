@@ -13,7 +13,7 @@ from greenflow.executors._synchronous import SynchronousExecutor
 from greenflow.executors._thread import ThreadExecutor
 from greenflow.hubs import Hub, get_hub
 
-__all__ = ["EXECUTOR_NAMES", "make_executor"]
+__all__ = ["EXECUTOR_NAMES", "green_share", "make_executor"]
 
 _KINDS: Final = {
     "greenthread": "green",
@@ -31,6 +31,22 @@ _KINDS: Final = {
 EXECUTOR_NAMES: Final = tuple(sorted(_KINDS))
 
 _DEFAULT_GREEN_WORKERS: Final = 1000
+
+
+def green_share(spec: object, max_workers: int | None, hub: Hub) -> int | None:
+    """An engine's bound on the hub's shared green pool, when ``spec`` asks for green threads of its own.
+
+    On a green hub, an engine given ``executor='greenthread'`` (or no executor
+    and ``max_workers``) needs no pool of its own: it runs its atoms on the
+    hub's shared green executor, at most this many at once (``max_workers``,
+    or 1000, a new green executor's default). ``None`` for any other spec or
+    hub: the engine makes (or is given) its executor as usual.
+    """
+    if not hub.is_green:
+        return None
+    if spec is None or (isinstance(spec, str) and _KINDS.get(spec) == "green"):
+        return _DEFAULT_GREEN_WORKERS if max_workers is None else max_workers
+    return None
 
 
 def make_executor(

@@ -21,7 +21,7 @@ import greenflow.hubs
 from greenflow import AlwaysRevertAll, GraphFlow, LinearFlow, Task, Times, UnorderedFlow, load, states
 from greenflow.atoms import EVENT_UPDATE_PROGRESS
 from greenflow.exceptions import EngineStateError, WrappedFailure
-from greenflow.executors import make_executor
+from greenflow.executors import GreenExecutor, make_executor, shared_executor
 from greenflow.hubs import Hub
 from greenflow.notifier import ANY
 
@@ -531,6 +531,43 @@ def test_max_workers_bounds_the_atoms_running_at_once(hub, bounded_executor):
     engine.run()
     assert overlap.peak == 2
     assert sorted(names(calls, "end")) == [f"t{n}" for n in range(6)]
+
+
+class PoolWatcher(Task):
+    """Records how many green threads the hub's shared pool runs while this atom runs."""
+
+    def __init__(self, name: str, seen: list[int], pool: Any) -> None:
+        super().__init__(name)
+        self.seen = seen
+        self.pool = pool
+
+    def execute(self) -> None:
+        time.sleep(0.02)
+        self.seen.append(self.pool._workers)
+
+
+def test_an_engine_asking_for_green_threads_runs_on_its_share_of_the_hubs_pool(hub, monkeypatch):
+    if not hub.is_green:
+        pytest.skip("green threads need a green hub")
+    shared = shared_executor(hub)
+    made: list[GreenExecutor] = []
+    make = GreenExecutor.__init__
+
+    def counted(self: GreenExecutor, *args: Any, **kwargs: Any) -> None:
+        made.append(self)
+        make(self, *args, **kwargs)
+
+    monkeypatch.setattr(GreenExecutor, "__init__", counted)
+    seen: list[int] = []
+    overlap = Overlap(hub)
+    flow = UnorderedFlow("u").add(
+        *(PoolWatcher(f"w{n}", seen, shared) for n in range(3)),
+        *(Sleeper(f"t{n}", [], 0.02, overlap=overlap) for n in range(3)),
+    )
+    load(flow, engine="parallel", executor="greenthread", max_workers=2).run()
+    assert made == []  # no pool of its own
+    assert overlap.peak <= 2
+    assert len(seen) == 3 and max(seen) >= 1  # its atoms ran in the shared pool's green threads
 
 
 def test_failure_lets_running_siblings_finish_then_reverts_them(parallel_options):

@@ -219,6 +219,7 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "SynchronousExecutor",
         "ThreadExecutor",
         "UnknownExecutorError",
+        "green_share",
         "make_executor",
         "shared_executor",
         "starter_for",
