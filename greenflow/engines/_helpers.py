@@ -14,7 +14,7 @@ from greenflow.engines._options import EngineOptions
 from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
 from greenflow.masking import mask_conf
 from greenflow.patterns import Flow
-from greenflow.persistence import FlowDetail, LogBook, MemoryBackend, fetch_backend
+from greenflow.persistence import FlowDetail, LogBook, MemoryBackend, shared_backend
 
 __all__ = [
     "FACTORY_PREFIXES_ENV",
@@ -41,11 +41,15 @@ _VALIDATED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def _backend(backend: Any) -> Any:
-    """The backend object for ``load()``'s argument, checked to be reachable now, not mid-run."""
+    """The backend object for ``load()``'s argument, checked to be reachable now, not mid-run.
+
+    A URL or conf dict names the process's shared backend for it (one pool and
+    one writer for every engine naming the same configuration).
+    """
     if backend is None:
         return _DEFAULT_BACKEND
     if isinstance(backend, (str, dict)):
-        backend = fetch_backend(backend)
+        backend = shared_backend(backend)
     elif not hasattr(backend, "get_connection"):
         raise InvalidOptionError(
             f"backend must be a URL, a dict or a backend object, got {mask_conf(backend)!r}"

@@ -28,7 +28,7 @@ from greenflow.engines._options import EngineOptions
 from greenflow.exceptions import InvalidOptionError
 from greenflow.failure import Failure
 from greenflow.patterns import Flow
-from greenflow.persistence import fetch_backend
+from greenflow.persistence import shared_backend
 
 __all__ = ["ManyRunner", "Outcome", "RunSummary", "run_many"]
 
@@ -143,8 +143,8 @@ class ManyRunner:
         ):
             raise InvalidOptionError(f"run_many gc_threshold must be an integer >= 1, got {gc_threshold!r}")
         self._gc_threshold = gc_threshold
-        # One backend object for the batch: its connection pool serves every engine.
-        self._backend = fetch_backend(backend) if isinstance(backend, (str, dict)) else backend
+        # The process's backend for a URL or dict: its pool and writer serve every engine.
+        self._backend = shared_backend(backend) if isinstance(backend, (str, dict)) else backend
         if on_result is not None and not callable(on_result):
             raise InvalidOptionError(f"run_many on_result must be callable, got {on_result!r}")
         from greenflow.executors import make_executor, shared_executor
