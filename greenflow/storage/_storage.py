@@ -131,7 +131,7 @@ class Storage:
         _stamp(detail.meta, detail.state)
         if self._writer is not None:
             # The row as it is now: the writer never reads an object this engine changes.
-            self._pending_atoms[detail.uuid] = self.backend.atom_row(detail)
+            self._pending_atoms[detail.uuid] = self.backend.atom_row(detail)  # type: ignore[union-attr]
             return
         self._conn.update_atom_details(detail)  # type: ignore[union-attr]
 
@@ -283,7 +283,7 @@ class Storage:
         if self._writes:
             _stamp(self.flow_detail.meta, self.flow_detail.state)
             if self._writer is not None:
-                self._pending_flow = self.backend.flow_row(self.flow_detail)
+                self._pending_flow = self.backend.flow_row(self.flow_detail)  # type: ignore[union-attr]
                 return
             self._conn.update_flow_details(self.flow_detail)  # type: ignore[union-attr]
 
