@@ -313,3 +313,31 @@ def test_worker_executor_refuses_plain_callables():
             executor.submit(print, "hello")
     finally:
         executor.shutdown()
+
+
+def test_a_futurist_executor_is_an_executor_the_engine_shares_without_owning():
+    import warnings
+
+    with warnings.catch_warnings():  # futurist imports eventlet, when installed, for its green pools
+        warnings.simplefilter("ignore", DeprecationWarning)
+        futurist = pytest.importorskip("futurist")
+    from greenflow import Task, UnorderedFlow, load
+
+    class Square(Task):
+        def __init__(self, name, n):
+            super().__init__(name, provides=name)
+            self.n = n
+
+        def execute(self):
+            return self.n * self.n
+
+    pool = futurist.ThreadPoolExecutor(max_workers=3)
+    try:
+        flow = UnorderedFlow("squares").add(*(Square(f"s{i}", i) for i in range(6)))
+        engine = load(flow, engine="parallel", executor=pool)
+        engine.run()
+        assert [engine.storage.fetch(f"s{i}") for i in range(6)] == [0, 1, 4, 9, 16, 25]
+        assert pool.alive  # the engine never shuts down an executor it was given
+        assert pool.statistics.executed == 6
+    finally:
+        pool.shutdown()
