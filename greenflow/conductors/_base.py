@@ -43,7 +43,7 @@ from greenflow.exceptions import (
     UnclaimableJobError,
 )
 from greenflow.executors import ExecutorError
-from greenflow.hubs import get_hub
+from greenflow.hubs import resolve_hub
 from greenflow.jobs import FencedBackend, Job, JobBoard, Lease
 from greenflow.notifier import Notifier
 from greenflow.persistence import FlowDetail
@@ -139,7 +139,7 @@ class Conductor:
         ):
             raise InvalidOptionError(f"gc_threshold must be an integer >= 1, got {gc_threshold!r}")
         self._gc_threshold = gc_threshold
-        self._hub = hub if hub is not None and not isinstance(hub, str) else get_hub(hub)
+        self._hub = resolve_hub(hub)
         self._notifier = Notifier()
         hub_obj = self._hub
         self._lock = hub_obj.Lock()

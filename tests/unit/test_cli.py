@@ -321,3 +321,15 @@ def test_version_prints_the_package_version(capsys):
 
     assert main(["version"]) == 0
     assert capsys.readouterr().out.strip() == greenflow.__version__
+
+
+def test_history_skips_a_corrupt_record_saying_which_and_lists_the_others(recorded, capsys):
+    import sqlite3
+
+    url, uuids = recorded
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        db.execute("UPDATE atomdetails SET results = '{not json' WHERE name = 'flaky'")
+    assert main(["history", url, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert [f["flow"] for f in json.loads(captured.out)] == ["kept", "broken"]
+    assert uuids["retried"] in captured.err and "skipped" in captured.err
