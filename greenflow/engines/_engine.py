@@ -28,9 +28,9 @@ from greenflow.engines._runtime import INTERRUPTED_FLOW_STATES, Runtime
 from greenflow.exceptions import EngineStateError, MissingDependencyError, StorageError
 from greenflow.executors import Starter, green_share, make_executor, shared_executor, starter_for
 from greenflow.failure import Failure
-from greenflow.hubs import Wakeup, get_hub
+from greenflow.hubs import Wakeup, resolve_hub
 from greenflow.notifier import Notifier
-from greenflow.persistence import AtomDetail, FlowDetail, make_owner, new_uuid
+from greenflow.persistence import AtomDetail, Backend, FlowDetail, make_owner, new_uuid
 from greenflow.storage import PendingCommit, Storage
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class Engine:
         self,
         flow: Flow,
         flow_detail: FlowDetail,
-        backend: Any,
+        backend: Backend | None,
         options: EngineOptions,
     ) -> None:
         self._flow = flow
@@ -189,8 +189,6 @@ class Engine:
         finally:
             self._runtime = None
             self._running = False
-
-    iter_run = run_iter
 
     @property
     def owner(self) -> str:
@@ -426,7 +424,7 @@ class Engine:
         opts = self.options
         spec = opts.executor
         serial = opts.engine == "serial"
-        if (spec is None and serial) or (isinstance(spec, str) and spec in ("serial", "synchronous")):
+        if (spec is None and serial) or spec == "synchronous":
             return None, False, None
         limit = 1 if serial else None
         if spec is None and opts.max_workers is None:
@@ -442,11 +440,7 @@ class Engine:
         """The hub this engine waits through (chosen by the ``hub`` option or configuration)."""
         hub = self._hub_obj
         if hub is None:
-            chosen = self.options.hub
-            if chosen is not None and not isinstance(chosen, str):
-                hub = self._hub_obj = chosen
-            else:
-                hub = self._hub_obj = get_hub(chosen)
+            hub = self._hub_obj = resolve_hub(self.options.hub)
         return hub
 
     def set_wakeup(self, wakeup: Wakeup | None) -> None:

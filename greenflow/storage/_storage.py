@@ -33,6 +33,8 @@ from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
 from greenflow.failure import Failure
 from greenflow.persistence import (
     AtomDetail,
+    Backend,
+    Connection,
     FlowDetail,
     LogBook,
     RetryDetail,
@@ -65,7 +67,7 @@ class Storage:
     #: The recorder seam's flag: every transition is written as it is recorded (nothing pending).
     defers_commits: bool = False
 
-    def __init__(self, flow_detail: FlowDetail, backend: Any = None) -> None:
+    def __init__(self, flow_detail: FlowDetail, backend: Backend | None = None) -> None:
         self.flow_detail = flow_detail
         self.backend = backend
         #: Whether every transition is written to the backend (and results must be JSON-safe).
@@ -73,7 +75,7 @@ class Storage:
         self._writes = self.writes_through
         #: The recorder seam's flag: results are checked (``unstorable``) before they are recorded.
         self.checks_results = self.writes_through
-        self._conn = backend.get_connection() if self._writes else None
+        self._conn = backend.get_connection() if self._writes and backend is not None else None
         self._transient: dict[str, Any] = {}
         injector = flow_detail.find_by_name(TASKFLOW_INJECTOR)
         self._injector = injector if injector is not None and isinstance(injector.results, dict) else None
@@ -132,7 +134,7 @@ class Storage:
         _stamp(detail.meta, detail.state)
         if self._writer is not None:
             # The row as it is now: the writer never reads an object this engine changes.
-            self._pending_atoms[detail.uuid] = self.backend.atom_row(detail)
+            self._pending_atoms[detail.uuid] = self._writer.backend.atom_row(detail)  # type: ignore[union-attr]
             return
         self._conn.update_atom_details(detail)  # type: ignore[union-attr]
 
@@ -178,7 +180,7 @@ class Storage:
         book = self._creating
         if book is not None:
             # The whole new record, as it is now: its rows are inserted before anything else.
-            group.create = self.backend.book_rows(book)
+            group.create = self._writer.backend.book_rows(book)
             group.flows.clear()
             group.atoms.clear()
         return group
@@ -296,7 +298,7 @@ class Storage:
             if self._creating is not None:
                 return  # the whole record is written with the claim
             if self._writer is not None:
-                self._pending_flow = self.backend.flow_row(self.flow_detail)
+                self._pending_flow = self._writer.backend.flow_row(self.flow_detail)  # type: ignore[union-attr]
                 return
             self._conn.update_flow_details(self.flow_detail)  # type: ignore[union-attr]
 
@@ -368,7 +370,7 @@ class Storage:
             else:
                 self._claimed_record = ticket.group.claimed
             return
-        conn = self._conn if self._conn is not None else self.backend.get_connection()
+        conn = self._connection()
         try:
             conn.claim_flow(uuid, owner)
         except StorageError:
@@ -422,12 +424,18 @@ class Storage:
             self.created_all = False
         return changed
 
+    def _connection(self) -> Connection:
+        if self._conn is not None:
+            return self._conn
+        assert self.backend is not None, "only a run some backend records claims its flow detail"
+        return self.backend.get_connection()
+
     def release(self, owner: str) -> None:
         """Drop ``owner``'s claim on the flow detail (after writing anything still pending)."""
         if self._writer is not None:
             self._submit(release=(self.flow_detail.uuid, owner)).wait(self._hub)
             return
-        conn = self._conn if self._conn is not None else self.backend.get_connection()
+        conn = self._connection()
         conn.release_flow(self.flow_detail.uuid, owner)
 
     # -- user side --------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import contextlib
 import datetime
 import functools
 import json
+import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final
@@ -85,6 +86,8 @@ _OPTIONS: Final = (
 )
 
 _UNKNOWN: Final = object()
+#: Seconds a pooled connection may sit unused before it is pinged on its next use.
+_PING_AFTER_IDLE: Final = 1.0
 #: Room left in a MySQL statement for everything but the result (other columns, SQL text).
 _ROW_ROOM: Final = 256 * 1024
 
@@ -209,7 +212,9 @@ class SqlBackend:
             ) from exc
         if backend == "sqlite":
             self._setup_sqlite(engine)
-        elif url.get_driver_name() == "psycopg":
+        else:
+            self._ping_idle_connections(engine)
+        if url.get_driver_name() == "psycopg":
             _make_psycopg_cooperative()
             self._setup_psycopg(engine)
         return engine
@@ -234,6 +239,31 @@ class SqlBackend:
             # later writes could fail with SQLITE_BUSY instead of waiting its turn.
             write = conn.get_execution_options().get("greenflow_write", False)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    @staticmethod
+    def _ping_idle_connections(engine: sa.Engine) -> None:
+        # A server drops idle connections (restarts, wait_timeout, an operator's kill): a
+        # pooled connection idle for a while is pinged before use and replaced if dead, so
+        # the next run does not fail on it. Busy connections are not pinged (no extra
+        # round trip per save), unlike SQLAlchemy's pool_pre_ping.
+        @event.listens_for(engine, "checkin")
+        def _checkin(dbapi_conn: Any, record: Any) -> None:
+            record.info["greenflow_idle_since"] = time.monotonic()
+
+        @event.listens_for(engine, "checkout")
+        def _checkout(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+            since = record.info.get("greenflow_idle_since")
+            if since is None or time.monotonic() - since < _PING_AFTER_IDLE:
+                return
+            try:
+                cursor = dbapi_conn.cursor()
+                try:
+                    cursor.execute("SELECT 1")
+                finally:
+                    cursor.close()
+                dbapi_conn.rollback()
+            except Exception as exc:  # any driver error: the pool replaces the connection
+                raise sa_exc.DisconnectionError(f"idle connection is dead: {exc}") from exc
 
     @staticmethod
     def _setup_psycopg(engine: sa.Engine) -> None:
