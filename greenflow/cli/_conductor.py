@@ -46,6 +46,12 @@ def add_parser(sub: Any) -> None:
     )
     parser.add_argument("--name", default=None, help="the conductor's name (default conductor-<host>-<pid>)")
     parser.add_argument("--engine", default=None, help="engine kind for the jobs (default serial)")
+    parser.add_argument(
+        "--gc-threshold",
+        type=int,
+        default=None,
+        help="raise the collector's first threshold while running (e.g. 100000 for thousands of jobs)",
+    )
     parser.add_argument("--board-name", default="greenflow", help="the jobboard's name (default greenflow)")
     parser.add_argument("--log-level", default="INFO", help="log level (default INFO)")
     parser.set_defaults(func=_cmd_conductor)
@@ -64,7 +70,7 @@ def _cmd_conductor(args: argparse.Namespace) -> int:
     log = logging.getLogger("greenflow.conductors")
     kind = args.kind or ("green" if args.hub in ("gevent", "eventlet") else "nonblocking")
     name = args.name or f"conductor-{socket.gethostname()}-{os.getpid()}"
-    options: dict[str, Any] = {"claim_expiry": args.claim_expiry}
+    options: dict[str, Any] = {"claim_expiry": args.claim_expiry, "gc_threshold": args.gc_threshold}
     if kind == "green":
         options["max_jobs"] = args.max_jobs or 1000
     elif kind == "nonblocking":

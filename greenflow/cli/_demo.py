@@ -44,66 +44,79 @@ class BootError(Exception):
     """The simulated hypervisor refused to boot the server."""
 
 
-def _remote_call(latency: float) -> None:
-    # Patched under a green hub: the wait lets every other workflow run.
-    if latency:
-        time.sleep(latency)
+class Ledger:
+    """What the demo's tasks saw: hosts released by reverts, and the OS threads they ran on."""
+
+    def __init__(self) -> None:
+        self.hosts_released = 0
+        self.threads: set[int] = set()
+
+    def remote_call(self, latency: float) -> None:
+        """Wait like a call to a remote agent (patched under a green hub: others run meanwhile)."""
+        self.threads.add(threading.get_native_id())
+        if latency:
+            time.sleep(latency)
 
 
-class _Allocate(Task):
+class _DemoTask(Task):
+    def __init__(self, name: str, ledger: Ledger, provides: str | None = None) -> None:
+        super().__init__(name, provides=provides)
+        self.ledger = ledger
+
+
+class _Allocate(_DemoTask):
     default_provides = "host"
 
-    def __init__(self, name: str, ledger: Counter[str]) -> None:
-        super().__init__(name)
-        self._ledger = ledger
-
     def execute(self, request_id: int, latency: float) -> str:
-        _remote_call(latency)
+        self.ledger.remote_call(latency)
         return f"host-{request_id % 7}"
 
     def revert(self, result: Any, **kwargs: Any) -> str:
-        self._ledger["hosts released"] += 1
+        self.ledger.hosts_released += 1
         return f"released {result}"
 
 
-class _Attach(Task):
+class _Attach(_DemoTask):
     def execute(self, host: str, latency: float) -> str:
-        _remote_call(latency)
+        self.ledger.remote_call(latency)
         return f"{self.name}@{host}"
 
 
-class _Boot(Task):
+class _Boot(_DemoTask):
     default_provides = "server"
 
     def execute(
         self, host: str, network: str, volume: str, image: str, latency: float, attempt: int, fail_times: int
     ) -> str:
-        _remote_call(latency)
+        self.ledger.remote_call(latency)
         if attempt <= fail_times:
             raise BootError(f"boot on {host} failed (attempt {attempt})")
         return f"server on {host}"
 
 
-class _Notify(Task):
+class _Notify(_DemoTask):
     def execute(self, server: str) -> str:
         return f"ready: {server}"
 
 
-def build_server_flow(ledger: Counter[str] | None = None) -> LinearFlow:
+def build_server_flow(ledger: Ledger | None = None) -> LinearFlow:
     """The provisioning workflow; a run's ``fail_times`` store value makes its boot fail that often.
 
-    ``ledger`` counts the hosts that reverts release.
+    ``ledger`` counts the hosts that reverts release and the OS threads the tasks ran on.
     """
+    ledger = ledger if ledger is not None else Ledger()
     flow = LinearFlow("provision")
     flow.add(
-        _Allocate("allocate", ledger if ledger is not None else Counter()),
+        _Allocate("allocate", ledger),
         UnorderedFlow("attach").add(
-            _Attach("network", provides="network"),
-            _Attach("volume", provides="volume"),
-            _Attach("image", provides="image"),
+            _Attach("network", ledger, provides="network"),
+            _Attach("volume", ledger, provides="volume"),
+            _Attach("image", ledger, provides="image"),
         ),
-        LinearFlow("boot", retry=Times(2, provides="attempt", revert_all=True)).add(_Boot("boot_server")),
-        _Notify("notify"),
+        LinearFlow("boot", retry=Times(2, provides="attempt", revert_all=True)).add(
+            _Boot("boot_server", ledger)
+        ),
+        _Notify("notify", ledger),
     )
     return flow
 
@@ -148,6 +161,7 @@ class DemoReport:
     concurrency: int
     latency_ms: float
     os_threads: int
+    process_threads: int
     peak_rss: int
     p50: float
     p99: float
@@ -164,7 +178,8 @@ class DemoReport:
         out = [
             ("workflows", f"{self.workflows:,}"),
             ("hub", f"{self.hub} (up to {self.concurrency:,} at once)"),
-            ("OS threads", str(self.os_threads)),
+            ("OS threads", f"{self.os_threads} (ran the tasks of all workflows)"),
+            ("process threads", f"{self.process_threads} at most (with helpers, e.g. a database writer)"),
             ("wall time", f"{self.seconds:.2f} s"),
             ("workflows/s", f"{self.rate:,.0f}"),
             ("workflow latency p50", _seconds(self.p50)),
@@ -278,7 +293,7 @@ def run_demo(
     configuration); a green one needs the process patched first.
     """
     rng = random.Random(seed)
-    ledger: Counter[str] = Counter()
+    ledger = Ledger()
     latency = latency_ms / 1000.0
     flow = build_server_flow(ledger)
     store_backend = fetch_backend(backend)
@@ -324,12 +339,13 @@ def run_demo(
     return DemoReport(
         workflows=workflows,
         outcomes=dict(summary.counts),
-        hosts_released=ledger["hosts released"],
+        hosts_released=ledger.hosts_released,
         seconds=elapsed,
         hub=the_hub.name,
         concurrency=concurrency,
         latency_ms=latency_ms,
-        os_threads=max(os_threads(), progress.peak_threads if progress is not None else 0),
+        os_threads=len(ledger.threads),
+        process_threads=max(os_threads(), progress.peak_threads if progress is not None else 0),
         peak_rss=_peak_rss_bytes(),
         p50=_percentile(latencies, 0.50),
         p99=_percentile(latencies, 0.99),

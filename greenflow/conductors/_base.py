@@ -22,6 +22,7 @@ What happens to a job:
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import socket
@@ -41,7 +42,7 @@ from greenflow.exceptions import (
     UnclaimableJobError,
 )
 from greenflow.executors import ExecutorError
-from greenflow.hubs import get_hub
+from greenflow.hubs import resolve_hub
 from greenflow.jobs import FencedBackend, Job, JobBoard, Lease
 from greenflow.notifier import Notifier
 from greenflow.persistence import FlowDetail
@@ -65,6 +66,8 @@ class Conductor:
 
     ``persistence`` is where job logbooks live and engines record; ``engine``
     and ``engine_options`` are passed to ``load_from_detail`` for each job.
+    ``gc_threshold`` raises the collector's first threshold while ``run()``
+    runs (worth it with thousands of jobs at once, as for ``run_many``).
     Subclasses may override ``_listeners_from_job(job, engine)`` (listeners
     to attach to each engine) and ``_on_job_done(job, future)``.
     """
@@ -110,6 +113,7 @@ class Conductor:
         claim_expiry: float | None = None,
         max_abandons: int | None = None,
         hub: Any = None,
+        gc_threshold: int | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise InvalidOptionError(f"a conductor needs a non-empty string name, got {name!r}")
@@ -126,7 +130,12 @@ class Conductor:
                 f"claim_expiry must be a positive number of seconds, got {claim_expiry!r}"
             )
         self._max_abandons = self.MAX_ABANDONS if max_abandons is None else int(max_abandons)
-        self._hub = hub if hub is not None and not isinstance(hub, str) else get_hub(hub)
+        if gc_threshold is not None and (
+            not isinstance(gc_threshold, int) or isinstance(gc_threshold, bool) or gc_threshold < 1
+        ):
+            raise InvalidOptionError(f"gc_threshold must be an integer >= 1, got {gc_threshold!r}")
+        self._gc_threshold = gc_threshold
+        self._hub = resolve_hub(hub)
         self._notifier = Notifier()
         hub_obj = self._hub
         self._lock = hub_obj.Lock()
@@ -212,6 +221,11 @@ class Conductor:
         """
         self._dead.clear()
         self._stopping.clear()
+        saved_gc = gc.get_threshold()
+        if self._gc_threshold is not None:
+            # Thousands of live engines make every full collection walk them all; a higher
+            # first threshold makes collections rarer (as run_many's gc_threshold does).
+            gc.set_threshold(self._gc_threshold, *saved_gc[1:])
         try:
             self.connect()
             if self._persistence is not None:
@@ -229,6 +243,8 @@ class Conductor:
                 beat.join(self._claim_expiry)
                 self._shutdown_executor()
         finally:
+            if self._gc_threshold is not None:
+                gc.set_threshold(*saved_gc)
             self._dead.set()
 
     # -- the loop -----------------------------------------------------------------------------
@@ -383,7 +399,9 @@ class Conductor:
             store.update(job_store)
         backend = self._persistence
         lease = self._leases.get(job.uuid)
-        if backend is not None and lease is not None:
+        # Only a backend engines write through records anything to fence (memory:// keeps
+        # live objects in this process, which no other conductor can see).
+        if backend is not None and lease is not None and getattr(backend, "writes_through", False):
             backend = FencedBackend(backend, lease)
         return self._load_engine(flow_detail, store, backend)
 

@@ -28,9 +28,9 @@ from greenflow.engines._runtime import INTERRUPTED_FLOW_STATES, Runtime
 from greenflow.exceptions import EngineStateError, MissingDependencyError, StorageError
 from greenflow.executors import Starter, green_share, make_executor, shared_executor, starter_for
 from greenflow.failure import Failure
-from greenflow.hubs import Wakeup, get_hub
+from greenflow.hubs import Wakeup, resolve_hub
 from greenflow.notifier import Notifier
-from greenflow.persistence import AtomDetail, FlowDetail, make_owner, new_uuid
+from greenflow.persistence import AtomDetail, Backend, FlowDetail, make_owner, new_uuid
 from greenflow.storage import PendingCommit, Storage
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class Engine:
         self,
         flow: Flow,
         flow_detail: FlowDetail,
-        backend: Any,
+        backend: Backend | None,
         options: EngineOptions,
     ) -> None:
         self._flow = flow
@@ -95,6 +95,8 @@ class Engine:
         self._wakeup: Any = None
         self._idle_wakeup: Wakeup | None = None
         self._owner: str | None = None
+        # Atom "done" events held until their transition is durable (group commit).
+        self._held_events: list[tuple[str, dict[str, Any]]] | None = None
         self._claimed = False
 
     # -- preparation ------------------------------------------------------------------------
@@ -188,8 +190,6 @@ class Engine:
             self._runtime = None
             self._running = False
 
-    iter_run = run_iter
-
     @property
     def owner(self) -> str:
         """Who this engine is in claims: ``host:pid:engine-id``."""
@@ -226,6 +226,14 @@ class Engine:
 
     def _run_steps(self) -> Iterator[str]:
         self.validate()
+        # A backend with a writer group-commits this run with every other engine's on the hub.
+        self.storage.attach(self.hub)
+        try:
+            yield from self._run_attached()
+        finally:
+            self.storage.detach()
+
+    def _run_attached(self) -> Iterator[str]:
         self._claim()
         try:
             if self._claimed:
@@ -260,6 +268,7 @@ class Engine:
         sink = self._progress if self._atom_notifier else None
         executor, owned, limit = self._executor()
         commit = self.storage.commit if self.storage.defers_commits else None
+        self._held_events = [] if commit is not None and self._atom_notifier else None
         try:
             actions = runtime.start()
             pending = commit() if commit is not None else None
@@ -275,10 +284,13 @@ class Engine:
             self._executed += runtime.executed
             self._reverted += runtime.reverted
         end = runtime.end_state
-        self._set_flow_state(end)
+        # The flow's end is reported only once it is durable.
+        old = self._set_flow_state(end, notify=commit is None)
         pending = commit() if commit is not None else None
         if pending is not None:
             yield from self._wait_durable(pending)
+        if commit is not None and old is not None:
+            self._notify_flow(end, old)
         self._release()  # before the final state is seen: whoever waits for it may run the flow next
         yield end
         if end in (states.REVERTED, states.FAILURE):
@@ -324,6 +336,11 @@ class Engine:
                 self._idle_wakeup = wakeup
         if outcome[0] is not None:
             raise outcome[0]
+        held = self._held_events
+        if held:
+            self._held_events = []
+            for state, event in held:
+                self.atom_notifier.notify(state, event)
 
     def _run_with(
         self, executor: Any, limit: int | None, runtime: Runtime, actions: list[Action], sink: Any
@@ -421,7 +438,7 @@ class Engine:
         opts = self.options
         spec = opts.executor
         serial = opts.engine == "serial"
-        if (spec is None and serial) or (isinstance(spec, str) and spec in ("serial", "synchronous")):
+        if (spec is None and serial) or spec == "synchronous":
             return None, False, None
         limit = 1 if serial else None
         if spec is None and opts.max_workers is None:
@@ -437,11 +454,7 @@ class Engine:
         """The hub this engine waits through (chosen by the ``hub`` option or configuration)."""
         hub = self._hub_obj
         if hub is None:
-            chosen = self.options.hub
-            if chosen is not None and not isinstance(chosen, str):
-                hub = self._hub_obj = chosen
-            else:
-                hub = self._hub_obj = get_hub(chosen)
+            hub = self._hub_obj = resolve_hub(self.options.hub)
         return hub
 
     def set_wakeup(self, wakeup: Wakeup | None) -> None:
@@ -484,14 +497,21 @@ class Engine:
 
     # -- notifications ----------------------------------------------------------------------
 
-    def _set_flow_state(self, new: str) -> None:
+    def _set_flow_state(self, new: str, notify: bool = True) -> str | None:
+        """Record the flow's state; return the old one (``None`` if the transition does not apply)."""
         fd = self.storage.flow_detail
         old = fd.state
         if not states.check_flow_transition(fd.name, old, new):
-            return
+            return None
         fd.state = new
         self.storage.save_flow()
+        if notify:
+            self._notify_flow(new, old)
+        return old
+
+    def _notify_flow(self, new: str, old: str) -> None:
         if self._notifier:
+            fd = self.storage.flow_detail
             self._notifier.notify(
                 new, {"engine": self, "flow_name": fd.name, "flow_uuid": fd.uuid, "old_state": old}
             )
@@ -510,6 +530,10 @@ class Engine:
         }
         if new in _RESULT_STATES:
             event["result"] = result
+            held = self._held_events
+            if held is not None:  # a listener hears that an atom is done once that is durable
+                held.append((new, event))
+                return
         self.atom_notifier.notify(new, event)
 
     def _progress(self, atom: Any, progress: float) -> None:

@@ -7,14 +7,14 @@ import itertools
 import os
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 from greenflow.engines._engine import Engine
 from greenflow.engines._options import EngineOptions
 from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
 from greenflow.masking import mask_conf
 from greenflow.patterns import Flow
-from greenflow.persistence import FlowDetail, LogBook, MemoryBackend, fetch_backend
+from greenflow.persistence import Backend, FlowDetail, LogBook, MemoryBackend, shared_backend
 
 __all__ = [
     "FACTORY_PREFIXES_ENV",
@@ -36,25 +36,34 @@ _FACTORY_META = "factory"
 _DEFAULT_BACKEND = MemoryBackend()
 
 
+#: What ``load()`` accepts as ``backend=``: a backend object, its URL, or ``{'connection': URL, ...}``.
+BackendSpec: TypeAlias = "Backend | str | dict[str, Any] | None"
+
 # Backend objects already validated: engines loaded in bulk on one backend check it once.
-_VALIDATED: weakref.WeakSet[Any] = weakref.WeakSet()
+_VALIDATED: weakref.WeakSet[Backend] = weakref.WeakSet()
 
 
-def _backend(backend: Any) -> Any:
-    """The backend object for ``load()``'s argument, checked to be reachable now, not mid-run."""
+def _backend(backend: BackendSpec) -> Backend:
+    """The backend object for ``load()``'s argument, checked to be reachable now, not mid-run.
+
+    A URL or conf dict names the process's shared backend for it (one pool and
+    one writer for every engine naming the same configuration).
+    """
     if backend is None:
         return _DEFAULT_BACKEND
     if isinstance(backend, (str, dict)):
-        backend = fetch_backend(backend)
-    elif not hasattr(backend, "get_connection"):
+        resolved: Backend = shared_backend(backend)
+    elif hasattr(backend, "get_connection"):
+        resolved = backend
+    else:
         raise InvalidOptionError(
             f"backend must be a URL, a dict or a backend object, got {mask_conf(backend)!r}"
         )
-    _validate(backend)
-    return backend
+    _validate(resolved)
+    return resolved
 
 
-def _validate(backend: Any) -> None:
+def _validate(backend: Backend) -> None:
     try:
         if backend in _VALIDATED:
             return
@@ -78,7 +87,7 @@ def _validate(backend: Any) -> None:
         pass
 
 
-def _describe(backend: Any) -> str:
+def _describe(backend: Backend) -> str:
     """The backend's URL without a password."""
     url = str(getattr(backend, "conf", {}).get("connection", "?"))
     scheme, sep, rest = url.partition("://")
@@ -89,7 +98,7 @@ def _describe(backend: Any) -> str:
 
 
 def _flow_detail(
-    flow: Flow, backend: Any, book: LogBook | None, flow_detail: FlowDetail | None
+    flow: Flow, backend: Backend, book: LogBook | None, flow_detail: FlowDetail | None
 ) -> FlowDetail:
     if flow_detail is not None:
         if not isinstance(flow_detail, FlowDetail):
@@ -115,10 +124,9 @@ def load(
     store: Mapping[str, Any] | None = None,
     engine: str = "serial",
     executor: Any = None,
-    backend: Any = None,
+    backend: BackendSpec = None,
     book: LogBook | None = None,
     flow_detail: FlowDetail | None = None,
-    engine_conf: Any = None,
     **options: Any,
 ) -> Engine:
     """Make an engine for ``flow``.
@@ -136,7 +144,7 @@ def load(
         )
     if executor is not None:
         options["executor"] = executor
-    opts = EngineOptions.build(engine, engine_conf, **options)
+    opts = EngineOptions.build(engine, **options)
     return load_with_options(flow, opts, store=store, backend=backend, book=book, flow_detail=flow_detail)
 
 
@@ -144,7 +152,7 @@ def load_with_options(
     flow: Flow,
     options: EngineOptions,
     store: Mapping[str, Any] | None = None,
-    backend: Any = None,
+    backend: BackendSpec = None,
     book: LogBook | None = None,
     flow_detail: FlowDetail | None = None,
 ) -> Engine:
@@ -224,7 +232,7 @@ def save_factory_details(
     flow_factory: Callable[..., Any],
     factory_args: Any,
     factory_kwargs: Mapping[str, Any] | None,
-    backend: Any = None,
+    backend: Backend | None = None,
 ) -> None:
     """Record in ``flow_detail.meta`` how to rebuild the flow (for ``flow_from_detail``)."""
     name = _qualified_name(flow_factory)
@@ -244,7 +252,7 @@ def load_from_factory(
     factory_kwargs: Mapping[str, Any] | None = None,
     store: Mapping[str, Any] | None = None,
     book: LogBook | None = None,
-    backend: Any = None,
+    backend: BackendSpec = None,
     **kwargs: Any,
 ) -> Engine:
     """Build the flow with ``flow_factory(*args, **kwargs)``, record the factory, and load it."""
@@ -291,7 +299,7 @@ def flow_from_detail(flow_detail: FlowDetail, factory_prefixes: Iterable[str] | 
 def load_from_detail(
     flow_detail: FlowDetail,
     store: Mapping[str, Any] | None = None,
-    backend: Any = None,
+    backend: BackendSpec = None,
     factory_prefixes: Iterable[str] | None = None,
     **kwargs: Any,
 ) -> Engine:

@@ -23,12 +23,12 @@ from typing import Any
 
 from greenflow import states
 from greenflow.engines._engine import WAITING, Engine
-from greenflow.engines._helpers import load_with_options
+from greenflow.engines._helpers import BackendSpec, load_with_options
 from greenflow.engines._options import EngineOptions
 from greenflow.exceptions import InvalidOptionError
 from greenflow.failure import Failure
 from greenflow.patterns import Flow
-from greenflow.persistence import fetch_backend
+from greenflow.persistence import shared_backend
 
 __all__ = ["ManyRunner", "Outcome", "RunSummary", "run_many"]
 
@@ -133,7 +133,7 @@ class ManyRunner:
         collect_results: bool = True,
         keep_engines: bool = False,
         gc_threshold: int | None = None,
-        backend: Any = None,
+        backend: BackendSpec = None,
         **options: Any,
     ) -> None:
         if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
@@ -143,14 +143,14 @@ class ManyRunner:
         ):
             raise InvalidOptionError(f"run_many gc_threshold must be an integer >= 1, got {gc_threshold!r}")
         self._gc_threshold = gc_threshold
-        # One backend object for the batch: its connection pool serves every engine.
-        self._backend = fetch_backend(backend) if isinstance(backend, (str, dict)) else backend
+        # The process's backend for a URL or dict: its pool and writer serve every engine.
+        self._backend = shared_backend(backend) if isinstance(backend, (str, dict)) else backend
         if on_result is not None and not callable(on_result):
             raise InvalidOptionError(f"run_many on_result must be callable, got {on_result!r}")
         from greenflow.executors import make_executor, shared_executor
-        from greenflow.hubs import get_hub
+        from greenflow.hubs import resolve_hub
 
-        self._hub = hub if hub is not None and not isinstance(hub, str) else get_hub(hub)
+        self._hub = resolve_hub(hub)
         if executor is None:
             self._executor, self._owned = shared_executor(self._hub), False
         else:
@@ -159,9 +159,7 @@ class ManyRunner:
         self._concurrency = concurrency
         self._store = dict(store) if store else None
         # Built (and validated) once: every flow of the batch gets the same options.
-        self._engine_options = EngineOptions.build(
-            engine, None, executor=self._executor, hub=self._hub, **options
-        )
+        self._engine_options = EngineOptions.build(engine, executor=self._executor, hub=self._hub, **options)
         self._on_result = on_result
         self._keep_outcomes = keep_outcomes
         self._collect_results = collect_results

@@ -21,11 +21,11 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
 
 from greenflow.engines import save_factory_details
 from greenflow.exceptions import InvalidOptionError, JobNotFoundError, UnclaimableJobError
 from greenflow.hubs import get_hub
+from greenflow.masking import mask_url  # re-exported: the jobboards named it first
 from greenflow.notifier import Notifier
 from greenflow.persistence import FlowDetail, LogBook, json_error, new_uuid
 
@@ -99,21 +99,6 @@ class Claim:
     owner: str
     token: int
     expiry: float | None
-
-
-def mask_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for logs and messages)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
 
 
 class Job:

@@ -57,9 +57,6 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "progress_sink",
     ],
     "greenflow.patterns": ["Depth", "Flow", "GraphFlow", "LinearFlow", "UnorderedFlow"],
-    "greenflow.patterns.linear_flow": ["Flow"],
-    "greenflow.patterns.unordered_flow": ["Flow"],
-    "greenflow.patterns.graph_flow": ["Depth", "Flow"],
     "greenflow.compiler": [
         "ARG_FROM_ATOM",
         "ARG_FROM_INJECT",
@@ -117,11 +114,14 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "MemoryBackend",
         "RetryDetail",
         "TaskDetail",
+        "close_shared_backends",
         "fetch_backend",
         "json_error",
         "make_owner",
         "new_uuid",
         "owner_is_stale",
+        "shared_backend",
+        "shared_backends",
     ],
     "greenflow.exceptions": [
         "AmbiguousDependencyError",
@@ -197,11 +197,13 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "active_patching",
         "get_hub",
         "patch",
+        "resolve_hub",
         "select_hub",
         "select_hub_name",
     ],
     "greenflow.executors": [
         "Done",
+        "EXECUTORS",
         "EXECUTOR_NAMES",
         "Executor",
         "ExecutorError",
@@ -219,6 +221,8 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "SynchronousExecutor",
         "ThreadExecutor",
         "UnknownExecutorError",
+        "default_executor_name",
+        "executor_problem",
         "green_share",
         "make_executor",
         "shared_executor",
@@ -316,19 +320,6 @@ def test_exported_classes_and_functions_are_documented(module_name):
         if not (obj.__doc__ or "").strip()
     ]
     assert undocumented == []
-
-
-def test_taskflow_style_pattern_modules_export_the_patterns():
-    from greenflow.patterns import (
-        GraphFlow,
-        LinearFlow,
-        UnorderedFlow,
-        graph_flow,
-        linear_flow,
-        unordered_flow,
-    )
-
-    assert (linear_flow.Flow, unordered_flow.Flow, graph_flow.Flow) == (LinearFlow, UnorderedFlow, GraphFlow)
 
 
 def test_top_level_names_are_the_layer_objects():

@@ -28,6 +28,7 @@ its duration (short, local statements).
 from __future__ import annotations
 
 import contextlib
+import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final
@@ -59,6 +60,7 @@ from greenflow.persistence._sql._schema import (
     flowdetails,
     logbooks,
 )
+from greenflow.persistence._writer import WriteGroup
 
 __all__ = ["SqlBackend", "SqlConnection", "normalise_url"]
 
@@ -80,6 +82,8 @@ _OPTIONS: Final = (
 )
 
 _UNKNOWN: Final = object()
+#: Seconds a pooled connection may sit unused before it is pinged on its next use.
+_PING_AFTER_IDLE: Final = 1.0
 #: Room left in a MySQL statement for everything but the result (other columns, SQL text).
 _ROW_ROOM: Final = 256 * 1024
 
@@ -94,6 +98,9 @@ _SQLITE_BUSY_TIMEOUT: Final = 30.0  # seconds another writer may hold the file b
 
 _UPDATE_ATOM: Final = sa.update(atomdetails).where(atomdetails.c.uuid == sa.bindparam("b_uuid"))
 _UPDATE_FLOW: Final = sa.update(flowdetails).where(flowdetails.c.uuid == sa.bindparam("b_uuid"))
+_DELETE_CLAIM: Final = sa.delete(claims).where(
+    claims.c.flow_uuid == sa.bindparam("f"), claims.c.owner == sa.bindparam("o")
+)
 _UPDATE_BOOK: Final = sa.update(logbooks).where(logbooks.c.uuid == sa.bindparam("b_uuid"))
 
 
@@ -199,7 +206,9 @@ class SqlBackend:
             ) from exc
         if backend == "sqlite":
             self._setup_sqlite(engine)
-        elif url.get_driver_name() == "psycopg":
+        else:
+            self._ping_idle_connections(engine)
+        if url.get_driver_name() == "psycopg":
             _make_psycopg_cooperative()
             self._setup_psycopg(engine)
         return engine
@@ -224,6 +233,31 @@ class SqlBackend:
             # later writes could fail with SQLITE_BUSY instead of waiting its turn.
             write = conn.get_execution_options().get("greenflow_write", False)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    @staticmethod
+    def _ping_idle_connections(engine: sa.Engine) -> None:
+        # A server drops idle connections (restarts, wait_timeout, an operator's kill): a
+        # pooled connection idle for a while is pinged before use and replaced if dead, so
+        # the next run does not fail on it. Busy connections are not pinged (no extra
+        # round trip per save), unlike SQLAlchemy's pool_pre_ping.
+        @event.listens_for(engine, "checkin")
+        def _checkin(dbapi_conn: Any, record: Any) -> None:
+            record.info["greenflow_idle_since"] = time.monotonic()
+
+        @event.listens_for(engine, "checkout")
+        def _checkout(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+            since = record.info.get("greenflow_idle_since")
+            if since is None or time.monotonic() - since < _PING_AFTER_IDLE:
+                return
+            try:
+                cursor = dbapi_conn.cursor()
+                try:
+                    cursor.execute("SELECT 1")
+                finally:
+                    cursor.close()
+                dbapi_conn.rollback()
+            except Exception as exc:  # any driver error: the pool replaces the connection
+                raise sa_exc.DisconnectionError(f"idle connection is dead: {exc}") from exc
 
     @staticmethod
     def _setup_psycopg(engine: sa.Engine) -> None:
@@ -336,6 +370,100 @@ class SqlBackend:
             f"the greenflow schema at {self.url_text} is at revision {current!r}, which this version "
             f"of greenflow does not know (a newer greenflow migrated it); upgrade greenflow"
         )
+
+    # -- group commit (greenflow.persistence._writer) ------------------------------------------
+
+    @property
+    def blocks_hub(self) -> bool:
+        """Whether the driver blocks the OS thread (SQLite, a C library): the writer offloads it."""
+        return self.url.get_backend_name() == "sqlite"
+
+    @staticmethod
+    def atom_row(detail: AtomDetail) -> dict[str, Any]:
+        """The ``atomdetails`` row of ``detail`` now (what the writer will store)."""
+        return atom_values(detail, utcnow())
+
+    @staticmethod
+    def flow_row(flow_detail: FlowDetail) -> dict[str, Any]:
+        """The ``flowdetails`` row of ``flow_detail`` now."""
+        return flow_values(flow_detail, utcnow())
+
+    def write_batch(self, groups: list[WriteGroup]) -> list[BaseException | None]:
+        """Write every group in one transaction; the error of each group, or ``None``.
+
+        A refused claim fails its own group only. If the transaction fails,
+        each group is written again in its own transaction, so exactly the
+        groups that cannot be written fail, each with the database's error,
+        and none is left half-written.
+        """
+        self.check_schema()
+        try:
+            with self.transaction(f"writing the transitions of {len(groups)} engine(s)") as conn:
+                return self._write_groups(conn, groups)
+        except StorageError as exc:
+            if len(groups) == 1:
+                return [exc]
+        errors: list[BaseException | None] = []
+        for group in groups:
+            what = f"writing the transitions of flow detail {group.flow_uuid}"
+            try:
+                with self.transaction(what) as conn:
+                    errors.append(self._write_groups(conn, [group])[0])
+            except StorageError as exc:
+                errors.append(exc)
+        return errors
+
+    def _write_groups(self, conn: sa.Connection, groups: list[WriteGroup]) -> list[BaseException | None]:
+        errors: list[BaseException | None] = [None] * len(groups)
+        claiming = [(k, g.claim) for k, g in enumerate(groups) if g.claim is not None]
+        granted: list[WriteGroup] = []
+        if claiming:
+            uuids = [claim[0] for _, claim in claiming]
+            holders: dict[str, str] = {
+                row.flow_uuid: row.owner
+                for row in conn.execute(
+                    sa.select(claims.c.flow_uuid, claims.c.owner).where(claims.c.flow_uuid.in_(uuids))
+                )
+            }
+            new: list[dict[str, Any]] = []
+            stale: list[dict[str, Any]] = []
+            now = utcnow()
+            for k, (flow_uuid, owner) in claiming:
+                holder = holders.get(flow_uuid)
+                if holder is not None and holder != owner and not owner_is_stale(holder):
+                    errors[k] = StorageError(
+                        f"flow detail {flow_uuid} is already claimed by {holder} (claim asked by {owner}); "
+                        f"if {holder} is gone, release it with release_flow({flow_uuid!r}, {holder!r})"
+                    )
+                    continue
+                if holder != owner:
+                    if holder is not None:
+                        stale.append({"f": flow_uuid, "o": holder})
+                    new.append({"flow_uuid": flow_uuid, "owner": owner, "claimed_at": now})
+                holders[flow_uuid] = owner
+                granted.append(groups[k])
+            if stale:
+                conn.execute(_DELETE_CLAIM, stale)
+            if new:
+                conn.execute(sa.insert(claims), new)
+        live = [g for k, g in enumerate(groups) if errors[k] is None]
+        flows = [{"b_uuid": uuid, **row} for g in live for uuid, row in g.flows.items()]
+        atoms = [{"b_uuid": uuid, **row} for g in live for uuid, row in g.atoms.items()]
+        if flows:
+            conn.execute(_UPDATE_FLOW, flows)
+        if atoms:
+            conn.execute(_UPDATE_ATOM, atoms)
+        releases = [{"f": g.release[0], "o": g.release[1]} for g in live if g.release is not None]
+        if releases:
+            conn.execute(_DELETE_CLAIM, releases)
+        if granted:
+            # The claim's re-read (what another engine may have recorded meanwhile), same transaction.
+            where = flowdetails.c.uuid.in_([g.claim[0] for g in granted if g.claim is not None])
+            stored = {fd.uuid: fd for fd in SqlConnection._flows(conn, where, lazy=False)}
+            for g in granted:
+                assert g.claim is not None
+                g.claimed = stored.get(g.claim[0])
+        return errors
 
     def __repr__(self) -> str:
         return f"SqlBackend({self.url_text!r})"
