@@ -232,3 +232,16 @@ def test_sql_board_url_kinds_and_unreachable_database(tmp_path: Any) -> None:
     with pytest.raises(JobError, match="jobboard 'b' could not reach its database") as info:
         board.connect()
     assert "pw" not in str(info.value)
+
+
+def test_an_abandon_with_retry_after_keeps_the_job_from_everyone_until_then(board: JobBoard) -> None:
+    job = board.post("j")
+    board.claim(job, "alpha")
+    assert board.abandon(job, "alpha", reason="database down", retry_after=0.4) == 1
+    assert job.state == UNCLAIMED and board.find_owner(job) is None
+    assert board.claim_next("beta", 5, expiry=5) == []
+    with pytest.raises(UnclaimableJobError):
+        board.claim(job, "beta")
+    time.sleep(0.5)
+    ((again, claim),) = board.claim_next("beta", 5, expiry=5)
+    assert again.uuid == job.uuid and board.verify(claim)
