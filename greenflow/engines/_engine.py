@@ -28,9 +28,9 @@ from greenflow.engines._runtime import INTERRUPTED_FLOW_STATES, Runtime
 from greenflow.exceptions import EngineStateError, MissingDependencyError, StorageError
 from greenflow.executors import Starter, green_share, make_executor, shared_executor, starter_for
 from greenflow.failure import Failure
-from greenflow.hubs import Wakeup, get_hub
+from greenflow.hubs import Wakeup, resolve_hub
 from greenflow.notifier import Notifier
-from greenflow.persistence import AtomDetail, FlowDetail, make_owner, new_uuid
+from greenflow.persistence import AtomDetail, Backend, FlowDetail, make_owner, new_uuid
 from greenflow.storage import PendingCommit, Storage
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class Engine:
         self,
         flow: Flow,
         flow_detail: FlowDetail,
-        backend: Any,
+        backend: Backend | None,
         options: EngineOptions,
     ) -> None:
         self._flow = flow
@@ -192,8 +192,6 @@ class Engine:
         finally:
             self._runtime = None
             self._running = False
-
-    iter_run = run_iter
 
     @property
     def owner(self) -> str:
@@ -373,8 +371,11 @@ class Engine:
         in the engine's green thread: there is nothing to overlap it with, and a
         blocking call in it yields to the hub anyway.
         """
-        done: deque[tuple[Action, Any]] = deque()
-        waiting: deque[Action] = deque()
+        # Plain lists consumed from an index, not deques: an engine in flight keeps
+        # both, and a deque's first block alone is some 600 bytes.
+        done: list[tuple[Action, Any]] = []
+        waiting: list[Action] = []  # waiting[head:] are still to start
+        head = 0
         wakeup = self._wakeup = self._idle_wakeup or self.hub.new_wakeup()
         self._idle_wakeup = None
         notify = wakeup.notify
@@ -389,11 +390,15 @@ class Engine:
 
         try:
             while True:
+                if head == len(waiting) and head:
+                    waiting.clear()
+                    head = 0
                 waiting.extend(actions)
                 actions = []
-                while waiting and (limit is None or running < limit):
-                    action = waiting.popleft()
-                    if inline and running == 0 and not waiting:
+                while head < len(waiting) and (limit is None or running < limit):
+                    action = waiting[head]
+                    head += 1
+                    if inline and running == 0 and head == len(waiting):
                         actions = self._feed(
                             runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)
                         )
@@ -403,20 +408,27 @@ class Engine:
                     except Exception as exc:  # the executor refused it (shut down, not picklable...)
                         done.append((action, AtomOutcome(False, Failure.from_exception(exc))))
                     running += 1
-                while done:
-                    action, raw = done.popleft()
-                    running -= 1
-                    outcome = raw if raw.__class__ is AtomOutcome else read(action, raw, sink)
-                    actions.extend(self._feed(runtime, action, outcome))
+                if done:
+                    # Callbacks on other threads may append meanwhile: take by index,
+                    # then drop exactly what was taken.
+                    taken = 0
+                    while taken < len(done):
+                        action, raw = done[taken]
+                        taken += 1
+                        running -= 1
+                        outcome = raw if raw.__class__ is AtomOutcome else read(action, raw, sink)
+                        actions.extend(self._feed(runtime, action, outcome))
+                    del done[:taken]
                 if commit is not None:
                     pending = commit()
                     if pending is not None:  # what was just recorded is not durable yet: start nothing
                         yield from self._wait_durable(pending)
                         if done:  # outcomes that arrived meanwhile rang while the commit was awaited
                             continue
-                if actions or (waiting and (limit is None or running < limit)):
+                more = head < len(waiting)
+                if actions or (more and (limit is None or running < limit)):
                     continue
-                if running == 0 and not waiting and runtime.finished:
+                if running == 0 and not more and runtime.finished:
                     return
                 yield WAITING
         finally:
@@ -442,7 +454,7 @@ class Engine:
         opts = self.options
         spec = opts.executor
         serial = opts.engine == "serial"
-        if (spec is None and serial) or (isinstance(spec, str) and spec in ("serial", "synchronous")):
+        if (spec is None and serial) or spec == "synchronous":
             return None, False, None
         limit = 1 if serial else None
         if spec is None and opts.max_workers is None:
@@ -458,11 +470,7 @@ class Engine:
         """The hub this engine waits through (chosen by the ``hub`` option or configuration)."""
         hub = self._hub_obj
         if hub is None:
-            chosen = self.options.hub
-            if chosen is not None and not isinstance(chosen, str):
-                hub = self._hub_obj = chosen
-            else:
-                hub = self._hub_obj = get_hub(chosen)
+            hub = self._hub_obj = resolve_hub(self.options.hub)
         return hub
 
     def set_wakeup(self, wakeup: Wakeup | None) -> None:

@@ -112,6 +112,43 @@ class _Revert:
 class Runtime:
     """Drives one flow run: decides which atoms to execute or revert, and when it is over."""
 
+    # One runtime per engine in flight: slots, not a dict of some thirty attributes.
+    __slots__ = (
+        "_abandoned",
+        "_actions",
+        "_atom_of",
+        "_atoms",
+        "_check_results",
+        "_defer_reverts",
+        "_end_state",
+        "_failed",
+        "_failure",
+        "_given_up",
+        "_graph",
+        "_history",
+        "_ignored",
+        "_intention",
+        "_never_resolve",
+        "_nodes",
+        "_notify",
+        "_parked",
+        "_recorder",
+        "_region_of",
+        "_regions",
+        "_to_retry",
+        "_vetoes",
+        "_waiting",
+        "_work",
+        "executed",
+        "failures",
+        "phase",
+        "reverted",
+        "running",
+        "state",
+        "suspending",
+        "values",
+    )
+
     def __init__(
         self,
         compiled: CompiledFlow,

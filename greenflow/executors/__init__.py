@@ -25,7 +25,14 @@ from greenflow.exceptions import (
     UnknownExecutorError,
 )
 from greenflow.executors._base import Executor
-from greenflow.executors._factory import EXECUTOR_NAMES, green_share, make_executor
+from greenflow.executors._factory import (
+    EXECUTOR_NAMES,
+    EXECUTORS,
+    default_executor_name,
+    executor_problem,
+    green_share,
+    make_executor,
+)
 from greenflow.executors._green import GreenExecutor
 from greenflow.executors._offload import OffloadExecutor
 from greenflow.executors._process import ProcessExecutor
@@ -35,6 +42,7 @@ from greenflow.executors._synchronous import SynchronousExecutor
 from greenflow.executors._thread import ThreadExecutor
 
 __all__ = [
+    "EXECUTORS",
     "EXECUTOR_NAMES",
     "SHARED_GREEN_WORKERS",
     "SHARED_THREAD_WORKERS",
@@ -53,6 +61,8 @@ __all__ = [
     "SynchronousExecutor",
     "ThreadExecutor",
     "UnknownExecutorError",
+    "default_executor_name",
+    "executor_problem",
     "green_share",
     "make_executor",
     "shared_executor",

@@ -31,6 +31,7 @@ from greenflow.hubs._selection import (
     HUB_NAMES,
     HubChoice,
     get_hub,
+    resolve_hub,
     select_hub,
     select_hub_name,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "active_patching",
     "get_hub",
     "patch",
+    "resolve_hub",
     "select_hub",
     "select_hub_name",
 ]

@@ -42,6 +42,7 @@ __all__ = [
     "HUB_NAMES",
     "HubChoice",
     "get_hub",
+    "resolve_hub",
     "select_hub",
     "select_hub_name",
 ]
@@ -150,6 +151,17 @@ def get_hub(name: str | None = None, *, allow_unpatched: bool | None = None) -> 
     if hub is None:
         hub = _hubs[choice.name] = _load_hub(choice.name)
     _resolved[key] = hub
+    return hub
+
+
+def resolve_hub(hub: Hub | str | None) -> Hub:
+    """``hub`` itself when it is a hub object, else ``get_hub(hub)`` (a name, or ``None`` to select).
+
+    Every ``hub=`` argument of greenflow (engines, executors, ``run_many``,
+    workers, conductors) goes through here.
+    """
+    if hub is None or isinstance(hub, str):
+        return get_hub(hub)
     return hub
 
 

@@ -31,7 +31,7 @@ from greenflow.exceptions import (
     JobNotFoundError,
     UnclaimableJobError,
 )
-from greenflow.jobs._base import Claim, Job, JobBoard, mask_url
+from greenflow.jobs._base import BACKING_OFF, Claim, Job, JobBoard, mask_url
 
 __all__ = ["RedisJobBoard", "redis_conf_from_url"]
 
@@ -128,6 +128,7 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
 if redis.call('GET', KEYS[3]) ~= ARGV[2] then return -2 end
 redis.call('DEL', KEYS[3])
 if ARGV[3] == 'abandon' then
+  if tonumber(ARGV[6]) > 0 then redis.call('SET', KEYS[3], ARGV[7], 'PX', ARGV[6]) end
   if ARGV[5] == '1' then return redis.call('HINCRBY', KEYS[4], ARGV[1], 1) end
   return tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0')
 end
@@ -385,6 +386,8 @@ class RedisJobBoard(JobBoard):
         if value is None:
             return None
         token, _, owner = value.partition("|")
+        if owner == BACKING_OFF:
+            return None
         return Claim(job_uuid, owner, int(token), None)
 
     def _current_claim(self, job_uuid: str) -> Claim | None:
@@ -449,7 +452,9 @@ class RedisJobBoard(JobBoard):
             ms = int(self._client_checked().pttl(self._owner_key(job_uuid)))
         return None if ms < 0 else ms / 1000.0
 
-    def _fenced_finish(self, action: str, job: Job, claim: Claim, reason: str | None) -> int:
+    def _fenced_finish(
+        self, action: str, job: Job, claim: Claim, reason: str | None, retry_after: float | None
+    ) -> int:
         record = ""
         if action == "trash":
             record = self._dumps(
@@ -465,7 +470,15 @@ class RedisJobBoard(JobBoard):
                         self._k_abandons,
                         self._k_trash,
                     ],
-                    args=[job.uuid, f"{claim.token}|{claim.owner}", action, record, "1" if reason else "0"],
+                    args=[
+                        job.uuid,
+                        f"{claim.token}|{claim.owner}",
+                        action,
+                        record,
+                        "1" if reason else "0",
+                        int(retry_after * 1000) if retry_after else 0,
+                        f"0|{BACKING_OFF}",
+                    ],
                 )
             )
         if status == -1:

@@ -27,7 +27,7 @@ from greenflow.exceptions import (
     StorageError,
     UnclaimableJobError,
 )
-from greenflow.jobs._base import Claim, Job, JobBoard
+from greenflow.jobs._base import BACKING_OFF, Claim, Job, JobBoard
 
 __all__ = ["SqlJobBoard"]
 
@@ -198,7 +198,7 @@ class SqlJobBoard(JobBoard):
             row = self._row(conn, job_uuid)
         if row is None:
             raise JobNotFoundError(f"job {job_uuid} is not on board {self.name!r}")
-        if row.owner is None or (row.expires_at is not None and row.expires_at < time.time()):
+        if row.owner in (None, BACKING_OFF) or (row.expires_at is not None and row.expires_at < time.time()):
             return None
         return Claim(job_uuid, row.owner, int(row.token), None)
 
@@ -281,14 +281,19 @@ class SqlJobBoard(JobBoard):
         left = row.expires_at - time.time()
         return left if left > 0 else None
 
-    def _fenced_finish(self, action: str, job: Job, claim: Claim, reason: str | None) -> int:
+    def _fenced_finish(
+        self, action: str, job: Job, claim: Claim, reason: str | None, retry_after: float | None
+    ) -> int:
         import sqlalchemy as sa
 
         with self._tx(f"{action} a job") as conn:
             jobs = self._tables["jobs"]
-            held = self._held(claim, time.time())
+            now = time.time()
+            held = self._held(claim, now)
             if action == "abandon":
                 values: dict[str, Any] = {"owner": None, "token": None, "expires_at": None}
+                if retry_after:
+                    values.update(owner=BACKING_OFF, token=0, expires_at=now + retry_after)
                 if reason:
                     values["abandons"] = jobs.c.abandons + 1
                 done = conn.execute(sa.update(jobs).where(held).values(values))

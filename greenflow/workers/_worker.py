@@ -10,7 +10,7 @@ from typing import Any, Final
 from greenflow.atoms import ActionKind, Task, invoke_atom
 from greenflow.exceptions import InvalidOptionError, ProtocolError, WorkerError
 from greenflow.failure import Failure
-from greenflow.hubs import Hub, get_hub
+from greenflow.hubs import Hub, resolve_hub
 from greenflow.masking import mask_text, mask_url
 from greenflow.workers._broker import (
     CONTENT_TYPES,
@@ -120,7 +120,7 @@ class Worker:
         if not self._tasks:
             raise InvalidOptionError("Worker: tasks must list at least one task class")
         self._transport_options = transport_options
-        self._hub = hub if hub is not None and not isinstance(hub, str) else get_hub(hub)
+        self._hub = resolve_hub(hub)
         self._executor = executor
         self._owns_executor = False
         self._stopping = self._hub.Event()

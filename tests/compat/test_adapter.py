@@ -110,3 +110,20 @@ def test_engine_conf_is_deprecated_but_honoured() -> None:
         engine = engines.load(_flow(), engine_conf={"engine": "parallel", "executor": "threaded"})
     assert engine.options == {"engine": "parallel", "executor": "threaded"}
     assert engine.greenflow_engine.options.engine == "parallel"
+
+
+def test_taskflow_spellings_live_in_compat_and_reach_the_core_as_its_own_names() -> None:
+    from taskflow import engines
+    from taskflow.patterns import graph_flow, linear_flow, unordered_flow
+
+    import greenflow.patterns
+
+    assert linear_flow.Flow is greenflow.patterns.LinearFlow
+    assert unordered_flow.Flow is greenflow.patterns.UnorderedFlow
+    assert issubclass(graph_flow.Flow, greenflow.patterns.GraphFlow)
+    for spelling, core in [("threaded", "thread"), ("processes", "process"), ("threads", "thread")]:
+        engine = engines.load(_flow(), engine="parallel", executor=spelling)
+        assert engine.greenflow_engine.options.executor == core
+    assert engines.load(_flow(), engine="default").greenflow_engine.options.engine == "serial"
+    engine = engines.load(_flow())
+    assert [state for state in engine.iter_run() if state != "WAITING"][-1] == "SUCCESS"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from greenflow import FunctorTask, LinearFlow, Task, Times, UnorderedFlow, load, load_from_factory, states
-from greenflow.engines import EngineOptions, flow_from_detail, load_from_detail
+from greenflow.engines import flow_from_detail, load_from_detail
 from greenflow.exceptions import EngineStateError, InvalidOptionError, MissingDependencyError, NotFoundError
 
 
@@ -127,11 +127,11 @@ def test_run_iter_yields_running_first_and_the_final_state_last(step, calls):
         next(steps)
 
 
-def test_iter_run_yields_reverted_then_raises_the_failure(step):
+def test_run_iter_yields_reverted_then_raises_the_failure(step):
     engine = load(LinearFlow("f").add(step("a", fail=True)))
     seen = []
     with pytest.raises(RuntimeError, match="a failed"):
-        for state in engine.iter_run():
+        for state in engine.run_iter():
             seen.append(state)
     assert seen == [states.RUNNING, states.REVERTED]
 
@@ -217,8 +217,16 @@ def test_misspelt_option_raises_and_suggests_the_right_name(step):
         ({"max_workers": True}, "'max_workers' must be an integer"),
         ({"hub": 3}, "'hub' must be a hub name or a hub, got 3"),
         ({"engine": "warp"}, "unknown engine 'warp'"),
-        ({"engine_conf": {"engine": "warp"}}, "unknown engine 'warp'"),
-        ({"engine_conf": 5}, "engine_conf must be an engine name or a dict"),
+        ({"engine": "default"}, "unknown engine 'default'; choose one of 'parallel', 'serial'"),
+        ({"engine": "worker-based"}, "engine='parallel', executor=greenflow.workers.WorkerExecutor(...)"),
+        ({"engine_conf": {"engine": "serial"}}, "engine_conf is TaskFlow's legacy form"),
+        (
+            {"engine": "parallel", "executor": "greenthreads"},
+            "engine option 'executor': unknown executor 'greenthreads'; valid names: greenthread, "
+            "offload, process, synchronous, thread",
+        ),
+        ({"engine": "parallel", "executor": 42}, "executor must be an executor object"),
+        ({"engine": "parallel", "executor": "threaded"}, "unknown executor 'threaded'"),
         ({"store": ["x"]}, "store must be a dict"),
     ],
 )
@@ -230,27 +238,6 @@ def test_bad_option_values_raise_invalid_option_error(step, options, message):
 def test_load_refuses_something_that_is_not_a_flow(step):
     with pytest.raises(InvalidOptionError, match="needs a flow"):
         load(step("a"))
-
-
-def test_legacy_engine_conf_string_selects_the_engine(step):
-    engine = load(LinearFlow("f").add(step("a")), engine_conf="serial")
-    assert engine.options.engine == "serial"
-    engine.run()
-    assert engine.storage.get_flow_state() == states.SUCCESS
-
-
-def test_legacy_engine_conf_dict_carries_options(step, calls):
-    inner = LinearFlow("inner", retry=Times(1)).add(step("b", fail=True))
-    flow = LinearFlow("f").add(step("a"), inner)
-    engine = load(flow, engine_conf={"engine": "serial", "defer_reverts": True})
-    assert engine.options == EngineOptions(engine="serial", defer_reverts=True)
-    with pytest.raises(RuntimeError):
-        engine.run()
-    assert [name for kind, name in calls if kind == "revert"] == ["b", "a"]
-
-
-def test_default_is_an_alias_of_the_serial_engine(step):
-    assert load(LinearFlow("f").add(step("a")), engine="default").options.engine == "serial"
 
 
 # -- validation -----------------------------------------------------------------------------------

@@ -80,7 +80,7 @@ def test_unordered_flow_runs_on_workers_of_two_topics(make):
     make(worker=[Echo], topic="a")
     make(worker=[Echo], topic="b")
     flow = UnorderedFlow("u").add(*(Echo(f"e{i}", provides=f"r{i}") for i in range(4)))
-    engine = load(flow, store={"word": "hi"}, engine="worker-based", executor=make(topics=["a", "b"]))
+    engine = load(flow, store={"word": "hi"}, engine="parallel", executor=make(topics=["a", "b"]))
     engine.run()
     assert [engine.storage.fetch(f"r{i}") for i in range(4)] == [[f"e{i}", "hi"] for i in range(4)]
 
@@ -175,7 +175,7 @@ def test_arguments_that_are_not_json_fail_naming_the_atom(make):
         engine.run()
 
 
-def test_worker_based_engine_needs_an_executor_object():
+def test_worker_based_is_not_a_core_engine_kind_and_the_error_says_what_to_use():
     with pytest.raises(InvalidOptionError, match=r"executor=greenflow\.workers\.WorkerExecutor"):
         load(LinearFlow("f").add(Add("add")), engine="worker-based")
 
