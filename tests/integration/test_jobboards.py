@@ -245,3 +245,67 @@ def test_an_abandon_with_retry_after_keeps_the_job_from_everyone_until_then(boar
     time.sleep(0.5)
     ((again, claim),) = board.claim_next("beta", 5, expiry=5)
     assert again.uuid == job.uuid and board.verify(claim)
+
+
+def test_redis_board_through_a_sentinel(tmp_path: Any) -> None:
+    """Octavia's sentinel configuration: the board asks a (private) sentinel for the master."""
+    import shutil
+    import socket
+    import subprocess
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    master, sentinel = free_port(), free_port()
+    conf = tmp_path / "sentinel.conf"
+    conf.write_text(f"port {sentinel}\nbind 127.0.0.1\nsentinel monitor gfmaster 127.0.0.1 {master} 1\n")
+    procs = [
+        subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(master),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--dir",
+                str(tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(["redis-server", str(conf), "--sentinel"], stdout=subprocess.DEVNULL),
+    ]
+    try:
+        board_conf = {
+            "board": "redis",
+            "host": "127.0.0.1",
+            "port": sentinel,
+            "sentinel": "gfmaster",
+            "sentinel_fallbacks": [f"127.0.0.1:{free_port()}"],  # a dead fallback is skipped
+            "namespace": "sentinel-test",
+            "socket_timeout": 2,
+        }
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with jobboard("s", board_conf) as board:
+                    job = board.post("j")
+                    claim = board.claim(job, "me", expiry=5)
+                    assert board.verify(claim) and board.job_count == 1
+                    board.consume(job, "me", claim=claim)
+                    assert board.job_count == 0
+                break
+            except JobError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)  # the sentinel is still starting
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(10)
