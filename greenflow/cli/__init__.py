@@ -1,9 +1,15 @@
-"""The ``greenflow`` command: ``demo``, ``run``, ``graph``, ``db``, ``worker``, ``version``.
+"""The ``greenflow`` command: ``demo``, ``run``, ``graph``, ``history``, ``show``, ``timeline``, ``db``...
 
-``greenflow demo`` runs a batch of example workflows at once (``run_many``)
-and prints a summary (``--hub gevent`` patches the process first);
+``greenflow demo`` runs 10,000 example workflows at once (``run_many``) on
+gevent in one OS thread (the process is patched before the engine is
+imported), recorded in ``./greenflow-demo.db``, with a progress display, and
+prints a summary and the path of a timeline page it wrote;
 ``greenflow run module:factory`` loads a flow from a factory and runs it;
-``greenflow graph module:factory`` prints the compiled execution graph;
+``greenflow graph module:factory`` prints the compiled execution graph
+(text, DOT, or SVG through Graphviz);
+``greenflow history URL`` lists the flows a backend recorded,
+``greenflow show URL UUID`` one flow's atoms in full, and
+``greenflow timeline URL [UUID...]`` writes an HTML page picturing them;
 ``greenflow db upgrade URL`` creates or migrates a SQL persistence database
 and ``greenflow db check URL`` checks it is reachable and current;
 ``greenflow worker --url URL --topic T --task module:Class`` serves remote
@@ -17,7 +23,7 @@ import importlib
 import json
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from greenflow import __version__
 from greenflow.exceptions import GreenflowError
@@ -61,22 +67,57 @@ def _store(pairs: Sequence[str]) -> dict[str, Any]:
     return store
 
 
+DEMO_DB: Final = "greenflow-demo.db"
+DEMO_TIMELINE: Final = "greenflow-demo-timeline.html"
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     if args.workflows < 1:
         raise SystemExit("greenflow: --workflows must be at least 1")
     if args.concurrency < 1:
         raise SystemExit("greenflow: --concurrency must be at least 1")
-    from greenflow.cli._demo import run_demo
+    from greenflow.cli._demo import Progress, remove_sqlite_file, run_demo
+    from greenflow.cli._timeline import write_timeline
 
-    report = run_demo(
-        args.workflows,
-        seed=args.seed,
-        engine=args.engine,
-        concurrency=args.concurrency,
-        latency_ms=args.latency_ms,
-    )
-    print("\n".join(report.lines()))
+    backend = args.backend
+    if backend is None:
+        # The demo's own file: each run starts it afresh, so it holds this run's workflows.
+        remove_sqlite_file(DEMO_DB)
+        backend = f"sqlite:///{DEMO_DB}"
+    live = sys.stdout.isatty() if args.progress == "auto" else args.progress == "bar"
+    progress = None if args.progress == "none" else Progress(args.workflows, live, 0.1 if live else 1.0)
+    try:
+        report = run_demo(
+            args.workflows,
+            seed=args.seed,
+            engine=args.engine,
+            concurrency=args.concurrency,
+            latency_ms=args.latency_ms,
+            backend=backend,
+            progress=progress,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    timeline = None
+    if args.timeline != "":
+        timeline = write_timeline(backend, report.flow_uuids, args.timeline or DEMO_TIMELINE)
+    _print_table("greenflow demo", report.rows() + ([("timeline", timeline)] if timeline else []))
     return 0
+
+
+def _print_table(title: str, rows: Sequence[tuple[str, str]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for label, value in rows:
+        table.add_row(label, value)
+    # Not a terminal: wide enough that no value is folded (scripts read the lines).
+    width = None if sys.stdout.isatty() else max(len(a) for a, _ in rows) + max(len(b) for _, b in rows) + 8
+    Console(width=width).print(table)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -99,28 +140,60 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _graph_dot(compiled: Any) -> str:
+    from greenflow.compiler import JOIN, RETRY
+
+    lines = [f"digraph {json.dumps(compiled.name)} {{", "  rankdir=LR;"]
+    for node in compiled.nodes:
+        shape = "point" if node.kind == JOIN else ("diamond" if node.kind == RETRY else "box")
+        lines.append(f"  n{node.index} [label={json.dumps(node.name)}, shape={shape}];")
+    for node in compiled.nodes:
+        lines.extend(f"  n{node.index} -> n{s};" for s in node.succs)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
 def _cmd_graph(args: argparse.Namespace) -> int:
-    from greenflow.compiler import JOIN, compile_flow
+    from greenflow.compiler import JOIN, RETRY, compile_flow
 
     compiled = compile_flow(_factory(args.factory))
-    nodes = compiled.nodes
-    if args.dot:
-        print(f"digraph {json.dumps(compiled.name)} {{")
+    fmt = "dot" if args.dot else args.format
+    if fmt == "text":
+        nodes = compiled.nodes
+        lines = []
         for node in nodes:
-            shape = "point" if node.kind == JOIN else ("diamond" if node.kind == 1 else "box")
-            print(f"  n{node.index} [label={json.dumps(node.name)}, shape={shape}];")
-        for node in nodes:
-            for s in node.succs:
-                print(f"  n{node.index} -> n{s};")
-        print("}")
-        return 0
-    for node in nodes:
-        if node.kind == JOIN:
-            continue
-        after = sorted(_real_preds(nodes, node.index))
-        kind = "retry" if node.kind == 1 else "task"
-        print(f"{kind} {node.name}" + (f"  after: {', '.join(after)}" if after else ""))
+            if node.kind == JOIN:
+                continue
+            after = sorted(_real_preds(nodes, node.index))
+            kind = "retry" if node.kind == RETRY else "task"
+            lines.append(f"{kind} {node.name}" + (f"  after: {', '.join(after)}" if after else ""))
+        text = "\n".join(lines) + "\n"
+    elif fmt == "dot":
+        text = _graph_dot(compiled)
+    else:
+        text = _dot_to_svg(_graph_dot(compiled))
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as out:
+            out.write(text)
+    else:
+        sys.stdout.write(text)
     return 0
+
+
+def _dot_to_svg(dot: str) -> str:
+    import shutil
+    import subprocess
+
+    program = shutil.which("dot")
+    if program is None:
+        raise SystemExit(
+            "greenflow: --format svg needs Graphviz's 'dot' program, which is not on PATH; install "
+            "Graphviz (e.g. apt-get install graphviz) or use --format dot"
+        )
+    proc = subprocess.run([program, "-Tsvg"], input=dot, capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0:
+        raise SystemExit(f"greenflow: dot -Tsvg failed: {proc.stderr.strip()}")
+    return proc.stdout
 
 
 def _real_preds(nodes: Any, index: int) -> set[str]:
@@ -155,35 +228,56 @@ def _cmd_db(args: argparse.Namespace) -> int:
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
-    from greenflow.persistence import fetch_backend
+    from greenflow.cli._inspect import HISTORY_COLUMNS, format_table, history_record, history_row
+    from greenflow.cli._records import load_runs
 
-    backend = fetch_backend(args.url)
-    try:
-        conn = backend.get_connection()
-        books = conn.get_logbooks()
-        shown = 0
-        for book in sorted(books, key=lambda b: (b.created_at or "", b.name)):
-            flows = [fd for fd in book if args.flow is None or args.flow in (fd.uuid, fd.name)]
-            if args.state is not None:
-                flows = [fd for fd in flows if fd.state == args.state.upper()]
-            if not flows:
-                continue
-            print(f"logbook {book.name} {book.uuid} (created {book.created_at})")
-            for fd in flows:
-                shown += 1
-                atoms = list(fd)
-                done = sum(1 for a in atoms if a.state == "SUCCESS")
-                print(f"  flow {fd.name} {fd.uuid}: {fd.state} ({done}/{len(atoms)} atoms SUCCESS)")
-                if args.atoms:
-                    for atom in atoms:
-                        failure = f" - {atom.failure.exception_str}" if atom.failure is not None else ""
-                        state = f"{atom.state} (intention {atom.intention})"
-                        print(f"    {atom.kind} {atom.name}: {state}{failure}")
-        if not shown:
-            print("no matching flows")
+    runs = load_runs(args.url)
+    if args.flow is not None:
+        runs = [r for r in runs if args.flow in (r.uuid, r.name)]
+    if args.state is not None:
+        runs = [r for r in runs if r.state == args.state.upper()]
+    if args.limit is not None:
+        runs = runs[-args.limit :] if args.limit > 0 else []
+    if args.json:
+        print(json.dumps([history_record(r, args.atoms) for r in runs], indent=1))
         return 0
-    finally:
-        backend.close()
+    if not runs:
+        print("no matching flows")
+        return 0
+    if not args.atoms:
+        print("\n".join(format_table(HISTORY_COLUMNS, [history_row(r) for r in runs])))
+        return 0
+    for run in runs:
+        print("  ".join(c for c in history_row(run) if c))
+        for atom in run.atoms:
+            failure = f" - {atom.detail.failure.exception_str}" if atom.detail.failure is not None else ""
+            print(f"    {atom.kind} {atom.name}: {atom.state} (intention {atom.detail.intention}){failure}")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from greenflow.cli._inspect import show_text
+    from greenflow.cli._records import load_runs
+
+    for run in load_runs(args.url, [args.flow_uuid]):
+        print("\n".join(show_text(run)))
+    return 0
+
+
+def _cmd_timeline(args: argparse.Namespace) -> int:
+    from greenflow.cli._records import load_runs
+    from greenflow.cli._timeline import render_timeline
+
+    if args.max_flows < 1:
+        raise SystemExit("greenflow: --max-flows must be at least 1")
+    runs = load_runs(args.url, args.flow_uuids)
+    if not runs:
+        raise SystemExit(f"greenflow: {args.url} holds no flows to draw")
+    with open(args.output, "w", encoding="utf-8") as out:
+        out.write(render_timeline(runs, args.url, args.max_flows))
+    charted = min(len(runs), args.max_flows)
+    print(f"wrote {args.output}: {len(runs):,} flows, {charted:,} charted")
+    return 0
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
@@ -218,8 +312,10 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="greenflow", description="greenflow workflow engine")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run a batch of example workflows and print a summary")
-    demo.add_argument("--workflows", type=int, default=1000, help="how many workflows (default 1000)")
+    demo = sub.add_parser(
+        "demo", help="run 10,000 example workflows on green threads, recorded in SQLite; print a summary"
+    )
+    demo.add_argument("--workflows", type=int, default=10_000, help="how many workflows (default 10000)")
     demo.add_argument("--seed", type=int, default=7, help="seed of the simulated failures")
     demo.add_argument("--engine", default="parallel", help="engine kind (default parallel)")
     demo.add_argument(
@@ -231,7 +327,24 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--hub",
         choices=("gevent", "eventlet", "threading"),
-        help="patch for this green hub first (default: threading, or GREENFLOW_HUB)",
+        default="gevent",
+        help="gevent (default: the process is patched first), eventlet, or threading (no patching)",
+    )
+    demo.add_argument(
+        "--backend",
+        metavar="URL",
+        help=f"where to record the runs (default: sqlite:///{DEMO_DB}, started afresh each run)",
+    )
+    demo.add_argument(
+        "--timeline",
+        metavar="PATH",
+        help=f"where to write the timeline page (default {DEMO_TIMELINE}; '' for none)",
+    )
+    demo.add_argument(
+        "--progress",
+        choices=("auto", "bar", "lines", "none"),
+        default="auto",
+        help="a live bar on a terminal, periodic lines otherwise (default auto)",
     )
     demo.set_defaults(func=_cmd_demo)
     run = sub.add_parser("run", help="run the flow a factory returns; print its results as JSON")
@@ -240,9 +353,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--engine", default="serial", help="engine kind (default serial)")
     run.add_argument("-v", "--verbose", action="store_true", help="print every transition")
     run.set_defaults(func=_cmd_run)
-    graph = sub.add_parser("graph", help="print a flow's compiled execution graph")
+    graph = sub.add_parser("graph", help="print a flow's compiled execution graph (text, DOT or SVG)")
     graph.add_argument("factory", help="MODULE:FACTORY returning a flow (or MODULE:FLOW)")
-    graph.add_argument("--dot", action="store_true", help="Graphviz DOT output")
+    graph.add_argument(
+        "--format",
+        choices=("text", "dot", "svg"),
+        default="text",
+        help="text (default), Graphviz DOT, or SVG drawn by Graphviz's dot",
+    )
+    graph.add_argument("--dot", action="store_true", help="same as --format dot")
+    graph.add_argument("-o", "--output", metavar="PATH", help="write to PATH instead of standard output")
     graph.set_defaults(func=_cmd_graph)
     db = sub.add_parser("db", help="create, migrate or check a SQL persistence database")
     db.add_argument(
@@ -252,12 +372,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     db.add_argument("url", help="database URL (sqlite:///file.db, postgresql://..., mysql://...)")
     db.set_defaults(func=_cmd_db)
-    history = sub.add_parser("history", help="list the logbooks and flows a persistence backend holds")
+    history = sub.add_parser("history", help="list the flows a persistence backend recorded, oldest first")
     history.add_argument("url", help="backend URL (sqlite:///..., postgresql://..., dir:///...)")
     history.add_argument("--flow", help="only the flow detail with this uuid or name")
     history.add_argument("--state", help="only flows in this state (e.g. RUNNING: left in flight)")
+    history.add_argument("--limit", type=int, metavar="N", help="only the N most recent flows")
     history.add_argument("--atoms", action="store_true", help="also list each atom's state")
+    history.add_argument("--json", action="store_true", help="print JSON (a list of flows) instead")
     history.set_defaults(func=_cmd_history)
+    show = sub.add_parser(
+        "show", help="one recorded flow: each atom's state, result, failure, retries and reverts"
+    )
+    show.add_argument("url", help="backend URL")
+    show.add_argument("flow_uuid", help="the flow detail's uuid (greenflow history lists them)")
+    show.set_defaults(func=_cmd_show)
+    timeline = sub.add_parser(
+        "timeline", help="write an HTML page picturing recorded runs (Gantt chart of atoms, concurrency)"
+    )
+    timeline.add_argument("url", help="backend URL")
+    timeline.add_argument("flow_uuids", nargs="*", metavar="FLOW_UUID", help="only these flows (default all)")
+    timeline.add_argument("-o", "--output", default="timeline.html", help="the page (default timeline.html)")
+    timeline.add_argument(
+        "--max-flows",
+        type=int,
+        default=40,
+        help="chart at most this many flows; a larger batch is sampled (default 40)",
+    )
+    timeline.set_defaults(func=_cmd_timeline)
     worker = sub.add_parser("worker", help="serve remote tasks for a topic until SIGINT/SIGTERM")
     worker.add_argument("--url", required=True, help="broker URL (amqp://user:pass@host:5672//)")
     worker.add_argument("--topic", required=True, help="the topic whose requests to serve")

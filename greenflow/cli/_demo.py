@@ -1,30 +1,41 @@
 """The demo workload: a batch of "provision a server" workflows, some failing, some retried.
 
-Each workflow is linear(allocate, unordered(network, volume, image),
-boot under a retry, notify); every task waits a few milliseconds, as a call
-to a remote agent would, and all workflows run at once through ``run_many``.
-A fixed share of boots fail once (the retry
-recovers them) and a fixed share fail for good (the flow reverts, freeing
-what was allocated). The outcome is deterministic for a given seed.
+Each workflow is linear(allocate, unordered(network, volume, image), boot
+under a retry, notify); every task waits a few milliseconds, as a call to a
+remote agent would, and all workflows run at once through ``run_many``,
+every transition recorded in a persistence backend (an embedded SQLite file
+by default). A fixed share of boots fail once (the retry recovers them) and
+a fixed share fail for good (the flow reverts, freeing what was allocated).
+The outcome is deterministic for a given seed.
+
+One flow object serves every workflow (it is compiled once); what differs
+between workflows is in each one's store, so it is recorded with the run.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import resource
+import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from greenflow import states
 from greenflow.atoms import Task, Times
-from greenflow.engines import run_many
+from greenflow.engines import Engine, Outcome, load, run_many
 from greenflow.hubs import get_hub
 from greenflow.patterns import LinearFlow, UnorderedFlow
+from greenflow.persistence import fetch_backend
 
-__all__ = ["DemoReport", "build_server_flow", "run_demo"]
+__all__ = ["DemoReport", "build_server_flow", "os_threads", "run_demo"]
+
+#: The final states the summary always lists, in this order.
+SHOWN_STATES: Final = (states.SUCCESS, states.REVERTED, states.FAILURE)
 
 
 class BootError(Exception):
@@ -40,12 +51,17 @@ def _remote_call(latency: float) -> None:
 class _Allocate(Task):
     default_provides = "host"
 
+    def __init__(self, name: str, ledger: Counter[str]) -> None:
+        super().__init__(name)
+        self._ledger = ledger
+
     def execute(self, request_id: int, latency: float) -> str:
         _remote_call(latency)
         return f"host-{request_id % 7}"
 
-    def revert(self, request_id: int, ledger: Counter[str], **kwargs: Any) -> None:
-        ledger["hosts released"] += 1
+    def revert(self, result: Any, **kwargs: Any) -> str:
+        self._ledger["hosts released"] += 1
+        return f"released {result}"
 
 
 class _Attach(Task):
@@ -57,16 +73,12 @@ class _Attach(Task):
 class _Boot(Task):
     default_provides = "server"
 
-    def __init__(self, name: str, fail_times: int) -> None:
-        super().__init__(name)
-        self._fail_times = fail_times
-        self.attempts = 0
-
-    def execute(self, host: str, network: str, volume: str, image: str, latency: float) -> str:
+    def execute(
+        self, host: str, network: str, volume: str, image: str, latency: float, attempt: int, fail_times: int
+    ) -> str:
         _remote_call(latency)
-        self.attempts += 1
-        if self.attempts <= self._fail_times:
-            raise BootError(f"boot on {host} failed (attempt {self.attempts})")
+        if attempt <= fail_times:
+            raise BootError(f"boot on {host} failed (attempt {attempt})")
         return f"server on {host}"
 
 
@@ -75,20 +87,47 @@ class _Notify(Task):
         return f"ready: {server}"
 
 
-def build_server_flow(request_id: int = 0, fail_times: int = 0) -> LinearFlow:
-    """One provisioning workflow; its boot fails ``fail_times`` times before succeeding."""
-    flow = LinearFlow(f"provision-{request_id}")
+def build_server_flow(ledger: Counter[str] | None = None) -> LinearFlow:
+    """The provisioning workflow; a run's ``fail_times`` store value makes its boot fail that often.
+
+    ``ledger`` counts the hosts that reverts release.
+    """
+    flow = LinearFlow("provision")
     flow.add(
-        _Allocate("allocate"),
+        _Allocate("allocate", ledger if ledger is not None else Counter()),
         UnorderedFlow("attach").add(
             _Attach("network", provides="network"),
             _Attach("volume", provides="volume"),
             _Attach("image", provides="image"),
         ),
-        LinearFlow("boot", retry=Times(2, revert_all=True)).add(_Boot("boot_server", fail_times)),
+        LinearFlow("boot", retry=Times(2, provides="attempt", revert_all=True)).add(_Boot("boot_server")),
         _Notify("notify"),
     )
     return flow
+
+
+def os_threads() -> int:
+    """How many OS threads this process has now (``/proc``; the interpreter's count elsewhere)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return threading.active_count()
+
+
+def _peak_rss_bytes() -> int:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB elsewhere
+
+
+def _percentile(sorted_values: list[float], fraction: float) -> float:
+    if not sorted_values:
+        return 0.0
+    index = min(len(sorted_values) - 1, max(0, round(fraction * (len(sorted_values) - 1))))
+    return sorted_values[index]
 
 
 @dataclass(frozen=True)
@@ -103,53 +142,173 @@ class DemoReport:
     concurrency: int
     latency_ms: float
     os_threads: int
+    peak_rss: int
+    p50: float
+    p99: float
+    backend: str
+    flow_uuids: tuple[str, ...]
 
-    def lines(self) -> list[str]:
-        """The printed summary."""
-        rate = self.workflows / self.seconds if self.seconds else float("inf")
+    @property
+    def rate(self) -> float:
+        """Workflows per second."""
+        return self.workflows / self.seconds if self.seconds else float("inf")
+
+    def rows(self) -> list[tuple[str, str]]:
+        """The summary as ``(label, value)`` rows."""
         out = [
-            f"ran {self.workflows} provisioning workflows in {self.seconds:.3f} s ({rate:,.0f} workflows/s)",
-            f"  hub {self.hub}, up to {self.concurrency} at once, {self.latency_ms:g} ms per remote call, "
-            f"{self.os_threads} OS threads at the end",
+            ("workflows", f"{self.workflows:,}"),
+            ("hub", f"{self.hub} (up to {self.concurrency:,} at once)"),
+            ("OS threads", str(self.os_threads)),
+            ("wall time", f"{self.seconds:.2f} s"),
+            ("workflows/s", f"{self.rate:,.0f}"),
+            ("workflow latency p50", f"{self.p50 * 1000:.0f} ms"),
+            ("workflow latency p99", f"{self.p99 * 1000:.0f} ms"),
+            ("remote call", f"{self.latency_ms:g} ms per task"),
+            ("peak RSS", f"{self.peak_rss / 2**20:.0f} MiB"),
         ]
-        for state in (states.SUCCESS, states.REVERTED, states.FAILURE):
-            out.append(f"  {state:<9} {self.outcomes.get(state, 0)}")
-        out.append(f"  hosts released by reverts {self.hosts_released}")
+        out.extend((state, f"{self.outcomes.get(state, 0):,}") for state in SHOWN_STATES)
+        others = sorted((s, n) for s, n in self.outcomes.items() if s not in SHOWN_STATES)
+        out.extend((state, f"{n:,}") for state, n in others)
+        out.append(("hosts released by reverts", f"{self.hosts_released:,}"))
+        out.append(("recorded in", self.backend))
         return out
 
 
+class Progress:
+    """Called with each outcome; shows how far the batch is (a live bar, or periodic lines)."""
+
+    def __init__(self, total: int, live: bool, interval: float) -> None:
+        self.total = total
+        self.counts: Counter[str] = Counter()
+        self.done = 0
+        self.peak_threads = os_threads()
+        self._interval = interval
+        self._started = time.perf_counter()
+        self._last = 0.0
+        self._bar: Any = None
+        self._task: Any = None
+        if live:
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as RichProgress
+
+            self._bar = RichProgress(
+                TextColumn("[bold]provisioning"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[states]}"),
+                auto_refresh=False,  # refreshed from the callback: no refresh thread
+            )
+            self._task = self._bar.add_task("demo", total=total, states="")
+            self._bar.start()
+
+    def _states(self) -> str:
+        return ", ".join(f"{self.counts[s]:,} {s}" for s in SHOWN_STATES if self.counts[s])
+
+    def update(self) -> None:
+        """Show the current counts now."""
+        self.peak_threads = max(self.peak_threads, os_threads())
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done, states=self._states())
+            self._bar.refresh()
+        else:
+            elapsed = time.perf_counter() - self._started
+            percent = 100 * self.done // self.total
+            print(
+                f"demo: {self.done:,}/{self.total:,} workflows done ({percent}%) in {elapsed:.1f} s: "
+                f"{self._states() or 'none finished yet'}",
+                flush=True,
+            )
+
+    def __call__(self, outcome: Outcome) -> None:
+        self.done += 1
+        self.counts[outcome.state] += 1
+        now = time.perf_counter()
+        if now - self._last >= self._interval or self.done == self.total:
+            self._last = now
+            self.update()
+
+    def close(self) -> None:
+        """Stop the live display (the last state stays on screen)."""
+        if self._bar is not None:
+            self._bar.stop()
+
+
 def run_demo(
-    workflows: int = 1000,
+    workflows: int = 10_000,
     seed: int = 7,
     engine: str = "parallel",
     concurrency: int = 1000,
     latency_ms: float = 5.0,
+    backend: str = "memory://",
+    progress: Callable[[Outcome], None] | None = None,
 ) -> DemoReport:
-    """Run the batch with ``run_many``; 10% of boots fail once (retried), 5% for good (reverted)."""
+    """Run the batch with ``run_many``; 10% of boots fail once (retried), 5% for good (reverted).
+
+    Every workflow is recorded in ``backend`` (a URL); ``progress`` is called
+    with each outcome as its workflow ends.
+    """
     rng = random.Random(seed)
     ledger: Counter[str] = Counter()
     latency = latency_ms / 1000.0
+    flow = build_server_flow(ledger)
+    store_backend = fetch_backend(backend)
+    started_at: dict[int, float] = {}
+    latencies: list[float] = []
+    uuids: list[str] = []
+    clock = time.perf_counter
 
-    def requests() -> Iterator[tuple[LinearFlow, dict[str, Any]]]:
+    def engines() -> Iterator[Engine]:
         for request_id in range(workflows):
             roll = rng.random()
             fail_times = 5 if roll < 0.05 else (1 if roll < 0.15 else 0)
-            store = {"request_id": request_id, "ledger": ledger, "latency": latency}
-            yield build_server_flow(request_id, fail_times), store
+            store = {"request_id": request_id, "latency": latency, "fail_times": fail_times}
+            # Taken from here as a slot frees up: the workflow's latency starts now.
+            started_at[request_id] = clock()
+            eng = load(flow, store=store, engine=engine, backend=store_backend)
+            uuids.append(eng.storage.flow_uuid)
+            yield eng
+
+    def on_result(outcome: Outcome) -> None:
+        latencies.append(clock() - started_at.pop(outcome.index))
+        if progress is not None:
+            progress(outcome)
 
     hub = get_hub()
-    started = time.perf_counter()
-    summary = run_many(
-        requests(), concurrency=concurrency, engine=engine, keep_outcomes=False, collect_results=False
-    )
-    elapsed = time.perf_counter() - started
+    started = clock()
+    try:
+        summary = run_many(
+            engines(),
+            concurrency=concurrency,
+            keep_outcomes=False,
+            collect_results=False,
+            on_result=on_result,
+        )
+    finally:
+        store_backend.close()
+    elapsed = clock() - started
+    latencies.sort()
     return DemoReport(
-        workflows,
-        dict(summary.counts),
-        ledger["hosts released"],
-        elapsed,
-        hub.name,
-        concurrency,
-        latency_ms,
-        threading.active_count(),
+        workflows=workflows,
+        outcomes=dict(summary.counts),
+        hosts_released=ledger["hosts released"],
+        seconds=elapsed,
+        hub=hub.name,
+        concurrency=concurrency,
+        latency_ms=latency_ms,
+        os_threads=max(os_threads(), getattr(progress, "peak_threads", 0)),
+        peak_rss=_peak_rss_bytes(),
+        p50=_percentile(latencies, 0.50),
+        p99=_percentile(latencies, 0.99),
+        backend=backend,
+        flow_uuids=tuple(uuids),
     )
+
+
+def remove_sqlite_file(path: str) -> None:
+    """Remove a SQLite database file and its WAL side files, if present."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        try:
+            os.remove(path + suffix)
+        except FileNotFoundError:
+            pass

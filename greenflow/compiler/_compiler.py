@@ -607,6 +607,24 @@ def _last_providers(found: list[tuple[int, Any]], succs: list[list[int]]) -> lis
     return [(i, k) for i, k in found if i not in shadowed]
 
 
+#: How deep flows may nest: the compiler recurses once per level, and this keeps it far from
+#: Python's recursion limit (also on a green thread's smaller stack).
+MAX_NESTING_DEPTH: Final = 200
+
+
+def _check_nesting(flow: Flow) -> None:
+    """``CompilationError`` when flows nest deeper than ``MAX_NESTING_DEPTH`` (checked without recursion)."""
+    stack: list[tuple[Flow, int]] = [(flow, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_NESTING_DEPTH:
+            raise CompilationError(
+                f"flow {flow.name!r} nests flows more than {MAX_NESTING_DEPTH} levels deep "
+                f"(flow {current.name!r} is at level {depth}); flatten the nesting"
+            )
+        stack.extend((sub, depth + 1) for sub in current._subflows)
+
+
 def compile_flow(flow: Flow) -> CompiledFlow:
     """Compile ``flow``, reusing the cached graph while its structure has not changed.
 
@@ -625,6 +643,7 @@ def compile_flow(flow: Flow) -> CompiledFlow:
             return compiled  # type: ignore[no-any-return]
     else:
         current = structure_version(flow)
+    _check_nesting(flow)
     compiled = FlowCompiler(flow).compile()
     flow._compiled = (latest, current, compiled)
     return compiled

@@ -269,6 +269,11 @@ class Engine:
         self.validate()
         self._claim()
         try:
+            if self._claimed:
+                # Run from what is stored, not from what this engine last saw: another
+                # engine may have run the flow since (a stale load), or a save of this
+                # engine's last run may have failed half-way.
+                self.storage.refresh()
             yield from self._run_claimed()
         finally:
             self._release()

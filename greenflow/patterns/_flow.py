@@ -69,6 +69,7 @@ class Flow:
         self._children: list[Item] = []
         self._child_ids: set[int] = set()
         self._subflows: list[Flow] = []
+        self._parents: list[Flow] = []
         self._compiled: tuple[int, tuple[int, ...], Any] | None = None
         self._version = _latest[0] = next(_versions)
 
@@ -91,10 +92,19 @@ class Flow:
                     f"retry {item.name!r} cannot be added to flow {self.name!r} as an atom; "
                     f"attach it with Flow(name, retry=...)"
                 )
+            if isinstance(item, Flow):
+                path = _path_up(self, item)
+                if path is not None:
+                    raise InvalidOptionError(
+                        f"flow {item.name!r} cannot be added to flow {self.name!r}: {self.name!r} is "
+                        f"already nested in it ({' > '.join(repr(f.name) for f in path)}), and flows "
+                        f"cannot be nested in each other"
+                    )
             self._child_ids.add(id(item))
             self._children.append(item)
             if isinstance(item, Flow):
                 self._subflows.append(item)
+                item._parents.append(self)
         self._bump()
         return self
 
@@ -133,6 +143,30 @@ class Flow:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, {len(self._children)} items)"
+
+
+def _path_up(flow: Flow, ancestor: Flow) -> list[Flow] | None:
+    """The nesting path from ``ancestor`` down to ``flow`` if ``flow`` is nested in it, else ``None``.
+
+    Walks up through the flows that contain ``flow``: O(its enclosing flows).
+    """
+    came_from: dict[int, Flow | None] = {id(flow): None}
+    stack = [flow]
+    while stack:
+        current = stack.pop()
+        for parent in current._parents:
+            if id(parent) in came_from:
+                continue
+            came_from[id(parent)] = current
+            if parent is ancestor:
+                path: list[Flow] = [parent]
+                step: Flow | None = current
+                while step is not None:
+                    path.append(step)
+                    step = came_from[id(step)]
+                return path
+            stack.append(parent)
+    return None
 
 
 def _describe(item: Item) -> str:

@@ -5,6 +5,6 @@ sans-IO runtime records through; ``Storage`` implements it.
 """
 
 from greenflow.storage._recorder import Completion, PendingCommit, RecordedAtom, Recorder
-from greenflow.storage._storage import Storage
+from greenflow.storage._storage import TRANSITIONS_META, Storage
 
-__all__ = ["Completion", "PendingCommit", "RecordedAtom", "Recorder", "Storage"]
+__all__ = ["TRANSITIONS_META", "Completion", "PendingCommit", "RecordedAtom", "Recorder", "Storage"]

@@ -10,6 +10,11 @@ Users read results through ``fetch()``/``fetch_all()`` and add inputs with
 ``inject()``. Storage also holds the engine's claim on its flow detail while
 it runs (``claim()``/``release()``), so two engines never run one record.
 
+A backend that persists (``writes_through``) also gets the time of every
+state change: each atom detail's and the flow detail's ``meta["transitions"]``
+is a list of ``[state, unix time]`` pairs, appended as states change and
+kept across retries and resumes (``greenflow timeline`` draws them).
+
 A flow detail written by TaskFlow keeps its injected values in an atom detail
 named ``_TaskFlow_INJECTOR`` (its results are the ``{name: value}`` dict);
 storage reads those as injected values, and that detail is never an atom.
@@ -17,6 +22,7 @@ storage reads those as injected values, and that detail is never an atom.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -37,9 +43,13 @@ from greenflow.persistence import (
 if TYPE_CHECKING:
     from greenflow.compiler import CompiledFlow
 
-__all__ = ["Storage"]
+__all__ = ["TRANSITIONS_META", "Storage"]
 
 _INJECTED_META: Final = "injected"
+#: Key of the ``[[state, unix time], ...]`` list in an atom or flow detail's meta.
+TRANSITIONS_META: Final = "transitions"
+#: The atom detail fields ``refresh()`` takes from the stored record.
+_REFRESHED: Final = ("state", "intention", "results", "failure", "revert_results", "revert_failure")
 #: Name of the atom detail where TaskFlow keeps a flow's injected values.
 TASKFLOW_INJECTOR: Final = "_TaskFlow_INJECTOR"
 
@@ -102,7 +112,12 @@ class Storage:
     def _save(self, detail: AtomDetail | None) -> None:
         assert detail is not None
         if self._writes:
-            self._conn.update_atom_details(detail)  # type: ignore[union-attr]
+            self._write(detail)
+
+    def _write(self, detail: AtomDetail) -> None:
+        # Every atom detail written goes through here: the one place a state change is stamped.
+        _stamp(detail.meta, detail.state)
+        self._conn.update_atom_details(detail)  # type: ignore[union-attr]
 
     def record_state(self, i: int, state: str, intention: str | None = None) -> None:
         """Atom ``i`` is in ``state`` (with ``intention``, when given)."""
@@ -112,7 +127,7 @@ class Storage:
         if intention is not None:
             detail.intention = intention
         if self._writes:
-            self._conn.update_atom_details(detail)  # type: ignore[union-attr]
+            self._write(detail)  # type: ignore[arg-type]
 
     def record_reset(self, i: int, state: str) -> None:
         """Atom ``i`` forgets its result and failures (a retry keeps its history)."""
@@ -137,7 +152,7 @@ class Storage:
             detail.results = value  # type: ignore[union-attr]
         detail.state = states.SUCCESS  # type: ignore[union-attr]
         if self._writes:
-            self._conn.update_atom_details(detail)  # type: ignore[union-attr]
+            self._write(detail)  # type: ignore[arg-type]
 
     def record_failure(self, i: int, failure: Failure) -> None:
         """FAILURE with ``failure``."""
@@ -201,11 +216,12 @@ class Storage:
     def save_atom(self, detail: AtomDetail) -> None:
         """Persist one atom detail (a no-op for the in-memory backend)."""
         if self._writes:
-            self._conn.update_atom_details(detail)  # type: ignore[union-attr]
+            self._write(detail)  # type: ignore[arg-type]
 
     def save_flow(self) -> None:
         """Persist the flow detail itself (state, meta)."""
         if self._writes:
+            _stamp(self.flow_detail.meta, self.flow_detail.state)
             self._conn.update_flow_details(self.flow_detail)  # type: ignore[union-attr]
 
     def lookup_injected(self, symbol: str) -> tuple[bool, Any]:
@@ -230,7 +246,16 @@ class Storage:
             return None
         problem = json_error(value)
         if problem is None:
-            return None
+            # A backend with a size limit (MySQL's packet) says whether the value fits.
+            value_problem = getattr(self.backend, "value_problem", None)
+            too_big = value_problem(value) if value_problem is not None else None
+            if too_big is None:
+                return None
+            error = StorageError(
+                f"atom {atom_name!r} in flow {self.flow_detail.name!r} returned a {what} the "
+                f"{type(self.backend).__name__} cannot store: {too_big}"
+            )
+            return Failure.from_exception(error)
         shown = repr(value)
         if len(shown) > 200:
             shown = shown[:200] + "..."
@@ -266,6 +291,44 @@ class Storage:
                 raise
             conn.release_flow(uuid, holder)
             conn.claim_flow(uuid, owner)
+
+    def refresh(self) -> bool:
+        """Bring this engine's records in line with what the backend stores; ``True`` if any differed.
+
+        Called once the run holds its claim: another engine (in any process) may
+        have run the flow since this one loaded it, and what it recorded wins,
+        so no finished atom runs a second time. The detail objects are updated
+        in place (the runtime holds them).
+        """
+        if not self._writes:
+            return False
+        stored: FlowDetail = self._conn.get_flow_details(self.flow_detail.uuid)  # type: ignore[union-attr]
+        fd = self.flow_detail
+        changed = fd.state != stored.state or fd.meta != stored.meta
+        fd.state, fd.meta = stored.state, stored.meta
+        for stored_atom in stored:
+            local = fd.find_by_name(stored_atom.name)
+            if local is None:
+                fd.add(stored_atom)
+                changed = True
+                continue
+            if local.uuid != stored_atom.uuid or type(local) is not type(stored_atom):
+                raise StorageError(
+                    f"flow {fd.name!r} (flow detail {fd.uuid}): the stored atom detail "
+                    f"{stored_atom.name!r} is not the one this engine loaded; load the flow again"
+                )
+            for field in _REFRESHED:
+                value = getattr(stored_atom, field)
+                if getattr(local, field) != value:
+                    setattr(local, field, value)
+                    changed = True
+            if local.meta != stored_atom.meta:
+                local.meta = stored_atom.meta
+                changed = True
+            local.version = stored_atom.version
+        if changed:
+            self.created_all = False
+        return changed
 
     def release(self, owner: str) -> None:
         """Drop ``owner``'s claim on the flow detail."""
@@ -417,6 +480,15 @@ class Storage:
     def flow_uuid(self) -> str:
         """The flow detail's uuid."""
         return self.flow_detail.uuid
+
+
+def _stamp(meta: dict[str, Any], state: str) -> None:
+    """Append ``[state, now]`` to ``meta``'s transitions unless ``state`` is the last one recorded."""
+    stamps = meta.get(TRANSITIONS_META)
+    if not isinstance(stamps, list):
+        meta[TRANSITIONS_META] = [[state, time.time()]]
+    elif not stamps or stamps[-1][0] != state:
+        stamps.append([state, time.time()])
 
 
 def _current_result(detail: AtomDetail) -> Any:

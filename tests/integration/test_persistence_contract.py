@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from greenflow.exceptions import EngineStateError, NotFoundError, StorageError
 from greenflow.failure import Failure, RemoteFailureError
 from greenflow.patterns import LinearFlow
 from greenflow.persistence import FlowDetail, LogBook, RetryDetail, TaskDetail, make_owner
+from greenflow.storage import TRANSITIONS_META
 
 from .conftest import execute_sql, sql_backend_available
 
@@ -327,6 +329,33 @@ def test_retry_history_is_recorded(open_backend):
     assert flaky is not None and (flaky.state, flaky.results) == (states.SUCCESS, "ok")
 
 
+def test_every_state_change_is_recorded_with_its_time(open_backend):
+    attempts: list[int] = []
+    flow = LinearFlow("stamped", retry=Times(5, name="times")).add(FlakyTwice("flaky", attempts))
+    backend = open_backend()
+    before = time.time()
+    engine = greenflow.load(flow, backend=backend)
+    engine.run()
+    after = time.time()
+
+    loaded = _reload(open_backend, engine.storage.flow_uuid)
+    flaky = loaded.find_by_name("flaky")
+    assert flaky is not None
+    if not backend.writes_through:
+        assert TRANSITIONS_META not in flaky.meta, "a backend that records nothing stamps nothing"
+        return
+    stamps = flaky.meta[TRANSITIONS_META]
+    assert [state for state, _ in stamps] == [
+        *[states.RUNNING, states.FAILURE, states.REVERTING, states.REVERTED, states.PENDING] * 2,
+        states.RUNNING,
+        states.SUCCESS,
+    ]
+    times = [at for _, at in stamps]
+    assert times == sorted(times) and before <= times[0] and times[-1] <= after
+    flow_states = [state for state, _ in loaded.meta[TRANSITIONS_META]]
+    assert flow_states[-2:] == [states.RUNNING, states.SUCCESS]
+
+
 def test_flow_loaded_from_a_recorded_factory_resumes(open_backend):
     engine = load_from_factory(chain_factory, factory_args=[2], store={"x": 1}, backend=open_backend())
     engine.run()
@@ -537,3 +566,30 @@ def test_run_many_records_every_flow_in_the_backend(open_backend):
         atoms = {a.name: a for a in conn.get_atoms_for_flow(flow_uuid)}
         assert atoms["d"].state == "SUCCESS"
         assert atoms["d"].results == 2 * outcome.index
+
+
+# -- stale loads and retried runs -------------------------------------------------------------------
+
+
+def _three_adds(runs: list[str]) -> LinearFlow:
+    return LinearFlow("stale").add(
+        Add("t1", 1, runs, provides="a"),
+        Add("t2", 10, runs, provides="b", requires="a"),
+        Add("t3", 100, runs, provides="c", requires="b"),
+    )
+
+
+def test_an_engine_loaded_before_another_finished_the_flow_runs_nothing_again(open_backend):
+    runs: list[str] = []
+    first = greenflow.load(_three_adds(runs), store={"x": 0}, backend=open_backend())
+    first.prepare()
+    backend = open_backend()
+    detail = backend.get_connection().get_flow_details(first.storage.flow_uuid)
+    stale = greenflow.load(_three_adds(runs), flow_detail=detail, backend=backend)
+    stale.prepare()  # its records now say: nothing ran yet
+    first.run()
+    assert runs == ["t1", "t2", "t3"]
+    stale.run()
+    assert runs == ["t1", "t2", "t3"], "a finished atom ran again"
+    assert stale.storage.fetch("c") == 111
+    assert _reload(open_backend, first.storage.flow_uuid).state == states.SUCCESS

@@ -252,7 +252,7 @@ def test_schema_missing_or_too_old_says_how_to_upgrade(url: str) -> None:
         with pytest.raises(StorageError, match=r"greenflow db upgrade .*get_connection\(\)\.upgrade\(\)"):
             backend.get_connection().get_logbooks()
         backend.upgrade("0001_taskflow_tables")
-        with pytest.raises(StorageError, match=r"older than '0002_claims'.*greenflow db upgrade"):
+        with pytest.raises(StorageError, match=rf"older than '{HEAD_REVISION}'.*greenflow db upgrade"):
             backend.get_connection().validate()
         backend.get_connection().upgrade()
         assert backend.get_connection().get_logbooks() == []
@@ -363,3 +363,72 @@ def test_engine_run_records_every_final_state(url: str) -> None:
         "two": ("SUCCESS", 12),
     }
     assert [r.state for r in query(url, "SELECT state FROM flowdetails")] == ["SUCCESS"]
+
+
+# -- sizes and encodings ------------------------------------------------------------------------
+
+
+class BigRevert(Task):
+    """Executes fine; its revert returns ``kib`` KiB of text (TEXT columns hold 64 KiB)."""
+
+    def execute(self) -> str:
+        return "ran"
+
+    def revert(self, **kwargs: Any) -> str:
+        return "r" * (int(kwargs.get("kib", 70)) * 1024)
+
+
+class Explode(Task):
+    def execute(self) -> None:
+        raise ValueError("exploded")
+
+
+class Returns(Task):
+    def __init__(self, name: str, value: Any) -> None:
+        super().__init__(name, provides=name)
+        self.value = value
+
+    def execute(self) -> Any:
+        return self.value
+
+
+def _rows(url: str, column: str) -> dict[str, Any]:
+    cast = "::text" if url.startswith("postgresql") else ""
+    return {
+        r.name: (r.state, r.v)
+        for r in query(url, f"SELECT name, state, {column}{cast} AS v FROM atomdetails")
+    }
+
+
+def test_revert_results_over_64_kib_are_stored_like_on_every_backend(backend: SqlBackend, url: str) -> None:
+    flow = LinearFlow("big-revert").add(BigRevert("big"), Explode("boom"))
+    engine = greenflow.load(flow, backend=backend)
+    with pytest.raises(ValueError, match="exploded"):
+        engine.run()
+    state, text = _rows(url, "revert_results")["big"]
+    assert state == states.REVERTED
+    assert len(json.loads(text)) == 70 * 1024
+
+
+def test_non_ascii_text_is_stored_as_utf8_not_escapes(backend: SqlBackend, url: str) -> None:
+    word = "crème brûlée ☕ 東京"
+    greenflow.load(LinearFlow("utf8").add(Returns("word", word)), backend=backend).run()
+    _state, text = _rows(url, "results")["word"]
+    assert word in text and "\\u" not in text
+
+
+@pytest.mark.timeout(120)
+def test_a_result_over_the_servers_packet_limit_fails_its_atom_and_the_flow_reverts(
+    backend: SqlBackend, url: str
+) -> None:
+    if not url.startswith("mysql"):
+        pytest.skip("only MySQL/MariaDB cap one statement's size (max_allowed_packet)")
+    (packet,) = query(url, "SELECT @@max_allowed_packet")[0]
+    flow = LinearFlow("huge").add(Returns("small", "ok"), Returns("huge", "x" * (int(packet) + 1024)))
+    engine = greenflow.load(flow, backend=backend)
+    with pytest.raises(StorageError) as info:
+        engine.run()
+    assert "'huge'" in str(info.value) and "max_allowed_packet" in str(info.value)
+    rows = {name: state for name, (state, _v) in _rows(url, "results").items()}
+    assert rows == {"small": states.REVERTED, "huge": states.REVERTED}
+    assert [r.state for r in query(url, "SELECT state FROM flowdetails")] == [states.REVERTED]

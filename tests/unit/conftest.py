@@ -113,3 +113,14 @@ def listen() -> Callable[[Any], Events]:
         return events
 
     return attach
+
+
+@pytest.fixture(autouse=True)
+def _never_patched() -> Any:
+    """Fail a test that monkey-patched this process (gevent installed is not gevent patched)."""
+    yield
+    from greenflow.hubs import active_patching
+
+    assert active_patching() is None, (
+        "a unit test monkey-patched the test process; run what needs a green hub in a subprocess"
+    )

@@ -86,7 +86,14 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "run_many",
         "save_factory_details",
     ],
-    "greenflow.storage": ["Completion", "PendingCommit", "RecordedAtom", "Recorder", "Storage"],
+    "greenflow.storage": [
+        "Completion",
+        "PendingCommit",
+        "RecordedAtom",
+        "Recorder",
+        "Storage",
+        "TRANSITIONS_META",
+    ],
     "greenflow.persistence": [
         "AtomDetail",
         "Backend",

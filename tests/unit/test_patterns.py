@@ -214,3 +214,32 @@ def test_unknown_decider_depth_is_rejected_listing_the_choices(bad):
     assert "['ALL', 'FLOW', 'NEIGHBORS', 'ATOM']" in message
     assert f"got {bad!r}" in message
     assert list(flow.iter_links()) == []
+
+
+@pytest.mark.timeout(10)
+def test_flows_nested_in_each_other_are_refused_at_add_naming_the_path():
+    f, g, h = LinearFlow("f"), UnorderedFlow("g"), LinearFlow("h")
+    f.add(g)
+    g.add(h)
+    with pytest.raises(InvalidOptionError) as info:
+        h.add(f)
+    assert "flow 'f' cannot be added to flow 'h'" in str(info.value)
+    assert "'f' > 'g' > 'h'" in str(info.value)
+    with pytest.raises(InvalidOptionError):
+        g.add(f)
+    assert list(h) == [] and list(g) == [h]
+
+
+@pytest.mark.timeout(10)
+def test_flows_nested_deeper_than_the_limit_fail_to_compile_with_a_clear_error():
+    from greenflow.compiler import compile_flow
+    from greenflow.compiler._compiler import MAX_NESTING_DEPTH
+    from greenflow.exceptions import CompilationError
+
+    flow = LinearFlow("f0").add(T("t"))
+    for level in range(1, 3000):
+        flow = LinearFlow(f"f{level}").add(flow)
+    with pytest.raises(CompilationError) as info:
+        compile_flow(flow)
+    assert f"more than {MAX_NESTING_DEPTH} levels deep" in str(info.value)
+    assert "flow 'f2999'" in str(info.value)

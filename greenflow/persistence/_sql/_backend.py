@@ -46,6 +46,7 @@ from greenflow.persistence._sql._codec import (
     atom_values,
     book_from_row,
     book_values,
+    encoded_size,
     flow_from_row,
     flow_values,
     utcnow,
@@ -76,6 +77,10 @@ _OPTIONS: Final = (
     frozenset({"connection", "echo", "connect_args", "busy_timeout", "sqlite_synchronous", *_POOL_OPTIONS})
     | _IGNORED_OPTIONS
 )
+
+_UNKNOWN: Final = object()
+#: Room left in a MySQL statement for everything but the result (other columns, SQL text).
+_ROW_ROOM: Final = 256 * 1024
 
 _DEFAULT_DRIVERS: Final = {
     "postgresql": "postgresql+psycopg",
@@ -161,6 +166,7 @@ class SqlBackend:
         weakref.finalize(self, self._engine.dispose)
         self._reachable = False
         self._schema_ok = False
+        self._max_value: object = _UNKNOWN
 
     # -- engine ------------------------------------------------------------------------------
 
@@ -243,6 +249,36 @@ class SqlBackend:
                     yield conn
         except sa_exc.SQLAlchemyError as exc:
             raise StorageError(f"{what} failed on {self.url_text}: {_driver_error(exc)}") from exc
+
+    def value_problem(self, value: Any) -> str | None:
+        """Why this database cannot store ``value`` (JSON-safe already) as an atom's result, or ``None``.
+
+        MySQL and MariaDB refuse a statement over ``max_allowed_packet`` (and
+        drop the connection); the engine asks first, so such a result fails its
+        atom (which reverts) instead of the save failing with memory and the
+        database disagreeing.
+        """
+        limit = self._statement_limit()
+        if limit is None:
+            return None
+        size = encoded_size(value)
+        if size <= limit:
+            return None
+        return (
+            f"it takes {size} bytes as JSON, more than the {limit} bytes a statement may carry on "
+            f"{self.url_text} (the server's max_allowed_packet less room for the rest of the row); "
+            f"store big values elsewhere and return a reference, or raise max_allowed_packet"
+        )
+
+    def _statement_limit(self) -> int | None:
+        if self._max_value is _UNKNOWN:
+            limit: int | None = None
+            if self.url.get_backend_name() in ("mysql", "mariadb"):
+                with self.transaction("reading max_allowed_packet", write=False) as conn:
+                    packet = conn.exec_driver_sql("SELECT @@max_allowed_packet").scalar()
+                limit = int(packet) - _ROW_ROOM if packet else None
+            self._max_value = limit
+        return self._max_value  # type: ignore[return-value]
 
     # -- Backend protocol --------------------------------------------------------------------
 
