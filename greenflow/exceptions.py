@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AmbiguousDependencyError",
+    "ClaimLostError",
     "CompilationError",
     "CycleError",
     "DependencyError",
@@ -22,11 +23,14 @@ __all__ = [
     "EngineStateError",
     "GreenflowError",
     "InvalidOptionError",
+    "JobError",
+    "JobNotFoundError",
     "MissingDependencyError",
     "NotFoundError",
     "ProtocolError",
     "RequestTimeout",
     "StorageError",
+    "UnclaimableJobError",
     "WorkerError",
     "WrappedFailure",
 ]
@@ -154,3 +158,29 @@ class RequestTimeout(WorkerError):
         self.atom = atom
         self.topic = topic
         self.timeout = timeout
+
+
+class JobError(GreenflowError):
+    """Raised by jobboards (``greenflow.jobs``): the board cannot be reached, a posting is malformed."""
+
+
+class JobNotFoundError(JobError, NotFoundError):
+    """Raised by a jobboard when a job is not on the board (consumed, trashed, never posted)."""
+
+
+class UnclaimableJobError(JobError):
+    """Raised by ``JobBoard.claim`` when another owner holds the job's claim."""
+
+
+class ClaimLostError(JobError):
+    """Raised when a fenced write is refused: the writer's claim on the job has lapsed or moved.
+
+    Raised by a jobboard's ``consume``/``abandon``/``trash`` and by the fenced
+    persistence connection a conductor gives each job's engine; ``job`` is the
+    job's uuid, ``token`` the fencing token the writer held.
+    """
+
+    def __init__(self, message: str, *, job: str, token: int) -> None:
+        super().__init__(message)
+        self.job = job
+        self.token = token

@@ -13,7 +13,8 @@ prints a summary and the path of a timeline page it wrote;
 ``greenflow db upgrade URL`` creates or migrates a SQL persistence database
 and ``greenflow db check URL`` checks it is reachable and current;
 ``greenflow worker --url URL --topic T --task module:Class`` serves remote
-tasks until SIGINT or SIGTERM.
+tasks until SIGINT or SIGTERM; ``greenflow conductor --jobboard URL --backend
+URL`` claims and runs jobs until SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from greenflow import __version__
+from greenflow.cli import _conductor
 from greenflow.exceptions import GreenflowError
-from greenflow.masking import mask_text
+from greenflow.masking import mask_text, mask_url
 
 if TYPE_CHECKING:
     from greenflow.patterns import Flow
@@ -79,11 +81,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from greenflow.cli._demo import Progress, remove_sqlite_file, run_demo
     from greenflow.cli._timeline import write_timeline
 
-    backend = args.backend
-    if backend is None:
+    url = args.backend
+    backend: str | dict[str, Any] = url
+    if url is None:
         # The demo's own file: each run starts it afresh, so it holds this run's workflows.
         remove_sqlite_file(DEMO_DB)
-        backend = f"sqlite:///{DEMO_DB}"
+        url = f"sqlite:///{DEMO_DB}"
+        # WAL with synchronous=NORMAL: a commit survives the process being killed (not a
+        # power cut) without waiting for the disk each time.
+        backend = {"connection": url, "sqlite_synchronous": "normal"}
     live = sys.stdout.isatty() if args.progress == "auto" else args.progress == "bar"
     progress = None if args.progress == "none" else Progress(args.workflows, live, 0.1 if live else 1.0)
     try:
@@ -95,13 +101,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             latency_ms=args.latency_ms,
             backend=backend,
             progress=progress,
+            hub=args.hub,
         )
     finally:
         if progress is not None:
             progress.close()
     timeline = None
     if args.timeline != "":
-        timeline = write_timeline(backend, report.flow_uuids, args.timeline or DEMO_TIMELINE)
+        timeline = write_timeline(url, report.flow_uuids, args.timeline or DEMO_TIMELINE)
     _print_table("greenflow demo", report.rows() + ([("timeline", timeline)] if timeline else []))
     return 0
 
@@ -272,7 +279,7 @@ def _cmd_timeline(args: argparse.Namespace) -> int:
         raise SystemExit("greenflow: --max-flows must be at least 1")
     runs = load_runs(args.url, args.flow_uuids)
     if not runs:
-        raise SystemExit(f"greenflow: {args.url} holds no flows to draw")
+        raise SystemExit(f"greenflow: {mask_url(args.url)} holds no flows to draw")
     with open(args.output, "w", encoding="utf-8") as out:
         out.write(render_timeline(runs, args.url, args.max_flows))
     charted = min(len(runs), args.max_flows)
@@ -423,6 +430,7 @@ def _parser() -> argparse.ArgumentParser:
         help="patch for this green hub first and run tasks on green threads",
     )
     worker.set_defaults(func=_cmd_worker)
+    _conductor.add_parser(sub)
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=lambda _: print(__version__) or 0)
     return parser

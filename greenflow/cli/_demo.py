@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -29,6 +29,7 @@ from greenflow import states
 from greenflow.atoms import Task, Times
 from greenflow.engines import Engine, Outcome, load, run_many
 from greenflow.hubs import get_hub
+from greenflow.masking import mask_url
 from greenflow.patterns import LinearFlow, UnorderedFlow
 from greenflow.persistence import fetch_backend
 
@@ -170,7 +171,7 @@ class DemoReport:
         others = sorted((s, n) for s, n in self.outcomes.items() if s not in SHOWN_STATES)
         out.extend((state, f"{n:,}") for state, n in others)
         out.append(("hosts released by reverts", f"{self.hosts_released:,}"))
-        out.append(("recorded in", self.backend))
+        out.append(("recorded in", mask_url(self.backend)))
         return out
 
 
@@ -181,6 +182,7 @@ class Progress:
         self.total = total
         self.counts: Counter[str] = Counter()
         self.done = 0
+        self.started = 0
         self.peak_threads = os_threads()
         self._interval = interval
         self._started = time.perf_counter()
@@ -209,22 +211,34 @@ class Progress:
         """Show the current counts now."""
         self.peak_threads = max(self.peak_threads, os_threads())
         if self._bar is not None:
-            self._bar.update(self._task, completed=self.done, states=self._states())
+            in_flight = f"{self.started - self.done:,} in flight"
+            self._bar.update(
+                self._task, completed=self.done, states=", ".join(filter(None, [in_flight, self._states()]))
+            )
             self._bar.refresh()
         else:
             elapsed = time.perf_counter() - self._started
             percent = 100 * self.done // self.total
             print(
-                f"demo: {self.done:,}/{self.total:,} workflows done ({percent}%) in {elapsed:.1f} s: "
-                f"{self._states() or 'none finished yet'}",
+                f"demo: {self.done:,}/{self.total:,} workflows done ({percent}%) in {elapsed:.1f} s, "
+                f"{self.started - self.done:,} in flight: {self._states() or 'none finished yet'}",
                 flush=True,
             )
 
     def __call__(self, outcome: Outcome) -> None:
+        """A workflow ended."""
         self.done += 1
         self.counts[outcome.state] += 1
+        self._tick(self.done == self.total)
+
+    def began(self) -> None:
+        """A workflow was loaded (recorded) and is about to start."""
+        self.started += 1
+        self._tick(False)
+
+    def _tick(self, last: bool) -> None:
         now = time.perf_counter()
-        if now - self._last >= self._interval or self.done == self.total:
+        if last or now - self._last >= self._interval:
             self._last = now
             self.update()
 
@@ -240,13 +254,15 @@ def run_demo(
     engine: str = "parallel",
     concurrency: int = 1000,
     latency_ms: float = 5.0,
-    backend: str = "memory://",
-    progress: Callable[[Outcome], None] | None = None,
+    backend: str | dict[str, Any] = "memory://",
+    progress: Progress | None = None,
+    hub: str | None = None,
 ) -> DemoReport:
     """Run the batch with ``run_many``; 10% of boots fail once (retried), 5% for good (reverted).
 
-    Every workflow is recorded in ``backend`` (a URL); ``progress`` is called
-    with each outcome as its workflow ends.
+    Every workflow is recorded in ``backend`` (a URL or conf dict); ``progress`` is called
+    with each outcome as its workflow ends. ``hub`` names the hub (``None``: by
+    configuration); a green one needs the process patched first.
     """
     rng = random.Random(seed)
     ledger: Counter[str] = Counter()
@@ -265,8 +281,10 @@ def run_demo(
             store = {"request_id": request_id, "latency": latency, "fail_times": fail_times}
             # Taken from here as a slot frees up: the workflow's latency starts now.
             started_at[request_id] = clock()
-            eng = load(flow, store=store, engine=engine, backend=store_backend)
+            eng = load(flow, store=store, engine=engine, backend=store_backend, hub=the_hub)
             uuids.append(eng.storage.flow_uuid)
+            if progress is not None:
+                progress.began()
             yield eng
 
     def on_result(outcome: Outcome) -> None:
@@ -274,11 +292,12 @@ def run_demo(
         if progress is not None:
             progress(outcome)
 
-    hub = get_hub()
+    the_hub = get_hub(hub)
     started = clock()
     try:
         summary = run_many(
             engines(),
+            hub=the_hub,
             concurrency=concurrency,
             keep_outcomes=False,
             collect_results=False,
@@ -293,14 +312,14 @@ def run_demo(
         outcomes=dict(summary.counts),
         hosts_released=ledger["hosts released"],
         seconds=elapsed,
-        hub=hub.name,
+        hub=the_hub.name,
         concurrency=concurrency,
         latency_ms=latency_ms,
-        os_threads=max(os_threads(), getattr(progress, "peak_threads", 0)),
+        os_threads=max(os_threads(), progress.peak_threads if progress is not None else 0),
         peak_rss=_peak_rss_bytes(),
         p50=_percentile(latencies, 0.50),
         p99=_percentile(latencies, 0.99),
-        backend=backend,
+        backend=backend if isinstance(backend, str) else str(backend["connection"]),
         flow_uuids=tuple(uuids),
     )
 

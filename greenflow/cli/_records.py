@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from greenflow import states
 from greenflow.exceptions import NotFoundError
+from greenflow.masking import mask_url
 from greenflow.persistence import AtomDetail, FlowDetail, RetryDetail, fetch_backend
 from greenflow.storage import TRANSITIONS_META
 
@@ -122,6 +123,15 @@ def _earlier_failures(flow_detail: FlowDetail) -> dict[str, list[str]]:
     return out
 
 
+# (what was open, the state that followed) -> the segment it was; anything else: interrupted.
+_ENDED_BY: Final = {
+    ("run", states.SUCCESS): "execute",
+    ("run", states.FAILURE): "failure",
+    ("revert", states.REVERTED): "revert",
+    ("revert", states.REVERT_FAILURE): "revert-failure",
+}
+
+
 def _segments(
     stamps: Sequence[tuple[str, float]],
     failures: list[str],
@@ -134,20 +144,14 @@ def _segments(
     open_kind: str | None = None
     open_at = 0.0
     for state, at in stamps:
-        if open_kind is not None and state not in (states.RUNNING, states.REVERTING):
-            if open_kind == "run":
-                if state == states.FAILURE:
-                    segments.append(Segment("failure", open_at, at, executions))
-                else:
-                    kind = "execute" if executions == 1 else "retry"
-                    segments.append(Segment(kind, open_at, at, executions))
-            elif open_kind == "revert":
-                if state == states.REVERT_FAILURE:
-                    segments.append(Segment("revert-failure", open_at, at, executions, revert_failure))
-                else:
-                    segments.append(Segment("revert", open_at, at, executions))
-            elif open_kind == "retrying":
-                segments.append(Segment("retrying", open_at, at, executions))
+        if open_kind is not None:
+            kind = open_kind if open_kind == "retrying" else _ENDED_BY.get((open_kind, state), "interrupted")
+            if kind == "execute" and executions > 1:
+                kind = "retry"
+            note = revert_failure if kind == "revert-failure" else ""
+            if kind == "interrupted":
+                note = f"never ended: the record goes on with {state}"
+            segments.append(Segment(kind, open_at, at, executions, note))
             open_kind = None
         if state == states.RUNNING:
             executions += 1
@@ -230,18 +234,8 @@ def load_runs(url: str, flow_uuids: Iterable[str] = ()) -> list[FlowRun]:
         backend.close()
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise NotFoundError(f"{_masked(url)} holds no flow detail with uuid {shown}")
+        raise NotFoundError(f"{mask_url(url)} holds no flow detail with uuid {shown}")
     runs = [flow_run(fd) for fd in details]
     if not wanted:
         runs.sort(key=lambda r: (r.start is None, r.start or 0.0))
     return runs
-
-
-def _masked(url: str) -> str:
-    """The URL with any password hidden."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return url
-    credentials, _, host = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url

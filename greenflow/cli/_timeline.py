@@ -27,7 +27,8 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from greenflow import states
-from greenflow.cli._records import FlowRun, Segment, _masked, load_runs
+from greenflow.cli._records import FlowRun, Segment, load_runs
+from greenflow.masking import mask_url
 
 __all__ = ["COLOURS", "DEFAULT_MAX_FLOWS", "render_timeline", "sample_runs", "write_timeline"]
 
@@ -286,7 +287,7 @@ def render_timeline(runs: Sequence[FlowRun], source: str, max_flows: int = DEFAU
         f"<title>greenflow timeline: {len(runs):,} flows</title>",
         f"<style>{_CSS}</style></head><body>",
         "<h1>greenflow timeline</h1>",
-        f'<p class="meta">{html.escape(_masked(source))}: {len(runs):,} flows ({html.escape(summary)}); '
+        f'<p class="meta">{html.escape(mask_url(source))}: {len(runs):,} flows ({html.escape(summary)}); '
         f"{retried:,} retried.</p>",
         f'<p class="legend">{legend}</p>',
     ]

@@ -10,6 +10,7 @@ from typing import Any
 from greenflow.engines._engine import Engine
 from greenflow.engines._options import EngineOptions
 from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
+from greenflow.masking import mask_conf
 from greenflow.patterns import Flow
 from greenflow.persistence import FlowDetail, LogBook, MemoryBackend, fetch_backend
 
@@ -42,7 +43,9 @@ def _backend(backend: Any) -> Any:
     if isinstance(backend, (str, dict)):
         backend = fetch_backend(backend)
     elif not hasattr(backend, "get_connection"):
-        raise InvalidOptionError(f"backend must be a URL, a dict or a backend object, got {backend!r}")
+        raise InvalidOptionError(
+            f"backend must be a URL, a dict or a backend object, got {mask_conf(backend)!r}"
+        )
     _validate(backend)
     return backend
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Final
 
 from greenflow.exceptions import InvalidOptionError
+from greenflow.masking import mask_conf
 
 __all__ = ["ENGINE_KINDS", "EngineOptions"]
 
@@ -62,7 +63,8 @@ class EngineOptions:
                 merged.update(engine_conf)
             else:
                 raise InvalidOptionError(
-                    f"engine_conf must be an engine name or a dict with an 'engine' key, got {engine_conf!r}"
+                    "engine_conf must be an engine name or a dict with an 'engine' key, "
+                    f"got {mask_conf(engine_conf)!r}"
                 )
         if engine is not None and (engine != "serial" or "engine" not in merged):
             merged["engine"] = engine

@@ -14,6 +14,7 @@ import importlib
 from typing import Any
 
 from greenflow.exceptions import InvalidOptionError
+from greenflow.masking import mask_conf, mask_url
 from greenflow.persistence._base import Backend, Connection
 from greenflow.persistence._claims import make_owner, owner_is_stale
 from greenflow.persistence._memory import MemoryBackend
@@ -64,7 +65,8 @@ def fetch_backend(conf: Any) -> Any:
         conf = {"connection": conf}
     if not isinstance(conf, dict) or not isinstance(conf.get("connection"), str):
         raise InvalidOptionError(
-            f"a persistence backend is named by a URL or a dict {{'connection': URL}}, got {conf!r}"
+            f"a persistence backend is named by a URL or a dict {{'connection': URL}}, "
+            f"got {mask_conf(conf)!r}"
         )
     url: str = conf["connection"]
     scheme = url.split("://", 1)[0] if "://" in url else url
@@ -72,7 +74,7 @@ def fetch_backend(conf: Any) -> Any:
     target = _SCHEMES.get(scheme)
     if target is None:
         raise InvalidOptionError(
-            f"unknown persistence backend {scheme!r} in {url!r}; known: {sorted(_SCHEMES)}"
+            f"unknown persistence backend {scheme!r} in {mask_url(url)!r}; known: {sorted(_SCHEMES)}"
         )
     module_name, _, class_name = target.partition(":")
     try:

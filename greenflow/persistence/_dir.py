@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
+from greenflow.masking import mask_conf
 from greenflow.persistence._claims import owner_is_stale
 from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook, now_iso
 
@@ -46,7 +47,7 @@ def _path_from_conf(conf: dict[str, Any]) -> str:
     if not isinstance(path, str) or not path:
         raise InvalidOptionError(
             f"the directory backend needs a path: 'dir:///path' or {{'connection': 'dir', 'path': '/path'}}, "
-            f"got {conf!r}"
+            f"got {mask_conf(conf)!r}"
         )
     return os.path.abspath(path)
 

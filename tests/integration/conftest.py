@@ -181,3 +181,30 @@ def execute_sql(url: str, statement: str, **params: Any) -> None:
             conn.execute(sqlalchemy.text(statement), params)
     finally:
         engine.dispose()
+
+
+REDIS_URL = os.environ.get("GREENFLOW_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def redis_board_url() -> Iterator[str]:
+    """A jobboard URL on the shared Redis with a namespace of its own (skips if Redis is unreachable).
+
+    Never flushes anything: each test's keys live under a fresh namespace, removed afterwards.
+    """
+    if importlib.util.find_spec("redis") is None:
+        pytest.skip("the redis client is not installed (pip install greenflow[redis])")
+    import redis
+
+    base = REDIS_URL.partition("?")[0]
+    try:
+        redis.Redis.from_url(base, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis at {base} is unreachable: {exc}")
+    namespace = f"greenflow-test-{uuid.uuid4().hex[:12]}"
+    yield f"{base}?namespace={namespace}"
+    client = redis.Redis.from_url(base)
+    keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()

@@ -58,7 +58,7 @@ def demo_page(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     where = tmp_path_factory.mktemp("demo")
     env = {k: v for k, v in os.environ.items() if k != "GREENFLOW_HUB"}
     proc = subprocess.run(
-        [ENTRY_POINT, "demo", "--workflows", "400", "--concurrency", "200", "--latency-ms", "2"],
+        [ENTRY_POINT, "demo", "--workflows", "200", "--concurrency", "100", "--latency-ms", "2"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -97,7 +97,7 @@ def _atom_counts(url: str) -> dict[str, int]:
 def test_timeline_shows_one_row_per_atom_bars_in_time_order_failures_in_red(demo_page, browser, tmp_path):
     page, url = demo_page
     browser.get(page.as_uri())
-    assert browser.title == "greenflow timeline: 400 flows"
+    assert browser.title == "greenflow timeline: 200 flows"
     shot = tmp_path / "timeline.png"
     assert browser.save_screenshot(str(shot))
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
@@ -126,9 +126,9 @@ def test_timeline_shows_one_row_per_atom_bars_in_time_order_failures_in_red(demo
         """
     )
     recorded = _atom_counts(url)
-    assert len(recorded) == 400
+    assert len(recorded) == 200
     assert 10 <= len(flows) <= 40, "a batch is sampled, not drawn whole"
-    assert browser.find_element("css selector", "p.sampled").text.startswith(f"Showing {len(flows)} of 400")
+    assert browser.find_element("css selector", "p.sampled").text.startswith(f"Showing {len(flows)} of 200")
     kinds: set[str] = set()
     named_failures = 0
     for flow in flows:
@@ -158,5 +158,5 @@ def test_timeline_shows_one_row_per_atom_bars_in_time_order_failures_in_red(demo
         "return Array.from(document.querySelectorAll('g.chart')).map(g => parseInt(g.dataset.peak));"
     )
     flows_peak, atoms_peak = peaks
-    assert 1 <= flows_peak <= 200, "never more flows in flight than the concurrency bound"
+    assert 1 <= flows_peak <= 100, "never more flows in flight than the concurrency bound"
     assert atoms_peak >= flows_peak, "three attach atoms of each flow run at once"

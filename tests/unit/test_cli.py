@@ -33,11 +33,14 @@ def greeting_flow() -> LinearFlow:
     return LinearFlow("greeting").add(Greet(provides="greeting"))
 
 
-def greenflow_command(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def greenflow_command(
+    *args: str, cwd: Path, timeout: float = 120, **env_vars: str
+) -> subprocess.CompletedProcess[str]:
     """Run the installed ``greenflow`` entry point in a subprocess (never patching this process)."""
     assert ENTRY_POINT is not None, "the greenflow entry point is not installed here (pip install -e .)"
     env = dict(os.environ)
     env.pop("GREENFLOW_HUB", None)
+    env.update(env_vars)
     return subprocess.run(
         [ENTRY_POINT, *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd
     )
@@ -54,28 +57,28 @@ def summary(stdout: str) -> dict[str, str]:
 
 
 def test_demo_runs_on_gevent_in_one_os_thread_records_every_workflow_and_writes_a_timeline(tmp_path):
-    proc = greenflow_command("demo", "--workflows", "300", "--latency-ms", "1", cwd=tmp_path)
+    proc = greenflow_command("demo", "--workflows", "120", "--latency-ms", "1", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     rows = summary(proc.stdout)
-    assert rows["workflows"] == "300"
+    assert rows["workflows"] == "120"
     assert rows["hub"].startswith("gevent")
     assert rows["OS threads"] == "1"
     counts = {state: int(rows[state].replace(",", "")) for state in ("SUCCESS", "REVERTED", "FAILURE")}
-    assert sum(counts.values()) == 300 and counts["FAILURE"] == 0 and counts["REVERTED"] > 0
+    assert sum(counts.values()) == 120 and counts["FAILURE"] == 0 and counts["REVERTED"] > 0
     assert rows["hosts released by reverts"] == str(counts["REVERTED"])
     for label in ("workflows/s", "workflow latency p50", "workflow latency p99", "peak RSS"):
         assert rows[label][0].isdigit(), (label, rows[label])
     # Not a terminal: progress comes as plain lines, the last one at 100%.
-    assert "demo: 300/300 workflows done (100%)" in proc.stdout
+    assert "demo: 120/120 workflows done (100%)" in proc.stdout
     assert rows["recorded in"] == "sqlite:///greenflow-demo.db"
     assert rows["timeline"] == "greenflow-demo-timeline.html"
     page = (tmp_path / "greenflow-demo-timeline.html").read_text()
-    assert page.startswith("<!DOCTYPE html>") and "300 flows" in page
+    assert page.startswith("<!DOCTYPE html>") and "120 flows" in page
 
     listed = greenflow_command("history", "sqlite:///greenflow-demo.db", "--json", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     flows = json.loads(listed.stdout)
-    assert len(flows) == 300
+    assert len(flows) == 120
     assert {f["state"] for f in flows} == {"SUCCESS", "REVERTED"}
     assert all(f["started"] and f["seconds"] > 0 for f in flows)
 
@@ -99,6 +102,14 @@ def test_demo_runs_on_the_hub_asked_for_into_the_backend_named(tmp_path, hub):
     assert not (tmp_path / "greenflow-demo.db").exists()
     listed = greenflow_command("history", url, "--json", cwd=tmp_path)
     assert len(json.loads(listed.stdout)) == 40
+
+
+def test_demo_hub_option_wins_over_the_environment(tmp_path):
+    proc = greenflow_command(
+        "demo", "--workflows", "10", "--latency-ms", "0", cwd=tmp_path, GREENFLOW_HUB="threading"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert summary(proc.stdout)["hub"].startswith("gevent")
 
 
 def test_demo_refuses_a_batch_of_nothing(tmp_path):

@@ -38,6 +38,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import StaticPool
 
 from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
+from greenflow.masking import mask_conf, mask_text, mask_url
 from greenflow.persistence._claims import owner_is_stale
 from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook
 from greenflow.persistence._sql import _migrate
@@ -100,8 +101,8 @@ def normalise_url(text: str) -> sa.URL:
     """The SQLAlchemy URL for ``text``, with greenflow's default driver where none is named."""
     try:
         url = sa.make_url(text)
-    except sa_exc.ArgumentError as exc:
-        raise InvalidOptionError(f"not a database URL: {text!r} ({exc})") from exc
+    except (sa_exc.ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise InvalidOptionError(f"not a database URL: {mask_url(text)!r} ({mask_text(str(exc))})") from exc
     name, plus, driver = url.drivername.partition("+")
     if name == "postgres":
         name = "postgresql"
@@ -113,7 +114,8 @@ def normalise_url(text: str) -> sa.URL:
 def _driver_error(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip()
-    return f"{type(orig if orig is not None else exc).__name__}: {text.splitlines()[0] if text else ''}"
+    first = mask_text(text.splitlines()[0]) if text else ""
+    return f"{type(orig if orig is not None else exc).__name__}: {first}"
 
 
 def _make_psycopg_cooperative() -> None:
@@ -156,10 +158,10 @@ class SqlBackend:
             )
         connection = self.conf.get("connection")
         if not isinstance(connection, str):
-            raise InvalidOptionError(f"the SQL backend needs {{'connection': URL}}, got {conf!r}")
+            raise InvalidOptionError(f"the SQL backend needs {{'connection': URL}}, got {mask_conf(conf)!r}")
         self.url = normalise_url(connection)
         #: The URL with any password masked, for messages.
-        self.url_text = self.url.render_as_string(hide_password=True)
+        self.url_text = mask_url(self.url.render_as_string(hide_password=True))
         self._engine = self._create_engine()
         # A backend dropped without close() (``load(flow, backend={'connection': url})``
         # makes one per engine) still closes its pooled database connections.

@@ -1,0 +1,196 @@
+"""The Redis jobboard against the real server: posting, listing, fenced claims, expiry, finishing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from greenflow.exceptions import (
+    ClaimLostError,
+    InvalidOptionError,
+    JobError,
+    JobNotFoundError,
+    UnclaimableJobError,
+)
+from greenflow.jobs import (
+    CLAIMED,
+    COMPLETE,
+    UNCLAIMED,
+    FencedBackend,
+    JobBoard,
+    JobPriority,
+    Lease,
+    fetch_jobboard,
+    jobboard,
+    mask_url,
+)
+from greenflow.jobs._redis import redis_conf_from_url
+from greenflow.persistence import FlowDetail, LogBook, TaskDetail, fetch_backend
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def board(redis_board_url: str) -> Iterator[JobBoard]:
+    backend = fetch_backend("memory://")
+    with jobboard("test-board", redis_board_url, persistence=backend) as b:
+        yield b
+
+
+def test_posted_jobs_are_listed_by_priority_then_age(board: JobBoard) -> None:
+    low = board.post("low", priority=JobPriority.LOW)
+    first = board.post("first", details={"store": {"x": 1}})
+    urgent = board.post("urgent", priority="very_high")
+    second = board.post("second")
+    assert [j.name for j in board.iterjobs()] == ["urgent", "first", "second", "low"]
+    assert board.job_count == 4
+    got = next(j for j in board.iterjobs() if j.uuid == first.uuid)
+    assert got.details == {"store": {"x": 1}}
+    assert got.sequence < second.sequence
+    assert {low.state, urgent.state} == {UNCLAIMED}
+
+
+def test_claim_is_fenced_with_a_growing_token(board: JobBoard) -> None:
+    job = board.post("j")
+    claim = board.claim(job, "alpha", expiry=5)
+    assert job.state == CLAIMED and board.find_owner(job) == "alpha"
+    assert [j.name for j in board.iterjobs(only_unclaimed=True)] == []
+    with pytest.raises(UnclaimableJobError, match="already claimed by 'alpha'"):
+        board.claim(job, "beta")
+    board.abandon(job, "alpha")
+    assert job.state == UNCLAIMED
+    again = board.claim(job, "alpha", expiry=5)
+    assert again.token > claim.token
+    assert board.verify(again) and not board.verify(claim)
+    # The same owner name with the old token is refused: the token, not the name, is the fence.
+    with pytest.raises(ClaimLostError, match=f"token {claim.token} no longer holds it"):
+        board.consume(job, "alpha", claim=claim)
+    board.consume(job, "alpha", claim=again)
+    assert job.state == COMPLETE and board.job_count == 0
+
+
+def test_a_claim_lapses_after_its_expiry_unless_extended(board: JobBoard) -> None:
+    job = board.post("j")
+    claim = board.claim(job, "alpha", expiry=0.3)
+    remaining = job.expires_in()
+    assert remaining is not None and 0 < remaining <= 0.3
+    time.sleep(0.2)
+    assert board.extend_many([claim], 0.6) == [True]
+    time.sleep(0.3)
+    assert job.state == CLAIMED
+    time.sleep(0.5)
+    assert job.state == UNCLAIMED and not board.verify(claim)
+    taken = board.claim(job, "beta", expiry=5)
+    assert taken.token > claim.token
+    assert board.extend_many([claim], 5) == [False]
+    with pytest.raises(ClaimLostError):
+        board.abandon(job, "alpha", claim=claim)
+    assert board.find_owner(job) == "beta"
+
+
+def test_consume_abandon_and_trash_need_the_owner(board: JobBoard) -> None:
+    job = board.post("j")
+    with pytest.raises(UnclaimableJobError, match="not claimed by anyone"):
+        board.consume(job, "alpha")
+    board.claim(job, "alpha")
+    with pytest.raises(UnclaimableJobError, match="claimed by 'alpha', not by 'beta'"):
+        board.trash(job, "beta")
+    assert board.abandon(job, "alpha", reason="storage down") == 1
+    board.claim(job, "alpha")
+    assert board.abandon(job, "alpha") == 1  # a plain abandon (suspended) is not a failed attempt
+    board.claim(job, "alpha")
+    board.trash(job, "alpha", reason="cannot import factory")
+    assert job.state == COMPLETE
+    (trashed,) = board.trashed()
+    assert trashed["name"] == "j" and trashed["reason"] == "cannot import factory"
+    with pytest.raises(JobNotFoundError):
+        board.claim(job, "alpha")
+
+
+def test_wait_returns_unclaimed_jobs_or_times_out(board: JobBoard) -> None:
+    with pytest.raises(JobNotFoundError, match=r"within 0\.2 seconds"):
+        board.wait(timeout=0.2)
+    board.post("j")
+    assert [j.name for j in board.wait(timeout=1)] == ["j"]
+
+
+def test_job_book_is_loaded_from_persistence(board: JobBoard) -> None:
+    book = LogBook("orders")
+    book.add(FlowDetail("create"))
+    board.persistence.get_connection().save_logbook(book)
+    job = board.post("j", book=book)
+    (listed,) = board.iterjobs()
+    assert listed.book_uuid == book.uuid and listed.book_name == "orders"
+    loaded = listed.book
+    assert loaded is not None and [fd.name for fd in loaded] == ["create"]
+    assert job.wait(timeout=0.05) is False
+
+
+def test_post_rejects_bad_details(board: JobBoard) -> None:
+    with pytest.raises(InvalidOptionError, match="must be JSON-serialisable"):
+        board.post("j", details={"store": {"x": object()}})
+    with pytest.raises(InvalidOptionError, match="must be a dict"):
+        board.post("j", details={"store": [1, 2]})
+    with pytest.raises(InvalidOptionError, match="unknown job priority"):
+        board.post("j", priority="urgentish")
+
+
+def test_fenced_backend_refuses_writes_once_the_claim_moved(board: JobBoard) -> None:
+    backend = fetch_backend("memory://")
+    book = LogBook("b")
+    fd = FlowDetail("f")
+    book.add(fd)
+    backend.get_connection().save_logbook(book)
+    job = board.post("j", book=book)
+    claim = board.claim(job, "alpha", expiry=0.2)
+    lease = Lease(board, job, claim)
+    lost: list[str] = []
+    lease.on_lost(lambda: lost.append("suspend"))
+    conn = FencedBackend(backend, lease).get_connection()
+    detail = TaskDetail("t")
+    fd.add(detail)
+    conn.update_flow_details(fd)  # the claim holds: written
+    time.sleep(0.3)
+    board.claim(job, "beta", expiry=5)
+    with pytest.raises(ClaimLostError, match="refusing to record for a lost claim"):
+        conn.update_atom_details(detail)
+    assert lost == ["suspend"]
+    with pytest.raises(ClaimLostError):
+        conn.update_flow_details(fd)  # lost stays lost, without asking the board again
+
+
+def test_url_and_dict_configurations() -> None:
+    conf = redis_conf_from_url(
+        "rediss://user:s3cret@redis.example:6380/2?namespace=octavia&sentinel=mymaster"
+        "&sentinel_fallbacks=h1:26379,h2:26379&ssl_ca_certs=/etc/ca.pem"
+    )
+    assert conf == {
+        "host": "redis.example",
+        "port": 6380,
+        "username": "user",
+        "password": "s3cret",
+        "db": 2,
+        "ssl": True,
+        "namespace": "octavia",
+        "sentinel": "mymaster",
+        "sentinel_fallbacks": ["h1:26379", "h2:26379"],
+        "ssl_ca_certs": "/etc/ca.pem",
+    }
+    assert mask_url("redis://user:s3cret@h:1/0") == "redis://user:***@h:1/0"
+    assert "s3cret" not in mask_url("rediss://:s3cret@h/0?namespace=x")
+    board: Any = fetch_jobboard("b", {"board": "redis", "host": "127.0.0.1", "namespace": "n", "db": "0"})
+    assert board.namespace == "n"
+    with pytest.raises(InvalidOptionError, match="unknown Redis jobboard option"):
+        fetch_jobboard("b", {"board": "redis", "hots": "x"})
+    with pytest.raises(InvalidOptionError, match="unknown jobboard kind 'zookeper'"):
+        fetch_jobboard("b", "zookeper://h/")
+
+
+def test_unreachable_server_is_a_clear_job_error() -> None:
+    board = fetch_jobboard("b", "redis://:pw@127.0.0.1:1/0?namespace=x&socket_connect_timeout=0.5")
+    with pytest.raises(JobError, match=r"jobboard 'b' could not connect to Redis at 127.0.0.1:1") as info:
+        board.connect()
+    assert "pw" not in str(info.value)
