@@ -1,6 +1,18 @@
-"""Atoms: the units a flow is made of (tasks, retries) and their retry decisions."""
+"""Atoms: the units a flow is made of (tasks, retries), their retry decisions, and how one is called.
+
+``invoke_atom`` (with ``Action`` and ``AtomOutcome``) is how every layer that
+runs atoms calls one: the engine inline, executors, remote workers.
+"""
 
 from greenflow.atoms._atom import Atom
+from greenflow.atoms._invoke import (
+    Action,
+    ActionKind,
+    AtomOutcome,
+    ProgressSink,
+    invoke_atom,
+    invoke_collecting_progress,
+)
 from greenflow.atoms._retry import (
     AlwaysRevert,
     AlwaysRevertAll,
@@ -22,18 +34,24 @@ from greenflow.atoms._task import (
 
 __all__ = [
     "EVENT_UPDATE_PROGRESS",
+    "Action",
+    "ActionKind",
     "AlwaysRevert",
     "AlwaysRevertAll",
     "Atom",
+    "AtomOutcome",
     "Decision",
     "ForEach",
     "FunctorTask",
     "History",
     "MapFunctorTask",
     "ParameterizedForEach",
+    "ProgressSink",
     "ReduceFunctorTask",
     "Retry",
     "Task",
     "Times",
+    "invoke_atom",
+    "invoke_collecting_progress",
     "progress_sink",
 ]

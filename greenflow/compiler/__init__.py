@@ -7,11 +7,13 @@ from greenflow.compiler._compiler import (
     JOIN,
     RETRY,
     TASK,
+    ArgKind,
     ArgSource,
     CompiledFlow,
     DeciderEdge,
     FlowCompiler,
     Node,
+    NodeKind,
     compile_flow,
 )
 
@@ -22,10 +24,12 @@ __all__ = [
     "JOIN",
     "RETRY",
     "TASK",
+    "ArgKind",
     "ArgSource",
     "CompiledFlow",
     "DeciderEdge",
     "FlowCompiler",
     "Node",
+    "NodeKind",
     "compile_flow",
 ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any, Final, NamedTuple
 
 from greenflow.atoms import Atom, Task
@@ -35,22 +36,39 @@ __all__ = [
     "JOIN",
     "RETRY",
     "TASK",
+    "ArgKind",
     "CompiledFlow",
     "DeciderEdge",
     "FlowCompiler",
     "Node",
+    "NodeKind",
     "compile_flow",
 ]
 
-#: Node kinds.
-TASK: Final = 0
-RETRY: Final = 1
-JOIN: Final = 2
 
-#: Where an argument's value comes from.
-ARG_FROM_INJECT: Final = 0  # the atom's own ``inject`` (``ref`` is the value)
-ARG_FROM_ATOM: Final = 1  # an earlier atom's result (``ref`` is its index, ``key`` the item)
-ARG_FROM_STORE: Final = 2  # the engine's store / injected values (``ref`` is the symbol)
+class NodeKind(IntEnum):
+    """What a node of the execution graph is."""
+
+    TASK = 0
+    RETRY = 1
+    JOIN = 2  # where parallel branches meet: no atom, no record
+
+
+class ArgKind(IntEnum):
+    """Where an argument's value comes from."""
+
+    FROM_INJECT = 0  # the atom's own ``inject`` (``ref`` is the value)
+    FROM_ATOM = 1  # an earlier atom's result (``ref`` is its index, ``key`` the item)
+    FROM_STORE = 2  # the engine's store / injected values (``ref`` is the symbol)
+
+
+# Module-level names for the members: hot paths compare against them (a global, not an attribute).
+TASK: Final = NodeKind.TASK
+RETRY: Final = NodeKind.RETRY
+JOIN: Final = NodeKind.JOIN
+ARG_FROM_INJECT: Final = ArgKind.FROM_INJECT
+ARG_FROM_ATOM: Final = ArgKind.FROM_ATOM
+ARG_FROM_STORE: Final = ArgKind.FROM_STORE
 
 # Connect n exits to m entries directly only while that is cheap; beyond, via a join node.
 _DIRECT_EDGE_LIMIT: Final = 8
@@ -63,7 +81,7 @@ class ArgSource(NamedTuple):
 
     arg: str
     symbol: str
-    kind: int
+    kind: ArgKind
     ref: Any
     key: Any
     optional: bool
@@ -100,7 +118,7 @@ class Node:
         "succs",
     )
 
-    def __init__(self, index: int, name: str, kind: int, atom: Any, flow: str, retry: int) -> None:
+    def __init__(self, index: int, name: str, kind: NodeKind, atom: Any, flow: str, retry: int) -> None:
         self.index = index
         self.name = name
         self.kind = kind
@@ -182,7 +200,7 @@ class FlowCompiler:
 
     # -- graph building -------------------------------------------------------------------
 
-    def _add_node(self, name: str, kind: int, atom: Any, flow: Flow) -> int:
+    def _add_node(self, name: str, kind: NodeKind, atom: Any, flow: Flow) -> int:
         index = len(self._nodes)
         if kind != JOIN:
             if id(atom) in self._seen_atoms:

@@ -4,7 +4,8 @@
 The engine's sans-IO ``Runtime`` lives in ``_runtime``; options in ``_options``.
 """
 
-from greenflow.engines._engine import WAITING, Engine, EngineStatistics, invoke_atom
+from greenflow.atoms import invoke_atom  # re-exported where it used to live (it moved to atoms)
+from greenflow.engines._engine import WAITING, Engine, EngineStatistics
 from greenflow.engines._helpers import (
     flow_from_detail,
     load,

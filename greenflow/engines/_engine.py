@@ -17,17 +17,16 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from greenflow import states
-from greenflow.atoms import EVENT_UPDATE_PROGRESS, Task, progress_sink
+from greenflow.atoms import EVENT_UPDATE_PROGRESS, Action, ActionKind, AtomOutcome, invoke_atom
 from greenflow.compiler import RETRY, CompiledFlow, compile_flow
 from greenflow.engines._options import EngineOptions
-from greenflow.engines._runtime import EXECUTE_ACTION, INTERRUPTED_FLOW_STATES, Action, Runtime
+from greenflow.engines._runtime import INTERRUPTED_FLOW_STATES, Runtime
 from greenflow.exceptions import EngineStateError, MissingDependencyError, StorageError
-from greenflow.executors import make_executor, shared_executor
+from greenflow.executors import Starter, make_executor, shared_executor, starter_for
 from greenflow.failure import Failure
 from greenflow.hubs import get_hub
 from greenflow.notifier import Notifier
@@ -37,7 +36,7 @@ from greenflow.storage import PendingCommit, Storage
 if TYPE_CHECKING:
     from greenflow.patterns import Flow
 
-__all__ = ["WAITING", "Engine", "EngineStatistics", "invoke_atom"]
+__all__ = ["WAITING", "Engine", "EngineStatistics"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -47,6 +46,8 @@ _STATE_LOCK = threading.Lock()
 
 #: Yielded by ``run_iter()`` when every runnable atom is running elsewhere.
 WAITING: Final = "WAITING"
+
+_EXECUTE: Final = ActionKind.EXECUTE
 
 _RESULT_STATES: Final = frozenset({states.SUCCESS, states.FAILURE, states.REVERTED, states.REVERT_FAILURE})
 
@@ -59,49 +60,6 @@ class EngineStatistics:
     atoms_executed: int
     atoms_reverted: int
     last_state: str
-
-
-def invoke_atom(kind: int, atom: Any, kwargs: dict[str, Any], sink: Any = None) -> tuple[bool, Any]:
-    """Run an atom's execute or revert; return ``(True, value)`` or ``(False, Failure)``.
-
-    Module-level so that executors (threads, processes, greenlets) can call it.
-    """
-    token = progress_sink.set(sink) if sink is not None else None
-    try:
-        is_task = isinstance(atom, Task)
-        if kind == EXECUTE_ACTION:
-            if is_task:
-                atom.pre_execute()
-                try:
-                    return True, atom.execute(**kwargs)
-                finally:
-                    atom.post_execute()
-            return True, atom.execute(**kwargs)
-        if is_task:
-            atom.pre_revert()
-            try:
-                return True, atom.revert(**kwargs)
-            finally:
-                atom.post_revert()
-        return True, atom.revert(**kwargs)
-    except Exception as exc:
-        return False, Failure.from_exception(exc)
-    finally:
-        if token is not None:
-            progress_sink.reset(token)
-
-
-def _invoke_atom_collecting_progress(
-    kind: int, atom: Any, kwargs: dict[str, Any]
-) -> tuple[bool, Any, list[float]]:
-    """``invoke_atom`` in another process: returns the progress the atom reported with its outcome.
-
-    The engine's progress sink cannot be sent to another process, so the
-    engine reports the collected progress when the atom's outcome comes back.
-    """
-    reported: list[float] = []
-    ok, value = invoke_atom(kind, atom, kwargs, lambda _atom, progress: reported.append(progress))
-    return ok, value, reported
 
 
 class Engine:
@@ -299,10 +257,10 @@ class Engine:
         self._runs += 1
         sink = self._progress if self._atom_notifier else None
         executor, owned = self._executor()
-        commit = self.storage.commit
+        commit = self.storage.commit if self.storage.defers_commits else None
         try:
             actions = runtime.start()
-            pending = commit()
+            pending = commit() if commit is not None else None
             if pending is not None:
                 yield from self._wait_durable(pending)
             if executor is None:
@@ -316,7 +274,7 @@ class Engine:
             self._reverted += runtime.reverted
         end = runtime.end_state
         self._set_flow_state(end)
-        pending = commit()
+        pending = commit() if commit is not None else None
         if pending is not None:
             yield from self._wait_durable(pending)
         self._release()  # before the final state is seen: whoever waits for it may run the flow next
@@ -326,10 +284,16 @@ class Engine:
 
     def _run_inline(self, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
         queue = deque(actions)
-        pop, extend, feed, commit = queue.popleft, queue.extend, self._feed, self.storage.commit
+        pop, extend, feed = queue.popleft, queue.extend, self._feed
+        if not self.storage.defers_commits:
+            while queue:
+                action = pop()
+                extend(feed(runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)))
+            return
+        commit = self.storage.commit
         while queue:
             action = pop()
-            extend(feed(runtime, action, invoke_atom(action[0], action[2], action[3], sink)))
+            extend(feed(runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)))
             pending = commit()
             if pending is not None:
                 yield from self._wait_durable(pending)
@@ -362,11 +326,13 @@ class Engine:
     def _run_with(self, executor: Any, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
         """Run atoms on ``executor``: at most one at a time for the serial engine.
 
-        Completions arrive through callbacks (possibly on other OS threads), are
-        queued, and ring the engine's wakeup; only this loop touches the runtime.
-        On a green executor, an atom that is the only one runnable runs right
-        here in the engine's green thread: there is nothing to overlap it with,
-        and a blocking call in it yields to the hub anyway.
+        Atoms start through the executor's ``Starter`` (``greenflow.executors``,
+        chosen once per run); completions arrive through callbacks (possibly on
+        other OS threads), are queued, and ring the engine's wakeup; only this
+        loop touches the runtime. A starter that says ``inline_when_alone`` (the
+        green executor) has an atom that is the only one runnable run right here
+        in the engine's green thread: there is nothing to overlap it with, and a
+        blocking call in it yields to the hub anyway.
         """
         done: deque[tuple[Action, Any]] = deque()
         waiting: deque[Action] = deque()
@@ -374,13 +340,13 @@ class Engine:
         wakeup = self._wakeup = self._idle_wakeup or self.hub.new_wakeup()
         self._idle_wakeup = None
         notify = wakeup.notify
-        submit_callback = getattr(executor, "submit_callback", None)
-        commit = self.storage.commit
-        collect_progress = sink is not None and isinstance(executor, ProcessPoolExecutor)
+        starter: Starter = starter_for(executor)
+        start, read, inline = starter.start, starter.outcome, starter.inline_when_alone
+        commit = self.storage.commit if self.storage.defers_commits else None
         running = 0
 
-        def finished(outcome: Any, action: Action) -> None:
-            done.append((action, outcome))
+        def finished(action: Action, raw: Any) -> None:
+            done.append((action, raw))
             notify()
 
         try:
@@ -389,41 +355,27 @@ class Engine:
                 actions = []
                 while waiting and (limit is None or running < limit):
                     action = waiting.popleft()
-                    args = (action[0], action[2], action[3], sink)
-                    if submit_callback is not None and running == 0 and not waiting:
-                        actions = self._feed(runtime, action, invoke_atom(*args))
+                    if inline and running == 0 and not waiting:
+                        actions = self._feed(
+                            runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)
+                        )
                         break
                     try:
-                        if submit_callback is not None:
-                            submit_callback(invoke_atom, args, lambda outcome, a=action: finished(outcome, a))
-                        else:
-                            future = (
-                                executor.submit(_invoke_atom_collecting_progress, *args[:3])
-                                if collect_progress
-                                else executor.submit(invoke_atom, *args)
-                            )
-                            future.add_done_callback(lambda f, a=action: finished(f, a))
+                        start(action, sink, finished)
                     except Exception as exc:  # the executor refused it (shut down, not picklable...)
-                        done.append((action, (False, Failure.from_exception(exc))))
+                        done.append((action, AtomOutcome(False, Failure.from_exception(exc))))
                     running += 1
                 while done:
-                    action, outcome = done.popleft()
+                    action, raw = done.popleft()
                     running -= 1
-                    if not isinstance(outcome, tuple):  # a Future
-                        try:
-                            outcome = outcome.result()
-                        except Exception as exc:  # the executor itself failed (e.g. a broken process pool)
-                            outcome = (False, Failure.from_exception(exc))
-                        if len(outcome) == 3:  # from another process, with the progress reported there
-                            for progress in outcome[2]:
-                                sink(action[2], progress)
-                            outcome = outcome[:2]
+                    outcome = raw if raw.__class__ is AtomOutcome else read(action, raw, sink)
                     actions.extend(self._feed(runtime, action, outcome))
-                pending = commit()
-                if pending is not None:  # what was just recorded is not durable yet: start nothing
-                    yield from self._wait_durable(pending)
-                    if done:  # outcomes that arrived meanwhile rang while the commit was awaited
-                        continue
+                if commit is not None:
+                    pending = commit()
+                    if pending is not None:  # what was just recorded is not durable yet: start nothing
+                        yield from self._wait_durable(pending)
+                        if done:  # outcomes that arrived meanwhile rang while the commit was awaited
+                            continue
                 if actions or (waiting and (limit is None or running < limit)):
                     continue
                 if running == 0 and not waiting and runtime.finished:
@@ -435,10 +387,10 @@ class Engine:
             self._idle_wakeup = wakeup
 
     @staticmethod
-    def _feed(runtime: Runtime, action: Action, outcome: tuple[bool, Any]) -> list[Action]:
+    def _feed(runtime: Runtime, action: Action, outcome: AtomOutcome) -> list[Action]:
         ok, value = outcome
-        i = action[1]
-        if action[0] == EXECUTE_ACTION:
+        i = action.node
+        if action.kind == _EXECUTE:
             return runtime.executed_ok(i, value) if ok else runtime.executed_failed(i, value)
         return runtime.reverted_ok(i, value) if ok else runtime.reverted_failed(i, value)
 

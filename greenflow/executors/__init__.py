@@ -5,6 +5,11 @@ shared by many engines; an engine shuts down only the executors it created
 (:func:`make_executor` says which). Every executor returns
 :class:`concurrent.futures.Future` objects, so one hub wait
 (:meth:`greenflow.hubs.Hub.wait_for_any`) covers futures of any mix of them.
+
+The engine-executor seam is ``Starter`` (``_starters``): an engine asks
+``starter_for(executor)`` once per run and starts every atom through it, one
+small starter per executor kind (green, process, any ``submit()`` executor,
+or one an executor provides itself, as remote workers do).
 """
 
 from greenflow.executors._base import Executor
@@ -21,6 +26,7 @@ from greenflow.executors._green import GreenExecutor
 from greenflow.executors._offload import OffloadExecutor
 from greenflow.executors._process import ProcessExecutor
 from greenflow.executors._shared import SHARED_GREEN_WORKERS, SHARED_THREAD_WORKERS, shared_executor
+from greenflow.executors._starters import Done, FutureStarter, Starter, starter_for
 from greenflow.executors._synchronous import SynchronousExecutor
 from greenflow.executors._thread import ThreadExecutor
 
@@ -28,18 +34,22 @@ __all__ = [
     "EXECUTOR_NAMES",
     "SHARED_GREEN_WORKERS",
     "SHARED_THREAD_WORKERS",
+    "Done",
     "Executor",
     "ExecutorError",
     "ExecutorPicklingError",
     "ExecutorShutdownError",
+    "FutureStarter",
     "GreenExecutor",
     "GreenHubRequiredError",
     "InvalidExecutorError",
     "OffloadExecutor",
     "ProcessExecutor",
+    "Starter",
     "SynchronousExecutor",
     "ThreadExecutor",
     "UnknownExecutorError",
     "make_executor",
     "shared_executor",
+    "starter_for",
 ]

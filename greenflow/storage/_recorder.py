@@ -18,7 +18,8 @@ The contract, for a recorder and for whoever drives a runtime:
   *before* starting the actions the runtime returned: those actions depend
   on the transitions just recorded. ``commit()`` returns ``None`` when every
   transition recorded so far is already durable (the default: storage writes
-  through as it records), or a ``PendingCommit`` that calls its callbacks once
+  through as it records, and says so with ``defers_commits = False``, so the
+  engine does not even ask), or a ``PendingCommit`` that calls its callbacks once
   they are, with ``None`` or the exception that made the write fail. The
   driver does not block on it: the engine yields ``WAITING`` until it rings,
   so a group-committing recorder can collect the transitions of many engines
@@ -75,6 +76,9 @@ class Recorder(Protocol):
 
     #: Whether ``unstorable`` must be asked about every result before it is recorded.
     checks_results: bool
+    #: ``False``: every transition is durable when its ``record_*`` call returns, so a
+    #: driver may skip ``commit()`` (read once per run: it must not change during one).
+    defers_commits: bool
 
     def recorded(self) -> Sequence[RecordedAtom | None]:
         """The atoms' records as the last run left them, aligned with the compiled nodes."""

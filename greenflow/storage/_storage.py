@@ -60,6 +60,9 @@ class Storage:
     ``backend`` is ``None`` for a run nothing records (no saving, no claims).
     """
 
+    #: The recorder seam's flag: every transition is written as it is recorded (nothing pending).
+    defers_commits: bool = False
+
     def __init__(self, flow_detail: FlowDetail, backend: Any = None) -> None:
         self.flow_detail = flow_detail
         self.backend = backend

@@ -8,8 +8,9 @@ engine sends its tasks through::
     engine = load(flow, engine="worker-based", executor=executor)
 
 Messages are JSON with a version and a checked schema (:func:`parse_message`);
-nothing received is unpickled. Built on the engines (it runs atoms with
-:func:`greenflow.engines.invoke_atom`) and the hubs; nothing below imports it.
+nothing received is unpickled. Built on the atoms (it runs them with
+:func:`greenflow.atoms.invoke_atom`), the executors (``WorkerExecutor`` gives
+engines its own ``Starter``) and the hubs; nothing below imports it.
 Needs the ``workers`` extra: ``pip install greenflow[workers]``.
 """
 

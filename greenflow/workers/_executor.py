@@ -1,8 +1,11 @@
 """``WorkerExecutor``: an executor object that runs tasks on remote workers.
 
 Give it to an engine (``load(flow, engine='parallel', executor=WorkerExecutor(...))``):
-the engine calls ``submit(invoke_atom, kind, atom, kwargs, sink)`` as with any
-executor, and gets a :class:`concurrent.futures.Future` of ``(ok, value)``.
+the engine starts atoms through its ``atom_starter()`` (the engine-executor seam,
+``greenflow.executors.Starter``), which sends each task's ``Action`` with
+``submit_atom(action, sink)`` and gets a :class:`concurrent.futures.Future` of
+its ``AtomOutcome``. It runs atoms only: ``submit()`` of an arbitrary callable
+is refused.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Final
 
-from greenflow.atoms import Task
+from greenflow.atoms import Action, ActionKind, AtomOutcome, ProgressSink, Task, invoke_atom
 from greenflow.exceptions import InvalidOptionError, ProtocolError, RequestTimeout, WorkerError
-from greenflow.executors import ExecutorShutdownError
+from greenflow.executors import ExecutorShutdownError, FutureStarter
 from greenflow.failure import Failure
 from greenflow.hubs import Hub, get_hub
 from greenflow.masking import mask_text, mask_url
@@ -58,7 +61,7 @@ _RECONNECT_MAX: Final = 2.0
 
 @dataclass(slots=True)
 class _Pending:
-    future: Future[tuple[bool, Any]]
+    future: Future[AtomOutcome]
     atom: Any
     sink: Any
     body: dict[str, Any]
@@ -70,10 +73,22 @@ class _Pending:
     send_error: str | None = None
 
 
-def _failed(error: BaseException) -> Future[tuple[bool, Any]]:
-    future: Future[tuple[bool, Any]] = Future()
-    future.set_result((False, Failure.from_exception(error)))
+def _failed(error: BaseException) -> Future[AtomOutcome]:
+    future: Future[AtomOutcome] = Future()
+    future.set_result(AtomOutcome(False, Failure.from_exception(error)))
     return future
+
+
+class _WorkerStarter(FutureStarter):
+    """Starts each action with ``WorkerExecutor.submit_atom`` (the remote kind of ``Starter``)."""
+
+    __slots__ = ("_submit_atom",)
+
+    def __init__(self, executor: WorkerExecutor) -> None:
+        self._submit_atom = executor.submit_atom
+
+    def start(self, action: Action, sink: ProgressSink | None, done: Any) -> None:
+        self._submit_atom(action, sink).add_done_callback(lambda f: done(action, f))
 
 
 class WorkerExecutor:
@@ -155,15 +170,25 @@ class WorkerExecutor:
                 f"WorkerExecutor: the reply consumer did not start: {mask_text(repr(self._error))}"
             ) from self._error
 
-    def submit(
-        self, fn: Any, kind: int, atom: Any, kwargs: dict[str, Any], sink: Any = None
-    ) -> Future[tuple[bool, Any]]:
-        """Send ``atom``'s execute (``kind`` 0) or revert (1) to a worker; ``fn`` runs non-task atoms here."""
+    def atom_starter(self) -> _WorkerStarter:
+        """How an engine starts atoms here (``greenflow.executors.starter_for`` asks for it)."""
+        return _WorkerStarter(self)
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """Refused: a worker runs the tasks it serves, not arbitrary callables (see ``submit_atom``)."""
+        raise TypeError(
+            f"WorkerExecutor runs atoms only (an engine sends them with submit_atom()); "
+            f"it cannot run {fn!r} (use a ThreadExecutor or GreenExecutor for plain calls)"
+        )
+
+    def submit_atom(self, action: Action, sink: ProgressSink | None = None) -> Future[AtomOutcome]:
+        """Send a task's execute or revert to a worker; atoms that are not tasks (retries) run here."""
         if self._shut_down:
             raise ExecutorShutdownError("WorkerExecutor is shut down; it accepts no more atoms")
+        kind, atom, kwargs = action.kind, action.atom, action.kwargs
         if not isinstance(atom, Task):
-            future: Future[tuple[bool, Any]] = Future()
-            future.set_result(fn(kind, atom, kwargs, sink))
+            future: Future[AtomOutcome] = Future()
+            future.set_result(invoke_atom(kind, atom, kwargs, sink))
             return future
         path = task_path(type(atom))
         if "<locals>" in path:
@@ -175,7 +200,7 @@ class WorkerExecutor:
             )
         arguments = dict(kwargs)
         extra: dict[str, Any] = {}
-        if kind != 0:
+        if kind != ActionKind.EXECUTE:
             result = arguments.pop("result", None)
             if isinstance(result, Failure):
                 extra["result_failure"] = result.to_dict()
@@ -187,7 +212,7 @@ class WorkerExecutor:
             id=uuid.uuid4().hex,
             task=path,
             name=atom.name,
-            action=EXECUTE if kind == 0 else REVERT,
+            action=EXECUTE if kind == ActionKind.EXECUTE else REVERT,
             arguments=arguments,
             **extra,
         )
@@ -313,7 +338,7 @@ class WorkerExecutor:
             if pending is None:
                 _LOG.warning("WorkerExecutor: dropped a malformed reply: %s", exc)
             else:
-                pending.future.set_result((False, Failure.from_exception(exc)))
+                pending.future.set_result(AtomOutcome(False, Failure.from_exception(exc)))
             return
         if isinstance(reply, Progress):
             with self._lock:
@@ -333,10 +358,10 @@ class WorkerExecutor:
             _LOG.info("WorkerExecutor: late reply to request %r ignored", reply.id)
             return
         if reply.state == SUCCESS:
-            pending.future.set_result((True, reply.result))
+            pending.future.set_result(AtomOutcome(True, reply.result))
         else:
             assert reply.failure is not None  # parse_message checked it
-            pending.future.set_result((False, Failure.from_dict(reply.failure)))
+            pending.future.set_result(AtomOutcome(False, Failure.from_dict(reply.failure)))
 
     def _expire(self) -> None:
         now = self._hub.monotonic()
@@ -372,7 +397,9 @@ class WorkerExecutor:
                     "WorkerExecutor: re-dispatch of %r failed: %s", pending.atom.name, pending.send_error
                 )
         for pending in expired:
-            pending.future.set_result((False, Failure.from_exception(self._timeout_error(pending))))
+            pending.future.set_result(
+                AtomOutcome(False, Failure.from_exception(self._timeout_error(pending)))
+            )
 
     def _timeout_error(self, pending: _Pending) -> RequestTimeout:
         if not pending.sent:
@@ -397,7 +424,7 @@ class WorkerExecutor:
             pending_all = list(self._pending.values())
             self._pending.clear()
         for pending in pending_all:
-            pending.future.set_result((False, Failure.from_exception(error(pending))))
+            pending.future.set_result(AtomOutcome(False, Failure.from_exception(error(pending))))
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop the reply consumer; requests still waiting fail with ``ExecutorShutdownError``."""

@@ -7,8 +7,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Final
 
-from greenflow.atoms import Task
-from greenflow.engines import invoke_atom
+from greenflow.atoms import ActionKind, Task, invoke_atom
 from greenflow.exceptions import InvalidOptionError, ProtocolError, WorkerError
 from greenflow.failure import Failure
 from greenflow.hubs import Hub, get_hub
@@ -326,7 +325,8 @@ class Worker:
         def sink(_atom: Any, progress: float) -> None:
             self._reply(reply_to, Progress(request.id, progress))
 
-        ok, value = invoke_atom(0 if request.action == EXECUTE else 1, task, kwargs, sink)
+        kind = ActionKind.EXECUTE if request.action == EXECUTE else ActionKind.REVERT
+        ok, value = invoke_atom(kind, task, kwargs, sink)
         if not ok:
             return Response(request.id, FAILURE, failure=value.to_dict())
         try:

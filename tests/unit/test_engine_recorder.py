@@ -22,6 +22,8 @@ from greenflow.storage import Completion, Storage
 class LateStorage(Storage):
     """Acknowledges each commit ``delay`` seconds later from a timer thread (or fails it)."""
 
+    defers_commits = True
+
     def __init__(self, *args: Any, delay: float = 0.005, error: BaseException | None = None) -> None:
         super().__init__(*args)
         self.delay = delay

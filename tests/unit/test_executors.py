@@ -242,3 +242,71 @@ def test_wait_times_out_and_leaves_no_waiter_behind(hub: hubs.Hub) -> None:
 def test_wait_with_nothing_to_wait_for_returns_at_once(hub: hubs.Hub) -> None:
     assert hub.wait_for_any([]) == (set(), set())
     assert hub.wait_for_all([], timeout=None) == (set(), set())
+
+
+# -- the engine-executor seam: one starter per executor kind -------------------------------------
+
+
+def test_starter_is_chosen_by_the_executors_kind():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from greenflow.executors import FutureStarter, ProcessExecutor, SynchronousExecutor, starter_for
+
+    with ThreadPoolExecutor(1) as plain:
+        assert type(starter_for(plain)) is FutureStarter
+    assert type(starter_for(SynchronousExecutor())) is FutureStarter
+    process = ProcessExecutor(1)
+    try:
+        assert type(starter_for(process)).__name__ == "_ProcessStarter"
+    finally:
+        process.shutdown()
+
+
+def test_an_executor_that_runs_atoms_itself_gives_the_engine_its_own_starter():
+    from greenflow import LinearFlow, Task, load
+    from greenflow.atoms import AtomOutcome, invoke_atom
+
+    started: list[str] = []
+
+    class Inline:
+        inline_when_alone = False
+
+        def start(self, action, sink, done):
+            started.append(action.atom.name)
+            done(action, invoke_atom(action.kind, action.atom, action.kwargs, sink))
+
+        def outcome(self, action, raw, sink):
+            raise AssertionError("an AtomOutcome is never read again")
+
+    class OwnExecutor:
+        def submit(self, fn, *args, **kwargs):
+            raise AssertionError("the engine starts atoms through atom_starter(), never submit()")
+
+        def shutdown(self, wait=True, *, cancel_futures=False):
+            pass
+
+        def atom_starter(self):
+            return Inline()
+
+    class Add(Task):
+        def execute(self, x=0):
+            return x + 1
+
+    flow = LinearFlow("own").add(Add("a", provides="x"), Add("b"))
+    engine = load(flow, engine="parallel", executor=OwnExecutor())
+    engine.run()
+    assert started == ["a", "b"]
+    assert engine.storage.get("b") == 2
+    assert isinstance(invoke_atom(0, Add("c"), {}), AtomOutcome)
+
+
+def test_worker_executor_refuses_plain_callables():
+    pytest.importorskip("kombu")
+    from greenflow.workers import WorkerExecutor
+
+    executor = WorkerExecutor("memory://", topics=["t"], exchange=f"x-{id(object())}")
+    try:
+        with pytest.raises(TypeError, match="runs atoms only"):
+            executor.submit(print, "hello")
+    finally:
+        executor.shutdown()

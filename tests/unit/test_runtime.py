@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from greenflow import GraphFlow, LinearFlow, Task, Times, UnorderedFlow, states
+from greenflow.atoms import ActionKind
 from greenflow.compiler import JOIN, RETRY, CompiledFlow, compile_flow
-from greenflow.engines._runtime import EXECUTE_ACTION, REVERT_ACTION, Runtime
+from greenflow.engines._runtime import Runtime
 from greenflow.exceptions import NotFoundError
 from greenflow.failure import Failure
 from greenflow.storage import Recorder
@@ -47,6 +48,7 @@ class FakeRecorder:
         self.injected = dict(injected or {})
         self.log: list[tuple[str, str, Any]] = []
         self.checks_results = False
+        self.defers_commits = False
         self.refused: set[Any] = set()  # results ``unstorable`` refuses
 
     def record(self, name: str) -> Record:
@@ -151,20 +153,20 @@ def drive(runtime: Runtime, actions: list[Any] | None = None) -> list[tuple[str,
     done: list[tuple[str, str]] = []
     while queue:
         kind, i, atom, kwargs = queue.popleft()
-        call = atom.execute if kind == EXECUTE_ACTION else atom.revert
-        done.append(("execute" if kind == EXECUTE_ACTION else "revert", atom.name))
+        call = atom.execute if kind == ActionKind.EXECUTE else atom.revert
+        done.append(("execute" if kind == ActionKind.EXECUTE else "revert", atom.name))
         try:
             value = call(**kwargs)
         except Exception as exc:
             failure = Failure.from_exception(exc)
             queue.extend(
                 runtime.executed_failed(i, failure)
-                if kind == EXECUTE_ACTION
+                if kind == ActionKind.EXECUTE
                 else runtime.reverted_failed(i, failure)
             )
         else:
             queue.extend(
-                runtime.executed_ok(i, value) if kind == EXECUTE_ACTION else runtime.reverted_ok(i, value)
+                runtime.executed_ok(i, value) if kind == ActionKind.EXECUTE else runtime.reverted_ok(i, value)
             )
     assert runtime.finished, "the runtime asked for nothing more but is not finished"
     return done
@@ -180,9 +182,9 @@ def names(actions: list[Any]) -> list[tuple[int, str]]:
 def test_linear_flow_runs_each_atom_after_the_one_before_with_its_result():
     runtime, recorder = make(LinearFlow("f").add(Echo("a", provides="x"), Echo("b", requires="x")))
     first = runtime.start()
-    assert names(first) == [(EXECUTE_ACTION, "a")]
+    assert names(first) == [(ActionKind.EXECUTE, "a")]
     second = runtime.executed_ok(first[0][1], "A")
-    assert names(second) == [(EXECUTE_ACTION, "b")]
+    assert names(second) == [(ActionKind.EXECUTE, "b")]
     assert second[0][3] == {"x": "A"}
     assert runtime.executed_ok(second[0][1], "B") == []
     assert runtime.finished and runtime.end_state == states.SUCCESS
@@ -269,7 +271,7 @@ def test_revert_gets_the_atoms_result_or_failure_and_the_flow_failures():
     actions = runtime.executed_ok(actions[0][1], "A")
     failure = Failure.from_exception(RuntimeError("boom"))
     (revert_b,) = runtime.executed_failed(actions[0][1], failure)
-    assert revert_b[0] == REVERT_ACTION
+    assert revert_b[0] == ActionKind.REVERT
     assert revert_b[3]["result"] is failure and revert_b[3]["flow_failures"] == {"b": failure}
     (revert_a,) = runtime.reverted_ok(revert_b[1], None)
     assert revert_a[3]["result"] == "A"
@@ -280,7 +282,7 @@ def test_running_atoms_finish_before_a_revert_starts():
     a, b = sorted(runtime.start(), key=lambda action: action[2].name)
     assert runtime.executed_failed(b[1], Failure.from_exception(RuntimeError("b"))) == []
     reverts = runtime.executed_ok(a[1], "A")
-    assert sorted(names(reverts)) == [(REVERT_ACTION, "a"), (REVERT_ACTION, "b")]
+    assert sorted(names(reverts)) == [(ActionKind.REVERT, "a"), (ActionKind.REVERT, "b")]
 
 
 def test_failed_revert_ends_in_failure_raising_only_the_revert_failure():
@@ -413,7 +415,7 @@ def test_resume_continues_an_interrupted_revert_without_running_anything_again()
         interrupted=True,
     )
     actions = runtime.start()
-    assert names(actions) == [(REVERT_ACTION, "b")]
+    assert names(actions) == [(ActionKind.REVERT, "b")]
     assert actions[0][3]["result"] == "B"  # the recorded result, read once at the start
     assert drive(runtime, actions) == [("revert", "b"), ("revert", "a")]
     assert runtime.end_state == states.REVERTED

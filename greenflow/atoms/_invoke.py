@@ -1,0 +1,107 @@
+"""How an atom is called: ``invoke_atom`` and the values that cross the engine-executor seam.
+
+The runtime asks for ``Action`` values (execute or revert this atom with
+these arguments); whatever runs the atom (the engine inline, an executor's
+thread, green thread or process, a remote worker) calls ``invoke_atom`` and
+hands back an ``AtomOutcome``. It lives here, beside the atoms, so that every
+layer that runs atoms (executors, workers, engines) imports it downwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import IntEnum
+from functools import partial
+from typing import Any, Final, NamedTuple
+
+from greenflow.atoms._task import Task, progress_sink
+from greenflow.failure import Failure
+
+__all__ = [
+    "Action",
+    "ActionKind",
+    "AtomOutcome",
+    "ProgressSink",
+    "invoke_atom",
+    "invoke_collecting_progress",
+]
+
+#: Where a running task's ``update_progress`` reports: ``sink(atom, progress)``.
+ProgressSink = Callable[[Any, float], None]
+
+
+class ActionKind(IntEnum):
+    """What an ``Action`` asks for (the value is what crosses process and wire boundaries)."""
+
+    EXECUTE = 0
+    REVERT = 1
+
+
+_EXECUTE: Final = ActionKind.EXECUTE
+
+
+class Action(NamedTuple):
+    """One step the runtime asks for: run ``atom`` (the compiled graph's node ``node``) with ``kwargs``."""
+
+    kind: ActionKind
+    node: int
+    atom: Any
+    kwargs: dict[str, Any]
+
+
+class AtomOutcome(NamedTuple):
+    """How an action ended: ``(True, result)`` or ``(False, Failure)``."""
+
+    ok: bool
+    value: Any
+
+
+# ``_outcome((ok, value))`` makes the same value as ``AtomOutcome(ok, value)`` without the
+# Python-level ``__new__`` frame: half the cost, and one is made per atom run.
+_outcome: Final = partial(tuple.__new__, AtomOutcome)
+
+
+def invoke_atom(
+    kind: int, atom: Any, kwargs: dict[str, Any], sink: ProgressSink | None = None
+) -> AtomOutcome:
+    """Run an atom's execute (``kind`` 0) or revert (1); never raises an ``Exception``.
+
+    A task's ``pre_``/``post_`` hooks run around the call, and ``sink`` receives
+    its progress while it runs. Module-level so that executors (threads,
+    processes, green threads) and workers can call it.
+    """
+    token = progress_sink.set(sink) if sink is not None else None
+    try:
+        is_task = isinstance(atom, Task)
+        if kind == _EXECUTE:
+            if is_task:
+                atom.pre_execute()
+                try:
+                    return _outcome((True, atom.execute(**kwargs)))
+                finally:
+                    atom.post_execute()
+            return _outcome((True, atom.execute(**kwargs)))
+        if is_task:
+            atom.pre_revert()
+            try:
+                return _outcome((True, atom.revert(**kwargs)))
+            finally:
+                atom.post_revert()
+        return _outcome((True, atom.revert(**kwargs)))
+    except Exception as exc:
+        return _outcome((False, Failure.from_exception(exc)))
+    finally:
+        if token is not None:
+            progress_sink.reset(token)
+
+
+def invoke_collecting_progress(
+    kind: int, atom: Any, kwargs: dict[str, Any]
+) -> tuple[AtomOutcome, list[float]]:
+    """``invoke_atom`` where the caller's sink cannot go (another process): the progress comes back too.
+
+    The engine reports the collected progress when the outcome arrives.
+    """
+    reported: list[float] = []
+    outcome = invoke_atom(kind, atom, kwargs, lambda _atom, progress: reported.append(progress))
+    return outcome, reported
