@@ -88,7 +88,15 @@ TASKFLOW_IMPLS = ("taskflow-threads", "taskflow-eventlet")
 BARE_IMPLS = ("bare-gevent", "bare-eventlet")
 GC_IMPLS = ("greenflow-gevent-many-gc", "greenflow-eventlet-many-gc")
 GC_THRESHOLD = 100_000  # run_many's gc_threshold for the "-gc" variants
-CHILD_IMPLS = GREENFLOW_IMPLS + GC_IMPLS + TASKFLOW_IMPLS + BARE_IMPLS
+#: The TaskFlow style: a new flow per engine, executor="greenthread", max_workers=3, spawn + run.
+TASKFLOW_STYLE_IMPLS = ("greenflow-gevent-tfstyle", "greenflow-eventlet-tfstyle")
+TASKFLOW_STYLE_WORKERS = 3
+#: A lazy stream of (new flow, store) items through run_many with a bound in flight, and its floor:
+#: the same work through the hub's own bounded pool (gevent.pool.Pool, eventlet.GreenPool).
+STREAM_IMPLS = ("greenflow-gevent-stream", "greenflow-eventlet-stream")
+POOL_IMPLS = ("bare-gevent-pool", "bare-eventlet-pool")
+CHILD_IMPLS = GREENFLOW_IMPLS + GC_IMPLS + TASKFLOW_IMPLS + BARE_IMPLS + TASKFLOW_STYLE_IMPLS
+CHILD_IMPLS += STREAM_IMPLS + POOL_IMPLS
 
 TASKFLOW_GEVENT_SKIP = (
     "TaskFlow's green executor (futurist's GreenThreadPoolExecutor) is built on eventlet and "
@@ -333,7 +341,15 @@ def _flows(make: Callable[[], Any], shared: bool) -> Callable[[], Any]:
     return make
 
 
-def child_greenflow_green(hub_name: str, n: int, shared: bool, profile: bool) -> dict[str, Any]:
+def child_greenflow_green(
+    hub_name: str, n: int, shared: bool, profile: bool, taskflow_style: bool = False
+) -> dict[str, Any]:
+    """N engines, each loaded and run in a green thread of its own (``hub.spawn``), all at once.
+
+    ``taskflow_style``: as a service written for TaskFlow does it, each engine
+    asks for green threads of its own (``executor='greenthread'``,
+    ``max_workers=3``).
+    """
     import greenflow.hubs
 
     greenflow.hubs.patch(hub_name)
@@ -341,9 +357,12 @@ def child_greenflow_green(hub_name: str, n: int, shared: bool, profile: bool) ->
 
     hub = greenflow.hubs.get_hub(hub_name)
     make = _greenflow_flow_factory()
+    options: dict[str, Any] = {"engine": "parallel"}
+    if taskflow_style:
+        options.update(executor="greenthread", max_workers=TASKFLOW_STYLE_WORKERS)
     # One untimed engine first, on a flow of its own: imports, the shared green
     # executor and first-call costs are not measured.
-    warm = greenflow.load(make(), store={"x": 0}, engine="parallel")
+    warm = greenflow.load(make(), store={"x": 0}, **options)
     warm.run()
     assert warm.storage.fetch("e") == _expected(0)
 
@@ -354,7 +373,7 @@ def child_greenflow_green(hub_name: str, n: int, shared: bool, profile: bool) ->
 
         def one(i: int) -> None:
             _InFlight.enter()
-            engine = greenflow.load(flow_for(), store={"x": i}, engine="parallel")
+            engine = greenflow.load(flow_for(), store={"x": i}, **options)
             engine.run()
             _InFlight.leave()
             if engine.storage.get_flow_state() == "SUCCESS":
@@ -365,7 +384,9 @@ def child_greenflow_green(hub_name: str, n: int, shared: bool, profile: bool) ->
             handle.join()
         return results
 
-    return _measure(f"greenflow-{hub_name}", n, shared, run_all, hub.spawn, _green_repeats(n), profile)
+    impl = f"greenflow-{hub_name}" + ("-tfstyle" if taskflow_style else "")
+    repeats = 1 if taskflow_style and n > 10_000 else _green_repeats(n)
+    return _measure(impl, n, shared, run_all, hub.spawn, repeats, profile)
 
 
 def child_greenflow_many(
@@ -437,6 +458,160 @@ def child_bare_green(hub_name: str, n: int) -> dict[str, Any]:
 
     one([None], 0)  # untimed: first-call costs
     return _measure(f"bare-{hub_name}", n, True, run_all, hub.spawn, _green_repeats(n), False)
+
+
+def _open_fds() -> int:
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return -1
+
+
+def _greenlets() -> int:
+    import gc
+
+    import greenlet
+
+    return sum(1 for o in gc.get_objects() if isinstance(o, greenlet.greenlet))
+
+
+class _Waves:
+    """RSS after each wave of ``size`` finished engines: flat after the first means no leak."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.done = 0
+        self.rss_kb: list[int] = []
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.done % self.size == 0:
+            self.rss_kb.append(_proc_status("VmRSS") or 0)
+
+
+def _stream_record(
+    impl: str,
+    n: int,
+    in_flight: int,
+    wall: float,
+    cpu: float,
+    correct: int,
+    base: dict[str, int],
+    waves: _Waves,
+) -> dict[str, Any]:
+    import gc
+
+    gc.collect()
+    after = {"greenlets": _greenlets(), "fds": _open_fds(), "rss_kb": _proc_status("VmRSS") or 0}
+    peak_kb = _peak_rss_kb()
+    first, last = (waves.rss_kb[0], waves.rss_kb[-1]) if waves.rss_kb else (0, 0)
+    return {
+        "bench": BENCH,
+        "impl": impl,
+        "n": n,
+        "in_flight": in_flight,
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
+        "engines_per_s": round(n / wall, 1),
+        "peak_rss_mb": round(peak_kb / 1024, 1),
+        "rss_per_engine_kb": round(max(0.0, peak_kb - base["rss_kb"]) / in_flight, 2),
+        "rss_first_wave_mb": round(first / 1024, 1),
+        "rss_last_wave_mb": round(last / 1024, 1),
+        "rss_waves_mb": [round(kb / 1024) for kb in waves.rss_kb],
+        "greenlets_before": base["greenlets"],
+        "greenlets_after": after["greenlets"],
+        "fds_before": base["fds"],
+        "fds_after": after["fds"],
+        "no_leak": after["greenlets"] <= base["greenlets"] and after["fds"] <= base["fds"],
+        "ideal_s": round(-(-n // in_flight) * IDEAL_S, 3),
+        "peak_os_threads": _os_threads(),
+        "peak_in_flight": in_flight,
+        "ok": correct == n,
+        "correct": correct,
+        "shared_flow": False,
+        "repeats": 1,
+    }
+
+
+def _stream_baseline() -> dict[str, int]:
+    import gc
+
+    gc.collect()
+    return {"greenlets": _greenlets(), "fds": _open_fds(), "rss_kb": _proc_status("VmRSS") or 0}
+
+
+def child_greenflow_stream(hub_name: str, n: int, in_flight: int) -> dict[str, Any]:
+    """``run_many`` over a lazy stream of ``n`` (new flow, store) items, ``in_flight`` at once.
+
+    Results are checked as they come (``on_result``), none is kept; memory is
+    sampled after each wave of ``in_flight`` finished engines.
+    """
+    import greenflow.hubs
+
+    greenflow.hubs.patch(hub_name)
+    import greenflow
+
+    make = _greenflow_flow_factory()
+    warm = greenflow.run_many([(make(), {"x": 0})], concurrency=1)
+    assert warm.succeeded == 1, warm
+    waves = _Waves(in_flight)
+    correct = [0]
+
+    def check(outcome: Any) -> None:
+        waves.tick()
+        if outcome.ok and outcome.results["e"] == _expected(outcome.index):
+            correct[0] += 1
+
+    base = _stream_baseline()
+    cpu0, start = time.process_time(), time.perf_counter()
+    items = ((make(), {"x": i}) for i in range(n))
+    greenflow.run_many(items, concurrency=in_flight, on_result=check, keep_outcomes=False)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    return _stream_record(f"greenflow-{hub_name}-stream", n, in_flight, wall, cpu, correct[0], base, waves)
+
+
+def child_bare_pool(hub_name: str, n: int, in_flight: int) -> dict[str, Any]:
+    """The stream's floor: the same sleeps in the same shape through the hub's own bounded pool."""
+    import greenflow.hubs
+
+    greenflow.hubs.patch(hub_name)
+    hub = greenflow.hubs.get_hub(hub_name)
+    if hub_name == "gevent":
+        import gevent.pool
+
+        pool: Any = gevent.pool.Pool(in_flight)
+    else:
+        import eventlet
+
+        pool = eventlet.GreenPool(in_flight)
+    waves = _Waves(in_flight)
+    correct = [0]
+
+    def scale(out: list[int], k: int, a: int, factor: int) -> None:
+        time.sleep(TASK_SLEEP_S)
+        out[k] = a * factor
+
+    def one(i: int) -> None:
+        time.sleep(TASK_SLEEP_S)
+        a = i + 1
+        out = [0, 0, 0]
+        handles = [hub.spawn(scale, out, k, a, factor) for k, factor in enumerate((2, 3, 5))]
+        for handle in handles:
+            handle.join()
+        time.sleep(TASK_SLEEP_S)
+        if sum(out) == _expected(i):
+            correct[0] += 1
+        waves.tick()
+
+    one(0)
+    correct[0] = waves.done = 0
+    base = _stream_baseline()
+    cpu0, start = time.process_time(), time.perf_counter()
+    for i in range(n):
+        pool.spawn(one, i)  # blocks while the pool is full
+    pool.waitall() if hub_name == "eventlet" else pool.join()
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    return _stream_record(f"bare-{hub_name}-pool", n, in_flight, wall, cpu, correct[0], base, waves)
 
 
 def child_greenflow_threading(n: int, shared: bool, profile: bool) -> dict[str, Any]:
@@ -566,9 +741,15 @@ def child_taskflow_eventlet(n: int, profile: bool) -> dict[str, Any]:
     return _measure("taskflow-eventlet", n, False, run_all, eventlet.spawn, 1, profile)
 
 
-def child_main(impl: str, n: int, shared: bool, profile: bool) -> None:
+def child_main(impl: str, n: int, shared: bool, profile: bool, in_flight: int | None = None) -> None:
     if impl in ("greenflow-gevent", "greenflow-eventlet"):
         record = child_greenflow_green(impl.split("-", 1)[1], n, shared, profile)
+    elif impl in TASKFLOW_STYLE_IMPLS:
+        record = child_greenflow_green(impl.split("-")[1], n, False, profile, taskflow_style=True)
+    elif impl in STREAM_IMPLS:
+        record = child_greenflow_stream(impl.split("-")[1], n, in_flight or n)
+    elif impl in POOL_IMPLS:
+        record = child_bare_pool(impl.split("-")[1], n, in_flight or n)
     elif impl in ("greenflow-gevent-many", "greenflow-eventlet-many"):
         record = child_greenflow_many(impl.split("-")[1], n, shared, profile)
     elif impl in ("greenflow-gevent-many-gc", "greenflow-eventlet-many-gc"):
@@ -601,10 +782,14 @@ def _timeout_s(impl: str, n: int) -> float:
     return 60 + n * per_engine
 
 
-def run_child(impl: str, n: int, shared: bool, profile: bool = False) -> dict[str, Any]:
+def run_child(
+    impl: str, n: int, shared: bool, profile: bool = False, in_flight: int | None = None
+) -> dict[str, Any]:
     import subprocess
 
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", impl, "--n", str(n)]
+    if in_flight is not None:
+        cmd += ["--in-flight", str(in_flight)]
     if not shared:
         cmd.append("--fresh-flow")
     if profile:
@@ -756,11 +941,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--child", choices=CHILD_IMPLS, help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--in-flight", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--fresh-flow", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
-        child_main(args.child, args.n, not args.fresh_flow, args.profile)
+        child_main(args.child, args.n, not args.fresh_flow, args.profile, args.in_flight)
         return 0
 
     if args.sizes:

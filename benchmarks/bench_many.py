@@ -16,7 +16,15 @@ Prints one JSON line per measurement, then a Markdown table with every ratio:
    1,000 tasks, 300 tiny engines, 1,000 concurrent engines with a thread each
    and with its eventlet green executor);
 5. the physical limits: the same sleeps as bare green threads on each hub (no
-   engine), and a bare loop calling 5,000 no-op functions.
+   engine), and a bare loop calling 5,000 no-op functions;
+6. the way services written for TaskFlow do it, beside their bare floors:
+   100,000 engines spawned at once, each a new flow with
+   ``executor="greenthread", max_workers=3`` (floor: the same sleeps in the
+   same shape as bare green threads), and ``run_many`` over a lazy stream of
+   1,000,000 (new flow, store) items with 100,000 in flight, results checked
+   through ``on_result`` (floor: the same work through the hub's own pool of
+   100,000); RSS after each wave, green threads and open files before and
+   after (``--tf-style-n``, ``--stream N:IN_FLIGHT``).
 
 The concurrent measurements run in children of ``bench_concurrency.py`` (its
 ``--child`` mode), so each hub patches its own fresh process.
@@ -50,6 +58,11 @@ TASKFLOW_PER_TASK_N = 1000
 TASKFLOW_TINY_N = 300
 DEFAULT_SIZES = (1000, 10_000, 100_000)
 THREADING_N = 10_000
+TF_STYLE_N = 100_000
+STREAM_N = 1_000_000
+STREAM_IN_FLIGHT = 100_000
+#: TaskFlow-style and streamed engines against their bare floors (gevent; eventlet is reported).
+STYLE_TARGET_X_BARE = 1.5
 WALL_TARGET_X_BARE = 3.0
 MEMORY_TARGET_X_BARE = 3.0
 TASKFLOW_TARGET_X = 30.0
@@ -149,6 +162,84 @@ def concurrent_records(sizes: tuple[int, ...], quick: bool, taskflow: bool) -> l
             rec = bench_concurrency.run_child(impl, 1000, shared=False)
             out.append(emit({**rec, "bench": BENCH, "part": "concurrent"}))
     return out
+
+
+def style_records(tf_n: int, stream: tuple[int, int], quick: bool) -> list[dict[str, Any]]:
+    """TaskFlow-style spawned engines and a streamed run_many, each beside its bare floor."""
+    out: list[dict[str, Any]] = []
+    hubs = ("gevent",) if quick else ("gevent", "eventlet")
+    n, in_flight = stream
+    for hub in hubs:
+        for impl in (f"greenflow-{hub}-tfstyle", f"bare-{hub}"):
+            rec = bench_concurrency.run_child(impl, tf_n, shared=impl.startswith("bare"))
+            out.append(emit({**rec, "bench": BENCH, "part": "tf_style"}))
+        for impl in (f"greenflow-{hub}-stream", f"bare-{hub}-pool"):
+            rec = bench_concurrency.run_child(impl, n, shared=False, in_flight=in_flight)
+            out.append(emit({**rec, "bench": BENCH, "part": "stream"}))
+    return out
+
+
+def style_report(records: list[dict[str, Any]]) -> bool:
+    """The side-by-side table of the TaskFlow-style and streamed rows; whether gevent meets its targets."""
+    print()
+    print("## The TaskFlow style and a million-engine stream, beside bare green threads")
+    print()
+    print(
+        "| run | hub | greenflow wall (s) | bare wall (s) | x bare "
+        "| greenflow peak RSS (MB) | bare peak RSS (MB) | x bare | ok |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+    passed = True
+    for part, label in (
+        ("tf_style", "spawned at once, new flow, greenthread x3"),
+        ("stream", "run_many stream"),
+    ):
+        for hub in ("gevent", "eventlet"):
+            gf = next(
+                (r for r in records if r.get("part") == part and r["impl"].startswith(f"greenflow-{hub}")),
+                None,
+            )
+            floor = next(
+                (r for r in records if r.get("part") == part and r["impl"].startswith(f"bare-{hub}")), None
+            )
+            if gf is None or floor is None:
+                continue
+            if "wall_s" not in gf or "wall_s" not in floor:
+                why = gf.get("error") or floor.get("error") or "not measured"
+                print(f"| {label} | {hub} | {why} | | | | | | NO |")
+                passed &= hub != "gevent"
+                continue
+            size = f"N={gf['n']:,}" + (f", {gf['in_flight']:,} in flight" if "in_flight" in gf else "")
+            x_wall = gf["wall_s"] / floor["wall_s"]
+            x_rss = gf["peak_rss_mb"] / floor["peak_rss_mb"]
+            print(
+                f"| {label}, {size} | {hub} | {gf['wall_s']:.2f} | {floor['wall_s']:.2f} | {x_wall:.2f} "
+                f"| {gf['peak_rss_mb']:,.0f} | {floor['peak_rss_mb']:,.0f} | {x_rss:.2f} "
+                f"| {'yes' if gf['ok'] else 'NO'} |"
+            )
+            if hub == "gevent":
+                passed &= gf["ok"] and x_wall <= STYLE_TARGET_X_BARE and x_rss <= STYLE_TARGET_X_BARE
+    streams = [r for r in records if r.get("part") == "stream" and "wall_s" in r]
+    if streams:
+        print()
+        print(
+            "| stream | RSS after each wave (MB) | green threads before / after "
+            "| open files before / after | no leak |"
+        )
+        print("|---|---|---:|---:|---|")
+        for r in streams:
+            waves = ", ".join(str(w) for w in r["rss_waves_mb"])
+            print(
+                f"| {r['impl']} | {waves} | {r['greenlets_before']} / {r['greenlets_after']} "
+                f"| {r['fds_before']} / {r['fds_after']} | {'yes' if r['no_leak'] else 'NO'} |"
+            )
+            passed &= r["no_leak"] or not r["impl"].startswith("greenflow-gevent")
+    print()
+    print(
+        f"| target | result |\n|---|---|\n| gevent rows <= {STYLE_TARGET_X_BARE}x bare wall and peak RSS, "
+        f"streams leak nothing | {'PASS' if passed else 'MISS'} |"
+    )
+    return passed
 
 
 def _find(records: list[dict[str, Any]], **match: Any) -> dict[str, Any] | None:
@@ -254,7 +345,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--sizes", help="comma-separated concurrent engine counts (default 1000,10000,100000)"
     )
+    parser.add_argument(
+        "--tf-style-n",
+        type=int,
+        help=f"TaskFlow-style engines spawned at once (default {TF_STYLE_N:,}; 0: skip)",
+    )
+    parser.add_argument(
+        "--stream",
+        help=f"N:IN_FLIGHT of the streamed run_many rows (default {STREAM_N}:{STREAM_IN_FLIGHT}; 0:0 skips)",
+    )
+    parser.add_argument(
+        "--only-style",
+        action="store_true",
+        help="only the TaskFlow-style and stream rows (with their floors)",
+    )
     args = parser.parse_args(argv)
+    tf_n = args.tf_style_n if args.tf_style_n is not None else (200 if args.quick else TF_STYLE_N)
+    if args.stream:
+        total, _, flight = args.stream.partition(":")
+        stream = (int(total), int(flight or total))
+    else:
+        stream = (1000, 200) if args.quick else (STREAM_N, STREAM_IN_FLIGHT)
+    if args.only_style:
+        records = style_records(tf_n, stream, args.quick)
+        style_report(records)
+        return 0 if all(r.get("ok", True) for r in records) else 1
     if args.sizes:
         sizes = tuple(int(s) for s in args.sizes.split(","))
     else:
@@ -262,7 +377,11 @@ def main(argv: list[str] | None = None) -> int:
     taskflow = not args.no_taskflow
     records = core_records(args.quick, taskflow)
     records += concurrent_records(sizes, args.quick, taskflow)
+    if tf_n and stream[0]:
+        records += style_records(tf_n, stream, args.quick)
     report(records, sizes)
+    if tf_n and stream[0]:
+        style_report(records)
     return 0 if all(r.get("ok", True) for r in records) else 1
 
 

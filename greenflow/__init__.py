@@ -1,9 +1,12 @@
 """greenflow: TaskFlow's programming model on an engine built for green threads.
 
-Layers, each importing only those below it (see DESIGN.md):
-atoms and patterns (what users write) -> compiler (flow to immutable graph)
--> engines (sans-IO runtime + the loop that waits) -> executors -> hubs;
-storage and persistence record every transition; listeners observe.
+Layers, each importing only those below it (DESIGN.md; tests/unit/test_layers.py
+enforces it), top to bottom: cli -> conductors -> jobs -> workers -> listeners
+-> engines (the sans-IO runtime and the loop that waits) -> storage (the
+runtime's recorder) -> persistence -> compiler (flow to immutable graph) ->
+executors (one Starter per kind) -> patterns -> atoms (and invoke_atom) ->
+failure, notifier, states, masking -> hubs (the bottom: gevent, eventlet or
+threading) -> exceptions (imports nothing).
 
 The names below are loaded on first use, so ``import greenflow.hubs`` and
 ``greenflow.hubs.patch(...)`` at the top of a program run before the engine

@@ -2,16 +2,18 @@
 
 Each class says who raises it. Messages name the flow, the atom and the
 value at fault, so the reader knows what to change without a debugger.
+
+The bottom of the layers: this module imports nothing from greenflow (a test
+checks it), so every layer, hubs included, can raise these. The packages that
+raise them re-export theirs (``greenflow.hubs.HubError``,
+``greenflow.executors.ExecutorError``, ``greenflow.failure.RemoteFailureError``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from greenflow.failure import Failure
+import pickle
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol
 
 __all__ = [
     "AmbiguousDependencyError",
@@ -21,19 +23,42 @@ __all__ = [
     "DependencyError",
     "DuplicateNameError",
     "EngineStateError",
+    "ExecutorError",
+    "ExecutorPicklingError",
+    "ExecutorShutdownError",
+    "GreenHubRequiredError",
     "GreenflowError",
+    "HubConfigError",
+    "HubError",
+    "HubMismatchError",
+    "HubNotPatchedError",
+    "HubUnavailableError",
+    "InvalidExecutorError",
     "InvalidOptionError",
     "JobError",
     "JobNotFoundError",
     "MissingDependencyError",
     "NotFoundError",
     "ProtocolError",
+    "RemoteFailureError",
     "RequestTimeout",
     "StorageError",
     "UnclaimableJobError",
+    "UnknownExecutorError",
+    "UnknownHubError",
     "WorkerError",
     "WrappedFailure",
 ]
+
+
+class _Failure(Protocol):
+    """What these exceptions read of a ``greenflow.failure.Failure`` (which imports this module)."""
+
+    @property
+    def exception_str(self) -> str: ...
+    @property
+    def exc_type_names(self) -> Sequence[str]: ...
+    def check(self, *exc_classes: Any) -> Any: ...
 
 
 class GreenflowError(Exception):
@@ -98,15 +123,24 @@ class WrappedFailure(GreenflowError):
 
     Iterating gives the failures; ``check(*exc_types)`` returns the first of the
     given types one of them matches (TaskFlow's meaning), ``find(*exc_types)``
-    the matching failure (or ``None``).
+    the matching failure (or ``None``). ``atoms`` names the atom of each
+    failure (``None`` where it is not known); the message names each atom and
+    its exception type: ``2 atoms failed: 'boot' (TimeoutError: ...), 'attach' (ValueError: ...)``.
     """
 
-    def __init__(self, failures: list[Failure]) -> None:
-        self._failures = list(failures)
-        names = ", ".join(f"{f.exception_str}" for f in self._failures)
-        super().__init__(f"{len(self._failures)} atoms failed: {names}")
+    def __init__(self, failures: Iterable[Any], atoms: Sequence[str | None] | None = None) -> None:
+        self._failures: list[Any] = list(failures)
+        self.atoms: tuple[str | None, ...] = (
+            tuple(atoms) if atoms is not None else (None,) * len(self._failures)
+        )
+        parts = []
+        for failure, atom in zip(self._failures, self.atoms, strict=False):
+            names = failure.exc_type_names
+            what = f"{names[0].rpartition('.')[2] if names else 'Exception'}: {failure.exception_str}"
+            parts.append(f"{atom!r} ({what})" if atom is not None else f"({what})")
+        super().__init__(f"{len(self._failures)} atoms failed: {', '.join(parts)}")
 
-    def __iter__(self) -> Iterator[Failure]:
+    def __iter__(self) -> Iterator[Any]:
         return iter(self._failures)
 
     def __len__(self) -> int:
@@ -123,7 +157,7 @@ class WrappedFailure(GreenflowError):
                 return matched
         return None
 
-    def find(self, *exc_classes: Any) -> Failure | None:
+    def find(self, *exc_classes: Any) -> Any:
         """Return the first failure whose exception matches one of ``exc_classes``."""
         for failure in self._failures:
             if failure.check(*exc_classes) is not None:
@@ -184,3 +218,77 @@ class ClaimLostError(JobError):
         super().__init__(message)
         self.job = job
         self.token = token
+
+
+class RemoteFailureError(GreenflowError):
+    """Raised by ``Failure.reraise()`` when the original exception object is not available.
+
+    A Failure rebuilt from a logbook or a remote worker's reply has only its
+    type names and message; ``failure`` is that Failure.
+    """
+
+    def __init__(self, failure: _Failure) -> None:
+        super().__init__(f"{failure.exception_str} ({'.'.join(failure.exc_type_names[:1])})")
+        self.failure = failure
+
+
+# -- hubs (``greenflow.hubs``) ------------------------------------------------------------------
+
+
+class HubError(GreenflowError):
+    """Base of every hub error; raised by :func:`greenflow.hubs.get_hub` and :func:`~greenflow.hubs.patch`."""
+
+
+class UnknownHubError(HubError, ValueError):
+    """Raised by ``get_hub()`` and ``patch()`` for a hub name that is not one of the valid names."""
+
+
+class HubConfigError(HubError):
+    """Raised by ``select_hub()`` and ``get_hub()`` when ``GREENFLOW_CONFIG`` or a variable is unusable."""
+
+
+class HubNotPatchedError(HubError):
+    """Raised by ``get_hub()`` when a green hub is requested but the process is not monkey-patched at all."""
+
+
+class HubMismatchError(HubError):
+    """Raised by ``get_hub()`` and ``patch()`` when the requested hub differs from the active monkey patching.
+
+    Examples: ``gevent`` requested in an eventlet-patched process, ``patch('eventlet')``
+    after ``patch('gevent')``, or ``threading`` requested in a patched process
+    without ``allow_unpatched``.
+    """
+
+
+class HubUnavailableError(HubError, ImportError):
+    """Raised by ``get_hub()`` and ``patch()`` when the library behind a hub is not installed."""
+
+
+# -- executors (``greenflow.executors``) ----------------------------------------------------------
+
+
+class ExecutorError(GreenflowError):
+    """Base of every executor error."""
+
+
+class UnknownExecutorError(ExecutorError, ValueError):
+    """Raised by ``make_executor()`` for an executor name it does not know; the message lists valid names."""
+
+
+class InvalidExecutorError(ExecutorError, TypeError):
+    """Raised by ``make_executor()`` for a value that is neither an executor name nor an executor object."""
+
+
+class ExecutorShutdownError(ExecutorError, RuntimeError):
+    """Raised by ``submit()`` of every greenflow executor after its ``shutdown()``.
+
+    A :class:`RuntimeError`, like the error of the ``concurrent.futures`` executors.
+    """
+
+
+class ExecutorPicklingError(ExecutorError, pickle.PicklingError):
+    """Raised by ``ProcessExecutor.submit()`` when the callable or its arguments cannot be pickled."""
+
+
+class GreenHubRequiredError(ExecutorError):
+    """Raised by ``GreenExecutor()`` when the hub it would run on is not green (gevent or eventlet)."""

@@ -11,23 +11,15 @@ from __future__ import annotations
 import pickle
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Final, NoReturn
 
-from greenflow.exceptions import GreenflowError, InvalidOptionError, WrappedFailure
+from greenflow.exceptions import InvalidOptionError, RemoteFailureError, WrappedFailure
 
 __all__ = ["FAILURE_FORMAT_VERSION", "Failure", "RemoteFailureError"]
 
 #: Version of the dict produced by ``Failure.to_dict()``; bump on any change.
 FAILURE_FORMAT_VERSION: Final = 1
-
-
-class RemoteFailureError(GreenflowError):
-    """Raised by ``Failure.reraise()`` when the original exception object is not available."""
-
-    def __init__(self, failure: Failure) -> None:
-        super().__init__(f"{failure.exception_str} ({'.'.join(failure.exc_type_names[:1])})")
-        self.failure = failure
 
 
 def _type_names(exc_type: type[BaseException]) -> tuple[str, ...]:
@@ -148,13 +140,16 @@ class Failure:
         raise RemoteFailureError(self)
 
     @staticmethod
-    def reraise_if_any(failures: Iterable[Failure]) -> None:
-        """Re-raise the only failure, or raise ``WrappedFailure`` holding several."""
+    def reraise_if_any(failures: Iterable[Failure], atoms: Sequence[str | None] | None = None) -> None:
+        """Re-raise the only failure, or raise ``WrappedFailure`` holding several.
+
+        ``atoms``: the name of the atom of each failure, for ``WrappedFailure``'s message.
+        """
         failures = list(failures)
         if len(failures) == 1:
             failures[0].reraise()
         if failures:
-            raise WrappedFailure(failures)
+            raise WrappedFailure(failures, atoms)
 
     def pformat(self, traceback: bool = False) -> str:
         """A readable text form: type, message and (optionally) the traceback."""

@@ -33,6 +33,8 @@ NotFound = _gf.NotFoundError
 ExecutionFailure = _gf.EngineStateError
 InvalidState = _gf.EngineStateError
 WrappedFailure = _gf.WrappedFailure
+JobFailure = _gf.JobError
+UnclaimableJob = _gf.UnclaimableJobError
 
 
 class _CausedError(TaskFlowException):
@@ -62,15 +64,7 @@ class _CausedError(TaskFlowException):
 
 
 class ConductorFailure(_CausedError):
-    """A conductor failed (conductors are not supported by greenflow yet)."""
-
-
-class JobFailure(_CausedError):
-    """A job failed (jobboards are not supported by greenflow yet)."""
-
-
-class UnclaimableJob(JobFailure):
-    """A job could not be claimed (jobboards are not supported by greenflow yet)."""
+    """A conductor failed (greenflow's conductors do not raise it; kept for TaskFlow's code)."""
 
 
 class RequestTimeout(ExecutionFailure, _CausedError):

@@ -37,8 +37,21 @@ def add_parser(sub: Any) -> None:
     parser.add_argument(
         "--claim-expiry", type=float, default=30.0, help="seconds a claim outlives its last heartbeat"
     )
+    parser.add_argument(
+        "--allow-factory",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="a module prefix whose flow factories jobs may name (repeat for more; '*' allows any)",
+    )
     parser.add_argument("--name", default=None, help="the conductor's name (default conductor-<host>-<pid>)")
     parser.add_argument("--engine", default=None, help="engine kind for the jobs (default serial)")
+    parser.add_argument(
+        "--gc-threshold",
+        type=int,
+        default=None,
+        help="raise the collector's first threshold while running (e.g. 100000 for thousands of jobs)",
+    )
     parser.add_argument("--board-name", default="greenflow", help="the jobboard's name (default greenflow)")
     parser.add_argument("--log-level", default="INFO", help="log level (default INFO)")
     parser.set_defaults(func=_cmd_conductor)
@@ -57,11 +70,15 @@ def _cmd_conductor(args: argparse.Namespace) -> int:
     log = logging.getLogger("greenflow.conductors")
     kind = args.kind or ("green" if args.hub in ("gevent", "eventlet") else "nonblocking")
     name = args.name or f"conductor-{socket.gethostname()}-{os.getpid()}"
-    options: dict[str, Any] = {"claim_expiry": args.claim_expiry}
+    options: dict[str, Any] = {"claim_expiry": args.claim_expiry, "gc_threshold": args.gc_threshold}
     if kind == "green":
         options["max_jobs"] = args.max_jobs or 1000
     elif kind == "nonblocking":
         options["max_simultaneous_jobs"] = args.max_jobs or 16
+    if args.allow_factory:
+        from greenflow.engines import allow_factories
+
+        allow_factories(*args.allow_factory)
     backend = fetch_backend(args.backend)
     board = fetch_jobboard(args.board_name, args.jobboard, persistence=backend)
     conductor = fetch_conductor(kind, name, board, persistence=backend, engine=args.engine, **options)

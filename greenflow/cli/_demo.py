@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from greenflow import states
-from greenflow.atoms import Task, Times
+from greenflow.atoms import EVENT_UPDATE_PROGRESS, Task, Times
 from greenflow.engines import Engine, Outcome, load, run_many
 from greenflow.hubs import get_hub
 from greenflow.masking import mask_url
+from greenflow.notifier import ANY
 from greenflow.patterns import LinearFlow, UnorderedFlow
 from greenflow.persistence import fetch_backend
 
@@ -43,66 +44,79 @@ class BootError(Exception):
     """The simulated hypervisor refused to boot the server."""
 
 
-def _remote_call(latency: float) -> None:
-    # Patched under a green hub: the wait lets every other workflow run.
-    if latency:
-        time.sleep(latency)
+class Ledger:
+    """What the demo's tasks saw: hosts released by reverts, and the OS threads they ran on."""
+
+    def __init__(self) -> None:
+        self.hosts_released = 0
+        self.threads: set[int] = set()
+
+    def remote_call(self, latency: float) -> None:
+        """Wait like a call to a remote agent (patched under a green hub: others run meanwhile)."""
+        self.threads.add(threading.get_native_id())
+        if latency:
+            time.sleep(latency)
 
 
-class _Allocate(Task):
+class _DemoTask(Task):
+    def __init__(self, name: str, ledger: Ledger, provides: str | None = None) -> None:
+        super().__init__(name, provides=provides)
+        self.ledger = ledger
+
+
+class _Allocate(_DemoTask):
     default_provides = "host"
 
-    def __init__(self, name: str, ledger: Counter[str]) -> None:
-        super().__init__(name)
-        self._ledger = ledger
-
     def execute(self, request_id: int, latency: float) -> str:
-        _remote_call(latency)
+        self.ledger.remote_call(latency)
         return f"host-{request_id % 7}"
 
     def revert(self, result: Any, **kwargs: Any) -> str:
-        self._ledger["hosts released"] += 1
+        self.ledger.hosts_released += 1
         return f"released {result}"
 
 
-class _Attach(Task):
+class _Attach(_DemoTask):
     def execute(self, host: str, latency: float) -> str:
-        _remote_call(latency)
+        self.ledger.remote_call(latency)
         return f"{self.name}@{host}"
 
 
-class _Boot(Task):
+class _Boot(_DemoTask):
     default_provides = "server"
 
     def execute(
         self, host: str, network: str, volume: str, image: str, latency: float, attempt: int, fail_times: int
     ) -> str:
-        _remote_call(latency)
+        self.ledger.remote_call(latency)
         if attempt <= fail_times:
             raise BootError(f"boot on {host} failed (attempt {attempt})")
         return f"server on {host}"
 
 
-class _Notify(Task):
+class _Notify(_DemoTask):
     def execute(self, server: str) -> str:
         return f"ready: {server}"
 
 
-def build_server_flow(ledger: Counter[str] | None = None) -> LinearFlow:
+def build_server_flow(ledger: Ledger | None = None) -> LinearFlow:
     """The provisioning workflow; a run's ``fail_times`` store value makes its boot fail that often.
 
-    ``ledger`` counts the hosts that reverts release.
+    ``ledger`` counts the hosts that reverts release and the OS threads the tasks ran on.
     """
+    ledger = ledger if ledger is not None else Ledger()
     flow = LinearFlow("provision")
     flow.add(
-        _Allocate("allocate", ledger if ledger is not None else Counter()),
+        _Allocate("allocate", ledger),
         UnorderedFlow("attach").add(
-            _Attach("network", provides="network"),
-            _Attach("volume", provides="volume"),
-            _Attach("image", provides="image"),
+            _Attach("network", ledger, provides="network"),
+            _Attach("volume", ledger, provides="volume"),
+            _Attach("image", ledger, provides="image"),
         ),
-        LinearFlow("boot", retry=Times(2, provides="attempt", revert_all=True)).add(_Boot("boot_server")),
-        _Notify("notify"),
+        LinearFlow("boot", retry=Times(2, provides="attempt", revert_all=True)).add(
+            _Boot("boot_server", ledger)
+        ),
+        _Notify("notify", ledger),
     )
     return flow
 
@@ -131,6 +145,10 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
+def _seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
 @dataclass(frozen=True)
 class DemoReport:
     """What the demo ran and how it went."""
@@ -143,6 +161,7 @@ class DemoReport:
     concurrency: int
     latency_ms: float
     os_threads: int
+    process_threads: int
     peak_rss: int
     p50: float
     p99: float
@@ -159,11 +178,12 @@ class DemoReport:
         out = [
             ("workflows", f"{self.workflows:,}"),
             ("hub", f"{self.hub} (up to {self.concurrency:,} at once)"),
-            ("OS threads", str(self.os_threads)),
+            ("OS threads", f"{self.os_threads} (ran the tasks of all workflows)"),
+            ("process threads", f"{self.process_threads} at most (with helpers, e.g. a database writer)"),
             ("wall time", f"{self.seconds:.2f} s"),
             ("workflows/s", f"{self.rate:,.0f}"),
-            ("workflow latency p50", f"{self.p50 * 1000:.0f} ms"),
-            ("workflow latency p99", f"{self.p99 * 1000:.0f} ms"),
+            ("workflow latency p50", _seconds(self.p50)),
+            ("workflow latency p99", _seconds(self.p99)),
             ("remote call", f"{self.latency_ms:g} ms per task"),
             ("peak RSS", f"{self.peak_rss / 2**20:.0f} MiB"),
         ]
@@ -183,6 +203,7 @@ class Progress:
         self.counts: Counter[str] = Counter()
         self.done = 0
         self.started = 0
+        self.transitions = 0
         self.peak_threads = os_threads()
         self._interval = interval
         self._started = time.perf_counter()
@@ -211,7 +232,7 @@ class Progress:
         """Show the current counts now."""
         self.peak_threads = max(self.peak_threads, os_threads())
         if self._bar is not None:
-            in_flight = f"{self.started - self.done:,} in flight"
+            in_flight = f"{self.started - self.done:,} in flight, {self.transitions:,} atom transitions"
             self._bar.update(
                 self._task, completed=self.done, states=", ".join(filter(None, [in_flight, self._states()]))
             )
@@ -221,7 +242,8 @@ class Progress:
             percent = 100 * self.done // self.total
             print(
                 f"demo: {self.done:,}/{self.total:,} workflows done ({percent}%) in {elapsed:.1f} s, "
-                f"{self.started - self.done:,} in flight: {self._states() or 'none finished yet'}",
+                f"{self.started - self.done:,} in flight, {self.transitions:,} atom transitions: "
+                f"{self._states() or 'none finished yet'}",
                 flush=True,
             )
 
@@ -235,6 +257,12 @@ class Progress:
         """A workflow was loaded (recorded) and is about to start."""
         self.started += 1
         self._tick(False)
+
+    def transition(self, event_type: str, details: Any) -> None:
+        """An atom of some workflow changed state (an atom notifier's callback)."""
+        if event_type != EVENT_UPDATE_PROGRESS:
+            self.transitions += 1
+            self._tick(False)
 
     def _tick(self, last: bool) -> None:
         now = time.perf_counter()
@@ -265,7 +293,7 @@ def run_demo(
     configuration); a green one needs the process patched first.
     """
     rng = random.Random(seed)
-    ledger: Counter[str] = Counter()
+    ledger = Ledger()
     latency = latency_ms / 1000.0
     flow = build_server_flow(ledger)
     store_backend = fetch_backend(backend)
@@ -284,6 +312,7 @@ def run_demo(
             eng = load(flow, store=store, engine=engine, backend=store_backend, hub=the_hub)
             uuids.append(eng.storage.flow_uuid)
             if progress is not None:
+                eng.atom_notifier.register(ANY, progress.transition)
                 progress.began()
             yield eng
 
@@ -310,12 +339,13 @@ def run_demo(
     return DemoReport(
         workflows=workflows,
         outcomes=dict(summary.counts),
-        hosts_released=ledger["hosts released"],
+        hosts_released=ledger.hosts_released,
         seconds=elapsed,
         hub=the_hub.name,
         concurrency=concurrency,
         latency_ms=latency_ms,
-        os_threads=max(os_threads(), progress.peak_threads if progress is not None else 0),
+        os_threads=len(ledger.threads),
+        process_threads=max(os_threads(), progress.peak_threads if progress is not None else 0),
         peak_rss=_peak_rss_bytes(),
         p50=_percentile(latencies, 0.50),
         p99=_percentile(latencies, 0.99),

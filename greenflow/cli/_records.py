@@ -10,12 +10,13 @@ stamps (by TaskFlow, or by an older greenflow) read as runs with no times.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from greenflow import states
-from greenflow.exceptions import NotFoundError
+from greenflow.exceptions import NotFoundError, StorageError
 from greenflow.masking import mask_url
 from greenflow.persistence import AtomDetail, FlowDetail, RetryDetail, fetch_backend
 from greenflow.storage import TRANSITIONS_META
@@ -209,6 +210,27 @@ def flow_run(flow_detail: FlowDetail) -> FlowRun:
     )
 
 
+def _every_flow(conn: Any) -> dict[str, FlowDetail]:
+    """Every flow detail ``conn`` holds; a corrupt record is skipped, saying so on stderr."""
+    try:
+        return {fd.uuid: fd for book in conn.get_logbooks() for fd in book}
+    except StorageError:  # one bad record: read them one by one and keep the others
+        pass
+    found: dict[str, FlowDetail] = {}
+    for book in conn.get_logbooks(lazy=True):
+        try:
+            flows = conn.get_flows_for_book(book.uuid, lazy=True)
+        except StorageError as exc:
+            print(f"greenflow: skipped logbook {book.uuid}: {exc!s:.300}", file=sys.stderr)
+            continue
+        for flow in flows:
+            try:
+                found[flow.uuid] = conn.get_flow_details(flow.uuid)
+            except StorageError as exc:
+                print(f"greenflow: skipped flow {flow.uuid}: {exc!s:.300}", file=sys.stderr)
+    return found
+
+
 def load_runs(url: str, flow_uuids: Iterable[str] = ()) -> list[FlowRun]:
     """Every flow run ``url``'s backend holds (or those named), oldest first.
 
@@ -227,7 +249,7 @@ def load_runs(url: str, flow_uuids: Iterable[str] = ()) -> list[FlowRun]:
                 except NotFoundError:
                     missing.append(uuid)
         else:
-            found = {fd.uuid: fd for book in conn.get_logbooks() for fd in book}
+            found = _every_flow(conn)
             missing = [u for u in wanted if u not in found]
             details = [found[u] for u in wanted if u in found] if wanted else list(found.values())
     finally:

@@ -52,6 +52,7 @@ _LEGEND: Final = {
     "interrupted": "started, never ended",
 }
 DEFAULT_MAX_FLOWS: Final = 40
+_ENDED: Final = frozenset({states.SUCCESS, states.REVERTED, states.FAILURE, states.SUSPENDED})
 
 _WIDTH: Final = 1100
 _LABEL: Final = 190  # left column: atom names
@@ -127,7 +128,7 @@ def sample_runs(runs: Sequence[FlowRun], limit: int) -> tuple[list[FlowRun], str
             if len(chosen) < limit:
                 chosen[run.uuid] = run
     stride = max(1, len(runs) // max(1, limit - len(chosen)))
-    for run in runs[::stride]:
+    for run in (*runs[::stride], *runs):  # spread evenly, then fill up in order
         if len(chosen) >= limit:
             break
         chosen.setdefault(run.uuid, run)
@@ -148,9 +149,12 @@ def _concurrency(runs: Sequence[FlowRun]) -> tuple[float, float, list[int], list
     """
     flow_events: list[tuple[float, int]] = []
     atom_events: list[tuple[float, int]] = []
+    last = max((run.end for run in runs if run.end is not None), default=0.0)
     for run in runs:
         if run.start is not None and run.end is not None:
-            flow_events += ((run.start, 1), (run.end, -1))
+            # A flow still running (or cut off) is in flight up to the last thing recorded.
+            end = run.end if run.state in _ENDED else last
+            flow_events += ((run.start, 1), (end, -1))
         for atom in run.atoms:
             for seg in atom.segments:
                 if seg.kind != "retrying":

@@ -9,12 +9,15 @@ from greenflow.compiler._compiler import (
     TASK,
     ArgKind,
     ArgSource,
+    BoundFlow,
     CompiledFlow,
     DeciderEdge,
     FlowCompiler,
     Node,
     NodeKind,
+    bind_flow,
     compile_flow,
+    flow_shape,
 )
 
 __all__ = [
@@ -26,10 +29,13 @@ __all__ = [
     "TASK",
     "ArgKind",
     "ArgSource",
+    "BoundFlow",
     "CompiledFlow",
     "DeciderEdge",
     "FlowCompiler",
     "Node",
     "NodeKind",
+    "bind_flow",
     "compile_flow",
+    "flow_shape",
 ]

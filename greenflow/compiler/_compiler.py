@@ -7,8 +7,14 @@ Every requirement is resolved here to where its value will come from: an
 earlier atom's result, a value injected into the atom, or the engine's store.
 
 Compilation is linear in the size of the flow. A compiled graph holds no
-per-run state, so every engine of the same flow shares one (it is cached on
-the flow object until the flow, or any flow, changes structure).
+per-run state and no atom object: it is keyed by the flow's *shape* (flow
+classes and names, retries, links and deciders, and each atom's class, name,
+version, requires/provides/rebind/optional arguments and which arguments it
+injects), so every flow of one shape shares one graph, whoever built it. What
+differs between such flows (the task instances, their injected values) is the
+flow's own: ``bind_flow()`` returns the shared graph with the flow's atoms
+aligned to its nodes. Both are cached on the flow object until the flow (or
+any flow) changes structure.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeAlias
 
 from greenflow.atoms import Atom, Task
 from greenflow.exceptions import (
@@ -37,12 +43,15 @@ __all__ = [
     "RETRY",
     "TASK",
     "ArgKind",
+    "BoundFlow",
     "CompiledFlow",
     "DeciderEdge",
     "FlowCompiler",
     "Node",
     "NodeKind",
+    "bind_flow",
     "compile_flow",
+    "flow_shape",
 ]
 
 
@@ -57,7 +66,7 @@ class NodeKind(IntEnum):
 class ArgKind(IntEnum):
     """Where an argument's value comes from."""
 
-    FROM_INJECT = 0  # the atom's own ``inject`` (``ref`` is the value)
+    FROM_INJECT = 0  # the atom's own ``inject`` (``ref`` is its key there)
     FROM_ATOM = 1  # an earlier atom's result (``ref`` is its index, ``key`` the item)
     FROM_STORE = 2  # the engine's store / injected values (``ref`` is the symbol)
 
@@ -75,9 +84,18 @@ _DIRECT_EDGE_LIMIT: Final = 8
 
 _NO_KEY: Final = None
 
+#: How many shapes' graphs are kept for sharing (a service building flows of a
+#: few shapes hits it; one naming every flow uniquely only cycles through it).
+SHAPE_CACHE_SIZE: Final = 1024
+
 
 class ArgSource(NamedTuple):
-    """How one argument of an atom is obtained at run time."""
+    """How one argument of an atom is obtained at run time.
+
+    ``ref`` is, per ``kind``: the key of the atom's ``inject`` holding the value
+    (``ARG_FROM_INJECT``: the value itself is the flow's, not the graph's), the
+    providing atom's index (``ARG_FROM_ATOM``), or the symbol (``ARG_FROM_STORE``).
+    """
 
     arg: str
     symbol: str
@@ -99,12 +117,12 @@ class DeciderEdge(NamedTuple):
 class Node:
     """One vertex of the execution graph (an atom, or a join of parallel branches).
 
-    Built by the compiler and never changed afterwards.
+    Built by the compiler and never changed afterwards. It holds no atom object
+    (flows of one shape share it): ``bind_flow(flow).atoms[index]`` is the atom.
     """
 
     __slots__ = (
         "args",
-        "atom",
         "deciders",
         "flow",
         "index",
@@ -116,13 +134,13 @@ class Node:
         "save_as",
         "scope",
         "succs",
+        "version",
     )
 
     def __init__(self, index: int, name: str, kind: NodeKind, atom: Any, flow: str, retry: int) -> None:
         self.index = index
         self.name = name
         self.kind = kind
-        self.atom = atom
         self.flow = flow  # the name of the innermost flow holding this node
         self.retry = retry  # the innermost retry whose scope holds this node (-1: none)
         self.preds: tuple[int, ...] = ()
@@ -132,6 +150,7 @@ class Node:
         self.deciders: tuple[DeciderEdge, ...] = ()
         self.scope: tuple[int, ...] = ()  # retries only: every node their flow holds
         self.save_as: tuple[tuple[str, Any], ...] = atom.save_as if atom is not None else ()
+        self.version: tuple[int, int] | None = atom.version if atom is not None else None
 
     def __repr__(self) -> str:
         return f"Node({self.index}, {self.name!r}, kind={self.kind})"
@@ -139,7 +158,7 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class CompiledFlow:
-    """The immutable execution graph of a flow, shared by every engine that runs it."""
+    """The immutable execution graph of a flow shape, shared by every engine of that shape."""
 
     name: str
     nodes: tuple[Node, ...]
@@ -188,6 +207,7 @@ class FlowCompiler:
             )
         self._flow = flow
         self._nodes: list[Node] = []
+        self._atoms: list[Any] = []  # aligned with _nodes (None for joins)
         self._preds: list[list[int]] = []
         self._succs: list[list[int]] = []
         self._deciders: list[list[tuple[Any, Depth, list[int], list[int], int]]] = []
@@ -216,6 +236,7 @@ class FlowCompiler:
             self._names[name] = index
         node = Node(index, name, kind, atom, flow.name, self._retry_stack[-1] if self._retry_stack else -1)
         self._nodes.append(node)
+        self._atoms.append(atom)
         self._preds.append([])
         self._succs.append([])
         self._deciders.append([])
@@ -474,10 +495,10 @@ class FlowCompiler:
             is_optional = arg in optional
             if inject:
                 if symbol in inject:
-                    yield ArgSource(arg, symbol, ARG_FROM_INJECT, inject[symbol], _NO_KEY, is_optional)
+                    yield ArgSource(arg, symbol, ARG_FROM_INJECT, symbol, _NO_KEY, is_optional)
                     continue
                 if arg in inject:
-                    yield ArgSource(arg, symbol, ARG_FROM_INJECT, inject[arg], _NO_KEY, is_optional)
+                    yield ArgSource(arg, symbol, ARG_FROM_INJECT, arg, _NO_KEY, is_optional)
                     continue
             found = scope.lookup(symbol)
             if found:
@@ -643,25 +664,141 @@ def _check_nesting(flow: Flow) -> None:
         stack.extend((sub, depth + 1) for sub in current._subflows)
 
 
-def compile_flow(flow: Flow) -> CompiledFlow:
-    """Compile ``flow``, reusing the cached graph while its structure has not changed.
+Shape: TypeAlias = tuple[Any, ...]
+
+
+class BoundFlow(NamedTuple):
+    """A flow's shared graph and its own atoms: ``atoms[i]`` is node ``i``'s atom (``None``: a join)."""
+
+    graph: CompiledFlow
+    atoms: tuple[Any, ...]
+
+
+class _Unshareable(Exception):
+    """The flow has no shape key (an object in it twice, or not an atom): compile it alone."""
+
+
+def _atom_shape(atom: Any) -> Shape:
+    # Everything the compiler reads of an atom; the values of ``inject`` stay the flow's.
+    if not isinstance(atom, Atom):
+        raise _Unshareable
+    inject = atom.inject
+    return (
+        type(atom),
+        atom.name,
+        atom.version,
+        atom.save_as,
+        atom.provides,
+        atom.requires,
+        tuple(atom.rebind.items()),
+        atom.optional,
+        tuple(atom.revert_mapping.items()),
+        atom.revert_optional_args,
+        frozenset(inject) if inject else None,
+    )
+
+
+def _flow_shape(flow: Flow, atoms: list[Any], seen: set[int]) -> Shape:
+    if id(flow) in seen:
+        raise _Unshareable
+    seen.add(id(flow))
+    retry = flow.retry
+    retry_shape = None
+    if retry is not None:
+        retry_shape = _atom_shape(retry)
+        atoms.append(retry)
+    children = list(flow)
+    shapes: list[Shape] = []
+    for child in children:
+        if isinstance(child, Flow):
+            shapes.append(_flow_shape(child, atoms, seen))
+        else:
+            if id(child) in seen:
+                raise _Unshareable
+            seen.add(id(child))
+            shapes.append(_atom_shape(child))
+            atoms.append(child)
+    links: tuple[Any, ...] = ()
+    if isinstance(flow, GraphFlow):
+        position = {id(c): i for i, c in enumerate(children)}
+        # Deciders are compared by identity: a decider object is part of the graph.
+        links = tuple(
+            (position[id(u)], position[id(v)], tuple(sorted(meta.items())))
+            for u, v, meta in flow.iter_links()
+        )
+    return (type(flow), flow.name, retry_shape, tuple(shapes), links)
+
+
+def flow_shape(flow: Flow) -> tuple[Shape | None, list[Any]]:
+    """``(key, atoms)``: the flow's structural key (``None`` if it has none) and its atoms.
+
+    Two flows with equal keys compile to the same graph. ``atoms`` lists the
+    retries and atoms in a fixed walk order (retry first, then items in order,
+    depth first), the order the shared graph's atom positions refer to.
+    """
+    atoms: list[Any] = []
+    try:
+        key = _flow_shape(flow, atoms, set())
+        hash(key)  # an unhashable link metadata value: no key
+    except (_Unshareable, TypeError):
+        return None, atoms
+    return key, atoms
+
+
+# shape key -> (graph, walk position of each node's atom, -1 for joins)
+_GRAPHS: dict[Shape, tuple[CompiledFlow, tuple[int, ...]]] = {}
+
+
+def _compile_shared(flow: Flow) -> BoundFlow:
+    key, walk = flow_shape(flow)
+    if key is not None:
+        hit = _GRAPHS.get(key)
+        if hit is not None:
+            graph, positions = hit
+            return BoundFlow(graph, tuple([walk[p] if p >= 0 else None for p in positions]))
+    compiler = FlowCompiler(flow)
+    graph = compiler.compile()
+    atoms = tuple(compiler._atoms)
+    if key is not None:
+        where = {id(atom): p for p, atom in enumerate(walk)}
+        positions = tuple([where[id(atom)] if atom is not None else -1 for atom in atoms])
+        if len(_GRAPHS) >= SHAPE_CACHE_SIZE:
+            try:  # the oldest entry; another thread may be evicting too
+                del _GRAPHS[next(iter(_GRAPHS))]
+            except (KeyError, RuntimeError, StopIteration):
+                pass
+        _GRAPHS[key] = (graph, positions)
+    return BoundFlow(graph, atoms)
+
+
+def bind_flow(flow: Flow) -> BoundFlow:
+    """The shared graph of ``flow``'s shape and ``flow``'s own atoms, cached on the flow.
 
     The cache is checked in O(1) while no flow anywhere has changed since it
-    was filled, and in O(nested flows) otherwise.
+    was filled, and in O(nested flows) otherwise; a flow compiled for the
+    first time costs a walk over its atoms when a flow of its shape was
+    compiled before, a compilation otherwise.
     """
-    cached = flow._compiled
+    if not isinstance(flow, Flow):
+        FlowCompiler(flow)  # raises the error saying what an engine runs
+    cached = flow.compile_cache
     latest = latest_version()
     if cached is not None:
-        seen_latest, version, compiled = cached
+        seen_latest, version, bound = cached
         if seen_latest == latest:
-            return compiled  # type: ignore[no-any-return]
+            return bound  # type: ignore[no-any-return]
         current = structure_version(flow)
         if current == version:
-            flow._compiled = (latest, version, compiled)
-            return compiled  # type: ignore[no-any-return]
+            flow.compile_cache = (latest, version, bound)
+            return bound  # type: ignore[no-any-return]
     else:
         current = structure_version(flow)
     _check_nesting(flow)
-    compiled = FlowCompiler(flow).compile()
-    flow._compiled = (latest, current, compiled)
-    return compiled
+    bound = _compile_shared(flow)
+    flow.compile_cache = (latest, current, bound)
+    return bound
+
+
+def compile_flow(flow: Flow) -> CompiledFlow:
+    """The execution graph of ``flow`` (shared by every flow of its shape; see ``bind_flow``)."""
+    return bind_flow(flow).graph

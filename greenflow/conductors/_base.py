@@ -15,13 +15,15 @@ What happens to a job:
   failed, is *consumed*; a storage, executor or board failure *abandons* it
   for another attempt, until it has failed ``max_abandons`` times, when it
   is *trashed*; a job that cannot even be dispatched (no flow detail, no
-  importable factory, malformed details) is *trashed* with the reason; a
+  importable factory, malformed details) is *trashed* with the reason (a
+  storage or board failure while loading it is a failed attempt); a
   suspended run (the conductor is stopping) is abandoned and not counted.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import socket
@@ -41,7 +43,7 @@ from greenflow.exceptions import (
     UnclaimableJobError,
 )
 from greenflow.executors import ExecutorError
-from greenflow.hubs import get_hub
+from greenflow.hubs import resolve_hub
 from greenflow.jobs import FencedBackend, Job, JobBoard, Lease
 from greenflow.notifier import Notifier
 from greenflow.persistence import FlowDetail
@@ -65,6 +67,8 @@ class Conductor:
 
     ``persistence`` is where job logbooks live and engines record; ``engine``
     and ``engine_options`` are passed to ``load_from_detail`` for each job.
+    ``gc_threshold`` raises the collector's first threshold while ``run()``
+    runs (worth it with thousands of jobs at once, as for ``run_many``).
     Subclasses may override ``_listeners_from_job(job, engine)`` (listeners
     to attach to each engine) and ``_on_job_done(job, future)``.
     """
@@ -94,6 +98,11 @@ class Conductor:
     WAIT_TIMEOUT: ClassVar[float] = 0.5
     CLAIM_EXPIRY: ClassVar[float] = 30.0
     MAX_ABANDONS: ClassVar[int] = 3
+    #: Seconds a job waits before its next attempt after its first failed one (doubling, capped).
+    RETRY_BACKOFF: ClassVar[float] = 1.0
+    RETRY_BACKOFF_MAX: ClassVar[float] = 30.0
+    #: The most jobs claimed in one call to the board (other conductors get their turn between calls).
+    CLAIM_BATCH: ClassVar[int] = 200
 
     def __init__(
         self,
@@ -108,6 +117,7 @@ class Conductor:
         claim_expiry: float | None = None,
         max_abandons: int | None = None,
         hub: Any = None,
+        gc_threshold: int | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise InvalidOptionError(f"a conductor needs a non-empty string name, got {name!r}")
@@ -124,7 +134,12 @@ class Conductor:
                 f"claim_expiry must be a positive number of seconds, got {claim_expiry!r}"
             )
         self._max_abandons = self.MAX_ABANDONS if max_abandons is None else int(max_abandons)
-        self._hub = hub if hub is not None and not isinstance(hub, str) else get_hub(hub)
+        if gc_threshold is not None and (
+            not isinstance(gc_threshold, int) or isinstance(gc_threshold, bool) or gc_threshold < 1
+        ):
+            raise InvalidOptionError(f"gc_threshold must be an integer >= 1, got {gc_threshold!r}")
+        self._gc_threshold = gc_threshold
+        self._hub = resolve_hub(hub)
         self._notifier = Notifier()
         hub_obj = self._hub
         self._lock = hub_obj.Lock()
@@ -210,6 +225,11 @@ class Conductor:
         """
         self._dead.clear()
         self._stopping.clear()
+        saved_gc = gc.get_threshold()
+        if self._gc_threshold is not None:
+            # Thousands of live engines make every full collection walk them all; a higher
+            # first threshold makes collections rarer (as run_many's gc_threshold does).
+            gc.set_threshold(self._gc_threshold, *saved_gc[1:])
         try:
             self.connect()
             if self._persistence is not None:
@@ -227,6 +247,8 @@ class Conductor:
                 beat.join(self._claim_expiry)
                 self._shutdown_executor()
         finally:
+            if self._gc_threshold is not None:
+                gc.set_threshold(*saved_gc)
             self._dead.set()
 
     # -- the loop -----------------------------------------------------------------------------
@@ -242,19 +264,16 @@ class Conductor:
                 continue
             dispatched = False
             try:
-                for job in board.iterjobs(only_unclaimed=True, limit=free):
-                    if stopping.is_set() or len(self._dispatched) >= self.capacity:
-                        break
-                    try:
-                        claim = board.claim(job, self._name, expiry=self._claim_expiry)
-                    except (UnclaimableJobError, JobNotFoundError):
-                        continue  # another conductor was quicker
+                batch = free if max_dispatches is None else min(free, max(0, max_dispatches - total))
+                for job, claim in board.claim_next(
+                    self._name, min(batch, self.CLAIM_BATCH), self._claim_expiry
+                ):
                     self._start(job, Lease(board, job, claim))
                     dispatched = True
                     total += 1
-                    if max_dispatches is not None and 0 < max_dispatches <= total:
-                        self._log.info("conductor %s: dispatched %d jobs, the limit", self._name, total)
-                        return
+                if max_dispatches is not None and 0 < max_dispatches <= total:
+                    self._log.info("conductor %s: dispatched %d jobs, the limit", self._name, total)
+                    return
             except JobError as exc:
                 # The board is unreachable (a restart, a failover): back off and try again.
                 self._log.warning("conductor %s: jobboard error, retrying: %s", self._name, exc)
@@ -369,7 +388,7 @@ class Conductor:
             )
         return details[0]
 
-    def _engine_from_job(self, job: Job) -> Engine:
+    def _engine_from_job(self, job: Job) -> Any:
         """Load the engine that runs (or resumes) ``job``'s flow, recording through its fenced claim."""
         flow_detail = self._flow_detail_from_job(job)
         store: dict[str, Any] = {}
@@ -384,8 +403,14 @@ class Conductor:
             store.update(job_store)
         backend = self._persistence
         lease = self._leases.get(job.uuid)
-        if backend is not None and lease is not None:
+        # Only a backend engines write through records anything to fence (memory:// keeps
+        # live objects in this process, which no other conductor can see).
+        if backend is not None and lease is not None and getattr(backend, "writes_through", False):
             backend = FencedBackend(backend, lease)
+        return self._load_engine(flow_detail, store, backend)
+
+    def _load_engine(self, flow_detail: FlowDetail, store: dict[str, Any], backend: Any) -> Any:
+        """Load the engine for a job's flow detail (compat/ loads TaskFlow's engine wrapper here)."""
         options = dict(self._engine_options)
         if self._engine is not None:
             options["engine"] = self._engine
@@ -437,7 +462,7 @@ class Conductor:
                 listener.deregister()
             with self._lock:
                 self._engines.pop(job.uuid, None)
-        return engine.storage.get_flow_state() != states.SUSPENDED
+        return bool(engine.storage.get_flow_state() != states.SUSPENDED)
 
     def _on_job_done(self, job: Job, future: Future[Any]) -> None:
         """Finish ``job`` after its dispatch ended: consume, abandon or trash it (fenced on its claim)."""
@@ -455,6 +480,14 @@ class Conductor:
         consume = False
         try:
             consume = bool(future.result())
+        except JobNotFoundError as exc:  # the job names what is not there: it can never run
+            trash_reason = f"cannot be dispatched: {type(exc).__name__}: {exc}"
+        except self.NO_CONSUME_EXCEPTIONS as exc:
+            # The database or board failed while loading the job: a failed attempt, not a bad job.
+            failure = f"{type(exc).__name__}: {exc}"
+            self._log.warning(
+                "conductor %s: job %r could not be loaded, to be retried: %s", self._name, job.name, exc
+            )
         except Exception as exc:
             trash_reason = f"cannot be dispatched: {type(exc).__name__}: {exc}"
         delay = 0.1
@@ -507,7 +540,12 @@ class Conductor:
             board.trash(job, self._name, claim=claim, reason=reason)
             self._finished("trashed", "job_trashed", job, reason)
         else:
-            board.abandon(job, self._name, claim=claim, reason=failure)
+            # A failed attempt backs off (1 s, 2 s, 4 s ... at most RETRY_BACKOFF_MAX) before any
+            # conductor claims the job again: a failing dependency is not hammered.
+            backoff = None
+            if failure is not None:
+                backoff = min(self.RETRY_BACKOFF * 2 ** board.abandons(job), self.RETRY_BACKOFF_MAX)
+            board.abandon(job, self._name, claim=claim, reason=failure, retry_after=backoff)
             self._finished("abandoned", "job_abandoned", job, failure or "suspended")
 
     def _finish_details(self, job: Job) -> dict[str, Any]:

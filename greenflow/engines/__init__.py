@@ -7,6 +7,8 @@ The engine's sans-IO ``Runtime`` lives in ``_runtime``; options in ``_options``.
 from greenflow.atoms import invoke_atom  # re-exported where it used to live (it moved to atoms)
 from greenflow.engines._engine import WAITING, Engine, EngineStatistics
 from greenflow.engines._helpers import (
+    FACTORY_PREFIXES_ENV,
+    allow_factories,
     flow_from_detail,
     load,
     load_from_detail,
@@ -19,6 +21,7 @@ from greenflow.engines._options import ENGINE_KINDS, EngineOptions
 
 __all__ = [
     "ENGINE_KINDS",
+    "FACTORY_PREFIXES_ENV",
     "WAITING",
     "Engine",
     "EngineOptions",
@@ -26,6 +29,7 @@ __all__ = [
     "ManyRunner",
     "Outcome",
     "RunSummary",
+    "allow_factories",
     "flow_from_detail",
     "invoke_atom",
     "load",

@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Any, Final
 
 from greenflow import states
 from greenflow.atoms import EVENT_UPDATE_PROGRESS, Action, ActionKind, AtomOutcome, invoke_atom
-from greenflow.compiler import RETRY, CompiledFlow, compile_flow
+from greenflow.compiler import RETRY, CompiledFlow, bind_flow
 from greenflow.engines._options import EngineOptions
 from greenflow.engines._runtime import INTERRUPTED_FLOW_STATES, Runtime
 from greenflow.exceptions import EngineStateError, MissingDependencyError, StorageError
-from greenflow.executors import Starter, make_executor, shared_executor, starter_for
+from greenflow.executors import Starter, green_share, make_executor, shared_executor, starter_for
 from greenflow.failure import Failure
-from greenflow.hubs import get_hub
+from greenflow.hubs import Wakeup, resolve_hub
 from greenflow.notifier import Notifier
-from greenflow.persistence import AtomDetail, FlowDetail, make_owner, new_uuid
+from greenflow.persistence import AtomDetail, Backend, FlowDetail, make_owner, new_uuid
 from greenflow.storage import PendingCommit, Storage
 
 if TYPE_CHECKING:
@@ -43,6 +43,9 @@ _LOG = logging.getLogger(__name__)
 # Guards the "is this engine running?" test-and-set of every engine; held for
 # a few bytecodes, so one lock serves all engines without contention.
 _STATE_LOCK = threading.Lock()
+# Flow details run by an engine of this process with no backend, by id: the claim of a run
+# nothing records.
+_LOCAL_RUNS: dict[int, Engine] = {}
 
 #: Yielded by ``run_iter()`` when every runnable atom is running elsewhere.
 WAITING: Final = "WAITING"
@@ -74,7 +77,7 @@ class Engine:
         self,
         flow: Flow,
         flow_detail: FlowDetail,
-        backend: Any,
+        backend: Backend | None,
         options: EngineOptions,
     ) -> None:
         self._flow = flow
@@ -83,6 +86,7 @@ class Engine:
         self._notifier: Notifier | None = None
         self._atom_notifier: Notifier | None = None
         self._compiled: CompiledFlow | None = None
+        self._atoms: tuple[Any, ...] = ()  # the flow's atoms, aligned with the graph's nodes
         self._details: list[AtomDetail | None] | None = None
         self._validated = False
         self._running = False
@@ -92,8 +96,10 @@ class Engine:
         self._reverted = 0
         self._hub_obj: Any = None
         self._wakeup: Any = None
-        self._idle_wakeup: Any = None
+        self._idle_wakeup: Wakeup | None = None
         self._owner: str | None = None
+        # Atom "done" events held until their transition is durable (group commit).
+        self._held_events: list[tuple[str, dict[str, Any]]] | None = None
         self._claimed = False
 
     # -- preparation ------------------------------------------------------------------------
@@ -118,9 +124,9 @@ class Engine:
         return self.compile()
 
     def compile(self) -> CompiledFlow:
-        """Compile the flow (validating its structure); cached per flow structure."""
+        """Compile the flow (validating its structure); shared by every flow of the same shape."""
         if self._compiled is None:
-            self._compiled = compile_flow(self._flow)
+            self._compiled, self._atoms = bind_flow(self._flow)
         return self._compiled
 
     def prepare(self) -> None:
@@ -187,8 +193,6 @@ class Engine:
             self._runtime = None
             self._running = False
 
-    iter_run = run_iter
-
     @property
     def owner(self) -> str:
         """Who this engine is in claims: ``host:pid:engine-id``."""
@@ -200,6 +204,15 @@ class Engine:
         """Claim the flow detail for this run; ``EngineStateError`` if another engine holds it."""
         storage = self.storage
         if not storage.claims:
+            # Nothing records the run: two engines of this process on one flow detail
+            # are kept apart here (setdefault is atomic, so no lock, on any hub).
+            holder = _LOCAL_RUNS.setdefault(id(storage.flow_detail), self)
+            if holder is not self:
+                raise EngineStateError(
+                    f"cannot run flow {storage.flow_name!r}: another engine of this process "
+                    f"({holder.owner}) is running the same flow detail"
+                )
+            self._claimed = True
             return
         try:
             storage.claim(self.owner)
@@ -214,6 +227,10 @@ class Engine:
         if not self._claimed:
             return
         self._claimed = False
+        if not self.storage.claims:
+            if _LOCAL_RUNS.get(id(self.storage.flow_detail)) is self:
+                del _LOCAL_RUNS[id(self.storage.flow_detail)]
+            return
         try:
             self.storage.release(self.owner)
         except StorageError as exc:
@@ -225,6 +242,14 @@ class Engine:
 
     def _run_steps(self) -> Iterator[str]:
         self.validate()
+        # A backend with a writer group-commits this run with every other engine's on the hub.
+        self.storage.attach(self.hub)
+        try:
+            yield from self._run_attached()
+        finally:
+            self.storage.detach()
+
+    def _run_attached(self) -> Iterator[str]:
         self._claim()
         try:
             if self._claimed:
@@ -252,12 +277,14 @@ class Engine:
             never_resolve=self.options.never_resolve,
             fresh=self._runs == 0 and self.storage.created_all,
             interrupted=interrupted,
+            atoms=self._atoms,
         )
         self._runtime = runtime
         self._runs += 1
         sink = self._progress if self._atom_notifier else None
-        executor, owned = self._executor()
+        executor, owned, limit = self._executor()
         commit = self.storage.commit if self.storage.defers_commits else None
+        self._held_events = [] if commit is not None and self._atom_notifier else None
         try:
             actions = runtime.start()
             pending = commit() if commit is not None else None
@@ -266,21 +293,24 @@ class Engine:
             if executor is None:
                 yield from self._run_inline(runtime, actions, sink)
             else:
-                yield from self._run_with(executor, runtime, actions, sink)
+                yield from self._run_with(executor, limit, runtime, actions, sink)
         finally:
             if owned:
                 executor.shutdown(wait=True)
             self._executed += runtime.executed
             self._reverted += runtime.reverted
         end = runtime.end_state
-        self._set_flow_state(end)
+        # The flow's end is reported only once it is durable.
+        old = self._set_flow_state(end, notify=commit is None)
         pending = commit() if commit is not None else None
         if pending is not None:
             yield from self._wait_durable(pending)
+        if commit is not None and old is not None:
+            self._notify_flow(end, old)
         self._release()  # before the final state is seen: whoever waits for it may run the flow next
         yield end
         if end in (states.REVERTED, states.FAILURE):
-            Failure.reraise_if_any(runtime.failures)
+            Failure.reraise_if_any(runtime.failures, runtime.failure_atoms())
 
     def _run_inline(self, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
         queue = deque(actions)
@@ -322,9 +352,16 @@ class Engine:
                 self._idle_wakeup = wakeup
         if outcome[0] is not None:
             raise outcome[0]
+        held = self._held_events
+        if held:
+            self._held_events = []
+            for state, event in held:
+                self.atom_notifier.notify(state, event)
 
-    def _run_with(self, executor: Any, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
-        """Run atoms on ``executor``: at most one at a time for the serial engine.
+    def _run_with(
+        self, executor: Any, limit: int | None, runtime: Runtime, actions: list[Action], sink: Any
+    ) -> Iterator[str]:
+        """Run atoms on ``executor``, at most ``limit`` at a time (``None``: no bound).
 
         Atoms start through the executor's ``Starter`` (``greenflow.executors``,
         chosen once per run); completions arrive through callbacks (possibly on
@@ -334,9 +371,11 @@ class Engine:
         in the engine's green thread: there is nothing to overlap it with, and a
         blocking call in it yields to the hub anyway.
         """
-        done: deque[tuple[Action, Any]] = deque()
-        waiting: deque[Action] = deque()
-        limit = 1 if self.options.engine == "serial" else None
+        # Plain lists consumed from an index, not deques: an engine in flight keeps
+        # both, and a deque's first block alone is some 600 bytes.
+        done: list[tuple[Action, Any]] = []
+        waiting: list[Action] = []  # waiting[head:] are still to start
+        head = 0
         wakeup = self._wakeup = self._idle_wakeup or self.hub.new_wakeup()
         self._idle_wakeup = None
         notify = wakeup.notify
@@ -351,11 +390,15 @@ class Engine:
 
         try:
             while True:
+                if head == len(waiting) and head:
+                    waiting.clear()
+                    head = 0
                 waiting.extend(actions)
                 actions = []
-                while waiting and (limit is None or running < limit):
-                    action = waiting.popleft()
-                    if inline and running == 0 and not waiting:
+                while head < len(waiting) and (limit is None or running < limit):
+                    action = waiting[head]
+                    head += 1
+                    if inline and running == 0 and head == len(waiting):
                         actions = self._feed(
                             runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)
                         )
@@ -365,20 +408,27 @@ class Engine:
                     except Exception as exc:  # the executor refused it (shut down, not picklable...)
                         done.append((action, AtomOutcome(False, Failure.from_exception(exc))))
                     running += 1
-                while done:
-                    action, raw = done.popleft()
-                    running -= 1
-                    outcome = raw if raw.__class__ is AtomOutcome else read(action, raw, sink)
-                    actions.extend(self._feed(runtime, action, outcome))
+                if done:
+                    # Callbacks on other threads may append meanwhile: take by index,
+                    # then drop exactly what was taken.
+                    taken = 0
+                    while taken < len(done):
+                        action, raw = done[taken]
+                        taken += 1
+                        running -= 1
+                        outcome = raw if raw.__class__ is AtomOutcome else read(action, raw, sink)
+                        actions.extend(self._feed(runtime, action, outcome))
+                    del done[:taken]
                 if commit is not None:
                     pending = commit()
                     if pending is not None:  # what was just recorded is not durable yet: start nothing
                         yield from self._wait_durable(pending)
                         if done:  # outcomes that arrived meanwhile rang while the commit was awaited
                             continue
-                if actions or (waiting and (limit is None or running < limit)):
+                more = head < len(waiting)
+                if actions or (more and (limit is None or running < limit)):
                     continue
-                if running == 0 and not waiting and runtime.finished:
+                if running == 0 and not more and runtime.finished:
                     return
                 yield WAITING
         finally:
@@ -394,31 +444,47 @@ class Engine:
             return runtime.executed_ok(i, value) if ok else runtime.executed_failed(i, value)
         return runtime.reverted_ok(i, value) if ok else runtime.reverted_failed(i, value)
 
-    def _executor(self) -> tuple[Any, bool]:
-        """``(executor, owned)``, or ``(None, False)`` to run atoms inline in this loop."""
+    def _executor(self) -> tuple[Any, bool, int | None]:
+        """``(executor, owned, limit)``; ``executor`` ``None`` runs atoms inline in this loop.
+
+        ``limit`` bounds the atoms running at once: 1 for the serial engine, and
+        ``max_workers`` for an engine asking for green threads of its own, which
+        it takes from the hub's shared green pool instead of making a pool.
+        """
         opts = self.options
         spec = opts.executor
-        if spec is None:
-            if opts.engine == "serial":
-                return None, False
-            if opts.max_workers is None:
-                return shared_executor(self.hub), False
-            return make_executor(None, max_workers=opts.max_workers, hub=self.hub)  # type: ignore[no-any-return]
-        if isinstance(spec, str) and spec in ("serial", "synchronous"):
-            return None, False
-        return make_executor(spec, max_workers=opts.max_workers, hub=self.hub)  # type: ignore[no-any-return]
+        serial = opts.engine == "serial"
+        if (spec is None and serial) or spec == "synchronous":
+            return None, False, None
+        limit = 1 if serial else None
+        if spec is None and opts.max_workers is None:
+            return shared_executor(self.hub), False, limit
+        share = green_share(spec, opts.max_workers, self.hub)
+        if share is not None:
+            return shared_executor(self.hub), False, share if limit is None else min(limit, share)
+        executor, owned = make_executor(spec, max_workers=opts.max_workers, hub=self.hub)
+        return executor, owned, limit
 
     @property
     def hub(self) -> Any:
         """The hub this engine waits through (chosen by the ``hub`` option or configuration)."""
         hub = self._hub_obj
         if hub is None:
-            chosen = self.options.hub
-            if chosen is not None and not isinstance(chosen, str):
-                hub = self._hub_obj = chosen
-            else:
-                hub = self._hub_obj = get_hub(chosen)
+            hub = self._hub_obj = resolve_hub(self.options.hub)
         return hub
+
+    def set_wakeup(self, wakeup: Wakeup | None) -> None:
+        """Ring ``wakeup`` (instead of a wakeup of the engine's own) when ``run_iter()`` may step on.
+
+        For drivers that step many engines' ``run_iter()`` and wait for any of
+        them (``run_many`` under the threading hub): after the engine yields
+        ``WAITING``, ``wakeup.notify()`` is called, from any thread, once one
+        of its atoms has finished or its recorder's commit is durable; the
+        driver then steps it again. ``wakeup.wait()`` is never called by the
+        engine. ``None`` goes back to the engine's own wakeup (used by ``run()``).
+        Set it before the run's first step or between runs.
+        """
+        self._idle_wakeup = wakeup
 
     def suspend(self) -> None:
         """Ask a running engine to stop after its running atoms finish (``run()`` returns).
@@ -447,14 +513,21 @@ class Engine:
 
     # -- notifications ----------------------------------------------------------------------
 
-    def _set_flow_state(self, new: str) -> None:
+    def _set_flow_state(self, new: str, notify: bool = True) -> str | None:
+        """Record the flow's state; return the old one (``None`` if the transition does not apply)."""
         fd = self.storage.flow_detail
         old = fd.state
         if not states.check_flow_transition(fd.name, old, new):
-            return
+            return None
         fd.state = new
         self.storage.save_flow()
+        if notify:
+            self._notify_flow(new, old)
+        return old
+
+    def _notify_flow(self, new: str, old: str) -> None:
         if self._notifier:
+            fd = self.storage.flow_detail
             self._notifier.notify(
                 new, {"engine": self, "flow_name": fd.name, "flow_uuid": fd.uuid, "old_state": old}
             )
@@ -473,6 +546,10 @@ class Engine:
         }
         if new in _RESULT_STATES:
             event["result"] = result
+            held = self._held_events
+            if held is not None:  # a listener hears that an atom is done once that is durable
+                held.append((new, event))
+                return
         self.atom_notifier.notify(new, event)
 
     def _progress(self, atom: Any, progress: float) -> None:

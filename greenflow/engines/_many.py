@@ -19,16 +19,16 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from greenflow import states
 from greenflow.engines._engine import WAITING, Engine
-from greenflow.engines._helpers import load_with_options
+from greenflow.engines._helpers import BackendSpec, load_with_options
 from greenflow.engines._options import EngineOptions
 from greenflow.exceptions import InvalidOptionError
 from greenflow.failure import Failure
 from greenflow.patterns import Flow
-from greenflow.persistence import fetch_backend
+from greenflow.persistence import shared_backend
 
 __all__ = ["ManyRunner", "Outcome", "RunSummary", "run_many"]
 
@@ -85,6 +85,10 @@ class RunSummary:
 Item = Any  # a Flow, an Engine, or a (Flow, store) pair
 
 
+#: Engines a green run_many loads before it lets the hub run others (about 2 ms of loading).
+_LOADS_PER_YIELD: Final = 32
+
+
 class _Bell:
     """Given to a multiplexed engine as its wakeup: ringing it marks the engine ready."""
 
@@ -133,7 +137,7 @@ class ManyRunner:
         collect_results: bool = True,
         keep_engines: bool = False,
         gc_threshold: int | None = None,
-        backend: Any = None,
+        backend: BackendSpec = None,
         **options: Any,
     ) -> None:
         if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
@@ -143,14 +147,14 @@ class ManyRunner:
         ):
             raise InvalidOptionError(f"run_many gc_threshold must be an integer >= 1, got {gc_threshold!r}")
         self._gc_threshold = gc_threshold
-        # One backend object for the batch: its connection pool serves every engine.
-        self._backend = fetch_backend(backend) if isinstance(backend, (str, dict)) else backend
+        # The process's backend for a URL or dict: its pool and writer serve every engine.
+        self._backend = shared_backend(backend) if isinstance(backend, (str, dict)) else backend
         if on_result is not None and not callable(on_result):
             raise InvalidOptionError(f"run_many on_result must be callable, got {on_result!r}")
         from greenflow.executors import make_executor, shared_executor
-        from greenflow.hubs import get_hub
+        from greenflow.hubs import resolve_hub
 
-        self._hub = hub if hub is not None and not isinstance(hub, str) else get_hub(hub)
+        self._hub = resolve_hub(hub)
         if executor is None:
             self._executor, self._owned = shared_executor(self._hub), False
         else:
@@ -159,9 +163,7 @@ class ManyRunner:
         self._concurrency = concurrency
         self._store = dict(store) if store else None
         # Built (and validated) once: every flow of the batch gets the same options.
-        self._engine_options = EngineOptions.build(
-            engine, None, executor=self._executor, hub=self._hub, **options
-        )
+        self._engine_options = EngineOptions.build(engine, executor=self._executor, hub=self._hub, **options)
         self._on_result = on_result
         self._keep_outcomes = keep_outcomes
         self._collect_results = collect_results
@@ -236,7 +238,9 @@ class ManyRunner:
                 f"run_many takes flows, engines or (flow, store) pairs; item {index} "
                 f"is {type(item).__name__} {item!r}"
             )
-        return load_with_options(item, self._engine_options, store=store, backend=self._backend)
+        return load_with_options(
+            item, self._engine_options, store=store, backend=self._backend, defer_creation=True
+        )
 
     def _next_engine(self) -> tuple[int, Engine | Outcome] | None:
         """The next item's index and engine (or the outcome of an item that could not load)."""
@@ -337,6 +341,7 @@ class ManyRunner:
 
         active = self._active
         exhausted = suspended = False
+        loaded = 0
         while True:
             while not exhausted:
                 taken = self._take_engine()
@@ -348,6 +353,11 @@ class ManyRunner:
                     submit(run_engine, (index, engine), finished)
                 else:
                     hub.spawn(lambda i=index, e=engine: finished(run_engine(i, e)))
+                loaded += 1
+                if not loaded % _LOADS_PER_YIELD:
+                    # Loading is CPU work: let the engines already started (and the
+                    # rest of the hub) run between slices, so the hub never stalls on it.
+                    hub.sleep(0)
             while done:
                 index, engine, exc = done.popleft()
                 del active[index]
@@ -398,7 +408,7 @@ class ManyRunner:
                         # Given at its first step, not when taken from the input: the
                         # same engine may be in the input twice, and the second's
                         # bell must not replace the first's.
-                        active[index]._idle_wakeup = _Bell(ready, index, driver)
+                        active[index].set_wakeup(_Bell(ready, index, driver))
                 if exc is None:
                     try:
                         for state in gen:
@@ -412,7 +422,7 @@ class ManyRunner:
                     continue
                 engine = active.pop(index)
                 del steps[index]
-                engine._idle_wakeup = None
+                engine.set_wakeup(None)
                 self._record(index, engine, None, None if isinstance(exc, StopIteration) else exc)
                 if not exhausted:
                     break  # refill before stepping on

@@ -7,19 +7,14 @@ from dataclasses import dataclass, fields
 from typing import Any, Final
 
 from greenflow.exceptions import InvalidOptionError
+from greenflow.executors import executor_problem
+from greenflow.hubs import HUB_NAMES
 from greenflow.masking import mask_conf
 
 __all__ = ["ENGINE_KINDS", "EngineOptions"]
 
-#: Engine kinds ``load()`` accepts, with their aliases.
-ENGINE_KINDS: Final = {
-    "serial": "serial",
-    "default": "serial",
-    "parallel": "parallel",
-    # TaskFlow's name: a parallel engine whose executor object sends tasks to remote workers.
-    "worker-based": "parallel",
-    "workers": "parallel",
-}
+#: Engine kinds ``load()`` accepts (TaskFlow's other spellings are compat/'s).
+ENGINE_KINDS: Final = ("parallel", "serial")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +22,15 @@ class EngineOptions:
     """How an engine runs. Unknown or mistyped options raise ``InvalidOptionError``.
 
     - ``engine``: ``'serial'`` (atoms one at a time, in the caller) or ``'parallel'``
-      (independent atoms at once on ``executor``); ``'worker-based'`` (or
-      ``'workers'``) is ``'parallel'`` with a ``greenflow.workers.WorkerExecutor``.
-    - ``executor``: an executor object (shared, never shut down by the engine) or a
-      name: ``'serial'``/``'synchronous'``, ``'thread'``/``'threaded'``,
-      ``'process'``, ``'greenthread'``/``'greenthreaded'``.
-    - ``max_workers``: size of an executor the engine creates from a name.
+      (independent atoms at once on ``executor``; with a
+      ``greenflow.workers.WorkerExecutor``, on remote workers).
+    - ``executor``: an executor object (shared, never shut down by the engine: any
+      ``concurrent.futures`` or futurist pool fits) or a name from
+      ``greenflow.executors.EXECUTOR_NAMES``: ``'greenthread'``, ``'thread'``,
+      ``'process'``, ``'offload'``, ``'synchronous'`` (atoms run inline, one at a time).
+    - ``max_workers``: size of an executor the engine creates from a name; for green
+      threads (``'greenthread'``, or no executor on a green hub) the most atoms the
+      engine runs at once on the hub's shared green executor (it makes no pool).
     - ``hub``: ``'gevent'``, ``'eventlet'`` or ``'threading'`` (or a hub object);
       ``None`` selects by configuration (see ``greenflow.hubs``).
     - ``defer_reverts``: when a retry gives up with REVERT and no enclosing retry
@@ -51,41 +49,31 @@ class EngineOptions:
     inject_transient: bool = True
 
     @classmethod
-    def build(cls, engine: Any = "serial", engine_conf: Any = None, **options: Any) -> EngineOptions:
-        """Merge the legacy ``engine_conf`` (a kind or a dict with ``'engine'``) and keyword options."""
-        if engine == "serial" and engine_conf is None and not options:
+    def build(cls, engine: Any = "serial", **options: Any) -> EngineOptions:
+        """Validate ``engine`` and the keyword options once (``load()`` calls it)."""
+        if engine == "serial" and not options:
             return _DEFAULT
-        merged: dict[str, Any] = {}
-        if engine_conf is not None:
-            if isinstance(engine_conf, str):
-                merged["engine"] = engine_conf
-            elif isinstance(engine_conf, dict):
-                merged.update(engine_conf)
-            else:
-                raise InvalidOptionError(
-                    "engine_conf must be an engine name or a dict with an 'engine' key, "
-                    f"got {mask_conf(engine_conf)!r}"
-                )
-        if engine is not None and (engine != "serial" or "engine" not in merged):
-            merged["engine"] = engine
-        merged.update(options)
+        merged: dict[str, Any] = {"engine": engine, **options}
         known = _KNOWN
         for key in merged:
             if key not in known:
+                if key == "engine_conf":
+                    raise InvalidOptionError(
+                        "engine_conf is TaskFlow's legacy form: pass engine='serial' or 'parallel' and "
+                        "the options as keywords (the taskflow compat layer still accepts engine_conf)"
+                    )
                 hint = difflib.get_close_matches(key, sorted(known), n=1)
                 extra = f"; did you mean {hint[0]!r}?" if hint else ""
                 raise InvalidOptionError(f"unknown engine option {key!r}{extra} (known: {sorted(known)})")
-        kind = merged.get("engine", "serial")
+        kind = merged["engine"]
         if not isinstance(kind, str) or kind not in ENGINE_KINDS:
-            raise InvalidOptionError(f"unknown engine {kind!r}; choose one of {sorted(ENGINE_KINDS)}")
-        if kind in ("worker-based", "workers") and (
-            merged.get("executor") is None or isinstance(merged["executor"], str)
-        ):
             raise InvalidOptionError(
-                f"engine {kind!r} needs the workers to send tasks to: pass "
-                "executor=greenflow.workers.WorkerExecutor(url, topics=[...])"
+                f"unknown engine {mask_conf(kind)!r}; choose one of {', '.join(map(repr, ENGINE_KINDS))} "
+                "(for remote workers: engine='parallel', executor=greenflow.workers.WorkerExecutor(...))"
             )
-        merged["engine"] = ENGINE_KINDS[kind]
+        problem = executor_problem(merged.get("executor"))
+        if problem is not None:
+            raise InvalidOptionError(f"engine option 'executor': {problem}")
         for flag in ("defer_reverts", "never_resolve", "inject_transient"):
             if flag in merged and not isinstance(merged[flag], bool):
                 raise InvalidOptionError(
@@ -97,6 +85,10 @@ class EngineOptions:
         hub = merged.get("hub")
         if hub is not None and not isinstance(hub, str) and not callable(getattr(hub, "new_wakeup", None)):
             raise InvalidOptionError(f"engine option 'hub' must be a hub name or a hub, got {hub!r}")
+        if isinstance(hub, str) and hub not in HUB_NAMES:
+            raise InvalidOptionError(
+                f"engine option 'hub' {hub!r:.80} is not a hub; choose one of {list(HUB_NAMES)}"
+            )
         return cls(**merged)
 
 

@@ -62,7 +62,7 @@ TaskFlow's do), so the atoms' intentions are the record.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, Final
 
@@ -112,6 +112,43 @@ class _Revert:
 class Runtime:
     """Drives one flow run: decides which atoms to execute or revert, and when it is over."""
 
+    # One runtime per engine in flight: slots, not a dict of some thirty attributes.
+    __slots__ = (
+        "_abandoned",
+        "_actions",
+        "_atom_of",
+        "_atoms",
+        "_check_results",
+        "_defer_reverts",
+        "_end_state",
+        "_failed",
+        "_failure",
+        "_given_up",
+        "_graph",
+        "_history",
+        "_ignored",
+        "_intention",
+        "_never_resolve",
+        "_nodes",
+        "_notify",
+        "_parked",
+        "_recorder",
+        "_region_of",
+        "_regions",
+        "_to_retry",
+        "_vetoes",
+        "_waiting",
+        "_work",
+        "executed",
+        "failures",
+        "phase",
+        "reverted",
+        "running",
+        "state",
+        "suspending",
+        "values",
+    )
+
     def __init__(
         self,
         compiled: CompiledFlow,
@@ -121,9 +158,13 @@ class Runtime:
         never_resolve: bool = False,
         fresh: bool = False,
         interrupted: bool = False,
+        *,
+        atoms: Sequence[Any],
     ) -> None:
         self._graph = compiled
         self._nodes = compiled.nodes
+        # The flow's own atoms, aligned with the (shared) graph's nodes.
+        self._atoms = atoms
         self._recorder = recorder
         # A recorder that writes through must be able to store every result: check each once.
         self._check_results = recorder.checks_results
@@ -153,6 +194,7 @@ class Runtime:
         self._region_of: dict[int, _Revert] = {}
         self._end_state = states.SUCCESS
         self.failures: list[Failure] = []  # what the run raises, in order
+        self._atom_of: dict[int, str] = {}  # id(failure) -> the atom it is the failure of
         self._actions: list[Action] = []
         self._work: deque[int] = deque()
         # Nodes made ready while forward progress was stopped by a failure: started
@@ -235,6 +277,7 @@ class Runtime:
             self._abandoned[i] = 1
             failure = self._failure[i]
             if failure is not None:
+                self._atom_of[id(failure)] = nodes[i].name
                 self._given_up.append(failure)
         self.failures = list(self._given_up)
         if not retrying and not any(state[i] in _NEEDS_REVERT for i in reverting):
@@ -301,8 +344,14 @@ class Runtime:
         """Atom ``i``'s revert returned ``value``.
 
         A reverted retry forgets its history, so that when an enclosing retry
-        runs its flow again it starts with a fresh set of attempts.
+        runs its flow again it starts with a fresh set of attempts. A value the
+        recorder cannot store makes it a revert failure (recorded, not a save
+        that breaks in the middle of the revert).
         """
+        if self._check_results and value is not None:
+            unstorable = self._recorder.unstorable(i, value)
+            if unstorable is not None:
+                return self.reverted_failed(i, unstorable)
         self.running -= 1
         self.reverted += 1
         if i in self._history:
@@ -322,6 +371,7 @@ class Runtime:
         self.running -= 1
         self.reverted += 1
         self._recorder.record_revert_failure(i, failure)
+        self._atom_of[id(failure)] = self._nodes[i].name
         self._changed(i, states.REVERT_FAILURE, failure)
         if self._end_state != states.FAILURE:
             self.failures.clear()
@@ -333,6 +383,11 @@ class Runtime:
         self._to_retry.clear()
         self._advance()
         return self._take()
+
+    def failure_atoms(self) -> list[str | None]:
+        """The name of the atom of each of ``failures``, in order."""
+        atom_of = self._atom_of
+        return [atom_of.get(id(failure)) for failure in self.failures]
 
     @property
     def finished(self) -> bool:
@@ -427,7 +482,7 @@ class Runtime:
             if self._notify is not None:
                 self._notify(i, states.RUNNING, old, None)
             self.running += 1
-            self._actions.append(new_action((_EXECUTE, i, node.atom, kwargs)))
+            self._actions.append(new_action((_EXECUTE, i, self._atoms[i], kwargs)))
 
     def _deciders_allow(self, i: int) -> bool:
         nodes, values, state = self._nodes, self.values, self.state
@@ -475,7 +530,7 @@ class Runtime:
                         ) from exc
                 kwargs[src.arg] = value
             elif kind == ARG_FROM_INJECT:
-                kwargs[src.arg] = src.ref
+                kwargs[src.arg] = self._atoms[i].inject[src.ref]
             else:
                 found, value = self._recorder.lookup_injected(src.symbol)
                 if found:
@@ -491,6 +546,7 @@ class Runtime:
 
     def _fail(self, i: int, failure: Failure) -> None:
         self._failure[i] = failure
+        self._atom_of[id(failure)] = self._nodes[i].name
         self._recorder.record_failure(i, failure)
         self._changed(i, states.FAILURE, failure)
         self._failed.append(i)
@@ -574,10 +630,11 @@ class Runtime:
         node = self._nodes[r]
         try:
             kwargs = self._arguments(r, node.args)
-            decision = node.atom.on_failure(History(history, self._failure[r]), **kwargs)
+            decision = self._atoms[r].on_failure(History(history, self._failure[r]), **kwargs)
             return Decision(decision)
         except Exception as exc:
             failure = Failure.from_exception(exc)
+            self._atom_of[id(failure)] = node.name
             self.failures.append(failure)
             return Decision.REVERT_ALL
 
@@ -623,7 +680,7 @@ class Runtime:
             if state[i] != states.REVERTING:  # REVERTING: a resumed run reverts it again
                 self._set_state(i, states.REVERTING)
             self.running += 1
-            self._actions.append(new_action((_REVERT, i, node.atom, kwargs)))
+            self._actions.append(new_action((_REVERT, i, self._atoms[i], kwargs)))
         self._maybe_finish()
 
     def _flow_failures(self) -> dict[str, Failure]:

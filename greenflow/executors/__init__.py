@@ -10,10 +10,13 @@ The engine-executor seam is ``Starter`` (``_starters``): an engine asks
 ``starter_for(executor)`` once per run and starts every atom through it, one
 small starter per executor kind (green, process, any ``submit()`` executor,
 or one an executor provides itself, as remote workers do).
+
+An engine asking for green threads of its own (``executor='greenthread'``,
+``max_workers=N``) gets no pool: it runs on the hub's shared green executor
+with a bound of ``N`` atoms at once (``green_share``).
 """
 
-from greenflow.executors._base import Executor
-from greenflow.executors._errors import (
+from greenflow.exceptions import (
     ExecutorError,
     ExecutorPicklingError,
     ExecutorShutdownError,
@@ -21,7 +24,15 @@ from greenflow.executors._errors import (
     InvalidExecutorError,
     UnknownExecutorError,
 )
-from greenflow.executors._factory import EXECUTOR_NAMES, make_executor
+from greenflow.executors._base import Executor
+from greenflow.executors._factory import (
+    EXECUTOR_NAMES,
+    EXECUTORS,
+    default_executor_name,
+    executor_problem,
+    green_share,
+    make_executor,
+)
 from greenflow.executors._green import GreenExecutor
 from greenflow.executors._offload import OffloadExecutor
 from greenflow.executors._process import ProcessExecutor
@@ -31,6 +42,7 @@ from greenflow.executors._synchronous import SynchronousExecutor
 from greenflow.executors._thread import ThreadExecutor
 
 __all__ = [
+    "EXECUTORS",
     "EXECUTOR_NAMES",
     "SHARED_GREEN_WORKERS",
     "SHARED_THREAD_WORKERS",
@@ -49,6 +61,9 @@ __all__ = [
     "SynchronousExecutor",
     "ThreadExecutor",
     "UnknownExecutorError",
+    "default_executor_name",
+    "executor_problem",
+    "green_share",
     "make_executor",
     "shared_executor",
     "starter_for",

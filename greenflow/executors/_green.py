@@ -8,9 +8,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, ParamSpec, TypeAlias, TypeVar
 
+from greenflow.exceptions import ExecutorShutdownError, GreenHubRequiredError
 from greenflow.executors._base import callable_name, run_into_future
-from greenflow.executors._errors import ExecutorShutdownError, GreenHubRequiredError
-from greenflow.hubs import Hub, get_hub, select_hub
+from greenflow.hubs import Hub, resolve_hub, select_hub
 
 __all__ = ["GreenExecutor"]
 
@@ -40,9 +40,9 @@ class GreenExecutor(concurrent.futures.Executor):
     def __init__(self, max_workers: int = 1000, hub: Hub | str | None = None) -> None:
         if max_workers < 1:
             raise ValueError(f"GreenExecutor max_workers must be at least 1, got {max_workers}")
-        resolved = hub if hub is not None and not isinstance(hub, str) else get_hub(hub)
+        resolved = resolve_hub(hub)
         if not resolved.is_green:
-            source = "given" if hub is not None and not isinstance(hub, str) else select_hub(hub).source
+            source = "given" if resolved is hub else select_hub(hub).source  # type: ignore[arg-type]
             raise GreenHubRequiredError(
                 f"GreenExecutor needs a green hub (gevent or eventlet) but the hub is"
                 f" {resolved.name!r} ({source}); call greenflow.hubs.patch('gevent') at the very"
@@ -57,6 +57,7 @@ class GreenExecutor(concurrent.futures.Executor):
         self._idle = resolved.Event()
         self._idle.set()
         self._shut_down = False
+        self._starter: Any = None  # the engines' Starter for this executor (see _starters)
 
     @property
     def max_workers(self) -> int:

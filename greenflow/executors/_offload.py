@@ -15,10 +15,10 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, ParamSpec, TypeVar
 
+from greenflow.exceptions import ExecutorShutdownError
 from greenflow.executors._base import callable_name
-from greenflow.executors._errors import ExecutorShutdownError
 from greenflow.executors._thread import ThreadExecutor
-from greenflow.hubs import Hub, get_hub
+from greenflow.hubs import Hub, resolve_hub
 
 __all__ = ["OffloadExecutor"]
 
@@ -37,7 +37,7 @@ class OffloadExecutor(concurrent.futures.Executor):
     """
 
     def __init__(self, max_workers: int | None = None, hub: Hub | str | None = None) -> None:
-        self._hub = hub if hub is not None and not isinstance(hub, str) else get_hub(hub)
+        self._hub = resolve_hub(hub)
         self._threads = None if self._hub.is_green else ThreadExecutor(max_workers)
         self._shut_down = False
 

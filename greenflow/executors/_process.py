@@ -20,8 +20,8 @@ from multiprocessing.context import BaseContext
 from multiprocessing.reduction import ForkingPickler
 from typing import ParamSpec, TypeVar
 
+from greenflow.exceptions import ExecutorPicklingError, ExecutorShutdownError
 from greenflow.executors._base import callable_name
-from greenflow.executors._errors import ExecutorPicklingError, ExecutorShutdownError
 
 __all__ = ["ProcessExecutor"]
 

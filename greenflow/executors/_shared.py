@@ -6,8 +6,7 @@ import threading
 from typing import Final
 
 from greenflow.executors._base import Executor
-from greenflow.executors._green import GreenExecutor
-from greenflow.executors._thread import ThreadExecutor
+from greenflow.executors._factory import EXECUTORS, default_executor_name
 from greenflow.hubs import Hub
 
 __all__ = ["SHARED_GREEN_WORKERS", "SHARED_THREAD_WORKERS", "shared_executor"]
@@ -36,9 +35,7 @@ def shared_executor(hub: Hub) -> Executor:
         with _lock:
             executor = _shared.get(key)
             if executor is None:
-                if hub.is_green:
-                    executor = GreenExecutor(max_workers=SHARED_GREEN_WORKERS, hub=hub)
-                else:
-                    executor = ThreadExecutor(max_workers=SHARED_THREAD_WORKERS)
+                workers = SHARED_GREEN_WORKERS if hub.is_green else SHARED_THREAD_WORKERS
+                executor = EXECUTORS[default_executor_name(hub)](workers, hub)
                 _shared[key] = executor
     return executor

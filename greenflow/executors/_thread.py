@@ -7,8 +7,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import ParamSpec, TypeVar
 
+from greenflow.exceptions import ExecutorShutdownError
 from greenflow.executors._base import callable_name
-from greenflow.executors._errors import ExecutorShutdownError
 
 __all__ = ["ThreadExecutor"]
 

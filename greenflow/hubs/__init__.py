@@ -17,8 +17,7 @@ Typical use::
     done, not_done = hub.wait_for_any(futures, timeout=5)
 """
 
-from greenflow.hubs._base import Event, Hub, Lock, Queue, Semaphore, SpawnHandle, Wakeup
-from greenflow.hubs._errors import (
+from greenflow.exceptions import (
     HubConfigError,
     HubError,
     HubMismatchError,
@@ -26,11 +25,13 @@ from greenflow.hubs._errors import (
     HubUnavailableError,
     UnknownHubError,
 )
+from greenflow.hubs._base import Event, Hub, Lock, Queue, Semaphore, SpawnHandle, Wakeup
 from greenflow.hubs._patching import active_patching, patch
 from greenflow.hubs._selection import (
     HUB_NAMES,
     HubChoice,
     get_hub,
+    resolve_hub,
     select_hub,
     select_hub_name,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "active_patching",
     "get_hub",
     "patch",
+    "resolve_hub",
     "select_hub",
     "select_hub_name",
 ]

@@ -10,7 +10,7 @@ library's own objects without wrapping them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
@@ -208,12 +208,6 @@ class Hub(Protocol):
 
     def new_wakeup(self) -> Wakeup:
         """Return a new :class:`Wakeup`: waited on in this thread, rung from any OS thread."""
-
-    def executor(self, max_workers: int) -> Executor:
-        """Return a new executor for this hub: a ``GreenExecutor`` or a ``ThreadExecutor``.
-
-        The caller owns it and must shut it down.
-        """
 
     def offload(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> R:
         """Run ``fn(*args, **kwargs)`` on a real OS thread and return its result.

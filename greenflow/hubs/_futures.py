@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
 from concurrent.futures._base import _Waiter
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from greenflow.hubs._base import Wakeup
 
 if TYPE_CHECKING:
-    from greenflow.hubs._base import Hub
+    pass
 
 __all__ = ["BaseHub", "Wakeup", "wait_for_futures"]
 
@@ -118,12 +118,3 @@ class BaseHub:
     ) -> tuple[set[Future[Any]], set[Future[Any]]]:
         """Wait until every future is done or ``timeout`` passed; return ``(done, not_done)``."""
         return wait_for_futures(futures, timeout, wait_all=True, new_wakeup=self.new_wakeup)
-
-    def executor(self, max_workers: int) -> Executor:
-        """Return a new executor the caller owns: green on a green hub, OS threads otherwise."""
-        # Imported here: executors build on hubs, so hubs may not import them at module level.
-        from greenflow.executors import GreenExecutor, ThreadExecutor
-
-        if self.is_green:
-            return GreenExecutor(max_workers=max_workers, hub=cast("Hub", self))
-        return ThreadExecutor(max_workers=max_workers)

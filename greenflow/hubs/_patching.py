@@ -11,7 +11,7 @@ import importlib
 import sys
 from typing import Final
 
-from greenflow.hubs._errors import (
+from greenflow.exceptions import (
     HubMismatchError,
     HubUnavailableError,
     UnknownHubError,

@@ -16,14 +16,14 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
-from greenflow.hubs._base import Hub
-from greenflow.hubs._errors import (
+from greenflow.exceptions import (
     HubConfigError,
     HubMismatchError,
     HubNotPatchedError,
     HubUnavailableError,
     UnknownHubError,
 )
+from greenflow.hubs._base import Hub
 from greenflow.hubs._patching import (
     GREEN_HUBS,
     active_patching,
@@ -42,6 +42,7 @@ __all__ = [
     "HUB_NAMES",
     "HubChoice",
     "get_hub",
+    "resolve_hub",
     "select_hub",
     "select_hub_name",
 ]
@@ -153,6 +154,17 @@ def get_hub(name: str | None = None, *, allow_unpatched: bool | None = None) -> 
     return hub
 
 
+def resolve_hub(hub: Hub | str | None) -> Hub:
+    """``hub`` itself when it is a hub object, else ``get_hub(hub)`` (a name, or ``None`` to select).
+
+    Every ``hub=`` argument of greenflow (engines, executors, ``run_many``,
+    workers, conductors) goes through here.
+    """
+    if hub is None or isinstance(hub, str):
+        return get_hub(hub)
+    return hub
+
+
 def _check_patching(choice: HubChoice, allow_unpatched: bool | None) -> None:
     active = active_patching()
     if choice.name in GREEN_HUBS:
@@ -216,7 +228,7 @@ def _read_config_hub(path: str, mtime_ns: int, size: int) -> str | None:
             config: dict[str, Any] = tomllib.load(file)
     except OSError as exc:
         raise HubConfigError(f"{CONFIG_ENV} names {path!r}, which cannot be read: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:  # TOML files are UTF-8
         raise HubConfigError(f"config file {path} ({CONFIG_ENV}) is not valid TOML: {exc}") from exc
     table = config.get("greenflow", {})
     if not isinstance(table, dict):

@@ -1,8 +1,11 @@
 """Jobboards: services post jobs, conductors claim, run and consume them.
 
 ``fetch_jobboard(name, conf, persistence=None)`` takes a URL
-(``redis://host:6379/0?namespace=app``) or a TaskFlow-style dict
-(``{'board': 'redis', 'host': ..., 'namespace': ...}``) and returns a board.
+(``redis://host:6379/0?namespace=app``, or a database URL such as
+``postgresql://...``, ``mysql+pymysql://...``, ``sqlite:///jobs.db`` for the SQL
+board) or a TaskFlow-style dict (``{'board': 'redis', 'host': ..., 'namespace':
+...}``, ``{'board': 'sql', 'connection': URL}``) and returns a board; several
+boards share one Redis namespace or one database by name.
 Claims are fenced (``Claim.token`` only grows) and expire unless extended;
 ``FencedBackend`` makes an engine's writes conditional on its job's claim.
 
@@ -57,6 +60,12 @@ __all__ = [
 _BOARDS: dict[str, str] = {
     "redis": "greenflow.jobs._redis:RedisJobBoard",
     "rediss": "greenflow.jobs._redis:RedisJobBoard",
+    "sql": "greenflow.jobs._sql:SqlJobBoard",
+    "sqlite": "greenflow.jobs._sql:SqlJobBoard",
+    "postgresql": "greenflow.jobs._sql:SqlJobBoard",
+    "postgres": "greenflow.jobs._sql:SqlJobBoard",
+    "mysql": "greenflow.jobs._sql:SqlJobBoard",
+    "mariadb": "greenflow.jobs._sql:SqlJobBoard",
 }
 
 

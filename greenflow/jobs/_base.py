@@ -21,11 +21,11 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
 
 from greenflow.engines import save_factory_details
 from greenflow.exceptions import InvalidOptionError, JobNotFoundError, UnclaimableJobError
 from greenflow.hubs import get_hub
+from greenflow.masking import mask_url  # re-exported: the jobboards named it first
 from greenflow.notifier import Notifier
 from greenflow.persistence import FlowDetail, LogBook, json_error, new_uuid
 
@@ -54,6 +54,9 @@ POSTED: Final = "POSTED"
 CONSUMED: Final = "CONSUMED"
 ABANDONED: Final = "ABANDONED"
 TRASHED: Final = "TRASHED"
+
+#: The holder a board records for a job backing off after a failed attempt (never a real owner).
+BACKING_OFF: Final = "~backing-off"
 
 #: Version of the posting format a board stores.
 POSTING_VERSION: Final = 1
@@ -99,21 +102,6 @@ class Claim:
     owner: str
     token: int
     expiry: float | None
-
-
-def mask_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for logs and messages)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, parts.fragment))
 
 
 class Job:
@@ -415,6 +403,24 @@ class JobBoard:
         self.notifier.notify(CLAIMED, {"job": job, "owner": who, "token": claim.token})
         return claim
 
+    def claim_next(self, who: str, limit: int, expiry: float | None = None) -> list[tuple[Job, Claim]]:
+        """Claim up to ``limit`` unclaimed jobs for ``who`` in board order; ``[(job, claim), ...]``.
+
+        One round trip on boards that can (Redis); others claim one by one,
+        skipping jobs another claimant takes first.
+        """
+        if expiry is None:
+            expiry = self.DEFAULT_EXPIRY
+        if expiry is not None and expiry <= 0:
+            raise InvalidOptionError(f"a claim expiry must be a positive number of seconds, got {expiry!r}")
+        if limit < 1:
+            return []
+        pairs = self._claim_next(who, limit, expiry)
+        for job, claim in pairs:
+            self._claims[job.uuid] = claim
+            self.notifier.notify(CLAIMED, {"job": job, "owner": who, "token": claim.token})
+        return pairs
+
     def verify(self, claim: Claim) -> bool:
         """Whether ``claim`` (its owner and token) still holds its job, asked of the board now."""
         return self._verify(claim)
@@ -439,13 +445,22 @@ class JobBoard:
         self._finish("consume", job, who, claim, None)
         self.notifier.notify(CONSUMED, {"job": job, "owner": who})
 
-    def abandon(self, job: Job, who: str, claim: Claim | None = None, reason: str | None = None) -> int:
+    def abandon(
+        self,
+        job: Job,
+        who: str,
+        claim: Claim | None = None,
+        reason: str | None = None,
+        retry_after: float | None = None,
+    ) -> int:
         """Give ``job`` back to the board for another claimant.
 
         With a ``reason`` the abandon counts as a failed attempt; returns how
-        many failed attempts the job has had (``abandons(job)``).
+        many failed attempts the job has had (``abandons(job)``). With
+        ``retry_after`` nobody can claim it for that many seconds (a failing
+        job backs off instead of cycling through the conductors at once).
         """
-        count = self._finish("abandon", job, who, claim, reason)
+        count = self._finish("abandon", job, who, claim, reason, retry_after)
         self.notifier.notify(ABANDONED, {"job": job, "owner": who, "reason": reason})
         return count
 
@@ -501,10 +516,18 @@ class JobBoard:
             )
         return claim
 
-    def _finish(self, action: str, job: Job, who: str, claim: Claim | None, reason: str | None) -> int:
+    def _finish(
+        self,
+        action: str,
+        job: Job,
+        who: str,
+        claim: Claim | None,
+        reason: str | None,
+        retry_after: float | None = None,
+    ) -> int:
         claim = self._ensure_claim(job, who, claim)
         try:
-            return self._fenced_finish(action, job, claim, reason)
+            return self._fenced_finish(action, job, claim, reason, retry_after)
         finally:
             if self._claims.get(job.uuid) == claim:
                 del self._claims[job.uuid]
@@ -545,6 +568,15 @@ class JobBoard:
     def _claim(self, job: Job, who: str, expiry: float | None) -> Claim:
         raise NotImplementedError
 
+    def _claim_next(self, who: str, limit: int, expiry: float | None) -> list[tuple[Job, Claim]]:
+        pairs = []
+        for job in self._scan(True, limit):
+            try:
+                pairs.append((job, self._claim(job, who, expiry)))
+            except (UnclaimableJobError, JobNotFoundError):
+                continue
+        return pairs
+
     def _verify(self, claim: Claim) -> bool:
         raise NotImplementedError
 
@@ -554,8 +586,14 @@ class JobBoard:
     def _expires_in(self, job_uuid: str) -> float | None:
         raise NotImplementedError
 
-    def _fenced_finish(self, action: str, job: Job, claim: Claim, reason: str | None) -> int:
-        """Consume, abandon or trash, atomically only while ``claim``'s token holds; else ClaimLostError."""
+    def _fenced_finish(
+        self, action: str, job: Job, claim: Claim, reason: str | None, retry_after: float | None
+    ) -> int:
+        """Consume, abandon or trash, atomically only while ``claim``'s token holds; else ClaimLostError.
+
+        An abandon with ``retry_after`` leaves the job held by ``BACKING_OFF``
+        (token 0) for that long.
+        """
         raise NotImplementedError
 
     def _abandons(self, job_uuid: str) -> int:

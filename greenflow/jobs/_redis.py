@@ -31,7 +31,7 @@ from greenflow.exceptions import (
     JobNotFoundError,
     UnclaimableJobError,
 )
-from greenflow.jobs._base import Claim, Job, JobBoard, mask_url
+from greenflow.jobs._base import BACKING_OFF, Claim, Job, JobBoard, mask_url
 
 __all__ = ["RedisJobBoard", "redis_conf_from_url"]
 
@@ -85,6 +85,31 @@ end
 return {1, token}
 """
 
+_CLAIM_NEXT: Final = """
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+local out = {}
+local limit = tonumber(ARGV[3])
+for _, id in ipairs(ids) do
+  local owner_key = ARGV[1] .. id
+  if redis.call('EXISTS', owner_key) == 0 then
+    local posting = redis.call('HGET', KEYS[2], id)
+    if posting then
+      local token = redis.call('INCR', KEYS[3])
+      local value = token .. '|' .. ARGV[2]
+      if tonumber(ARGV[4]) > 0 then
+        redis.call('SET', owner_key, value, 'PX', ARGV[4])
+      else
+        redis.call('SET', owner_key, value)
+      end
+      out[#out + 1] = posting
+      out[#out + 1] = token
+      if #out >= 2 * limit then break end
+    end
+  end
+end
+return out
+"""
+
 _EXTEND: Final = """
 local out = {}
 for i, key in ipairs(KEYS) do
@@ -103,6 +128,7 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
 if redis.call('GET', KEYS[3]) ~= ARGV[2] then return -2 end
 redis.call('DEL', KEYS[3])
 if ARGV[3] == 'abandon' then
+  if tonumber(ARGV[6]) > 0 then redis.call('SET', KEYS[3], ARGV[7], 'PX', ARGV[6]) end
   if ARGV[5] == '1' then return redis.call('HINCRBY', KEYS[4], ARGV[1], 1) end
   return tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0')
 end
@@ -284,6 +310,7 @@ class RedisJobBoard(JobBoard):
             client = self._client
             self._scripts = {
                 "claim": client.register_script(_CLAIM),
+                "claim_next": client.register_script(_CLAIM_NEXT),
                 "extend": client.register_script(_EXTEND),
                 "finish": client.register_script(_FINISH),
                 "scan": client.register_script(_SCAN),
@@ -359,6 +386,8 @@ class RedisJobBoard(JobBoard):
         if value is None:
             return None
         token, _, owner = value.partition("|")
+        if owner == BACKING_OFF:
+            return None
         return Claim(job_uuid, owner, int(token), None)
 
     def _current_claim(self, job_uuid: str) -> Claim | None:
@@ -389,6 +418,21 @@ class RedisJobBoard(JobBoard):
             )
         return Claim(job.uuid, who, int(value), expiry)
 
+    def _claim_next(self, who: str, limit: int, expiry: float | None) -> list[tuple[Job, Claim]]:
+        if "|" in who:
+            raise InvalidOptionError(f"a claim owner must not contain '|', got {who!r}")
+        ms = 0 if expiry is None else max(1, int(expiry * 1000))
+        with self._translate("claim jobs on"):
+            out = self._script("claim_next")(
+                keys=[self._k_queue, self._k_postings, self._k_fence],
+                args=[self._owner_prefix, who, limit, ms],
+            )
+        pairs = []
+        for posting, token in zip(out[::2], out[1::2], strict=True):
+            job = self._job(posting)
+            pairs.append((job, Claim(job.uuid, who, int(token), expiry)))
+        return pairs
+
     def _verify(self, claim: Claim) -> bool:
         with self._translate("check a claim on"):
             value = self._client_checked().get(self._owner_key(claim.job))
@@ -408,7 +452,9 @@ class RedisJobBoard(JobBoard):
             ms = int(self._client_checked().pttl(self._owner_key(job_uuid)))
         return None if ms < 0 else ms / 1000.0
 
-    def _fenced_finish(self, action: str, job: Job, claim: Claim, reason: str | None) -> int:
+    def _fenced_finish(
+        self, action: str, job: Job, claim: Claim, reason: str | None, retry_after: float | None
+    ) -> int:
         record = ""
         if action == "trash":
             record = self._dumps(
@@ -424,7 +470,15 @@ class RedisJobBoard(JobBoard):
                         self._k_abandons,
                         self._k_trash,
                     ],
-                    args=[job.uuid, f"{claim.token}|{claim.owner}", action, record, "1" if reason else "0"],
+                    args=[
+                        job.uuid,
+                        f"{claim.token}|{claim.owner}",
+                        action,
+                        record,
+                        "1" if reason else "0",
+                        int(retry_after * 1000) if retry_after else 0,
+                        f"0|{BACKING_OFF}",
+                    ],
                 )
             )
         if status == -1:

@@ -1,7 +1,7 @@
 """Flow patterns: linear, unordered and graph flows, nestable in one another.
 
-The modules ``linear_flow``, ``unordered_flow`` and ``graph_flow`` each export
-``Flow`` too, for code written as ``from greenflow.patterns import linear_flow as lf``.
+TaskFlow's module names (``taskflow.patterns.linear_flow.Flow`` and friends) live
+in compat/, with TaskFlow's other spellings.
 """
 
 from greenflow.patterns._flow import Flow

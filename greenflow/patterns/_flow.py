@@ -76,6 +76,19 @@ class Flow:
     def _bump(self) -> None:
         self._version = _latest[0] = next(_versions)
 
+    @property
+    def compile_cache(self) -> tuple[int, tuple[int, ...], Any] | None:
+        """The compiler's cache slot for this flow (``greenflow.compiler.compile_flow`` owns it).
+
+        ``(latest version seen, structure version, compiled graph)``; patterns
+        never read it, they only bump versions when the structure changes.
+        """
+        return self._compiled
+
+    @compile_cache.setter
+    def compile_cache(self, entry: tuple[int, tuple[int, ...], Any] | None) -> None:
+        self._compiled = entry
+
     def add(self, *items: Item) -> Flow:
         """Add atoms or flows (in order); returns the flow, so calls chain."""
         for item in items:

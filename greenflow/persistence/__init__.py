@@ -5,7 +5,10 @@ URL, ...}`` and returns a backend: ``memory://`` (in this process),
 ``dir:///path`` or ``file:///path`` (a directory), and SQLAlchemy URLs
 (``sqlite:///file.db``, ``postgresql://...``, ``mysql+pymysql://...``).
 Backends are loaded by scheme on first use, so their libraries (SQLAlchemy,
-drivers) are imported only when asked for.
+drivers) are imported only when asked for. ``fetch_backend`` makes a new
+backend its caller owns; ``shared_backend(conf)`` returns the one backend of
+this process for that configuration (what ``load()``, ``run()`` and
+``run_many()`` use when given a URL or dict), closed at exit.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from greenflow.persistence._models import (
     json_error,
     new_uuid,
 )
+from greenflow.persistence._shared import close_shared_backends, shared_backend, shared_backends
 
 __all__ = [
     "MODEL_FORMAT_VERSION",
@@ -39,11 +43,14 @@ __all__ = [
     "MemoryBackend",
     "RetryDetail",
     "TaskDetail",
+    "close_shared_backends",
     "fetch_backend",
     "json_error",
     "make_owner",
     "new_uuid",
     "owner_is_stale",
+    "shared_backend",
+    "shared_backends",
 ]
 
 # URL scheme (before any "+driver") -> "module:class", imported on first use.
@@ -60,7 +67,7 @@ _SCHEMES: dict[str, str] = {
 
 
 def fetch_backend(conf: Any) -> Any:
-    """Return the backend a URL or ``{'connection': URL, ...}`` dict names."""
+    """A new backend for a URL or ``{'connection': URL, ...}`` dict (the caller closes it)."""
     if isinstance(conf, str):
         conf = {"connection": conf}
     if not isinstance(conf, dict) or not isinstance(conf.get("connection"), str):

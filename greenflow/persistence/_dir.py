@@ -120,19 +120,28 @@ class DirBackend:
             raise StorageError(f"cannot store {data.get('name')!r} as JSON in {path!r}: {exc}") from exc
         folder = os.path.dirname(path)
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-        except FileNotFoundError:
-            self.upgrade()  # the layout was removed under us (clear_all elsewhere): make it again
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+            except FileNotFoundError:
+                self.upgrade()  # the layout was removed under us (clear_all elsewhere): make it again
+                fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+        except OSError as exc:  # no inodes left, a read-only or vanished directory
+            raise StorageError(
+                f"cannot write {data.get('name')!r:.80} to {path!r}: {exc.strerror or exc}"
+            ) from exc
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(text)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError):  # a full disk, a quota, a file-size limit: the old file stays
+                raise StorageError(
+                    f"cannot write {data.get('name')!r:.80} to {path!r}: {exc.strerror or exc}"
+                ) from exc
             raise
 
     def _read(self, kind: str, uuid: str, what: str) -> dict[str, Any]:

@@ -55,6 +55,26 @@ def json_error(value: Any) -> str | None:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         return str(exc) or type(exc).__name__
+    key = _non_string_key(value)
+    if key is not None:
+        # JSON would turn {1: 'a'} into {'1': 'a'}: the value would not read back the same.
+        return f"dict key {key!r:.80} is not a string (JSON object keys are strings)"
+    return None
+
+
+def _non_string_key(value: Any) -> object | None:
+    """The first dict key in ``value`` that is not a string (``None`` if every key is one)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if not isinstance(key, str):
+                    return key if key is not None else "None"
+                if isinstance(inner, (dict, list, tuple)):
+                    stack.append(inner)
+        elif isinstance(item, (list, tuple)):
+            stack.extend(x for x in item if isinstance(x, (dict, list, tuple)))
     return None
 
 
@@ -68,6 +88,21 @@ def _failure_from_dict(data: dict[str, Any] | None) -> Failure | None:
 
 # What a malformed record raises while being read (``Failure.from_dict``'s error is a TypeError).
 _BAD_RECORD: Final = (KeyError, TypeError, ValueError, AttributeError)
+
+
+#: The state and intention names a record may hold (every state constant greenflow defines).
+_STATE_NAMES: Final = frozenset(
+    getattr(states, name)
+    for name in states.__all__
+    if name.isupper() and isinstance(getattr(states, name), str)
+)
+_INTENTION_NAMES: Final = frozenset({states.EXECUTE, states.REVERT, states.RETRY, states.IGNORE})
+
+
+def _known(value: Any, allowed: frozenset[str], field: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{field} {value!r:.80} (expected one of {sorted(allowed)})")
+    return str(value)
 
 
 def _check_format(data: dict[str, Any], what: str) -> None:
@@ -159,8 +194,8 @@ class AtomDetail:
             _check_format(data, "atom detail")
             cls = _DETAIL_KINDS[data["kind"]]
             detail = cls(data["name"], data["uuid"])
-            detail.state = data["state"]
-            detail.intention = data["intention"]
+            detail.state = _known(data["state"], _STATE_NAMES, "state")
+            detail.intention = _known(data["intention"], _INTENTION_NAMES, "intention")
             detail.results = data.get("results")
             detail.failure = _failure_from_dict(data.get("failure"))
             detail.revert_results = data.get("revert_results")
@@ -173,7 +208,7 @@ class AtomDetail:
                     (r, {k: Failure.from_dict(v) for k, v in f.items()}) for r, f in (detail.results or [])
                 ]
         except _BAD_RECORD as exc:
-            raise StorageError(f"not an atom detail record: {data!r} (missing or bad {exc})") from exc
+            raise StorageError(f"not an atom detail record: {data!r:.300} (missing or bad {exc})") from exc
         return detail
 
     def __repr__(self) -> str:
@@ -271,12 +306,12 @@ class FlowDetail:
         try:
             _check_format(data, "flow detail")
             fd = FlowDetail(data["name"], data["uuid"])
-            fd.state = data["state"]
+            fd.state = _known(data["state"], _STATE_NAMES, "state")
             fd.meta = dict(data.get("meta") or {})
             for atom in data.get("atoms", ()):
                 fd.add(AtomDetail.from_dict(atom))
         except _BAD_RECORD as exc:
-            raise StorageError(f"not a flow detail record: {data!r} (missing or bad {exc})") from exc
+            raise StorageError(f"not a flow detail record: {data!r:.300} (missing or bad {exc})") from exc
         return fd
 
     def __repr__(self) -> str:
@@ -343,5 +378,5 @@ class LogBook:
             for fd in data.get("flows", ()):
                 book.add(FlowDetail.from_dict(fd))
         except _BAD_RECORD as exc:
-            raise StorageError(f"not a logbook record: {data!r} (missing or bad {exc})") from exc
+            raise StorageError(f"not a logbook record: {data!r:.300} (missing or bad {exc})") from exc
         return book

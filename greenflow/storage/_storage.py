@@ -33,7 +33,10 @@ from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
 from greenflow.failure import Failure
 from greenflow.persistence import (
     AtomDetail,
+    Backend,
+    Connection,
     FlowDetail,
+    LogBook,
     RetryDetail,
     TaskDetail,
     json_error,
@@ -42,6 +45,7 @@ from greenflow.persistence import (
 
 if TYPE_CHECKING:
     from greenflow.compiler import CompiledFlow
+    from greenflow.storage._recorder import PendingCommit
 
 __all__ = ["TRANSITIONS_META", "Storage"]
 
@@ -63,7 +67,7 @@ class Storage:
     #: The recorder seam's flag: every transition is written as it is recorded (nothing pending).
     defers_commits: bool = False
 
-    def __init__(self, flow_detail: FlowDetail, backend: Any = None) -> None:
+    def __init__(self, flow_detail: FlowDetail, backend: Backend | None = None) -> None:
         self.flow_detail = flow_detail
         self.backend = backend
         #: Whether every transition is written to the backend (and results must be JSON-safe).
@@ -71,7 +75,7 @@ class Storage:
         self._writes = self.writes_through
         #: The recorder seam's flag: results are checked (``unstorable``) before they are recorded.
         self.checks_results = self.writes_through
-        self._conn = backend.get_connection() if self._writes else None
+        self._conn = backend.get_connection() if self._writes and backend is not None else None
         self._transient: dict[str, Any] = {}
         injector = flow_detail.find_by_name(TASKFLOW_INJECTOR)
         self._injector = injector if injector is not None and isinstance(injector.results, dict) else None
@@ -79,6 +83,14 @@ class Storage:
         self._symbols: dict[str, tuple[tuple[int, Any], ...]] = {}
         #: Whether the last ``ensure_atoms`` created every atom detail (a brand-new run).
         self.created_all = False
+        # Group commit, while a run is attached to its backend's writer (``attach``).
+        self._writer: Any = None
+        self._hub: Any = None
+        self._pending_atoms: dict[str, Any] = {}
+        self._pending_flow: Any = None
+        self._claimed_record: FlowDetail | None = None
+        # A new logbook whose records are written with the first claim (``defer_creation``).
+        self._creating: LogBook | None = None
 
     # -- engine side ------------------------------------------------------------------------
 
@@ -93,11 +105,11 @@ class Storage:
             detail = None if fresh else fd.find_by_name(node.name)
             if detail is None:
                 detail = RetryDetail(node.name) if node.kind == RETRY else TaskDetail(node.name)
-                detail.version = node.atom.version
+                detail.version = node.version
                 fd.add(detail)
                 created = True
             details[index] = detail
-        if created and self._writes:
+        if created and self._writes and self._creating is None:
             # One call stores the flow detail and every atom detail not stored yet
             # (the Connection contract), instead of one round trip per new atom.
             self._conn.update_flow_details(fd)  # type: ignore[union-attr]
@@ -120,7 +132,63 @@ class Storage:
     def _write(self, detail: AtomDetail) -> None:
         # Every atom detail written goes through here: the one place a state change is stamped.
         _stamp(detail.meta, detail.state)
+        if self._writer is not None:
+            # The row as it is now: the writer never reads an object this engine changes.
+            self._pending_atoms[detail.uuid] = self._writer.backend.atom_row(detail)  # type: ignore[union-attr]
+            return
         self._conn.update_atom_details(detail)  # type: ignore[union-attr]
+
+    # -- group commit ---------------------------------------------------------------------------
+
+    def attach(self, hub: Any) -> None:
+        """Record the coming run through the backend's writer on ``hub`` (group commit), if it has one.
+
+        From now until ``detach()`` transitions are pending until ``commit()``
+        hands them to the writer; claims and releases go through it too.
+        """
+        if not self._writes:
+            return
+        from greenflow.persistence._writer import writer_for
+
+        self._writer = writer_for(self.backend, hub)
+        self._hub = hub
+        self.defers_commits = self._writer is not None
+
+    def detach(self) -> None:
+        """Back to writing through at once (after a run); anything still pending is written first."""
+        if self._writer is None:
+            return
+        try:
+            ticket = self._submit()
+            if ticket is not None:
+                ticket.wait(self._hub)
+        finally:
+            self._writer = None
+            self.defers_commits = False
+
+    def defer_creation(self, book: LogBook) -> None:
+        """Write ``book`` (new, holding this flow detail) with the first claim instead of now."""
+        self._creating = book
+
+    def _group(self) -> Any:
+        from greenflow.persistence._writer import WriteGroup
+
+        group = WriteGroup(self.flow_detail.uuid, self._pending_atoms)
+        if self._pending_flow is not None:
+            group.flows[self.flow_detail.uuid] = self._pending_flow
+        self._pending_atoms, self._pending_flow = {}, None
+        book = self._creating
+        if book is not None:
+            # The whole new record, as it is now: its rows are inserted before anything else.
+            group.create = self._writer.backend.book_rows(book)
+            group.flows.clear()
+            group.atoms.clear()
+        return group
+
+    def _submit(self, claim: tuple[str, str] | None = None, release: tuple[str, str] | None = None) -> Any:
+        group = self._group()
+        group.claim, group.release = claim, release
+        return self._writer.submit(group) if group else None
 
     def record_state(self, i: int, state: str, intention: str | None = None) -> None:
         """Atom ``i`` is in ``state`` (with ``intention``, when given)."""
@@ -195,9 +263,11 @@ class Storage:
             history.append((None, {atom_name: failure}))
         self._save(detail)
 
-    def commit(self) -> None:
-        """Every transition is written as it is recorded: nothing is ever pending here."""
-        return None
+    def commit(self) -> PendingCommit | None:
+        """``None`` when nothing is pending, else the writer's ticket for what was recorded since."""
+        if self._writer is None or (not self._pending_atoms and self._pending_flow is None):
+            return None
+        return self._submit()  # type: ignore[no-any-return]
 
     def unstorable(self, i: int, value: Any) -> Failure | None:
         """``unsaveable`` for atom ``i``'s result."""
@@ -225,6 +295,11 @@ class Storage:
         """Persist the flow detail itself (state, meta)."""
         if self._writes:
             _stamp(self.flow_detail.meta, self.flow_detail.state)
+            if self._creating is not None:
+                return  # the whole record is written with the claim
+            if self._writer is not None:
+                self._pending_flow = self._writer.backend.flow_row(self.flow_detail)  # type: ignore[union-attr]
+                return
             self._conn.update_flow_details(self.flow_detail)  # type: ignore[union-attr]
 
     def lookup_injected(self, symbol: str) -> tuple[bool, Any]:
@@ -283,8 +358,19 @@ class Storage:
         middle of a run) is broken, so the flow can be resumed; this works with
         any backend whose connection can say who holds a claim (``get_claim``).
         """
-        conn = self._conn if self._conn is not None else self.backend.get_connection()
         uuid = self.flow_detail.uuid
+        if self._writer is not None:
+            # Taken in the writer's round with other engines' transitions; the flow
+            # detail is re-read in the same transaction (``refresh`` uses it).
+            ticket = self._submit(claim=(uuid, owner))
+            ticket.wait(self._hub)
+            if self._creating is not None:
+                self._creating = None
+                self._claimed_record = self.flow_detail  # just written: nothing to re-read
+            else:
+                self._claimed_record = ticket.group.claimed
+            return
+        conn = self._connection()
         try:
             conn.claim_flow(uuid, owner)
         except StorageError:
@@ -305,7 +391,12 @@ class Storage:
         """
         if not self._writes:
             return False
-        stored: FlowDetail = self._conn.get_flow_details(self.flow_detail.uuid)  # type: ignore[union-attr]
+        stored = self._claimed_record
+        self._claimed_record = None
+        if stored is self.flow_detail:
+            return False
+        if stored is None:
+            stored = self._conn.get_flow_details(self.flow_detail.uuid)  # type: ignore[union-attr]
         fd = self.flow_detail
         changed = fd.state != stored.state or fd.meta != stored.meta
         fd.state, fd.meta = stored.state, stored.meta
@@ -333,9 +424,18 @@ class Storage:
             self.created_all = False
         return changed
 
+    def _connection(self) -> Connection:
+        if self._conn is not None:
+            return self._conn
+        assert self.backend is not None, "only a run some backend records claims its flow detail"
+        return self.backend.get_connection()
+
     def release(self, owner: str) -> None:
-        """Drop ``owner``'s claim on the flow detail."""
-        conn = self._conn if self._conn is not None else self.backend.get_connection()
+        """Drop ``owner``'s claim on the flow detail (after writing anything still pending)."""
+        if self._writer is not None:
+            self._submit(release=(self.flow_detail.uuid, owner)).wait(self._hub)
+            return
+        conn = self._connection()
         conn.release_flow(self.flow_detail.uuid, owner)
 
     # -- user side --------------------------------------------------------------------------

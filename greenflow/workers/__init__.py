@@ -5,7 +5,7 @@ task classes it was given; a :class:`WorkerExecutor` is the executor object an
 engine sends its tasks through::
 
     executor = WorkerExecutor("amqp://guest:guest@localhost:5672//", topics=["vm"])
-    engine = load(flow, engine="worker-based", executor=executor)
+    engine = load(flow, engine="parallel", executor=executor)
 
 Messages are JSON with a version and a checked schema (:func:`parse_message`);
 nothing received is unpickled. Built on the atoms (it runs them with

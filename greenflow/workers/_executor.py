@@ -21,7 +21,7 @@ from greenflow.atoms import Action, ActionKind, AtomOutcome, ProgressSink, Task,
 from greenflow.exceptions import InvalidOptionError, ProtocolError, RequestTimeout, WorkerError
 from greenflow.executors import ExecutorShutdownError, FutureStarter
 from greenflow.failure import Failure
-from greenflow.hubs import Hub, get_hub
+from greenflow.hubs import Hub, resolve_hub
 from greenflow.masking import mask_text, mask_url
 from greenflow.workers._broker import (
     CONTENT_TYPES,
@@ -133,7 +133,7 @@ class WorkerExecutor:
         self.exchange = exchange
         self.timeout = float(timeout)
         self._transport_options = transport_options
-        self._hub = hub if hub is not None and not isinstance(hub, str) else get_hub(hub)
+        self._hub = resolve_hub(hub)
         # The reply consumer is a hub thread: a green thread under a green hub, so
         # futures complete on the engine's own OS thread (green locks need that).
         self._lock = self._hub.Lock()

@@ -28,6 +28,7 @@ from greenflow.exceptions import InvalidOptionError, ProtocolError
 from greenflow.failure import Failure
 
 __all__ = [
+    "MAX_ID_LENGTH",
     "PROTOCOL_VERSION",
     "Progress",
     "Request",
@@ -39,6 +40,9 @@ __all__ = [
 
 #: Version of every message; a worker refuses any other.
 PROTOCOL_VERSION: Final = 1
+
+#: Longest message id accepted (ids are uuid hex; a hostile one must not fill the logs).
+MAX_ID_LENGTH: Final = 256
 
 EXECUTE: Final = "execute"
 REVERT: Final = "revert"
@@ -149,7 +153,9 @@ def _failure_dict(value: Any, name: str) -> dict[str, Any]:
     try:
         Failure.from_dict(value)
     except InvalidOptionError as exc:
-        raise ProtocolError(f"message field {name!r} is not a valid failure dict: {exc}", field=name) from exc
+        raise ProtocolError(
+            f"message field {name!r:.80} is not a valid failure dict: {exc!s:.300}", field=name
+        ) from exc
     return value
 
 
@@ -165,16 +171,24 @@ def parse_message(body: Any) -> Request | Response | Progress:
         )
     kind = _text(body, "type")
     msg_id = _text(body, "id")
+    if len(msg_id) > MAX_ID_LENGTH:
+        raise ProtocolError(
+            f"message field 'id' must be at most {MAX_ID_LENGTH} characters, "
+            f"got {len(msg_id)}: {msg_id!r:.40}",
+            field="id",
+        )
     if kind == "request":
         action = _text(body, "action")
         if action not in (EXECUTE, REVERT):
             raise ProtocolError(
-                f"message field 'action' must be 'execute' or 'revert', got {action!r}", field="action"
+                f"message field 'action' must be 'execute' or 'revert', got {action!r:.80}", field="action"
             )
         task = _text(body, "task")
         module, sep, qualname = task.partition(":")
         if not sep or not module or not qualname:
-            raise ProtocolError(f"message field 'task' must be 'module:QualName', got {task!r}", field="task")
+            raise ProtocolError(
+                f"message field 'task' must be 'module:QualName', got {task!r:.200}", field="task"
+            )
         request = Request(
             id=msg_id,
             task=task,
@@ -205,15 +219,15 @@ def parse_message(body: Any) -> Request | Response | Progress:
         if state == FAILURE:
             return Response(id=msg_id, state=state, failure=_failure_dict(body.get("failure"), "failure"))
         raise ProtocolError(
-            f"message field 'state' must be 'SUCCESS' or 'FAILURE', got {state!r}", field="state"
+            f"message field 'state' must be 'SUCCESS' or 'FAILURE', got {state!r:.80}", field="state"
         )
     if kind == "progress":
         progress = float(_field(body, "progress", (int, float), "a number from 0.0 to 1.0"))
         if not math.isfinite(progress) or not 0.0 <= progress <= 1.0:
             raise ProtocolError(
-                f"message field 'progress' must be from 0.0 to 1.0, got {progress!r}", field="progress"
+                f"message field 'progress' must be from 0.0 to 1.0, got {progress!r:.80}", field="progress"
             )
         return Progress(id=msg_id, progress=progress)
     raise ProtocolError(
-        f"message field 'type' must be 'request', 'response' or 'progress', got {kind!r}", field="type"
+        f"message field 'type' must be 'request', 'response' or 'progress', got {kind!r:.80}", field="type"
     )

@@ -10,7 +10,7 @@ from typing import Any, Final
 from greenflow.atoms import ActionKind, Task, invoke_atom
 from greenflow.exceptions import InvalidOptionError, ProtocolError, WorkerError
 from greenflow.failure import Failure
-from greenflow.hubs import Hub, get_hub
+from greenflow.hubs import Hub, resolve_hub
 from greenflow.masking import mask_text, mask_url
 from greenflow.workers._broker import (
     CONTENT_TYPES,
@@ -23,6 +23,7 @@ from greenflow.workers._broker import (
 from greenflow.workers._protocol import (
     EXECUTE,
     FAILURE,
+    MAX_ID_LENGTH,
     SUCCESS,
     Progress,
     Request,
@@ -35,6 +36,9 @@ from greenflow.workers._protocol import (
 __all__ = ["Worker"]
 
 _LOG = logging.getLogger(__name__)
+
+#: Content types that are JSON: a body of one kombu could not decode is invalid JSON.
+_JSON_TYPES: Final = frozenset({"application/json", "json"})
 
 #: How long one wait for messages lasts: the delay before ``stop()`` is noticed.
 _TICK = 0.05
@@ -116,7 +120,7 @@ class Worker:
         if not self._tasks:
             raise InvalidOptionError("Worker: tasks must list at least one task class")
         self._transport_options = transport_options
-        self._hub = hub if hub is not None and not isinstance(hub, str) else get_hub(hub)
+        self._hub = resolve_hub(hub)
         self._executor = executor
         self._owns_executor = False
         self._stopping = self._hub.Event()
@@ -257,15 +261,21 @@ class Worker:
     def _on_decode_error(self, message: Any, exc: Exception) -> None:
         # A payload kombu refuses (pickle, ...) is never decoded; tell the sender if it can be told.
         message.ack()
-        _LOG.warning("worker for topic %r refused a message: %s", self.topic, exc)
+        _LOG.warning("worker for topic %r refused a message: %.200s", self.topic, exc)
         reply_to = message.properties.get("reply_to")
         msg_id = message.properties.get("correlation_id")
-        if reply_to and msg_id:
-            error = ProtocolError(
-                f"worker for topic {self.topic!r} refused content type {message.content_type!r}: "
-                f"only {', '.join(CONTENT_TYPES)} is accepted",
-                field="content_type",
-            )
+        if reply_to and isinstance(msg_id, str) and 0 < len(msg_id) <= MAX_ID_LENGTH:
+            if message.content_type in _JSON_TYPES:
+                error = ProtocolError(
+                    f"worker for topic {self.topic!r} got a body that is not valid JSON: {exc!s:.200}",
+                    field="<body>",
+                )
+            else:
+                error = ProtocolError(
+                    f"worker for topic {self.topic!r} refused content type {message.content_type!r:.100}: "
+                    f"only {', '.join(CONTENT_TYPES)} is accepted",
+                    field="content_type",
+                )
             self._reply(reply_to, Response(msg_id, FAILURE, failure=Failure.from_exception(error).to_dict()))
 
     def _on_request(self, body: Any, message: Any, executor: Any) -> None:
@@ -286,7 +296,7 @@ class Worker:
         except ProtocolError as exc:
             _LOG.warning("worker for topic %r dropped a malformed request: %s", self.topic, exc)
             msg_id = body.get("id") if isinstance(body, dict) else None
-            if reply_to and isinstance(msg_id, str) and msg_id:
+            if reply_to and isinstance(msg_id, str) and 0 < len(msg_id) <= MAX_ID_LENGTH:
                 self._reply(
                     reply_to, Response(msg_id, FAILURE, failure=Failure.from_exception(exc).to_dict())
                 )
@@ -326,7 +336,17 @@ class Worker:
             self._reply(reply_to, Progress(request.id, progress))
 
         kind = ActionKind.EXECUTE if request.action == EXECUTE else ActionKind.REVERT
-        ok, value = invoke_atom(kind, task, kwargs, sink)
+        try:
+            ok, value = invoke_atom(kind, task, kwargs, sink)
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt...: the engine must still hear
+            _LOG.warning(
+                "worker for topic %r: atom %r (%s) raised %s; replying FAILURE",
+                self.topic,
+                request.name,
+                request.task,
+                type(exc).__name__,
+            )
+            return Response(request.id, FAILURE, failure=Failure.from_exception(exc).to_dict())
         if not ok:
             return Response(request.id, FAILURE, failure=value.to_dict())
         try:

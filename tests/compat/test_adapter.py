@@ -21,10 +21,9 @@ def _compat_taskflow() -> None:
 @pytest.mark.parametrize(
     ("module", "feature"),
     [
-        ("taskflow.jobs", "jobboards"),
-        ("taskflow.conductors", "conductors"),
-        ("taskflow.listeners.claims", "jobboard"),
         ("taskflow.persistence.backends.impl_zookeeper", "ZooKeeper"),
+        ("taskflow.jobs.backends.impl_zookeeper", "ZooKeeper jobboard"),
+        ("taskflow.jobs.backends.impl_etcd", "etcd jobboard"),
     ],
 )
 def test_unsupported_modules_raise_import_error_naming_the_feature(module: str, feature: str) -> None:
@@ -96,7 +95,9 @@ def test_taskflow_exception_names_are_greenflow_classes() -> None:
     assert exceptions.NotFound is gf.NotFoundError
     assert exceptions.WrappedFailure is gf.WrappedFailure
     assert issubclass(exceptions.RequestTimeout, exceptions.ExecutionFailure)
-    err = exceptions.JobFailure("job lost", cause=ValueError("x"))
+    assert exceptions.JobFailure is gf.JobError
+    assert exceptions.UnclaimableJob is gf.UnclaimableJobError
+    err = exceptions.ConductorFailure("conductor lost", cause=ValueError("x"))
     assert isinstance(err, exceptions.TaskFlowException)
     assert isinstance(err.cause, ValueError)
     assert "ValueError: x" in err.pformat()
@@ -109,3 +110,20 @@ def test_engine_conf_is_deprecated_but_honoured() -> None:
         engine = engines.load(_flow(), engine_conf={"engine": "parallel", "executor": "threaded"})
     assert engine.options == {"engine": "parallel", "executor": "threaded"}
     assert engine.greenflow_engine.options.engine == "parallel"
+
+
+def test_taskflow_spellings_live_in_compat_and_reach_the_core_as_its_own_names() -> None:
+    from taskflow import engines
+    from taskflow.patterns import graph_flow, linear_flow, unordered_flow
+
+    import greenflow.patterns
+
+    assert linear_flow.Flow is greenflow.patterns.LinearFlow
+    assert unordered_flow.Flow is greenflow.patterns.UnorderedFlow
+    assert issubclass(graph_flow.Flow, greenflow.patterns.GraphFlow)
+    for spelling, core in [("threaded", "thread"), ("processes", "process"), ("threads", "thread")]:
+        engine = engines.load(_flow(), engine="parallel", executor=spelling)
+        assert engine.greenflow_engine.options.executor == core
+    assert engines.load(_flow(), engine="default").greenflow_engine.options.engine == "serial"
+    engine = engines.load(_flow())
+    assert [state for state in engine.iter_run() if state != "WAITING"][-1] == "SUCCESS"

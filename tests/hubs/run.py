@@ -45,7 +45,9 @@ def main(argv: list[str]) -> int:
 
     import pytest
 
-    defaults = ["-p", "no:cacheprovider", "-W", "error", "--timeout=60"]
+    # No hub test uses hypothesis, and its plugin would import the packages that
+    # register hypothesis plugins (trio does), some of which break once patched.
+    defaults = ["-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-W", "error", "--timeout=60"]
     return int(pytest.main([*defaults, str(HERE), *pytest_args]))
 
 

@@ -21,6 +21,7 @@ import greenflow.hubs
 from greenflow import AlwaysRevertAll, GraphFlow, LinearFlow, Task, Times, UnorderedFlow, load, states
 from greenflow.atoms import EVENT_UPDATE_PROGRESS
 from greenflow.exceptions import EngineStateError, WrappedFailure
+from greenflow.executors import GreenExecutor, make_executor, shared_executor
 from greenflow.hubs import Hub
 from greenflow.notifier import ANY
 
@@ -532,6 +533,43 @@ def test_max_workers_bounds_the_atoms_running_at_once(hub, bounded_executor):
     assert sorted(names(calls, "end")) == [f"t{n}" for n in range(6)]
 
 
+class PoolWatcher(Task):
+    """Records how many green threads the hub's shared pool runs while this atom runs."""
+
+    def __init__(self, name: str, seen: list[int], pool: Any) -> None:
+        super().__init__(name)
+        self.seen = seen
+        self.pool = pool
+
+    def execute(self) -> None:
+        time.sleep(0.02)
+        self.seen.append(self.pool._workers)
+
+
+def test_an_engine_asking_for_green_threads_runs_on_its_share_of_the_hubs_pool(hub, monkeypatch):
+    if not hub.is_green:
+        pytest.skip("green threads need a green hub")
+    shared = shared_executor(hub)
+    made: list[GreenExecutor] = []
+    make = GreenExecutor.__init__
+
+    def counted(self: GreenExecutor, *args: Any, **kwargs: Any) -> None:
+        made.append(self)
+        make(self, *args, **kwargs)
+
+    monkeypatch.setattr(GreenExecutor, "__init__", counted)
+    seen: list[int] = []
+    overlap = Overlap(hub)
+    flow = UnorderedFlow("u").add(
+        *(PoolWatcher(f"w{n}", seen, shared) for n in range(3)),
+        *(Sleeper(f"t{n}", [], 0.02, overlap=overlap) for n in range(3)),
+    )
+    load(flow, engine="parallel", executor="greenthread", max_workers=2).run()
+    assert made == []  # no pool of its own
+    assert overlap.peak <= 2
+    assert len(seen) == 3 and max(seen) >= 1  # its atoms ran in the shared pool's green threads
+
+
 def test_failure_lets_running_siblings_finish_then_reverts_them(parallel_options):
     calls: list[tuple[str, str]] = []
     flow = UnorderedFlow("u").add(
@@ -582,7 +620,7 @@ def test_suspend_while_atoms_run_lets_them_finish_then_resume_completes(parallel
 
 
 def test_an_executor_passed_as_an_object_is_not_shut_down(hub):
-    executor = hub.executor(4)
+    executor = make_executor(None, max_workers=4, hub=hub)[0]
     try:
         flow = UnorderedFlow("u").add(Const("a", 1, provides="a"), Const("b", 2, provides="b"))
         engine = load(flow, engine="parallel", executor=executor)
@@ -594,3 +632,23 @@ def test_an_executor_passed_as_an_object_is_not_shut_down(hub):
         assert future.result() == 32
     finally:
         executor.shutdown()
+
+
+class _RaisesGeneratorExit(Task):
+    def execute(self) -> None:
+        raise GeneratorExit("from the task")
+
+
+class _Fine(Task):
+    def execute(self) -> int:
+        return 1
+
+
+@pytest.mark.parametrize("engine", ["serial", "parallel"])
+@pytest.mark.timeout(30)
+def test_an_atom_raising_generator_exit_fails_the_flow_like_any_exception(engine):
+    flow = UnorderedFlow("f").add(_RaisesGeneratorExit("g"), _Fine("ok"))
+    run = load(flow, engine=engine)
+    with pytest.raises(GeneratorExit, match="from the task"):
+        run.run()
+    assert run.storage.get_flow_state() == "REVERTED"

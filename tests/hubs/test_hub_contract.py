@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import greenflow.hubs
-from greenflow.executors import GreenExecutor, ThreadExecutor
+from greenflow.executors import GreenExecutor, ThreadExecutor, make_executor
 from greenflow.hubs import Hub
 
 
@@ -114,7 +114,7 @@ def test_semaphore_bounds_concurrency(hub: Hub) -> None:
 
 
 def test_wait_for_any_on_hub_executor_futures_keeps_the_hub_running(hub: Hub, ticker: Any) -> None:
-    executor = hub.executor(10)
+    executor = make_executor(None, max_workers=10, hub=hub)[0]
     try:
         slow = executor.submit(hub.sleep, 1)
         quick = executor.submit(hub.sleep, 0.1)
@@ -171,7 +171,7 @@ def test_wakeup_is_rung_from_an_os_thread_without_blocking_the_hub(hub: Hub, tic
 
 def test_wait_for_any_mixes_hub_os_thread_and_done_futures(hub: Hub) -> None:
     pool = ThreadExecutor(max_workers=2)
-    green = hub.executor(2)
+    green = make_executor(None, max_workers=2, hub=hub)[0]
     try:
         futures = [
             pool.submit(pow, 2, 5),
@@ -221,7 +221,7 @@ def test_offload_raises_the_exception_of_the_call(hub: Hub) -> None:
 
 
 def test_executor_never_runs_more_than_max_workers(hub: Hub) -> None:
-    executor = hub.executor(5)
+    executor = make_executor(None, max_workers=5, hub=hub)[0]
     running = peak = 0
 
     def work(n: int) -> int:
@@ -244,7 +244,7 @@ def test_executor_never_runs_more_than_max_workers(hub: Hub) -> None:
 
 def test_thousand_sleeps_finish_without_new_os_threads(hub: Hub) -> None:
     workers = 1000 if hub.is_green else 20
-    executor = hub.executor(workers)
+    executor = make_executor(None, max_workers=workers, hub=hub)[0]
     threads_before = threading.active_count()
     try:
         started = hub.monotonic()
@@ -276,7 +276,7 @@ def test_green_executor_leaves_no_green_thread_behind(hub: Hub, live_greenlets: 
 
 
 def test_shutdown_cancels_queued_calls_and_waits_for_running_ones(hub: Hub) -> None:
-    executor = hub.executor(1)
+    executor = make_executor(None, max_workers=1, hub=hub)[0]
     release = hub.Event()
     running = executor.submit(release.wait, 10)
     hub.sleep(0.02)

@@ -297,3 +297,52 @@ def test_bad_arguments_are_refused(hub: Hub):
         run_many([], concurrency=0)
     with pytest.raises(InvalidOptionError, match="on_result must be callable"):
         run_many([], on_result=42)
+
+
+def _live(kind: type) -> int:
+    import gc
+
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, kind))
+
+
+def _open_files() -> int:
+    import os
+
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_a_stream_of_new_flows_leaves_nothing_behind(hub: Hub) -> None:
+    # A small stand-in for the million-engine benchmark row: a lazy stream of new
+    # flows, many in flight, results checked as they come and none kept.
+    import greenlet
+
+    from greenflow.engines import Engine
+
+    n, in_flight = 1500, 300
+    checked: list[int] = []
+
+    def check(outcome: Outcome) -> None:
+        assert outcome.ok, outcome.failure
+        assert outcome.results is not None and outcome.results["sum"] == outcome.index + 1
+        checked.append(outcome.index)
+
+    def stream() -> Iterator[tuple[Flow, dict[str, Any]]]:
+        for i in range(n):
+            yield (
+                LinearFlow(f"f{i}").add(diamond(f"d{i}", 0.001), Add("add", provides="sum")),
+                {"x": i, "y": 1},
+            )
+
+    run_many(stream(), concurrency=in_flight, on_result=check, keep_outcomes=False)  # warm the pools
+    before = (_live(greenlet.greenlet), _open_files(), os_thread_count())
+    checked.clear()
+    summary = run_many(stream(), concurrency=in_flight, on_result=check, keep_outcomes=False)
+    assert summary.succeeded == n and sorted(checked) == list(range(n))
+    assert summary.outcomes == ()
+    del summary
+    greenlets, files, threads = before
+    assert _live(greenlet.greenlet) <= greenlets
+    assert _open_files() <= files
+    assert os_thread_count() <= threads
+    assert _live(Engine) == 0

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,8 @@ def test_a_flow_that_reverts_is_consumed(board: JobBoard, backend: Any) -> None:
 class _BrokenStorageConductor(BlockingConductor):
     """A conductor whose engines all fail with a storage error (as when the database is down)."""
 
+    RETRY_BACKOFF = 0.05
+
     def _listeners_from_job(self, job: Any, engine: Any) -> list[Any]:
         def broken(*_args: Any, **_kwargs: Any) -> None:
             raise StorageError("database went away")
@@ -136,6 +139,7 @@ def test_a_job_failing_everywhere_is_trashed_after_max_abandons(board: JobBoard,
     conductor = _BrokenStorageConductor("c1", board, persistence=backend, claim_expiry=5, max_abandons=3)
     _run_until_empty(conductor, board)
     assert conductor.counts["abandoned"] == 2 and conductor.counts["trashed"] == 1
+    # Each failed attempt backed off before the next: 0.05 s, then 0.1 s.
     (trashed,) = board.trashed()
     assert "failed 3 times" in trashed["reason"] and "database went away" in trashed["reason"]
 
@@ -183,6 +187,7 @@ class _Child:
         env["GREENFLOW_TEST_JOURNAL"] = str(journal)
         env.pop("GREENFLOW_HUB", None)
         args = ["--jobboard", board_url, "--backend", backend_url, "--name", name, *extra]
+        args += ["--allow-factory", "support.job_flows"]
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in wait()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "greenflow.cli", "conductor", *args], env=env, stderr=self.log
@@ -445,3 +450,86 @@ def test_cli_conductor_masks_secrets_logs_each_job_event_and_exits_0_on_sigterm(
     finally:
         server.kill()
         backend.close()
+
+
+@pytest.mark.parametrize("database", ["postgresql", "mariadb"])
+def test_conductors_share_a_sql_jobboard(database: str, request: pytest.FixtureRequest) -> None:
+    url = request.getfixturevalue("postgres_url" if database == "postgresql" else "mysql_url")
+    persistence = fetch_backend(url)
+    persistence.get_connection().upgrade()
+    name = f"sql-board-{uuid.uuid4().hex[:8]}"
+    boards = [fetch_jobboard(name, url, persistence=persistence) for _ in range(2)]
+    for b in boards:
+        b.connect()
+    try:
+        jobs = [
+            boards[0].post_flow(f"{name}-{i}", job_flows.linear, (2, 0.01), store={"job_key": str(i)})
+            for i in range(8)
+        ]
+        conductors = [
+            NonBlockingConductor(f"c{i}", b, persistence=persistence, claim_expiry=5, max_simultaneous_jobs=3)
+            for i, b in enumerate(boards)
+        ]
+        runners = [threading.Thread(target=c.run, daemon=True) for c in conductors]
+        for r in runners:
+            r.start()
+        _wait(lambda: boards[0].job_count == 0, 60, "the SQL board to empty")
+        for c in conductors:
+            c.stop()
+            assert c.wait(10)
+        assert sum(c.counts["consumed"] for c in conductors) == 8
+        conn = persistence.get_connection()
+        assert all(conn.get_flow_details(j.details["flow_uuid"]).state == states.SUCCESS for j in jobs)
+    finally:
+        for b in boards:
+            b.close()
+        persistence.close()
+
+
+def test_database_link_cut_mid_job_abandons_then_resumes_every_job(
+    redis_board_url: str, postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The persistence database goes away under running jobs: a save fails, the job is abandoned
+    (a failed attempt), and once the link is back it is claimed again and resumed from what was
+    recorded: every flow ends SUCCESS, none is trashed, no atom recorded SUCCESS runs again."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from support.tcp_proxy import TcpProxy
+
+    journal = tmp_path / "journal"
+    monkeypatch.setenv("GREENFLOW_TEST_JOURNAL", str(journal))
+    parts = urlsplit(postgres_url)
+    with TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432) as proxy:
+        user = parts.netloc.rsplit("@", 1)
+        netloc = f"{user[0]}@127.0.0.1:{proxy.port}" if len(user) == 2 else f"127.0.0.1:{proxy.port}"
+        url = urlunsplit(parts._replace(netloc=netloc))
+        persistence = fetch_backend({"connection": url, "pool_pre_ping": True})
+        persistence.get_connection().upgrade()
+        board = fetch_jobboard(f"cut-{uuid.uuid4().hex[:8]}", redis_board_url, persistence=persistence)
+        board.connect()
+        names = [f"cut{i}" for i in range(4)]
+        jobs = [board.post_flow(n, job_flows.linear, (3, 0.3), store={"job_key": n}) for n in names]
+        conductor = NonBlockingConductor(
+            "c1", board, persistence=persistence, claim_expiry=5, max_simultaneous_jobs=4, max_abandons=20
+        )
+        runner = threading.Thread(target=conductor.run, daemon=True)
+        runner.start()
+        try:
+            _wait(lambda: len(_journal(journal)) >= 4, 30, "the first atoms")
+            proxy.cut()
+            time.sleep(1.0)
+            proxy.restore()
+            _wait(lambda: board.job_count == 0, 60, "every job to finish after the link came back")
+        finally:
+            conductor.stop()
+            assert conductor.wait(20)
+        assert conductor.counts["abandoned"] >= 1 and conductor.counts["trashed"] == 0
+        assert conductor.counts["consumed"] == 4
+        conn = persistence.get_connection()
+        assert {conn.get_flow_details(j.details["flow_uuid"]).state for j in jobs} == {states.SUCCESS}
+        board.close()
+        persistence.close()
+    starts = collections.Counter((job, atom) for what, job, atom, _ in _journal(journal) if what == "start")
+    assert set(starts) == {(n, f"step{i}") for n in names for i in range(3)}
+    # Only the atoms in flight when the link went (at most one per job) ran again.
+    assert sum(count - 1 for count in starts.values()) <= len(names)

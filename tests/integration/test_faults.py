@@ -9,6 +9,7 @@ defined failure: nothing lost, no finished atom run twice, no hang.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -94,3 +95,131 @@ def test_run_again_after_a_failed_save_runs_from_what_is_stored(postgres_proxy):
     greenflow.load(_steps(again), flow_detail=detail, backend=backend).run()
     backend.close()
     assert again == []
+
+
+# -- connections killed by the server -----------------------------------------------------------
+
+
+def _kill_own_connections(url: str) -> None:
+    """Terminate every connection to this session's own database but the one doing it."""
+    import sqlalchemy as sa
+
+    from .conftest import _with_driver
+
+    engine = sa.create_engine(_with_driver(url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            if url.startswith("postgres"):
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+            else:
+                ids = conn.execute(
+                    sa.text(
+                        "SELECT id FROM information_schema.processlist "
+                        "WHERE db = DATABASE() AND id <> CONNECTION_ID()"
+                    )
+                ).scalars()
+                for connection_id in list(ids):
+                    conn.execute(sa.text(f"KILL CONNECTION {int(connection_id)}"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def server_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue("postgres_url" if request.param == "postgresql" else "mysql_url"))
+
+
+@pytest.mark.timeout(60)
+def test_connections_killed_between_runs_do_not_fail_the_next_run(server_url):
+    backend = fetch_backend(server_url)
+    backend.get_connection().upgrade()
+    runs: list[str] = []
+    greenflow.load(_steps(runs), backend=backend).run()
+    _kill_own_connections(server_url)  # the pooled connections are dead now
+    time.sleep(1.2)  # idle long enough to be pinged before use
+    engine = greenflow.load(_steps(runs), backend=backend)
+    engine.run()
+    backend.close()
+    assert runs == ["s1", "s2", "s3"] * 2
+    assert _stored(server_url, engine.storage.flow_uuid)["flow"] == (states.SUCCESS, None)
+
+
+@pytest.mark.timeout(60)
+def test_connections_killed_mid_run_end_in_a_resumable_record(server_url):
+    backend = fetch_backend(server_url)
+    backend.get_connection().upgrade()
+    runs: list[str] = []
+    engine = greenflow.load(_steps(runs, fault=lambda: _kill_own_connections(server_url)), backend=backend)
+    try:
+        engine.run()  # the save after the kill may go through on a new connection, or fail
+    except StorageError:
+        pass
+    backend.close()
+    backend = fetch_backend(server_url)
+    detail = backend.get_connection().get_flow_details(engine.storage.flow_uuid)
+    resumed: list[str] = []
+    greenflow.load(_steps(resumed), flow_detail=detail, backend=backend).run()
+    backend.close()
+    finished_before = [name for name in runs if name not in resumed]
+    assert sorted(finished_before + resumed) == sorted(set(runs) | set(resumed))  # nothing ran twice after
+    done = {"flow": (states.SUCCESS, None)} | {s: (states.SUCCESS, f"{s}-done") for s in ("s1", "s2", "s3")}
+    assert _stored(server_url, engine.storage.flow_uuid) == done
+
+
+# -- a full disk --------------------------------------------------------------------------------
+
+_DISK_FULL_CHILD = """
+import resource, sys
+sys.path[:0] = [{tests!r}, {root!r}]
+import greenflow
+from greenflow.exceptions import StorageError
+from integration.test_faults import Step, _steps
+
+def fill_disk():
+    # From here on no file may grow past a few bytes: writes fail as on a full disk (EFBIG).
+    resource.setrlimit(resource.RLIMIT_FSIZE, (64, resource.RLIM_INFINITY))
+
+runs = []
+engine = greenflow.load(_steps(runs, fault=fill_disk), backend={url!r})
+try:
+    engine.run()
+except StorageError as exc:
+    print("STORAGE-ERROR", engine.storage.flow_uuid, exc)
+else:
+    print("NO-ERROR", engine.storage.flow_uuid)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_a_full_disk_fails_the_dir_backend_run_with_storage_error_and_the_record_resumes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parents[1]
+    url = f"dir://{tmp_path}/store"
+    code = _DISK_FULL_CHILD.format(tests=str(tests), root=str(tests.parent), url=url)
+    # SIGXFSZ would kill the child: ignore it so the write fails with EFBIG instead.
+    child = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        preexec_fn=lambda: signal.signal(signal.SIGXFSZ, signal.SIG_IGN),
+    )
+    assert child.returncode == 0, child.stderr
+    verdict, flow_uuid, *_ = child.stdout.split()
+    assert verdict == "STORAGE-ERROR", child.stdout
+    backend = fetch_backend(url)
+    detail = backend.get_connection().get_flow_details(flow_uuid)
+    assert {a.name: a.state for a in detail}["s1"] == states.SUCCESS  # what was written is intact
+    resumed: list[str] = []
+    greenflow.load(_steps(resumed), flow_detail=detail, backend=backend).run()
+    assert resumed == ["s2", "s3"]
+    assert _stored(url, flow_uuid)["flow"] == (states.SUCCESS, None)

@@ -593,3 +593,33 @@ def test_an_engine_loaded_before_another_finished_the_flow_runs_nothing_again(op
     assert runs == ["t1", "t2", "t3"], "a finished atom ran again"
     assert stale.storage.fetch("c") == 111
     assert _reload(open_backend, first.storage.flow_uuid).state == states.SUCCESS
+
+
+def test_a_result_with_non_string_keys_fails_its_atom_instead_of_changing_type(backend_kind, open_backend):
+    if backend_kind == "memory":
+        pytest.skip("the memory backend keeps live objects: any key reads back as it was")
+
+    class IntKeys(Task):
+        def execute(self) -> dict[int, str]:
+            return {1: "a"}
+
+    engine = greenflow.load(LinearFlow("keys").add(IntKeys("ints")), backend=open_backend())
+    with pytest.raises(StorageError, match=r"dict key 1 is not a string"):
+        engine.run()
+
+
+def test_a_record_with_an_unknown_state_is_refused_without_echoing_it_whole(tmp_path):
+    import json as _json
+
+    backend = greenflow.persistence.fetch_backend(f"dir://{tmp_path}/store")
+    engine = greenflow.load(
+        LinearFlow("f").add(Add("a", 1, [], provides="y")), store={"x": 1}, backend=backend
+    )
+    engine.run()
+    atom_file = next((tmp_path / "store").rglob("atoms/*.json"))
+    data = _json.loads(atom_file.read_text())
+    data.update(state="BOGUS", results="r" * 1_000_000)
+    atom_file.write_text(_json.dumps(data))
+    with pytest.raises(StorageError) as info:
+        backend.get_connection().get_flow_details(engine.storage.flow_uuid)
+    assert "state 'BOGUS'" in str(info.value) and len(str(info.value)) < 2000

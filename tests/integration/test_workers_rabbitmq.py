@@ -125,7 +125,7 @@ def test_linear_and_unordered_flows_run_on_a_worker_process(spawn_worker, execut
         Add("add", provides="total"),
         UnorderedFlow("u").add(Double("d1", provides="d1"), Double("d2", provides="d2")),
     )
-    engine = load(flow, store={"x": 2, "y": 3}, engine="worker-based", executor=executor(["t"]))
+    engine = load(flow, store={"x": 2, "y": 3}, engine="parallel", executor=executor(["t"]))
     engine.run()
     assert (engine.storage.fetch("d1"), engine.storage.fetch("d2")) == (10, 10)
     assert worker.poll() is None

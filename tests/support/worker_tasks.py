@@ -48,6 +48,13 @@ class Boom(Task):
         raise ValueError(f"boom from {self.name}")
 
 
+class Exits(Task):
+    """Raises ``SystemExit`` (a task calling ``sys.exit()``)."""
+
+    def execute(self) -> None:
+        raise SystemExit(3)
+
+
 class Progressing(Task):
     """Reports progress 0.25 and 0.75, then returns ``'done'``."""
 

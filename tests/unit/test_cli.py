@@ -62,7 +62,9 @@ def test_demo_runs_on_gevent_in_one_os_thread_records_every_workflow_and_writes_
     rows = summary(proc.stdout)
     assert rows["workflows"] == "120"
     assert rows["hub"].startswith("gevent")
-    assert rows["OS threads"] == "1"
+    assert rows["OS threads"] == "1 (ran the tasks of all workflows)"
+    # SQLite's group commits run on a helper thread (the hub's offload): the hub never waits on the file.
+    assert 1 <= int(rows["process threads"].split()[0]) <= 2, rows["process threads"]
     counts = {state: int(rows[state].replace(",", "")) for state in ("SUCCESS", "REVERTED", "FAILURE")}
     assert sum(counts.values()) == 120 and counts["FAILURE"] == 0 and counts["REVERTED"] > 0
     assert rows["hosts released by reverts"] == str(counts["REVERTED"])
@@ -110,6 +112,18 @@ def test_demo_hub_option_wins_over_the_environment(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert summary(proc.stdout)["hub"].startswith("gevent")
+
+
+def test_the_command_module_imports_no_engine_so_it_can_patch_first():
+    code = (
+        "import sys, json, greenflow.cli; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('gevent', 'eventlet', 'sqlalchemy', 'concurrent') or m.startswith(('greenflow.engines', "
+        "'greenflow.executors', 'greenflow.persistence')))))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
 
 
 def test_demo_refuses_a_batch_of_nothing(tmp_path):
@@ -217,10 +231,16 @@ def recorded(tmp_path):
     return url, uuids
 
 
-def test_history_is_a_table_of_flows_oldest_first(recorded, capsys):
+def command_output(*args: str, cwd: Path) -> str:
+    """What the ``greenflow`` entry point printed; it must exit 0."""
+    proc = greenflow_command(*args, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_history_is_a_table_of_flows_oldest_first(recorded, tmp_path):
     url, uuids = recorded
-    assert main(["history", url]) == 0
-    lines = capsys.readouterr().out.splitlines()
+    lines = command_output("history", url, cwd=tmp_path).splitlines()
     assert lines[0].split() == ["flow", "uuid", "state", "started", "(UTC)", "duration", "failure"]
     rows = [line.split() for line in lines[2:]]
     assert [(r[0], r[1], r[2]) for r in rows] == [
@@ -254,17 +274,15 @@ def test_history_of_an_empty_store_says_so(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == "no matching flows"
 
 
-def test_show_gives_each_atom_with_results_failures_tracebacks_retries_and_reverts(recorded, capsys):
+def test_show_gives_each_atom_with_results_failures_tracebacks_retries_and_reverts(recorded, tmp_path):
     url, uuids = recorded
-    assert main(["show", url, uuids["broken"]]) == 0
-    out = capsys.readouterr().out
+    out = command_output("show", url, uuids["broken"], cwd=tmp_path)
     assert out.startswith(f"flow broken {uuids['broken']}: REVERTED\n")
     assert "atom undo (task): REVERTED" in out
     assert 'result: "made"' in out and 'revert result: "undid made"' in out
     assert "failure: ValueError: no luck" in out
     assert "Traceback (most recent call last):" in out and "raise ValueError" in out
-    assert main(["show", url, uuids["retried"]]) == 0
-    out = capsys.readouterr().out
+    out = command_output("show", url, uuids["retried"], cwd=tmp_path)
     assert "atom flaky (task): SUCCESS" in out
     assert "executions: 2 (run again 1 time by a retry)" in out
     assert "attempt 1: provided 1" in out
@@ -277,11 +295,11 @@ def test_show_of_an_unknown_flow_names_it(recorded, capsys):
     assert "holds no flow detail with uuid no-such-uuid" in capsys.readouterr().err
 
 
-def test_timeline_writes_a_page_of_the_flows_named(recorded, tmp_path, capsys):
+def test_timeline_writes_a_page_of_the_flows_named(recorded, tmp_path):
     url, uuids = recorded
+    out = command_output("timeline", url, uuids["retried"], uuids["broken"], "-o", "run.html", cwd=tmp_path)
+    assert out.strip() == "wrote run.html: 2 flows, 2 charted"
     page = tmp_path / "run.html"
-    assert main(["timeline", url, uuids["retried"], uuids["broken"], "-o", str(page)]) == 0
-    assert capsys.readouterr().out.strip() == f"wrote {page}: 2 flows, 2 charted"
     text = page.read_text()
     assert text.count('class="atom-row"') == 2 + 2, "one row per atom of the two flows"
     assert "kept" not in text
@@ -303,3 +321,15 @@ def test_version_prints_the_package_version(capsys):
 
     assert main(["version"]) == 0
     assert capsys.readouterr().out.strip() == greenflow.__version__
+
+
+def test_history_skips_a_corrupt_record_saying_which_and_lists_the_others(recorded, capsys):
+    import sqlite3
+
+    url, uuids = recorded
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        db.execute("UPDATE atomdetails SET results = '{not json' WHERE name = 'flaky'")
+    assert main(["history", url, "--json"]) == 0
+    captured = capsys.readouterr()
+    assert [f["flow"] for f in json.loads(captured.out)] == ["kept", "broken"]
+    assert uuids["retried"] in captured.err and "skipped" in captured.err

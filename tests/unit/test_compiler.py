@@ -15,6 +15,7 @@ from greenflow.compiler import (
     TASK,
     CompiledFlow,
     FlowCompiler,
+    bind_flow,
     compile_flow,
 )
 from greenflow.exceptions import (
@@ -247,7 +248,9 @@ def test_inject_takes_precedence_over_providers():
     flow = LinearFlow("f").add(T("provider", provides="x"), T("user", requires=["x"], inject={"x": 42}))
     compiled = compile_flow(flow)
     source = arg(compiled, "user", "x")
-    assert (source.kind, source.ref) == (ARG_FROM_INJECT, 42)
+    # The graph names the inject key; the value stays the flow's own atom's.
+    assert (source.kind, source.ref) == (ARG_FROM_INJECT, "x")
+    assert bind_flow(flow).atoms[compiled.by_name["user"]].inject[source.ref] == 42
 
 
 def test_rebound_argument_is_resolved_by_its_symbol():

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from greenflow import FunctorTask, LinearFlow, Task, Times, UnorderedFlow, load, load_from_factory, states
-from greenflow.engines import EngineOptions, flow_from_detail, load_from_detail
+from greenflow.engines import flow_from_detail, load_from_detail
 from greenflow.exceptions import EngineStateError, InvalidOptionError, MissingDependencyError, NotFoundError
 
 
@@ -127,11 +127,11 @@ def test_run_iter_yields_running_first_and_the_final_state_last(step, calls):
         next(steps)
 
 
-def test_iter_run_yields_reverted_then_raises_the_failure(step):
+def test_run_iter_yields_reverted_then_raises_the_failure(step):
     engine = load(LinearFlow("f").add(step("a", fail=True)))
     seen = []
     with pytest.raises(RuntimeError, match="a failed"):
-        for state in engine.iter_run():
+        for state in engine.run_iter():
             seen.append(state)
     assert seen == [states.RUNNING, states.REVERTED]
 
@@ -217,8 +217,16 @@ def test_misspelt_option_raises_and_suggests_the_right_name(step):
         ({"max_workers": True}, "'max_workers' must be an integer"),
         ({"hub": 3}, "'hub' must be a hub name or a hub, got 3"),
         ({"engine": "warp"}, "unknown engine 'warp'"),
-        ({"engine_conf": {"engine": "warp"}}, "unknown engine 'warp'"),
-        ({"engine_conf": 5}, "engine_conf must be an engine name or a dict"),
+        ({"engine": "default"}, "unknown engine 'default'; choose one of 'parallel', 'serial'"),
+        ({"engine": "worker-based"}, "engine='parallel', executor=greenflow.workers.WorkerExecutor(...)"),
+        ({"engine_conf": {"engine": "serial"}}, "engine_conf is TaskFlow's legacy form"),
+        (
+            {"engine": "parallel", "executor": "greenthreads"},
+            "engine option 'executor': unknown executor 'greenthreads'; valid names: greenthread, "
+            "offload, process, synchronous, thread",
+        ),
+        ({"engine": "parallel", "executor": 42}, "executor must be an executor object"),
+        ({"engine": "parallel", "executor": "threaded"}, "unknown executor 'threaded'"),
         ({"store": ["x"]}, "store must be a dict"),
     ],
 )
@@ -230,27 +238,6 @@ def test_bad_option_values_raise_invalid_option_error(step, options, message):
 def test_load_refuses_something_that_is_not_a_flow(step):
     with pytest.raises(InvalidOptionError, match="needs a flow"):
         load(step("a"))
-
-
-def test_legacy_engine_conf_string_selects_the_engine(step):
-    engine = load(LinearFlow("f").add(step("a")), engine_conf="serial")
-    assert engine.options.engine == "serial"
-    engine.run()
-    assert engine.storage.get_flow_state() == states.SUCCESS
-
-
-def test_legacy_engine_conf_dict_carries_options(step, calls):
-    inner = LinearFlow("inner", retry=Times(1)).add(step("b", fail=True))
-    flow = LinearFlow("f").add(step("a"), inner)
-    engine = load(flow, engine_conf={"engine": "serial", "defer_reverts": True})
-    assert engine.options == EngineOptions(engine="serial", defer_reverts=True)
-    with pytest.raises(RuntimeError):
-        engine.run()
-    assert [name for kind, name in calls if kind == "revert"] == ["b", "a"]
-
-
-def test_default_is_an_alias_of_the_serial_engine(step):
-    assert load(LinearFlow("f").add(step("a")), engine="default").options.engine == "serial"
 
 
 # -- validation -----------------------------------------------------------------------------------
@@ -389,7 +376,7 @@ def test_flow_from_detail_with_a_factory_that_no_longer_exists_raises_not_found(
     engine = load_from_factory(make_deploy_flow, factory_args=["deploy"])
     engine.storage.flow_detail.meta["factory"]["name"] = "no_such_module_here.make_flow"
     with pytest.raises(NotFoundError, match=r"cannot import flow factory 'no_such_module_here\.make_flow'"):
-        flow_from_detail(engine.storage.flow_detail)
+        flow_from_detail(engine.storage.flow_detail, factory_prefixes=["no_such_module_here"])
 
 
 def test_an_atom_the_executor_refuses_fails_the_flow_instead_of_leaving_it_running():
@@ -406,3 +393,63 @@ def test_an_atom_the_executor_refuses_fails_the_flow_instead_of_leaving_it_runni
         engine.run()
     assert engine.storage.get_flow_state() == "FAILURE"
     assert engine.storage.get_atom_state("b") == "PENDING"
+
+
+# -- factories named by stored records (security) -----------------------------------------------
+
+
+def test_load_from_detail_refuses_a_factory_the_record_names_unless_allowed(monkeypatch):
+    import greenflow.engines._helpers as helpers
+    from greenflow.engines import allow_factories, load_from_detail
+    from greenflow.persistence import FlowDetail
+
+    detail = FlowDetail("evil")
+    detail.meta["factory"] = {"name": "os.system", "args": ["echo owned"], "kwargs": {}}
+    with pytest.raises(InvalidOptionError) as info:
+        load_from_detail(detail)
+    assert "'os.system'" in str(info.value) and "not allowed" in str(info.value)
+
+    detail.meta["factory"] = {"name": "greenflow.patterns.LinearFlow", "args": ["rebuilt"], "kwargs": {}}
+    with pytest.raises(InvalidOptionError):
+        load_from_detail(detail)
+    assert load_from_detail(detail, factory_prefixes=["greenflow.patterns"]).storage.flow_name == "evil"
+    monkeypatch.setenv("GREENFLOW_FACTORY_PREFIXES", "x.y, greenflow.patterns")
+    load_from_detail(detail)
+    monkeypatch.delenv("GREENFLOW_FACTORY_PREFIXES")
+    monkeypatch.setattr(helpers, "_allowed_prefixes", set())
+    allow_factories("greenflow")
+    load_from_detail(detail)
+    monkeypatch.setattr(helpers, "_allowed_prefixes", {"greenflow.pattern"})  # not a dotted boundary
+    with pytest.raises(InvalidOptionError):
+        load_from_detail(detail)
+
+
+def test_a_misspelt_hub_name_is_refused_at_load():
+    with pytest.raises(InvalidOptionError, match=r"'geventt' is not a hub"):
+        load(LinearFlow("f"), hub="geventt")
+
+
+def test_two_engines_on_one_flow_detail_with_no_backend_do_not_both_run_it():
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+
+    class Gate(Task):
+        def execute(self) -> None:
+            started.set()
+            release.wait(10)
+
+    first = load(LinearFlow("gated").add(Gate("gate")))
+    second = load(LinearFlow("gated").add(Gate("gate")), flow_detail=first.storage.flow_detail)
+    errors: list[BaseException] = []
+    thread = threading.Thread(target=lambda: first.run())
+    thread.start()
+    try:
+        assert started.wait(10)
+        with pytest.raises(EngineStateError, match="another engine of this process"):
+            second.run()
+    finally:
+        release.set()
+        thread.join(10)
+    assert errors == [] and first.storage.get_flow_state() == states.SUCCESS
+    second.run()  # free again once the first has ended

@@ -259,7 +259,37 @@ def test_reraise_if_any_wraps_several_failures():
     assert wrapped.find(ValueError) is second
     assert wrapped.check(OSError) is None
     assert wrapped.find(OSError) is None
-    assert str(wrapped) == "2 atoms failed: 'k', v"
+    assert str(wrapped) == "2 atoms failed: (KeyError: 'k'), (ValueError: v)"
+
+
+def test_wrapped_failure_names_each_failed_atom_and_its_exception_type():
+    boot = Failure.from_exception(TimeoutError("no answer in 30s"))
+    attach = Failure.from_exception(ValueError("volume busy"))
+    with pytest.raises(WrappedFailure) as info:
+        Failure.reraise_if_any([boot, attach], ["boot", "attach"])
+    assert str(info.value) == (
+        "2 atoms failed: 'boot' (TimeoutError: no answer in 30s), 'attach' (ValueError: volume busy)"
+    )
+    assert info.value.atoms == ("boot", "attach")
+
+
+def test_engine_wrapped_failure_names_the_atoms_that_failed():
+    from greenflow import Task, UnorderedFlow, load
+
+    class Boom(Task):
+        def __init__(self, name, error):
+            super().__init__(name)
+            self.error = error
+
+        def execute(self):
+            raise self.error
+
+    flow = UnorderedFlow("create").add(Boom("boot", TimeoutError("slow")), Boom("attach", ValueError("busy")))
+    with pytest.raises(WrappedFailure) as info:
+        load(flow, engine="parallel", executor="thread").run()
+    message = str(info.value)
+    assert message.startswith("2 atoms failed: ")
+    assert "'boot' (TimeoutError: slow)" in message and "'attach' (ValueError: busy)" in message
 
 
 # -- formatting and equality ----------------------------------------------------------------------------

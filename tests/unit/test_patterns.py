@@ -8,13 +8,9 @@ from greenflow.atoms import Task, Times
 from greenflow.exceptions import InvalidOptionError
 from greenflow.patterns import (
     Depth,
-    Flow,
     GraphFlow,
     LinearFlow,
     UnorderedFlow,
-    graph_flow,
-    linear_flow,
-    unordered_flow,
 )
 
 
@@ -60,14 +56,6 @@ def test_linear_flow_links_each_item_to_the_next():
 
 def test_unordered_flow_has_no_links():
     assert list(UnorderedFlow("f").add(T("a"), T("b")).iter_links()) == []
-
-
-def test_taskflow_style_modules_export_flow():
-    assert linear_flow.Flow is LinearFlow
-    assert unordered_flow.Flow is UnorderedFlow
-    assert graph_flow.Flow is GraphFlow
-    assert graph_flow.Depth is Depth
-    assert issubclass(LinearFlow, Flow)
 
 
 # -- bad input to a flow ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 
 from greenflow import GraphFlow, LinearFlow, Task, Times, UnorderedFlow, states
 from greenflow.atoms import ActionKind
-from greenflow.compiler import JOIN, RETRY, CompiledFlow, compile_flow
+from greenflow.compiler import JOIN, RETRY, CompiledFlow, bind_flow
 from greenflow.engines._runtime import Runtime
 from greenflow.exceptions import NotFoundError
 from greenflow.failure import Failure
@@ -141,10 +141,10 @@ class Echo(Task):
 
 
 def make(flow: Any, recorder_of: Any = None, **options: Any) -> tuple[Runtime, FakeRecorder]:
-    compiled = compile_flow(flow)
+    compiled, atoms = bind_flow(flow)
     recorder = recorder_of(compiled) if recorder_of is not None else FakeRecorder(compiled)
     checked: Recorder = recorder  # the fake satisfies the seam's protocol (checked by mypy)
-    return Runtime(compiled, checked, None, **options), recorder
+    return Runtime(compiled, checked, None, **options, atoms=atoms), recorder
 
 
 def drive(runtime: Runtime, actions: list[Any] | None = None) -> list[tuple[str, str]]:

@@ -165,3 +165,19 @@ def test_the_page_is_self_contained():
     without_namespace = page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "http://" not in without_namespace and "https://" not in without_namespace
     assert "src=" not in page and "<link" not in page
+
+
+def test_a_flow_still_running_is_in_flight_until_the_last_thing_recorded():
+    runs = []
+    for name, state, start, end in (("done", states.SUCCESS, 0, 1), ("late", states.SUCCESS, 3, 4)):
+        fd = FlowDetail(name)
+        fd.state = state
+        fd.meta[TRANSITIONS_META] = [[states.RUNNING, T0 + start], [state, T0 + end]]
+        runs.append(flow_run(fd))
+    cut = FlowDetail("cut")
+    cut.state = states.RUNNING
+    cut.meta[TRANSITIONS_META] = [[states.RUNNING, T0 + 0.5]]
+    runs.append(flow_run(cut))
+    page = render_timeline(runs, "sqlite:///x.db")
+    peaks = dict(re.findall(r'<g class="chart ([a-z-]+)" data-peak="(\d+)"', page))
+    assert peaks["flows-in-flight"] == "2", "'cut' overlaps 'late' though nothing of it was recorded then"

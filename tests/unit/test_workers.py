@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,7 +12,18 @@ import pytest
 pytest.importorskip("kombu", reason="the workers extra (kombu) is not installed")
 
 from kombu import Connection, Consumer, Producer, Queue
-from support.worker_tasks import REVERTS, Add, Boom, Double, Echo, Opaque, Progressing, Slow, SlowRerunnable
+from support.worker_tasks import (
+    REVERTS,
+    Add,
+    Boom,
+    Double,
+    Echo,
+    Exits,
+    Opaque,
+    Progressing,
+    Slow,
+    SlowRerunnable,
+)
 
 from greenflow import LinearFlow, UnorderedFlow, load
 from greenflow.atoms import EVENT_UPDATE_PROGRESS
@@ -68,7 +80,7 @@ def test_unordered_flow_runs_on_workers_of_two_topics(make):
     make(worker=[Echo], topic="a")
     make(worker=[Echo], topic="b")
     flow = UnorderedFlow("u").add(*(Echo(f"e{i}", provides=f"r{i}") for i in range(4)))
-    engine = load(flow, store={"word": "hi"}, engine="worker-based", executor=make(topics=["a", "b"]))
+    engine = load(flow, store={"word": "hi"}, engine="parallel", executor=make(topics=["a", "b"]))
     engine.run()
     assert [engine.storage.fetch(f"r{i}") for i in range(4)] == [[f"e{i}", "hi"] for i in range(4)]
 
@@ -163,29 +175,21 @@ def test_arguments_that_are_not_json_fail_naming_the_atom(make):
         engine.run()
 
 
-def test_worker_based_engine_needs_an_executor_object():
+def test_worker_based_is_not_a_core_engine_kind_and_the_error_says_what_to_use():
     with pytest.raises(InvalidOptionError, match=r"executor=greenflow\.workers\.WorkerExecutor"):
         load(LinearFlow("f").add(Add("add")), engine="worker-based")
 
 
-def test_worker_refuses_a_pickle_payload_without_running_it(make, exchange):
-    make(worker=[Add])
+def _raw_request(exchange: str, body: Any, **publish: Any) -> dict[str, Any]:
+    """Publish ``body`` to topic ``t`` as a raw message; the worker's reply."""
     reply_queue = f"reply-{uuid.uuid4().hex}"
-    request = Request(
-        id="r1", task="support.worker_tasks:Add", name="add", action="execute", arguments={"x": 1, "y": 2}
-    )
     replies: list[Any] = []
     with Connection(URL) as conn:
         channel = conn.channel()
         queue = Queue(reply_queue, durable=False)
         with Consumer(channel, queues=[queue], accept=["json"], callbacks=[lambda b, m: replies.append(b)]):
             Producer(channel).publish(
-                request.to_dict(),
-                exchange=exchange,
-                routing_key="t",
-                serializer="pickle",
-                reply_to=reply_queue,
-                correlation_id="r1",
+                body, exchange=exchange, routing_key="t", reply_to=reply_queue, correlation_id="r1", **publish
             )
             for _ in range(100):
                 if replies:
@@ -194,11 +198,53 @@ def test_worker_refuses_a_pickle_payload_without_running_it(make, exchange):
                     conn.drain_events(timeout=0.05)
                 except TimeoutError:
                     pass
-    response = parse_message(replies[0])
+    assert replies, "the worker did not reply"
+    return replies[0]  # type: ignore[no-any-return]
+
+
+def test_worker_refuses_a_pickle_payload_without_running_it(make, exchange):
+    make(worker=[Add])
+    request = Request(
+        id="r1", task="support.worker_tasks:Add", name="add", action="execute", arguments={"x": 1, "y": 2}
+    )
+    response = parse_message(_raw_request(exchange, request.to_dict(), serializer="pickle"))
     assert isinstance(response, Response) and response.state == "FAILURE"
     failure = Failure.from_dict(response.failure or {})
     assert failure.exc_type_names[0] == "greenflow.exceptions.ProtocolError"
     assert "application/x-python-serialize" in failure.exception_str
+
+
+def test_worker_reports_invalid_json_as_invalid_json(make, exchange):
+    make(worker=[Add])
+    reply = _raw_request(
+        exchange, b'{"version": 1, "type": ', content_type="application/json", content_encoding="utf-8"
+    )
+    failure = Failure.from_dict(parse_message(reply).failure or {})  # type: ignore[union-attr]
+    assert "not valid JSON" in failure.exception_str
+    assert "refused content type" not in failure.exception_str
+
+
+def test_a_task_raising_system_exit_gets_a_failure_reply_and_a_log_line(make, caplog):
+    make(worker=[Exits])
+    engine = load(LinearFlow("f").add(Exits("exits")), engine="parallel", executor=make(timeout=5.0))
+    with caplog.at_level("WARNING", logger="greenflow.workers"), pytest.raises(RemoteFailureError) as info:
+        engine.run()
+    assert info.value.failure.exc_type_names[0] == "SystemExit"
+    assert any("SystemExit" in r.getMessage() for r in caplog.records)
+
+
+def test_a_huge_message_id_is_refused_and_never_logged_whole(make, exchange, caplog):
+    make(worker=[Add])
+    body = _request()
+    body["id"] = "i" * 5_000_000
+    with pytest.raises(ProtocolError) as info:
+        parse_message(body)
+    assert len(str(info.value)) < 500
+    with caplog.at_level("INFO", logger="greenflow.workers"):
+        with Connection(URL) as conn:
+            Producer(conn.channel()).publish(body, exchange=exchange, routing_key="t", reply_to="nowhere")
+        time.sleep(0.5)
+    assert caplog.records and all(len(r.getMessage()) < 2000 for r in caplog.records)
 
 
 def _request(**changes: Any) -> dict[str, Any]:

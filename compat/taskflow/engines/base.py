@@ -184,6 +184,9 @@ class Engine:
         """Run step by step, yielding greenflow's states: RUNNING, WAITING and the end state."""
         return self._engine.run_iter()
 
+    #: TaskFlow's older name of ``run_iter``.
+    iter_run = run_iter
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._engine, name)
 

@@ -38,16 +38,20 @@ ENGINE_DEFAULT = "default"
 _KINDS = {"default": "serial", "serial": "serial", "parallel": "parallel"}
 _WORKER_KINDS = frozenset({"worker-based", "worker_based", "workers", "worker"})
 
-# TaskFlow's executor strings -> greenflow's executor names.
+# TaskFlow's executor strings -> greenflow's executor names (the core knows only its own:
+# greenflow.executors.EXECUTOR_NAMES). This module is the one place TaskFlow's spellings of
+# engines, executors and options are translated.
 _EXECUTORS = {
-    "thread": "threaded",
-    "threads": "threaded",
-    "threaded": "threaded",
-    "greenthread": "greenthreaded",
-    "greenthreads": "greenthreaded",
-    "greenthreaded": "greenthreaded",
-    "process": "processes",
-    "processes": "processes",
+    "thread": "thread",
+    "threads": "thread",
+    "threaded": "thread",
+    "greenthread": "greenthread",
+    "greenthreads": "greenthread",
+    "greenthreaded": "greenthread",
+    "process": "process",
+    "processes": "process",
+    "serial": "synchronous",
+    "synchronous": "synchronous",
 }
 
 # TaskFlow option name -> greenflow option name (the same where greenflow kept it).
@@ -140,7 +144,7 @@ def _greenflow_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
         rest = dict(options)
         executor = _worker_executor(rest)
         out = _greenflow_options("parallel", rest)
-        out.update(engine="worker-based", executor=executor, _owned_executor=executor)
+        out.update(engine="parallel", executor=executor, _owned_executor=executor)
         return out
     if kind not in _KINDS:
         raise NotFound(f"Could not find engine {kind!r} (greenflow provides: {sorted(_KINDS)})")
@@ -284,8 +288,12 @@ def load_from_factory(
 
 
 def flow_from_detail(flow_detail: Any) -> Any:
-    """Rebuild the flow recorded (by ``load_from_factory``) in ``flow_detail``."""
-    return _gf_engines.flow_from_detail(flow_detail)
+    """Rebuild the flow recorded (by ``load_from_factory``) in ``flow_detail``.
+
+    As in TaskFlow, any importable factory the record names is called (greenflow's
+    own ``load_from_detail`` allows only the prefixes it is given).
+    """
+    return _gf_engines.flow_from_detail(flow_detail, factory_prefixes=("*",))
 
 
 def load_from_detail(

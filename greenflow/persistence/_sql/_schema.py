@@ -35,7 +35,7 @@ __all__ = [
 #: Our alembic version table (TaskFlow's own migrations use ``alembic_version``).
 VERSION_TABLE: Final = "greenflow_alembic_version"
 #: The newest migration shipped in ``migrations/versions``.
-HEAD_REVISION: Final = "0003_mysql_longtext"
+HEAD_REVISION: Final = "0004_jobboard"
 #: TaskFlow's newest migration: the schema our first migration creates is that one.
 TASKFLOW_HEAD_REVISION: Final = "00af93df9d77"
 TASKFLOW_TABLES: Final = ("logbooks", "flowdetails", "atomdetails")

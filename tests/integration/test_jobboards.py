@@ -1,8 +1,11 @@
-"""The Redis jobboard against the real server: posting, listing, fenced claims, expiry, finishing."""
+"""The jobboard contract on every board against the real server: Redis, and SQL on SQLite,
+PostgreSQL and MariaDB (posting, listing, fenced claims, expiry, finishing), plus each
+board's configuration."""
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,10 +36,19 @@ from greenflow.persistence import FlowDetail, LogBook, TaskDetail, fetch_backend
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture
-def board(redis_board_url: str) -> Iterator[JobBoard]:
+@pytest.fixture(params=["redis", "sqlite", "postgresql", "mariadb"])
+def board(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[JobBoard]:
     backend = fetch_backend("memory://")
-    with jobboard("test-board", redis_board_url, persistence=backend) as b:
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_board_url")
+    elif request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/jobs.db"
+    elif request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+    else:
+        url = request.getfixturevalue("mysql_url")
+    # A board name of its own: server databases are shared by the session's tests.
+    with jobboard(f"board-{uuid.uuid4().hex[:8]}", url, persistence=backend) as b:
         yield b
 
 
@@ -194,3 +206,106 @@ def test_unreachable_server_is_a_clear_job_error() -> None:
     with pytest.raises(JobError, match=r"jobboard 'b' could not connect to Redis at 127.0.0.1:1") as info:
         board.connect()
     assert "pw" not in str(info.value)
+
+
+def test_claim_next_claims_unclaimed_jobs_in_board_order_in_one_call(board: JobBoard) -> None:
+    jobs = [board.post(f"j{i}") for i in range(5)]
+    urgent = board.post("urgent", priority=JobPriority.HIGH)
+    board.claim(jobs[0], "other", expiry=5)
+    got = board.claim_next("me", 3, expiry=5)
+    assert [job.name for job, _ in got] == ["urgent", "j1", "j2"]
+    assert all(board.verify(claim) and claim.owner == "me" for _, claim in got)
+    assert len({claim.token for _, claim in got}) == 3
+    assert [job.name for job, _ in board.claim_next("me", 10, expiry=5)] == ["j3", "j4"]
+    assert board.claim_next("me", 10, expiry=5) == []
+    assert board.find_owner(urgent) == "me"
+
+
+def test_sql_board_url_kinds_and_unreachable_database(tmp_path: Any) -> None:
+    from greenflow.jobs._sql import SqlJobBoard
+
+    assert isinstance(fetch_jobboard("b", f"sqlite:///{tmp_path}/j.db"), SqlJobBoard)
+    assert isinstance(
+        fetch_jobboard("b", {"board": "sql", "connection": f"sqlite:///{tmp_path}/j.db"}), SqlJobBoard
+    )
+    board = fetch_jobboard("b", "postgresql://u:pw@127.0.0.1:1/none?connect_timeout=1")
+    with pytest.raises(JobError, match="jobboard 'b' could not reach its database") as info:
+        board.connect()
+    assert "pw" not in str(info.value)
+
+
+def test_an_abandon_with_retry_after_keeps_the_job_from_everyone_until_then(board: JobBoard) -> None:
+    job = board.post("j")
+    board.claim(job, "alpha")
+    assert board.abandon(job, "alpha", reason="database down", retry_after=0.4) == 1
+    assert job.state == UNCLAIMED and board.find_owner(job) is None
+    assert board.claim_next("beta", 5, expiry=5) == []
+    with pytest.raises(UnclaimableJobError):
+        board.claim(job, "beta")
+    time.sleep(0.5)
+    ((again, claim),) = board.claim_next("beta", 5, expiry=5)
+    assert again.uuid == job.uuid and board.verify(claim)
+
+
+def test_redis_board_through_a_sentinel(tmp_path: Any) -> None:
+    """Octavia's sentinel configuration: the board asks a (private) sentinel for the master."""
+    import shutil
+    import socket
+    import subprocess
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    master, sentinel = free_port(), free_port()
+    conf = tmp_path / "sentinel.conf"
+    conf.write_text(f"port {sentinel}\nbind 127.0.0.1\nsentinel monitor gfmaster 127.0.0.1 {master} 1\n")
+    procs = [
+        subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(master),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--dir",
+                str(tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(["redis-server", str(conf), "--sentinel"], stdout=subprocess.DEVNULL),
+    ]
+    try:
+        board_conf = {
+            "board": "redis",
+            "host": "127.0.0.1",
+            "port": sentinel,
+            "sentinel": "gfmaster",
+            "sentinel_fallbacks": [f"127.0.0.1:{free_port()}"],  # a dead fallback is skipped
+            "namespace": "sentinel-test",
+            "socket_timeout": 2,
+        }
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with jobboard("s", board_conf) as board:
+                    job = board.post("j")
+                    claim = board.claim(job, "me", expiry=5)
+                    assert board.verify(claim) and board.job_count == 1
+                    board.consume(job, "me", claim=claim)
+                    assert board.job_count == 0
+                break
+            except JobError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)  # the sentinel is still starting
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(10)

@@ -1,0 +1,7 @@
+"""``taskflow.conductors.base``: ``Conductor``, greenflow's conductor base."""
+
+from __future__ import annotations
+
+from greenflow.conductors import Conductor
+
+__all__ = ["Conductor"]

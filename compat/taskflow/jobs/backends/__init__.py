@@ -1,0 +1,40 @@
+"""``taskflow.jobs.backends``: ``fetch()`` and ``backend()`` over greenflow's jobboards.
+
+A board is named by TaskFlow's dict (``{'board': 'redis', 'host': ..., 'port': ...,
+'namespace': ..., 'sentinel': ..., 'ssl': ...}``, as Octavia builds it) or a URL
+(``redis://host:6379/0?namespace=...``). ZooKeeper and etcd boards are not
+supported (``NotImplementedError`` naming the board).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from greenflow.jobs import JobBoard, fetch_jobboard
+from taskflow.exceptions import NotImplementedError as _Unsupported
+
+__all__ = ["BACKEND_NAMESPACE", "backend", "fetch"]
+
+#: TaskFlow's entry-point namespace of jobboards (accepted, unused).
+BACKEND_NAMESPACE = "taskflow.jobboards"
+
+_UNSUPPORTED = frozenset({"zookeeper", "zk", "kazoo", "etcd"})
+
+
+def fetch(name: str, conf: Any, namespace: str = BACKEND_NAMESPACE, **kwargs: Any) -> JobBoard:
+    """The jobboard ``conf`` names (not yet connected); ``persistence=`` loads job logbooks."""
+    kind = conf.get("board") if isinstance(conf, dict) else str(conf).split(":", 1)[0]
+    if kind in _UNSUPPORTED:
+        raise _Unsupported(f"the {kind!r} jobboard is not supported by greenflow (use 'redis')")
+    return fetch_jobboard(name, conf, **kwargs)
+
+
+@contextlib.contextmanager
+def backend(name: str, conf: Any, namespace: str = BACKEND_NAMESPACE, **kwargs: Any) -> Iterator[JobBoard]:
+    """Fetch a jobboard, connect it, yield it and close it afterwards."""
+    board = fetch(name, conf, namespace=namespace, **kwargs)
+    board.connect()
+    with contextlib.closing(board):
+        yield board

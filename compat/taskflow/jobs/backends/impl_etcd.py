@@ -1,0 +1,5 @@
+"""Placeholder: the etcd jobboard is not available in greenflow (use the Redis jobboard)."""
+
+from taskflow._unsupported import unsupported
+
+raise unsupported("taskflow.jobs.backends.impl_etcd", "etcd jobboard")

@@ -1,0 +1,167 @@
+"""Octavia's way of using TaskFlow's jobboards and conductors, through compat/ on the real Redis.
+
+The controller posts a job as Octavia's ``run_flow`` does (a logbook with one
+flow detail recording the factory, ``details={'store': ...}``), a subclass of
+TaskFlow's ``BlockingConductor`` (Octavia's ``RedisDynamicLoggingConductor``:
+extra listeners from ``_listeners_from_job``, an ``_on_job_done`` that drops
+the logbook of a completed job) runs it, and the poster waits on ``job.wait()``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def redis_conf() -> Iterator[dict[str, Any]]:
+    if importlib.util.find_spec("redis") is None:
+        pytest.skip("the redis client is not installed (pip install greenflow[redis])")
+    import redis
+
+    try:
+        redis.Redis(socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis at 127.0.0.1:6379 is unreachable: {exc}")
+    namespace = f"greenflow-compat-{uuid.uuid4().hex[:12]}"
+    yield {"board": "redis", "host": "127.0.0.1", "port": 6379, "db": 0, "namespace": namespace}
+    client = redis.Redis()
+    keys = list(client.scan_iter(match=f"{namespace}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+def make_flow(greeting: str) -> Any:
+    """The flow factory the job records (imported by name by the conductor)."""
+    from taskflow import task
+    from taskflow.patterns import linear_flow
+
+    class Greet(task.Task):
+        def execute(self, name: str) -> str:
+            return f"{greeting}, {name}"
+
+    class Shout(task.Task):
+        def execute(self, greeting: str) -> str:
+            return greeting.upper()
+
+    return linear_flow.Flow("greet").add(Greet("greet", provides="greeting"), Shout("shout", provides="loud"))
+
+
+def test_octavia_style_post_and_blocking_conductor(redis_conf: dict[str, Any], tmp_path: Path) -> None:
+    from taskflow import engines, states
+    from taskflow.conductors.backends import impl_blocking
+    from taskflow.jobs import backends as job_backends
+    from taskflow.listeners import base as listener_base
+    from taskflow.listeners import logging as logging_listener
+    from taskflow.persistence import backends as persistence_backends
+    from taskflow.persistence import models
+
+    extended: list[float | None] = []
+    cleaned: list[str] = []
+
+    class ExtendExpiryListener(listener_base.Listener):
+        def __init__(self, engine: Any, job: Any) -> None:
+            super().__init__(engine)
+            self.job = job
+
+        def _task_receiver(self, state: str, details: Any) -> None:
+            self.job.extend_expiry(30)
+            extended.append(self.job.expires_in())
+
+    class RedisDynamicLoggingConductor(impl_blocking.BlockingConductor):
+        def _listeners_from_job(self, job: Any, engine: Any) -> list[Any]:
+            listeners = super()._listeners_from_job(job, engine)
+            listeners.append(logging_listener.DynamicLoggingListener(engine))
+            listeners.append(ExtendExpiryListener(engine, job))
+            return listeners
+
+        def _on_job_done(self, job: Any, fut: Any) -> None:
+            super()._on_job_done(job, fut)
+            if job.state == states.COMPLETE:
+                cleaned.append(job.book.uuid)
+
+    with (
+        persistence_backends.backend({"connection": f"sqlite:///{tmp_path}/octavia.db"}) as persistence,
+        job_backends.backend("octavia", redis_conf, persistence=persistence) as board,
+    ):
+        job_name = f"greet-{uuid.uuid4()}"
+        book = models.LogBook(job_name)
+        flow_detail = models.FlowDetail(job_name, str(uuid.uuid4()))
+        book.add(flow_detail)
+        persistence.get_connection().save_logbook(book)
+        engines.save_factory_details(flow_detail, make_flow, ["hello"], {}, backend=persistence)
+        job = board.post(job_name, book=book, details={"store": {"name": "octavia"}})
+
+        conductor = RedisDynamicLoggingConductor(
+            "controller",
+            board,
+            persistence=persistence,
+            engine="parallel",
+            engine_options={"max_workers": 2},
+        )
+        consumed: list[dict[str, Any]] = []
+        conductor.notifier.register("job_consumed", lambda _e, details: consumed.append(details))
+        runner = threading.Thread(target=conductor.run, daemon=True)
+        runner.start()
+        assert job.wait(timeout=30)
+        conductor.stop()
+        assert conductor.wait(10)
+        stored = persistence.get_connection().get_flow_details(flow_detail.uuid)
+        assert stored.state == states.SUCCESS
+        results = {ad.name: ad.results for ad in stored}
+        assert results == {"greet": "hello, octavia", "shout": "HELLO, OCTAVIA"}
+        assert len(consumed) == 1 and set(consumed[0]) == {"job", "conductor", "persistence"}
+        assert cleaned == [book.uuid]
+        assert extended and all(e is not None and 0 < e <= 30 for e in extended)
+        assert board.job_count == 0
+
+
+def test_fetch_kinds_and_unsupported_boards(redis_conf: dict[str, Any]) -> None:
+    from taskflow import exceptions
+    from taskflow.conductors import backends as conductor_backends
+    from taskflow.conductors.backends import impl_nonblocking
+    from taskflow.jobs import backends as job_backends
+    from taskflow.listeners.claims import CheckingClaimListener  # noqa: F401 - importable, as Octavia needs
+
+    board = job_backends.fetch("b", redis_conf)
+    conductor = conductor_backends.fetch("nonblocking", "c", board, max_simultaneous_jobs=4)
+    assert isinstance(conductor, impl_nonblocking.NonBlockingConductor)
+    with pytest.raises(exceptions.NotFound, match="Could not find conductor 'turbo'"):
+        conductor_backends.fetch("turbo", "c", board)
+    with pytest.raises(exceptions.NotImplementedError, match="'zookeeper' jobboard is not supported"):
+        job_backends.fetch("b", {"board": "zookeeper", "hosts": "127.0.0.1:2181"})
+
+
+def test_checking_claim_listener_suspends_an_engine_whose_claim_is_lost(redis_conf: dict[str, Any]) -> None:
+    from taskflow import engines, task
+    from taskflow.jobs import backends as job_backends
+    from taskflow.listeners.claims import CheckingClaimListener
+    from taskflow.patterns import linear_flow
+
+    with job_backends.backend("b", redis_conf) as board:
+        job = board.post("j")
+        board.claim(job, "me")
+        engine_box: list[Any] = []
+
+        class LoseClaim(task.Task):
+            def execute(self) -> None:
+                board.abandon(job, "me")  # someone else's problem now
+
+        class After(task.Task):
+            def execute(self) -> None:
+                raise AssertionError("ran after the claim was lost")
+
+        flow = linear_flow.Flow("f").add(LoseClaim("lose"), After("after"))
+        engine = engines.load(flow)
+        engine_box.append(engine)
+        with CheckingClaimListener(engine, job, board, "me"):
+            engine.run()
+        assert engine.storage.get_flow_state() == "SUSPENDED"
