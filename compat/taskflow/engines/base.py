@@ -22,8 +22,9 @@ __all__ = ["Compilation", "Engine", "Storage"]
 class Compilation:
     """TaskFlow's ``engine.compilation``: greenflow's compiled flow plus ``execution_graph``."""
 
-    def __init__(self, compiled: Any) -> None:
+    def __init__(self, compiled: Any, atoms: Mapping[str, Any]) -> None:
         self._compiled = compiled
+        self._atoms = atoms  # compiled nodes are shared by structure and hold names, not atoms
         self._graph: Any = None
 
     @property
@@ -41,7 +42,7 @@ class Compilation:
             graph = DiGraph(name=self._compiled.name)
             for i in self._compiled.atoms:
                 node = nodes[i]
-                graph.add_node(node.atom, kind="retry" if node.kind == _RETRY else "task")
+                graph.add_node(self._atoms[node.name], kind="retry" if node.kind == _RETRY else "task")
             for i in self._compiled.atoms:
                 seen: set[int] = set()
                 stack = list(nodes[i].succs)
@@ -51,7 +52,7 @@ class Compilation:
                         continue
                     seen.add(j)
                     if j in atoms:
-                        graph.add_edge(nodes[i].atom, nodes[j].atom)
+                        graph.add_edge(self._atoms[nodes[i].name], self._atoms[nodes[j].name])
                     else:
                         stack.extend(nodes[j].succs)
             self._graph = graph.freeze()
@@ -147,7 +148,8 @@ class Engine:
         """The compiled flow (``execution_graph`` is a networkx ``DiGraph``, as in TaskFlow)."""
         compiled = self._engine.compile()
         if self._compilation is None or self._compilation._compiled is not compiled:
-            self._compilation = Compilation(compiled)
+            atoms = {a.name: a for a in self._flow.iter_atoms()} if self._flow is not None else {}
+            self._compilation = Compilation(compiled, atoms)
         return self._compilation
 
     @property
