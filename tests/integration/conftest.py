@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from support.zookeeper_server import zookeeper_board_url, zookeeper_hosts  # noqa: F401 (fixtures)
 
 from greenflow.persistence import fetch_backend
 

@@ -1,4 +1,5 @@
-"""Conductors on the real Redis jobboard: what happens to each job, in-process and across processes.
+"""Conductors on the real Redis jobboard (ZooKeeper too for the kill test): what happens to
+each job, in-process and across processes.
 
 In-process (threading hub): blocking and nonblocking conductors consume
 finished jobs, consume a job whose flow reverted, trash a job they cannot
@@ -237,9 +238,12 @@ def pg_backend(postgres_url: str) -> Iterator[tuple[str, Any]]:
     b.close()
 
 
+@pytest.mark.parametrize("board_kind", ["redis", "zookeeper"])
 def test_two_conductors_one_killed_every_job_succeeds_once(
-    redis_board_url: str, pg_backend: tuple[str, Any], tmp_path: Path
+    board_kind: str, pg_backend: tuple[str, Any], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
+    # The killed one runs on gevent: on ZooKeeper, through kazoo's gevent handler.
+    redis_board_url = request.getfixturevalue(f"{board_kind}_board_url")
     url, backend = pg_backend
     board = fetch_jobboard("crash", redis_board_url, persistence=backend)
     board.connect()

@@ -1,5 +1,5 @@
-"""The jobboard contract on every board against the real server: Redis, and SQL on SQLite,
-PostgreSQL and MariaDB (posting, listing, fenced claims, expiry, finishing), plus each
+"""The jobboard contract on every board against the real server: Redis, ZooKeeper, and SQL on
+SQLite, PostgreSQL and MariaDB (posting, listing, fenced claims, expiry, finishing), plus each
 board's configuration."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from greenflow.persistence import FlowDetail, LogBook, TaskDetail, fetch_backend
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(params=["redis", "sqlite", "postgresql", "mariadb"])
+@pytest.fixture(params=["redis", "sqlite", "postgresql", "mariadb", "zookeeper"])
 def board(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[JobBoard]:
     backend = fetch_backend("memory://")
     if request.param == "redis":
@@ -45,6 +45,8 @@ def board(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[JobBoard]:
         url = f"sqlite:///{tmp_path}/jobs.db"
     elif request.param == "postgresql":
         url = request.getfixturevalue("postgres_url")
+    elif request.param == "zookeeper":
+        url = request.getfixturevalue("zookeeper_board_url")
     else:
         url = request.getfixturevalue("mysql_url")
     # A board name of its own: server databases are shared by the session's tests.
@@ -309,3 +311,39 @@ def test_redis_board_through_a_sentinel(tmp_path: Any) -> None:
         for proc in procs:
             proc.kill()
             proc.wait(10)
+
+
+def test_zookeeper_url_and_dict_configurations(zookeeper_hosts: str) -> None:
+    from greenflow.jobs._zookeeper import ZooKeeperJobBoard, zookeeper_conf_from_url
+
+    assert zookeeper_conf_from_url("zookeeper://u:s3cret@h1:2181,h2:2182/taskflow/jobs?timeout=3") == {
+        "auth": "u:s3cret",
+        "hosts": "h1:2181,h2:2182",
+        "path": "/taskflow/jobs",
+        "timeout": "3",
+    }
+    # TaskFlow's and Octavia's dict: hosts (a string or a list), path, timeout.
+    path = f"/greenflow-test/{uuid.uuid4().hex[:12]}"
+    conf = {"board": "zookeeper", "hosts": [zookeeper_hosts], "path": path, "timeout": 5}
+    with jobboard("zk", conf) as board:
+        assert isinstance(board, ZooKeeperJobBoard) and board.path == path
+        job = board.post("j")
+        with jobboard("zk", f"zookeeper://{zookeeper_hosts}{path}") as other:
+            assert [j.uuid for j in other.iterjobs()] == [job.uuid]
+            claim = other.claim(job, "other")  # no expiry: held while its session lives
+        # The claimant's session ended: its ephemeral claim went with it.
+        assert board.find_owner(job) is None and not board.verify(claim)
+        board.destroy()
+    with pytest.raises(InvalidOptionError, match="unknown ZooKeeper jobboard option"):
+        fetch_jobboard("b", {"board": "zookeeper", "hots": "x"})
+    with pytest.raises(InvalidOptionError, match="path is absolute"):
+        fetch_jobboard("b", {"board": "zookeeper", "path": "jobs"})
+
+
+def test_unreachable_zookeeper_is_a_clear_job_error() -> None:
+    pytest.importorskip("kazoo", reason="kazoo is not installed (pip install greenflow[zookeeper])")
+    board = fetch_jobboard("b", "zookeeper://u:pw@127.0.0.1:1/jobs?timeout=0.5")
+    with pytest.raises(JobError, match=r"jobboard 'b' could not connect to ZooKeeper at 127.0.0.1:1") as info:
+        board.connect()
+    assert "pw" not in str(info.value)
+    board.close()
