@@ -1,4 +1,4 @@
-"""Conductors on the real Redis jobboard (ZooKeeper too for the kill test): what happens to
+"""Conductors on the real Redis jobboard (ZooKeeper and etcd too for the kill test): what happens to
 each job, in-process and across processes.
 
 In-process (threading hub): blocking and nonblocking conductors consume
@@ -238,11 +238,12 @@ def pg_backend(postgres_url: str) -> Iterator[tuple[str, Any]]:
     b.close()
 
 
-@pytest.mark.parametrize("board_kind", ["redis", "zookeeper"])
+@pytest.mark.parametrize("board_kind", ["redis", "zookeeper", "etcd"])
 def test_two_conductors_one_killed_every_job_succeeds_once(
     board_kind: str, pg_backend: tuple[str, Any], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    # The killed one runs on gevent: on ZooKeeper, through kazoo's gevent handler.
+    # The killed one runs on gevent: on ZooKeeper through kazoo's gevent handler,
+    # on etcd over gevent-patched sockets.
     redis_board_url = request.getfixturevalue(f"{board_kind}_board_url")
     url, backend = pg_backend
     board = fetch_jobboard("crash", redis_board_url, persistence=backend)

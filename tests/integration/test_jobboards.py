@@ -36,7 +36,7 @@ from greenflow.persistence import FlowDetail, LogBook, TaskDetail, fetch_backend
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(params=["redis", "sqlite", "postgresql", "mariadb", "zookeeper"])
+@pytest.fixture(params=["redis", "sqlite", "postgresql", "mariadb", "zookeeper", "etcd"])
 def board(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[JobBoard]:
     backend = fetch_backend("memory://")
     if request.param == "redis":
@@ -45,8 +45,8 @@ def board(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[JobBoard]:
         url = f"sqlite:///{tmp_path}/jobs.db"
     elif request.param == "postgresql":
         url = request.getfixturevalue("postgres_url")
-    elif request.param == "zookeeper":
-        url = request.getfixturevalue("zookeeper_board_url")
+    elif request.param in ("zookeeper", "etcd"):
+        url = request.getfixturevalue(f"{request.param}_board_url")
     else:
         url = request.getfixturevalue("mysql_url")
     # A board name of its own: server databases are shared by the session's tests.
@@ -387,4 +387,35 @@ def test_unreachable_zookeeper_is_a_clear_job_error() -> None:
     with pytest.raises(JobError, match=r"jobboard 'b' could not connect to ZooKeeper at 127.0.0.1:1") as info:
         board.connect()
     assert "pw" not in str(info.value)
+    board.close()
+
+
+def test_etcd_url_and_dict_configurations(etcd_address: str) -> None:
+    from greenflow.jobs._etcd import EtcdJobBoard, etcd_conf_from_url
+
+    assert etcd_conf_from_url("etcds://etcd.example:2379/octavia/jobs?timeout=3") == {
+        "host": "etcd.example",
+        "port": 2379,
+        "protocol": "https",
+        "path": "/octavia/jobs",
+        "timeout": "3",
+    }
+    host, _, port = etcd_address.rpartition(":")
+    path = f"/greenflow-test/{uuid.uuid4().hex[:12]}"
+    with jobboard("e", {"board": "etcd", "host": host, "port": int(port), "path": path}) as board:
+        assert isinstance(board, EtcdJobBoard) and board.path == path
+        job = board.post("j")
+        with jobboard("e", f"etcd://{etcd_address}{path}") as other:
+            assert [j.uuid for j in other.iterjobs()] == [job.uuid]
+        board.destroy()
+        assert board.job_count == 0
+    with pytest.raises(InvalidOptionError, match="unknown etcd jobboard option"):
+        fetch_jobboard("b", {"board": "etcd", "hots": "x"})
+
+
+def test_unreachable_etcd_is_a_clear_job_error() -> None:
+    pytest.importorskip("etcd3gw", reason="etcd3gw is not installed (pip install greenflow[etcd])")
+    board = fetch_jobboard("b", "etcd://127.0.0.1:1/jobs?timeout=0.5")
+    with pytest.raises(JobError, match=r"jobboard 'b' could not connect to etcd at 127.0.0.1:1"):
+        board.connect()
     board.close()
