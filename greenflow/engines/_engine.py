@@ -43,6 +43,9 @@ _LOG = logging.getLogger(__name__)
 # Guards the "is this engine running?" test-and-set of every engine; held for
 # a few bytecodes, so one lock serves all engines without contention.
 _STATE_LOCK = threading.Lock()
+# Flow details run by an engine of this process with no backend, by id: the claim of a run
+# nothing records.
+_LOCAL_RUNS: dict[int, Engine] = {}
 
 #: Yielded by ``run_iter()`` when every runnable atom is running elsewhere.
 WAITING: Final = "WAITING"
@@ -201,6 +204,15 @@ class Engine:
         """Claim the flow detail for this run; ``EngineStateError`` if another engine holds it."""
         storage = self.storage
         if not storage.claims:
+            # Nothing records the run: two engines of this process on one flow detail
+            # are kept apart here (setdefault is atomic, so no lock, on any hub).
+            holder = _LOCAL_RUNS.setdefault(id(storage.flow_detail), self)
+            if holder is not self:
+                raise EngineStateError(
+                    f"cannot run flow {storage.flow_name!r}: another engine of this process "
+                    f"({holder.owner}) is running the same flow detail"
+                )
+            self._claimed = True
             return
         try:
             storage.claim(self.owner)
@@ -215,6 +227,10 @@ class Engine:
         if not self._claimed:
             return
         self._claimed = False
+        if not self.storage.claims:
+            if _LOCAL_RUNS.get(id(self.storage.flow_detail)) is self:
+                del _LOCAL_RUNS[id(self.storage.flow_detail)]
+            return
         try:
             self.storage.release(self.owner)
         except StorageError as exc:

@@ -344,8 +344,14 @@ class Runtime:
         """Atom ``i``'s revert returned ``value``.
 
         A reverted retry forgets its history, so that when an enclosing retry
-        runs its flow again it starts with a fresh set of attempts.
+        runs its flow again it starts with a fresh set of attempts. A value the
+        recorder cannot store makes it a revert failure (recorded, not a save
+        that breaks in the middle of the revert).
         """
+        if self._check_results and value is not None:
+            unstorable = self._recorder.unstorable(i, value)
+            if unstorable is not None:
+                return self.reverted_failed(i, unstorable)
         self.running -= 1
         self.reverted += 1
         if i in self._history:
