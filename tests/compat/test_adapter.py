@@ -22,7 +22,6 @@ def _compat_taskflow() -> None:
     ("module", "feature"),
     [
         ("taskflow.persistence.backends.impl_zookeeper", "ZooKeeper"),
-        ("taskflow.jobs.backends.impl_zookeeper", "ZooKeeper jobboard"),
         ("taskflow.jobs.backends.impl_etcd", "etcd jobboard"),
     ],
 )
