@@ -223,6 +223,47 @@ def test_claim_next_claims_unclaimed_jobs_in_board_order_in_one_call(board: JobB
     assert board.find_owner(urgent) == "me"
 
 
+def test_claim_next_hands_back_lapsed_and_abandoned_claims_in_board_order(board: JobBoard) -> None:
+    jobs = [board.post(f"j{i}") for i in range(5)]
+    (forever, _), *_ = board.claim_next("me", 1, expiry=None)
+    got = {job.name: claim for job, claim in board.claim_next("me", 10, expiry=0.3)}
+    assert sorted(got) == ["j1", "j2", "j3", "j4"] and forever.name == "j0"
+    assert board.extend_many([got["j2"]], 5) == [True]
+    board.abandon(jobs[3], "me", claim=got["j3"])
+    assert [job.name for job, _ in board.claim_next("other", 10, expiry=5)] == ["j3"]
+    time.sleep(0.5)  # j1 and j4 lapsed; j2 was extended; j0 never expires
+    again = board.claim_next("other", 10, expiry=5)
+    assert [job.name for job, _ in again] == ["j1", "j4"]
+    assert all(claim.token > got["j4"].token for _, claim in again)
+    assert board.find_owner(jobs[0]) == "me" and board.find_owner(jobs[2]) == "me"
+    assert board.claim_next("other", 10, expiry=5) == []
+
+
+def test_redis_claims_take_from_an_index_of_unclaimed_jobs(redis_board_url: str) -> None:
+    """claim_next reads only unclaimed jobs (not every live one); a namespace written without the
+    index is indexed on connect, and jobs claimed meanwhile stay with their holder."""
+    import redis
+
+    with jobboard("b", redis_board_url) as board:
+        jobs = [board.post(f"j{i}") for i in range(6)]
+        held = board.claim(jobs[1], "alpha", expiry=5)
+        board.claim_next("alpha", 2, expiry=5)  # j0, j2
+        ns = board.namespace  # type: ignore[attr-defined]
+        client = redis.Redis.from_url(redis_board_url.partition("?")[0], decode_responses=True)
+        try:
+            ready = client.zrange(f"{ns}:ready", 0, -1)
+            assert ready == [jobs[i].uuid for i in (3, 4, 5)]
+            assert client.zcard(f"{ns}:leased") == 3
+            client.delete(f"{ns}:ready", f"{ns}:leased", f"{ns}:indexed")  # as an older board left it
+        finally:
+            client.close()
+        board.close()
+        board.connect()
+        assert [job.name for job, _ in board.claim_next("beta", 10, expiry=5)] == ["j3", "j4", "j5"]
+        assert board.claim_next("beta", 10, expiry=5) == []
+        assert board.verify(held) and board.find_owner(jobs[0]) == "alpha"
+
+
 def test_sql_board_url_kinds_and_unreachable_database(tmp_path: Any) -> None:
     from greenflow.jobs._sql import SqlJobBoard
 
