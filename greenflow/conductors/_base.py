@@ -68,7 +68,9 @@ class Conductor:
     ``persistence`` is where job logbooks live and engines record; ``engine``
     and ``engine_options`` are passed to ``load_from_detail`` for each job.
     ``gc_threshold`` raises the collector's first threshold while ``run()``
-    runs (worth it with thousands of jobs at once, as for ``run_many``).
+    runs (worth it with thousands of jobs at once, as for ``run_many``);
+    ``None`` takes the kind's ``GC_THRESHOLD`` (100,000 for the green
+    conductor, none for the others), ``0`` leaves the collector as it is.
     Subclasses may override ``_listeners_from_job(job, engine)`` (listeners
     to attach to each engine) and ``_on_job_done(job, future)``.
     """
@@ -103,6 +105,8 @@ class Conductor:
     RETRY_BACKOFF_MAX: ClassVar[float] = 30.0
     #: The most jobs claimed in one call to the board (other conductors get their turn between calls).
     CLAIM_BATCH: ClassVar[int] = 200
+    #: The collector's first threshold while ``run()`` runs, unless given (None: left as it is).
+    GC_THRESHOLD: ClassVar[int | None] = None
 
     def __init__(
         self,
@@ -135,10 +139,15 @@ class Conductor:
             )
         self._max_abandons = self.MAX_ABANDONS if max_abandons is None else int(max_abandons)
         if gc_threshold is not None and (
-            not isinstance(gc_threshold, int) or isinstance(gc_threshold, bool) or gc_threshold < 1
+            not isinstance(gc_threshold, int) or isinstance(gc_threshold, bool) or gc_threshold < 0
         ):
-            raise InvalidOptionError(f"gc_threshold must be an integer >= 1, got {gc_threshold!r}")
-        self._gc_threshold = gc_threshold
+            raise InvalidOptionError(
+                f"gc_threshold must be an integer >= 1 (0: leave the collector as it is), "
+                f"got {gc_threshold!r}"
+            )
+        if gc_threshold is None:
+            gc_threshold = self.GC_THRESHOLD
+        self._gc_threshold = gc_threshold or None
         self._hub = resolve_hub(hub)
         self._notifier = Notifier()
         hub_obj = self._hub

@@ -3,7 +3,7 @@
 ``fetch_jobboard(name, conf, persistence=None)`` takes a URL
 (``redis://host:6379/0?namespace=app``, or a database URL such as
 ``postgresql://...``, ``mysql+pymysql://...``, ``sqlite:///jobs.db`` for the SQL
-board, ``zookeeper://h1:2181,h2:2181/path`` for ZooKeeper) or a TaskFlow-style
+board, ``zookeeper://h1:2181,h2:2181/path`` for ZooKeeper, ``etcd://h:2379/path``) or a TaskFlow-style
 dict (``{'board': 'redis', 'host': ..., 'namespace': ...}``, ``{'board': 'sql',
 'connection': URL}``, ``{'board': 'zookeeper', 'hosts': ..., 'path': ...}``) and
 returns a board; several boards share one Redis namespace, one database or one
@@ -71,6 +71,8 @@ _BOARDS: dict[str, str] = {
     "zookeeper": "greenflow.jobs._zookeeper:ZooKeeperJobBoard",
     "zk": "greenflow.jobs._zookeeper:ZooKeeperJobBoard",
     "kazoo": "greenflow.jobs._zookeeper:ZooKeeperJobBoard",
+    "etcd": "greenflow.jobs._etcd:EtcdJobBoard",
+    "etcds": "greenflow.jobs._etcd:EtcdJobBoard",
 }
 
 

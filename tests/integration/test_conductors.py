@@ -1,4 +1,4 @@
-"""Conductors on the real Redis jobboard (ZooKeeper too for the kill test): what happens to
+"""Conductors on the real Redis jobboard (ZooKeeper and etcd too for the kill test): what happens to
 each job, in-process and across processes.
 
 In-process (threading hub): blocking and nonblocking conductors consume
@@ -238,11 +238,12 @@ def pg_backend(postgres_url: str) -> Iterator[tuple[str, Any]]:
     b.close()
 
 
-@pytest.mark.parametrize("board_kind", ["redis", "zookeeper"])
+@pytest.mark.parametrize("board_kind", ["redis", "zookeeper", "etcd"])
 def test_two_conductors_one_killed_every_job_succeeds_once(
     board_kind: str, pg_backend: tuple[str, Any], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    # The killed one runs on gevent: on ZooKeeper, through kazoo's gevent handler.
+    # The killed one runs on gevent: on ZooKeeper through kazoo's gevent handler,
+    # on etcd over gevent-patched sockets.
     redis_board_url = request.getfixturevalue(f"{board_kind}_board_url")
     url, backend = pg_backend
     board = fetch_jobboard("crash", redis_board_url, persistence=backend)
@@ -537,3 +538,40 @@ def test_database_link_cut_mid_job_abandons_then_resumes_every_job(
     assert set(starts) == {(n, f"step{i}") for n in names for i in range(3)}
     # Only the atoms in flight when the link went (at most one per job) ran again.
     assert sum(count - 1 for count in starts.values()) <= len(names)
+
+
+class _ThresholdConductor(BlockingConductor):
+    GC_THRESHOLD = 100_001  # a kind's default, as GreenConductor's
+
+
+@pytest.mark.parametrize(
+    ("cls", "options", "expected"),
+    [
+        (_ThresholdConductor, {}, 100_001),
+        (_ThresholdConductor, {"gc_threshold": 0}, None),  # 0: the interpreter's thresholds as they are
+        (BlockingConductor, {}, None),
+        (BlockingConductor, {"gc_threshold": 123_457}, 123_457),
+    ],
+)
+def test_gc_threshold_applies_while_the_conductor_runs_only(
+    cls: type[Conductor], options: dict[str, Any], expected: int | None, board: JobBoard, backend: Any
+) -> None:
+    import gc
+
+    from greenflow.conductors import GreenConductor
+
+    assert GreenConductor.GC_THRESHOLD == 100_000  # thousands of live jobs on one thread
+    before = gc.get_threshold()
+    board.post_flow("job", job_flows.linear, (1, 0.0), store={"job_key": "k"})
+    conductor = cls("c1", board, persistence=backend, claim_expiry=5, **options)
+    seen: list[int] = []
+    conductor.notifier.register("running_start", lambda _event, details: seen.append(gc.get_threshold()[0]))
+    _run_until_empty(conductor, board)
+    assert seen == [before[0] if expected is None else expected]
+    assert gc.get_threshold() == before
+
+
+def test_gc_threshold_must_be_a_non_negative_integer(board: JobBoard) -> None:
+    for bad in (-1, 1.5, True, "100"):
+        with pytest.raises(InvalidOptionError, match="gc_threshold must be an integer"):
+            BlockingConductor("c1", board, gc_threshold=bad)
