@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from greenflow.engines import save_factory_details
-from greenflow.exceptions import InvalidOptionError, JobNotFoundError, UnclaimableJobError
+from greenflow.exceptions import ClaimLostError, InvalidOptionError, JobNotFoundError, UnclaimableJobError
 from greenflow.hubs import get_hub
 from greenflow.masking import mask_url  # re-exported: the jobboards named it first
 from greenflow.notifier import Notifier
@@ -531,6 +531,16 @@ class JobBoard:
         finally:
             if self._claims.get(job.uuid) == claim:
                 del self._claims[job.uuid]
+
+    @staticmethod
+    def _claim_lost(action: str, job: Job, claim: Claim) -> ClaimLostError:
+        """The error of a finish refused because ``claim`` no longer holds ``job``."""
+        return ClaimLostError(
+            f"cannot {action} job {job.name!r} ({job.uuid}): the claim of {claim.owner!r} with token "
+            f"{claim.token} no longer holds it (it lapsed or was taken over)",
+            job=job.uuid,
+            token=claim.token,
+        )
 
     @staticmethod
     def _dumps(value: Any) -> str:

@@ -29,7 +29,6 @@ from typing import Any, Final
 from urllib.parse import parse_qsl
 
 from greenflow.exceptions import (
-    ClaimLostError,
     InvalidOptionError,
     JobError,
     JobNotFoundError,
@@ -359,7 +358,7 @@ class EtcdJobBoard(JobBoard):
                 )
             held = self._held(claim)
             if held is None:
-                raise self._lost(action, job, claim)
+                raise self._claim_lost(action, job, claim)
             counted = self._get(abandons_key)
             count = 0 if counted is None else int(counted[0] or 0)
             compare = [self._mod_is(job_key, claim.token), self._mod_is(owner_key, held[0])]
@@ -388,17 +387,8 @@ class EtcdJobBoard(JobBoard):
                 ops.extend([self._delete(job_key), self._delete(owner_key), self._delete(abandons_key)])
                 count = 0
             if self._txn(compare, ops) is None:
-                raise self._lost(action, job, claim)
+                raise self._claim_lost(action, job, claim)
         return count
-
-    @staticmethod
-    def _lost(action: str, job: Job, claim: Claim) -> ClaimLostError:
-        return ClaimLostError(
-            f"cannot {action} job {job.name!r} ({job.uuid}): the claim of {claim.owner!r} with token "
-            f"{claim.token} no longer holds it (it lapsed or was taken over)",
-            job=job.uuid,
-            token=claim.token,
-        )
 
     def _abandons(self, job_uuid: str) -> int:
         with self._translate("read abandons on"):

@@ -32,7 +32,6 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from greenflow.exceptions import (
-    ClaimLostError,
     InvalidOptionError,
     JobError,
     JobNotFoundError,
@@ -572,12 +571,7 @@ class RedisJobBoard(JobBoard):
                 f"cannot {action} job {job.name!r} ({job.uuid}): it is not on board {self.name!r}"
             )
         if status == -2:
-            raise ClaimLostError(
-                f"cannot {action} job {job.name!r} ({job.uuid}): the claim of {claim.owner!r} with token "
-                f"{claim.token} no longer holds it (it lapsed or was taken over)",
-                job=job.uuid,
-                token=claim.token,
-            )
+            raise self._claim_lost(action, job, claim)
         return status
 
     def _abandons(self, job_uuid: str) -> int:

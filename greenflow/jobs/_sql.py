@@ -20,7 +20,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from greenflow.exceptions import (
-    ClaimLostError,
     InvalidOptionError,
     JobError,
     JobNotFoundError,
@@ -314,12 +313,7 @@ class SqlJobBoard(JobBoard):
             raise JobNotFoundError(
                 f"cannot {action} job {job.name!r} ({job.uuid}): it is not on board {self.name!r}"
             )
-        raise ClaimLostError(
-            f"cannot {action} job {job.name!r} ({job.uuid}): the claim of {claim.owner!r} with token "
-            f"{claim.token} no longer holds it (it lapsed or was taken over)",
-            job=job.uuid,
-            token=claim.token,
-        )
+        raise self._claim_lost(action, job, claim)
 
     def _abandons(self, job_uuid: str) -> int:
         with self._tx("reading abandons", write=False) as conn:

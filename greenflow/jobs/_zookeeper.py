@@ -30,7 +30,6 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, unquote
 
 from greenflow.exceptions import (
-    ClaimLostError,
     InvalidOptionError,
     JobError,
     JobNotFoundError,
@@ -378,7 +377,7 @@ class ZooKeeperJobBoard(JobBoard):
                 )
             held = self._held(claim)
             if held is None:
-                raise self._lost(action, job, claim)
+                raise self._claim_lost(action, job, claim)
             job_stat, owner_stat, _ = held
             job_path, owner_path = self._p("jobs", job.uuid), self._p("owners", job.uuid)
             abandons_path = self._p("abandons", job.uuid)
@@ -417,17 +416,8 @@ class ZooKeeperJobBoard(JobBoard):
                 count = 0
             results = txn.commit()
         if any(isinstance(r, Exception) for r in results):
-            raise self._lost(action, job, claim)
+            raise self._claim_lost(action, job, claim)
         return count
-
-    @staticmethod
-    def _lost(action: str, job: Job, claim: Claim) -> ClaimLostError:
-        return ClaimLostError(
-            f"cannot {action} job {job.name!r} ({job.uuid}): the claim of {claim.owner!r} with token "
-            f"{claim.token} no longer holds it (it lapsed or was taken over)",
-            job=job.uuid,
-            token=claim.token,
-        )
 
     def _abandons(self, job_uuid: str) -> int:
         from kazoo.exceptions import NoNodeError
