@@ -14,8 +14,9 @@ measurement runs in its own process:
   with ``GEVENT_RESOLVER=block`` unless set: gevent's default resolver keeps
   a pool of lookup threads, unused when the board is named by address);
 * ``nonblocking``: greenflow's ``NonBlockingConductor`` with 64 threads;
-* ``green gc_threshold=100000``: the same with the conductor's ``gc_threshold``
-  (the collector's first threshold raised while it runs, as for ``run_many``);
+* ``green gc_threshold=0``: the same with the interpreter's collector
+  thresholds left as they are (the green conductor's default ``gc_threshold``
+  raises the first one to 100,000 while it runs, as ``run_many``'s option does);
 * ``bare_gevent``: the floor, the same 3 x 50 ms sleeps in one greenlet per
   job, with no board, engine or persistence;
 * ``taskflow``: TaskFlow's Redis jobboard and nonblocking conductor
@@ -51,13 +52,12 @@ _ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 STEPS = 3
 DELAY = 0.05
-GC_THRESHOLD = 100_000
 
 # The greenflow child: post the jobs, run one conductor until the board is empty.
 _GREENFLOW_CHILD = r"""
 import sys, json
 kind, redis_url, namespace = sys.argv[1:4]
-jobs, max_jobs, gc_threshold = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+jobs, max_jobs, gc_threshold = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
 if kind == "green":
     import greenflow.hubs
     greenflow.hubs.patch("gevent")
@@ -73,8 +73,8 @@ board.connect()
 for i in range(jobs):
     board.post_flow(f"job{i}", linear_sleepers, ({STEPS}, {DELAY}), store={"job_key": f"k{i}"})
 options = {"max_jobs": max_jobs} if kind == "green" else {"max_simultaneous_jobs": max_jobs}
-if gc_threshold:
-    options["gc_threshold"] = gc_threshold
+if gc_threshold != "default":
+    options["gc_threshold"] = int(gc_threshold)
 conductor = fetch_conductor(kind, "bench", board, persistence=backend, claim_expiry=60, **options)
 runner = threading.Thread(target=conductor.run, daemon=True)
 start = time.perf_counter()
@@ -263,7 +263,9 @@ def taskflow_python(given: str | None) -> str | None:
     return None
 
 
-def greenflow_run(kind: str, url: str, jobs: int, max_jobs: int, gc_threshold: int = 0) -> dict[str, Any]:
+def greenflow_run(
+    kind: str, url: str, jobs: int, max_jobs: int, gc_threshold: int | None = None
+) -> dict[str, Any]:
     namespace = f"bench-jobs-{uuid.uuid4().hex[:10]}"
     try:
         # gevent's default resolver keeps a pool of OS threads for name lookups; the board
@@ -279,7 +281,7 @@ def greenflow_run(kind: str, url: str, jobs: int, max_jobs: int, gc_threshold: i
                 namespace,
                 str(jobs),
                 str(max_jobs),
-                str(gc_threshold),
+                "default" if gc_threshold is None else str(gc_threshold),
             ],
             900,
             **resolver,
@@ -338,10 +340,10 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "bench": "jobs",
                 "impl": "greenflow",
-                "conductor": f"green gc_threshold={GC_THRESHOLD}",
+                "conductor": "green gc_threshold=0",
                 "max_jobs": max_jobs,
                 **common,
-                **greenflow_run("green", url, jobs, max_jobs, GC_THRESHOLD),
+                **greenflow_run("green", url, jobs, max_jobs, 0),
             }
         )
     )

@@ -72,6 +72,25 @@ def _read_signature(
     return tuple(names), frozenset(optional), takes_kwargs, skip
 
 
+# Immutable values many atoms have alike (what they provide and require), kept once:
+# a flow built per request then shares them. Bounded, so generated names cannot grow it.
+_SHARED: dict[Any, Any] = {}
+_SHARED_LIMIT: Final = 4096
+
+
+def _shared(value: Any) -> Any:
+    """``value``, or the equal value seen before (for frozensets and tuples of hashables)."""
+    try:
+        found = _SHARED.get(value)
+    except TypeError:  # unhashable items (a provides key): nothing to share
+        return value
+    if found is not None:
+        return found
+    if len(_SHARED) < _SHARED_LIMIT:
+        _SHARED[value] = value
+    return value
+
+
 def _freeze(value: Any) -> Any:
     """A hashable stand-in for a binding option (raises TypeError if it has none)."""
     if value is None or isinstance(value, str):
@@ -152,8 +171,8 @@ class Atom:
         self.version: tuple[int, int] = getattr(self, "version", (1, 0))
         if provides is None:
             provides = self.default_provides
-        self.save_as: tuple[tuple[str, Any], ...] = _normalise_provides(name, provides)
-        self.provides: frozenset[str] = frozenset(sym for sym, _ in self.save_as)
+        self.save_as: tuple[tuple[str, Any], ...] = _shared(_normalise_provides(name, provides))
+        self.provides: frozenset[str] = _shared(frozenset(sym for sym, _ in self.save_as))
         if inject is not None and not isinstance(inject, Mapping):
             raise InvalidOptionError(f"atom {name!r}: inject must be a dict, got {inject!r}")
         self.inject: dict[str, Any] = dict(inject or {})
@@ -219,10 +238,12 @@ class Atom:
         #: may be keyed by the argument or, as in TaskFlow, by the symbol it is bound to.
         inject_keys = self.inject
         optional = self.optional
-        self.requires: frozenset[str] = frozenset(
-            sym
-            for arg, sym in rebind_map.items()
-            if arg not in optional and arg not in inject_keys and sym not in inject_keys
+        self.requires: frozenset[str] = _shared(
+            frozenset(
+                sym
+                for arg, sym in rebind_map.items()
+                if arg not in optional and arg not in inject_keys and sym not in inject_keys
+            )
         )
 
     def _derive_mappings(

@@ -88,7 +88,9 @@ def invoke_atom(
             finally:
                 atom.post_revert()
         return _outcome((True, atom.revert(**kwargs)))
-    except Exception as exc:
+    except (Exception, GeneratorExit) as exc:
+        # GeneratorExit raised by task code is a failure like any other: let through, it
+        # would end a green thread silently and leave its engine waiting for ever.
         return _outcome((False, Failure.from_exception(exc)))
     finally:
         if token is not None:

@@ -50,7 +50,7 @@ def add_parser(sub: Any) -> None:
         "--gc-threshold",
         type=int,
         default=None,
-        help="raise the collector's first threshold while running (e.g. 100000 for thousands of jobs)",
+        help="the collector's first threshold while running (default 100000 for the green kind; 0 leaves it)",
     )
     parser.add_argument("--board-name", default="greenflow", help="the jobboard's name (default greenflow)")
     parser.add_argument("--log-level", default="INFO", help="log level (default INFO)")

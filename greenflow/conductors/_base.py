@@ -15,7 +15,8 @@ What happens to a job:
   failed, is *consumed*; a storage, executor or board failure *abandons* it
   for another attempt, until it has failed ``max_abandons`` times, when it
   is *trashed*; a job that cannot even be dispatched (no flow detail, no
-  importable factory, malformed details) is *trashed* with the reason; a
+  importable factory, malformed details) is *trashed* with the reason (a
+  storage or board failure while loading it is a failed attempt); a
   suspended run (the conductor is stopping) is abandoned and not counted.
 """
 
@@ -67,7 +68,9 @@ class Conductor:
     ``persistence`` is where job logbooks live and engines record; ``engine``
     and ``engine_options`` are passed to ``load_from_detail`` for each job.
     ``gc_threshold`` raises the collector's first threshold while ``run()``
-    runs (worth it with thousands of jobs at once, as for ``run_many``).
+    runs (worth it with thousands of jobs at once, as for ``run_many``);
+    ``None`` takes the kind's ``GC_THRESHOLD`` (100,000 for the green
+    conductor, none for the others), ``0`` leaves the collector as it is.
     Subclasses may override ``_listeners_from_job(job, engine)`` (listeners
     to attach to each engine) and ``_on_job_done(job, future)``.
     """
@@ -97,8 +100,13 @@ class Conductor:
     WAIT_TIMEOUT: ClassVar[float] = 0.5
     CLAIM_EXPIRY: ClassVar[float] = 30.0
     MAX_ABANDONS: ClassVar[int] = 3
+    #: Seconds a job waits before its next attempt after its first failed one (doubling, capped).
+    RETRY_BACKOFF: ClassVar[float] = 1.0
+    RETRY_BACKOFF_MAX: ClassVar[float] = 30.0
     #: The most jobs claimed in one call to the board (other conductors get their turn between calls).
     CLAIM_BATCH: ClassVar[int] = 200
+    #: The collector's first threshold while ``run()`` runs, unless given (None: left as it is).
+    GC_THRESHOLD: ClassVar[int | None] = None
 
     def __init__(
         self,
@@ -131,10 +139,15 @@ class Conductor:
             )
         self._max_abandons = self.MAX_ABANDONS if max_abandons is None else int(max_abandons)
         if gc_threshold is not None and (
-            not isinstance(gc_threshold, int) or isinstance(gc_threshold, bool) or gc_threshold < 1
+            not isinstance(gc_threshold, int) or isinstance(gc_threshold, bool) or gc_threshold < 0
         ):
-            raise InvalidOptionError(f"gc_threshold must be an integer >= 1, got {gc_threshold!r}")
-        self._gc_threshold = gc_threshold
+            raise InvalidOptionError(
+                f"gc_threshold must be an integer >= 1 (0: leave the collector as it is), "
+                f"got {gc_threshold!r}"
+            )
+        if gc_threshold is None:
+            gc_threshold = self.GC_THRESHOLD
+        self._gc_threshold = gc_threshold or None
         self._hub = resolve_hub(hub)
         self._notifier = Notifier()
         hub_obj = self._hub
@@ -476,6 +489,14 @@ class Conductor:
         consume = False
         try:
             consume = bool(future.result())
+        except JobNotFoundError as exc:  # the job names what is not there: it can never run
+            trash_reason = f"cannot be dispatched: {type(exc).__name__}: {exc}"
+        except self.NO_CONSUME_EXCEPTIONS as exc:
+            # The database or board failed while loading the job: a failed attempt, not a bad job.
+            failure = f"{type(exc).__name__}: {exc}"
+            self._log.warning(
+                "conductor %s: job %r could not be loaded, to be retried: %s", self._name, job.name, exc
+            )
         except Exception as exc:
             trash_reason = f"cannot be dispatched: {type(exc).__name__}: {exc}"
         delay = 0.1
@@ -528,7 +549,12 @@ class Conductor:
             board.trash(job, self._name, claim=claim, reason=reason)
             self._finished("trashed", "job_trashed", job, reason)
         else:
-            board.abandon(job, self._name, claim=claim, reason=failure)
+            # A failed attempt backs off (1 s, 2 s, 4 s ... at most RETRY_BACKOFF_MAX) before any
+            # conductor claims the job again: a failing dependency is not hammered.
+            backoff = None
+            if failure is not None:
+                backoff = min(self.RETRY_BACKOFF * 2 ** board.abandons(job), self.RETRY_BACKOFF_MAX)
+            board.abandon(job, self._name, claim=claim, reason=failure, retry_after=backoff)
             self._finished("abandoned", "job_abandoned", job, failure or "suspended")
 
     def _finish_details(self, job: Job) -> dict[str, Any]:

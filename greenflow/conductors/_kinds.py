@@ -99,9 +99,13 @@ class GreenConductor(Conductor):
     """Runs up to ``max_jobs`` jobs at once, each on a green thread of one hub (gevent or eventlet).
 
     The program must be patched first (``greenflow.hubs.patch('gevent')``).
+    ``gc_threshold`` defaults to ``GC_THRESHOLD`` (100,000): thousands of live
+    jobs on one thread make the collector's frequent passes the main cost
+    (``0`` leaves the interpreter's thresholds as they are).
     """
 
     MAX_JOBS = 1000
+    GC_THRESHOLD = 100_000
 
     def __init__(
         self,

@@ -43,6 +43,9 @@ _LOG = logging.getLogger(__name__)
 # Guards the "is this engine running?" test-and-set of every engine; held for
 # a few bytecodes, so one lock serves all engines without contention.
 _STATE_LOCK = threading.Lock()
+# Flow details run by an engine of this process with no backend, by id: the claim of a run
+# nothing records.
+_LOCAL_RUNS: dict[int, Engine] = {}
 
 #: Yielded by ``run_iter()`` when every runnable atom is running elsewhere.
 WAITING: Final = "WAITING"
@@ -201,6 +204,15 @@ class Engine:
         """Claim the flow detail for this run; ``EngineStateError`` if another engine holds it."""
         storage = self.storage
         if not storage.claims:
+            # Nothing records the run: two engines of this process on one flow detail
+            # are kept apart here (setdefault is atomic, so no lock, on any hub).
+            holder = _LOCAL_RUNS.setdefault(id(storage.flow_detail), self)
+            if holder is not self:
+                raise EngineStateError(
+                    f"cannot run flow {storage.flow_name!r}: another engine of this process "
+                    f"({holder.owner}) is running the same flow detail"
+                )
+            self._claimed = True
             return
         try:
             storage.claim(self.owner)
@@ -215,6 +227,10 @@ class Engine:
         if not self._claimed:
             return
         self._claimed = False
+        if not self.storage.claims:
+            if _LOCAL_RUNS.get(id(self.storage.flow_detail)) is self:
+                del _LOCAL_RUNS[id(self.storage.flow_detail)]
+            return
         try:
             self.storage.release(self.owner)
         except StorageError as exc:
@@ -355,8 +371,11 @@ class Engine:
         in the engine's green thread: there is nothing to overlap it with, and a
         blocking call in it yields to the hub anyway.
         """
-        done: deque[tuple[Action, Any]] = deque()
-        waiting: deque[Action] = deque()
+        # Plain lists consumed from an index, not deques: an engine in flight keeps
+        # both, and a deque's first block alone is some 600 bytes.
+        done: list[tuple[Action, Any]] = []
+        waiting: list[Action] = []  # waiting[head:] are still to start
+        head = 0
         wakeup = self._wakeup = self._idle_wakeup or self.hub.new_wakeup()
         self._idle_wakeup = None
         notify = wakeup.notify
@@ -371,11 +390,15 @@ class Engine:
 
         try:
             while True:
+                if head == len(waiting) and head:
+                    waiting.clear()
+                    head = 0
                 waiting.extend(actions)
                 actions = []
-                while waiting and (limit is None or running < limit):
-                    action = waiting.popleft()
-                    if inline and running == 0 and not waiting:
+                while head < len(waiting) and (limit is None or running < limit):
+                    action = waiting[head]
+                    head += 1
+                    if inline and running == 0 and head == len(waiting):
                         actions = self._feed(
                             runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)
                         )
@@ -385,20 +408,27 @@ class Engine:
                     except Exception as exc:  # the executor refused it (shut down, not picklable...)
                         done.append((action, AtomOutcome(False, Failure.from_exception(exc))))
                     running += 1
-                while done:
-                    action, raw = done.popleft()
-                    running -= 1
-                    outcome = raw if raw.__class__ is AtomOutcome else read(action, raw, sink)
-                    actions.extend(self._feed(runtime, action, outcome))
+                if done:
+                    # Callbacks on other threads may append meanwhile: take by index,
+                    # then drop exactly what was taken.
+                    taken = 0
+                    while taken < len(done):
+                        action, raw = done[taken]
+                        taken += 1
+                        running -= 1
+                        outcome = raw if raw.__class__ is AtomOutcome else read(action, raw, sink)
+                        actions.extend(self._feed(runtime, action, outcome))
+                    del done[:taken]
                 if commit is not None:
                     pending = commit()
                     if pending is not None:  # what was just recorded is not durable yet: start nothing
                         yield from self._wait_durable(pending)
                         if done:  # outcomes that arrived meanwhile rang while the commit was awaited
                             continue
-                if actions or (waiting and (limit is None or running < limit)):
+                more = head < len(waiting)
+                if actions or (more and (limit is None or running < limit)):
                     continue
-                if running == 0 and not waiting and runtime.finished:
+                if running == 0 and not more and runtime.finished:
                     return
                 yield WAITING
         finally:

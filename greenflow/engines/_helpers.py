@@ -98,25 +98,30 @@ def _describe(backend: Backend) -> str:
 
 
 def _flow_detail(
-    flow: Flow, backend: Backend, book: LogBook | None, flow_detail: FlowDetail | None
-) -> FlowDetail:
+    flow: Flow, backend: Backend, book: LogBook | None, flow_detail: FlowDetail | None, defer: bool = False
+) -> tuple[FlowDetail, LogBook | None]:
+    """The flow detail to record the run in, and its new logbook when its saving is deferred."""
     if flow_detail is not None:
         if not isinstance(flow_detail, FlowDetail):
             raise InvalidOptionError(f"flow_detail must be a FlowDetail, got {flow_detail!r}")
-        return flow_detail
+        return flow_detail, None
     flow_detail = FlowDetail(flow.name)
     # Any backend given to load() records the run in a logbook (the memory one indexes it).
     records = backend is not _DEFAULT_BACKEND
     if book is None:
         if not records:
-            return flow_detail  # a run with no backend needs no logbook: skip making one
+            return flow_detail, None  # a run with no backend needs no logbook: skip making one
         book = LogBook(flow.name)
+        if defer and callable(getattr(backend, "write_batch", None)):
+            # A new logbook of its own: written with the run's claim, in the writer's round.
+            book.add(flow_detail)
+            return flow_detail, book
     elif not isinstance(book, LogBook):
         raise InvalidOptionError(f"book must be a LogBook, got {book!r}")
     book.add(flow_detail)
     if records:
         backend.get_connection().save_logbook(book)
-    return flow_detail
+    return flow_detail, None
 
 
 def load(
@@ -155,14 +160,24 @@ def load_with_options(
     backend: BackendSpec = None,
     book: LogBook | None = None,
     flow_detail: FlowDetail | None = None,
+    defer_creation: bool = False,
 ) -> Engine:
-    """``load()`` with options already built (and validated): for callers loading many engines alike."""
+    """``load()`` with options already built (and validated): for callers loading many engines alike.
+
+    ``defer_creation`` (for callers that run the engine at once, like
+    ``run_many``): a new flow's records are written with its run's claim, in
+    one round of the backend's writer with other engines' transitions,
+    instead of in three commits of its own at load time.
+    """
     if store is not None and not isinstance(store, Mapping):
         raise InvalidOptionError(f"store must be a dict of name -> value, got {store!r}")
     backend = _backend(backend)
     # An engine with no backend records into its own flow detail only: no saves, no claims.
     recorder = None if backend is _DEFAULT_BACKEND else backend
-    eng = Engine(flow, _flow_detail(flow, backend, book, flow_detail), recorder, options)
+    detail, new_book = _flow_detail(flow, backend, book, flow_detail, defer_creation)
+    eng = Engine(flow, detail, recorder, options)
+    if new_book is not None:
+        eng.storage.defer_creation(new_book)
     if store:
         # A run some backend records keeps its store= values with it, so a resumed run has them.
         eng.storage.inject(store, transient=options.inject_transient and recorder is None)

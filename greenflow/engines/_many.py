@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from greenflow import states
 from greenflow.engines._engine import WAITING, Engine
@@ -83,6 +83,10 @@ class RunSummary:
 
 
 Item = Any  # a Flow, an Engine, or a (Flow, store) pair
+
+
+#: Engines a green run_many loads before it lets the hub run others (about 2 ms of loading).
+_LOADS_PER_YIELD: Final = 32
 
 
 class _Bell:
@@ -234,7 +238,9 @@ class ManyRunner:
                 f"run_many takes flows, engines or (flow, store) pairs; item {index} "
                 f"is {type(item).__name__} {item!r}"
             )
-        return load_with_options(item, self._engine_options, store=store, backend=self._backend)
+        return load_with_options(
+            item, self._engine_options, store=store, backend=self._backend, defer_creation=True
+        )
 
     def _next_engine(self) -> tuple[int, Engine | Outcome] | None:
         """The next item's index and engine (or the outcome of an item that could not load)."""
@@ -335,6 +341,7 @@ class ManyRunner:
 
         active = self._active
         exhausted = suspended = False
+        loaded = 0
         while True:
             while not exhausted:
                 taken = self._take_engine()
@@ -346,6 +353,11 @@ class ManyRunner:
                     submit(run_engine, (index, engine), finished)
                 else:
                     hub.spawn(lambda i=index, e=engine: finished(run_engine(i, e)))
+                loaded += 1
+                if not loaded % _LOADS_PER_YIELD:
+                    # Loading is CPU work: let the engines already started (and the
+                    # rest of the hub) run between slices, so the hub never stalls on it.
+                    hub.sleep(0)
             while done:
                 index, engine, exc = done.popleft()
                 del active[index]

@@ -112,6 +112,43 @@ class _Revert:
 class Runtime:
     """Drives one flow run: decides which atoms to execute or revert, and when it is over."""
 
+    # One runtime per engine in flight: slots, not a dict of some thirty attributes.
+    __slots__ = (
+        "_abandoned",
+        "_actions",
+        "_atom_of",
+        "_atoms",
+        "_check_results",
+        "_defer_reverts",
+        "_end_state",
+        "_failed",
+        "_failure",
+        "_given_up",
+        "_graph",
+        "_history",
+        "_ignored",
+        "_intention",
+        "_never_resolve",
+        "_nodes",
+        "_notify",
+        "_parked",
+        "_recorder",
+        "_region_of",
+        "_regions",
+        "_to_retry",
+        "_vetoes",
+        "_waiting",
+        "_work",
+        "executed",
+        "failures",
+        "phase",
+        "reverted",
+        "running",
+        "state",
+        "suspending",
+        "values",
+    )
+
     def __init__(
         self,
         compiled: CompiledFlow,
@@ -307,8 +344,14 @@ class Runtime:
         """Atom ``i``'s revert returned ``value``.
 
         A reverted retry forgets its history, so that when an enclosing retry
-        runs its flow again it starts with a fresh set of attempts.
+        runs its flow again it starts with a fresh set of attempts. A value the
+        recorder cannot store makes it a revert failure (recorded, not a save
+        that breaks in the middle of the revert).
         """
+        if self._check_results and value is not None:
+            unstorable = self._recorder.unstorable(i, value)
+            if unstorable is not None:
+                return self.reverted_failed(i, unstorable)
         self.running -= 1
         self.reverted += 1
         if i in self._history:

@@ -57,6 +57,7 @@ class GreenExecutor(concurrent.futures.Executor):
         self._idle = resolved.Event()
         self._idle.set()
         self._shut_down = False
+        self._starter: Any = None  # the engines' Starter for this executor (see _starters)
 
     @property
     def max_workers(self) -> int:

@@ -122,7 +122,11 @@ def starter_for(executor: Executor) -> Starter:
     if own is not None:
         return own()  # type: ignore[no-any-return]
     if isinstance(executor, GreenExecutor):
-        return _GreenStarter(executor)
+        # Stateless: one per executor, not one per engine run (many engines share one pool).
+        starter = executor._starter
+        if starter is None:
+            starter = executor._starter = _GreenStarter(executor)
+        return starter  # type: ignore[no-any-return]
     if isinstance(executor, ProcessPoolExecutor):
         return _ProcessStarter(executor)
     return FutureStarter(executor)

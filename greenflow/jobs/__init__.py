@@ -3,9 +3,11 @@
 ``fetch_jobboard(name, conf, persistence=None)`` takes a URL
 (``redis://host:6379/0?namespace=app``, or a database URL such as
 ``postgresql://...``, ``mysql+pymysql://...``, ``sqlite:///jobs.db`` for the SQL
-board) or a TaskFlow-style dict (``{'board': 'redis', 'host': ..., 'namespace':
-...}``, ``{'board': 'sql', 'connection': URL}``) and returns a board; several
-boards share one Redis namespace or one database by name.
+board, ``zookeeper://h1:2181,h2:2181/path`` for ZooKeeper, ``etcd://h:2379/path``) or a TaskFlow-style
+dict (``{'board': 'redis', 'host': ..., 'namespace': ...}``, ``{'board': 'sql',
+'connection': URL}``, ``{'board': 'zookeeper', 'hosts': ..., 'path': ...}``) and
+returns a board; several boards share one Redis namespace, one database or one
+ZooKeeper path by name.
 Claims are fenced (``Claim.token`` only grows) and expire unless extended;
 ``FencedBackend`` makes an engine's writes conditional on its job's claim.
 
@@ -66,6 +68,11 @@ _BOARDS: dict[str, str] = {
     "postgres": "greenflow.jobs._sql:SqlJobBoard",
     "mysql": "greenflow.jobs._sql:SqlJobBoard",
     "mariadb": "greenflow.jobs._sql:SqlJobBoard",
+    "zookeeper": "greenflow.jobs._zookeeper:ZooKeeperJobBoard",
+    "zk": "greenflow.jobs._zookeeper:ZooKeeperJobBoard",
+    "kazoo": "greenflow.jobs._zookeeper:ZooKeeperJobBoard",
+    "etcd": "greenflow.jobs._etcd:EtcdJobBoard",
+    "etcds": "greenflow.jobs._etcd:EtcdJobBoard",
 }
 
 

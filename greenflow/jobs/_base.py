@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from greenflow.engines import save_factory_details
-from greenflow.exceptions import InvalidOptionError, JobNotFoundError, UnclaimableJobError
+from greenflow.exceptions import ClaimLostError, InvalidOptionError, JobNotFoundError, UnclaimableJobError
 from greenflow.hubs import get_hub
 from greenflow.masking import mask_url  # re-exported: the jobboards named it first
 from greenflow.notifier import Notifier
@@ -54,6 +54,9 @@ POSTED: Final = "POSTED"
 CONSUMED: Final = "CONSUMED"
 ABANDONED: Final = "ABANDONED"
 TRASHED: Final = "TRASHED"
+
+#: The holder a board records for a job backing off after a failed attempt (never a real owner).
+BACKING_OFF: Final = "~backing-off"
 
 #: Version of the posting format a board stores.
 POSTING_VERSION: Final = 1
@@ -442,13 +445,22 @@ class JobBoard:
         self._finish("consume", job, who, claim, None)
         self.notifier.notify(CONSUMED, {"job": job, "owner": who})
 
-    def abandon(self, job: Job, who: str, claim: Claim | None = None, reason: str | None = None) -> int:
+    def abandon(
+        self,
+        job: Job,
+        who: str,
+        claim: Claim | None = None,
+        reason: str | None = None,
+        retry_after: float | None = None,
+    ) -> int:
         """Give ``job`` back to the board for another claimant.
 
         With a ``reason`` the abandon counts as a failed attempt; returns how
-        many failed attempts the job has had (``abandons(job)``).
+        many failed attempts the job has had (``abandons(job)``). With
+        ``retry_after`` nobody can claim it for that many seconds (a failing
+        job backs off instead of cycling through the conductors at once).
         """
-        count = self._finish("abandon", job, who, claim, reason)
+        count = self._finish("abandon", job, who, claim, reason, retry_after)
         self.notifier.notify(ABANDONED, {"job": job, "owner": who, "reason": reason})
         return count
 
@@ -504,13 +516,31 @@ class JobBoard:
             )
         return claim
 
-    def _finish(self, action: str, job: Job, who: str, claim: Claim | None, reason: str | None) -> int:
+    def _finish(
+        self,
+        action: str,
+        job: Job,
+        who: str,
+        claim: Claim | None,
+        reason: str | None,
+        retry_after: float | None = None,
+    ) -> int:
         claim = self._ensure_claim(job, who, claim)
         try:
-            return self._fenced_finish(action, job, claim, reason)
+            return self._fenced_finish(action, job, claim, reason, retry_after)
         finally:
             if self._claims.get(job.uuid) == claim:
                 del self._claims[job.uuid]
+
+    @staticmethod
+    def _claim_lost(action: str, job: Job, claim: Claim) -> ClaimLostError:
+        """The error of a finish refused because ``claim`` no longer holds ``job``."""
+        return ClaimLostError(
+            f"cannot {action} job {job.name!r} ({job.uuid}): the claim of {claim.owner!r} with token "
+            f"{claim.token} no longer holds it (it lapsed or was taken over)",
+            job=job.uuid,
+            token=claim.token,
+        )
 
     @staticmethod
     def _dumps(value: Any) -> str:
@@ -566,8 +596,14 @@ class JobBoard:
     def _expires_in(self, job_uuid: str) -> float | None:
         raise NotImplementedError
 
-    def _fenced_finish(self, action: str, job: Job, claim: Claim, reason: str | None) -> int:
-        """Consume, abandon or trash, atomically only while ``claim``'s token holds; else ClaimLostError."""
+    def _fenced_finish(
+        self, action: str, job: Job, claim: Claim, reason: str | None, retry_after: float | None
+    ) -> int:
+        """Consume, abandon or trash, atomically only while ``claim``'s token holds; else ClaimLostError.
+
+        An abandon with ``retry_after`` leaves the job held by ``BACKING_OFF``
+        (token 0) for that long.
+        """
         raise NotImplementedError
 
     def _abandons(self, job_uuid: str) -> int:

@@ -4,6 +4,13 @@ Keys, all under ``<namespace>:``:
 
 - ``postings``: hash job uuid -> posting (JSON); ``queue``: sorted set of job
   uuids by (priority, sequence), the order jobs are handed out in;
+- ``ready``: the jobs of ``queue`` nobody holds (same scores), and ``leased``:
+  the held or backing-off ones, scored by the server time (ms) their owner
+  key was last known to expire (``+inf``: no expiry). Claiming takes from the
+  head of ``ready`` and moves only the ``leased`` entries due by now back
+  (lapsed) or on (extended), so a claim costs O(log n + batch), not a scan
+  of every live job; the owner keys stay the truth, the two sets an index
+  (``connect()`` builds it for a namespace written before it existed);
 - ``owner:<uuid>``: ``"<token>|<owner>"`` with the claim's expiry as the key's
   TTL, so a claim lapses on its own when its holder stops extending it;
 - ``fence``: the counter fencing tokens come from (it only grows);
@@ -25,13 +32,12 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from greenflow.exceptions import (
-    ClaimLostError,
     InvalidOptionError,
     JobError,
     JobNotFoundError,
     UnclaimableJobError,
 )
-from greenflow.jobs._base import Claim, Job, JobBoard, mask_url
+from greenflow.jobs._base import BACKING_OFF, Claim, Job, JobBoard, mask_url
 
 __all__ = ["RedisJobBoard", "redis_conf_from_url"]
 
@@ -71,7 +77,17 @@ _BOARD_OPTIONS: Final = frozenset(
     {"namespace", "sentinel", "sentinel_fallbacks", "sentinel_kwargs", "max_connections", "board", "url"}
 )
 
-_CLAIM: Final = """
+# The server's clock in ms (scripts replicate their effects, so reading it before writing is safe).
+_NOW: Final = """
+if redis.replicate_commands then redis.replicate_commands() end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local function deadline(ms) if ms >= 0 then return now + ms end return '+inf' end
+"""
+
+_CLAIM: Final = (
+    _NOW
+    + """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return {-1, ''} end
 local current = redis.call('GET', KEYS[2])
 if current then return {0, current} end
@@ -79,35 +95,74 @@ local token = redis.call('INCR', KEYS[3])
 local value = token .. '|' .. ARGV[2]
 if tonumber(ARGV[3]) > 0 then
   redis.call('SET', KEYS[2], value, 'PX', ARGV[3])
+  redis.call('ZADD', KEYS[5], deadline(tonumber(ARGV[3])), ARGV[1])
 else
   redis.call('SET', KEYS[2], value)
+  redis.call('ZADD', KEYS[5], '+inf', ARGV[1])
 end
+redis.call('ZREM', KEYS[4], ARGV[1])
 return {1, token}
 """
+)
 
-_CLAIM_NEXT: Final = """
-local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+# KEYS: queue, postings, fence, ready, leased; ARGV: owner prefix, who, limit, expiry ms, most due to recheck.
+_CLAIM_NEXT: Final = (
+    _NOW
+    + """
+local prefix = ARGV[1]
+local due = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, tonumber(ARGV[5]))
+for _, id in ipairs(due) do
+  local ttl = redis.call('PTTL', prefix .. id)
+  if ttl == -2 then
+    redis.call('ZREM', KEYS[5], id)
+    local score = redis.call('ZSCORE', KEYS[1], id)
+    if score then redis.call('ZADD', KEYS[4], score, id) end
+  else
+    redis.call('ZADD', KEYS[5], deadline(ttl), id)
+  end
+end
 local out = {}
 local limit = tonumber(ARGV[3])
-for _, id in ipairs(ids) do
-  local owner_key = ARGV[1] .. id
-  if redis.call('EXISTS', owner_key) == 0 then
-    local posting = redis.call('HGET', KEYS[2], id)
-    if posting then
-      local token = redis.call('INCR', KEYS[3])
-      local value = token .. '|' .. ARGV[2]
-      if tonumber(ARGV[4]) > 0 then
-        redis.call('SET', owner_key, value, 'PX', ARGV[4])
-      else
-        redis.call('SET', owner_key, value)
+local ms = tonumber(ARGV[4])
+while #out < 2 * limit do
+  local ids = redis.call('ZRANGE', KEYS[4], 0, limit - 1)
+  if #ids == 0 then break end
+  for _, id in ipairs(ids) do
+    redis.call('ZREM', KEYS[4], id)
+    local owner_key = prefix .. id
+    local ttl = redis.call('PTTL', owner_key)
+    if ttl ~= -2 then
+      redis.call('ZADD', KEYS[5], deadline(ttl), id)
+    else
+      local posting = redis.call('HGET', KEYS[2], id)
+      if posting then
+        local token = redis.call('INCR', KEYS[3])
+        local value = token .. '|' .. ARGV[2]
+        if ms > 0 then
+          redis.call('SET', owner_key, value, 'PX', ms)
+          redis.call('ZADD', KEYS[5], deadline(ms), id)
+        else
+          redis.call('SET', owner_key, value)
+          redis.call('ZADD', KEYS[5], '+inf', id)
+        end
+        out[#out + 1] = posting
+        out[#out + 1] = token
+        if #out >= 2 * limit then break end
       end
-      out[#out + 1] = posting
-      out[#out + 1] = token
-      if #out >= 2 * limit then break end
     end
   end
 end
 return out
+"""
+)
+
+# Builds ``ready`` from ``queue`` once for a namespace written before the index existed.
+_INDEX: Final = """
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+local ids = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 1, #ids, 2 do redis.call('ZADD', KEYS[2], ids[i + 1], ids[i]) end
+redis.call('SET', KEYS[3], '1')
+return #ids / 2
 """
 
 _EXTEND: Final = """
@@ -123,20 +178,34 @@ end
 return out
 """
 
-_FINISH: Final = """
+_FINISH: Final = (
+    _NOW
+    + """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
 if redis.call('GET', KEYS[3]) ~= ARGV[2] then return -2 end
 redis.call('DEL', KEYS[3])
 if ARGV[3] == 'abandon' then
+  local backoff = tonumber(ARGV[6])
+  if backoff > 0 then
+    redis.call('SET', KEYS[3], ARGV[7], 'PX', backoff)
+    redis.call('ZADD', KEYS[7], deadline(backoff), ARGV[1])
+  else
+    redis.call('ZREM', KEYS[7], ARGV[1])
+    local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+    if score then redis.call('ZADD', KEYS[6], score, ARGV[1]) end
+  end
   if ARGV[5] == '1' then return redis.call('HINCRBY', KEYS[4], ARGV[1], 1) end
   return tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0')
 end
 if ARGV[3] == 'trash' then redis.call('HSET', KEYS[5], ARGV[1], ARGV[4]) end
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[6], ARGV[1])
+redis.call('ZREM', KEYS[7], ARGV[1])
 redis.call('HDEL', KEYS[4], ARGV[1])
 return 0
 """
+)
 
 _SCAN: Final = """
 local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
@@ -209,6 +278,8 @@ class RedisJobBoard(JobBoard):
     """
 
     DEFAULT_EXPIRY = None
+    #: The most held claims one ``claim_next`` rechecks (lapsed ones become claimable again).
+    RECHECK_BATCH = 1000
 
     def __init__(
         self, name: str, conf: Mapping[str, Any], persistence: Any = None, client: Any = None
@@ -227,6 +298,9 @@ class RedisJobBoard(JobBoard):
         self.namespace = ns
         self._k_postings = f"{ns}:postings"
         self._k_queue = f"{ns}:queue"
+        self._k_ready = f"{ns}:ready"
+        self._k_leased = f"{ns}:leased"
+        self._k_indexed = f"{ns}:indexed"
         self._k_fence = f"{ns}:fence"
         self._k_seq = f"{ns}:seq"
         self._k_abandons = f"{ns}:abandons"
@@ -314,6 +388,7 @@ class RedisJobBoard(JobBoard):
                 "finish": client.register_script(_FINISH),
                 "scan": client.register_script(_SCAN),
             }
+            client.register_script(_INDEX)(keys=[self._k_queue, self._k_ready, self._k_indexed])
 
     def close(self) -> None:
         """Drop the board's connections."""
@@ -353,7 +428,9 @@ class RedisJobBoard(JobBoard):
             job.sequence = int(client.incr(self._k_seq))
             pipe = client.pipeline(transaction=True)
             pipe.hset(self._k_postings, job.uuid, self._dumps(job.to_posting()))
-            pipe.zadd(self._k_queue, {job.uuid: job.priority.rank * 1e13 + job.sequence})
+            score = job.priority.rank * 1e13 + job.sequence
+            pipe.zadd(self._k_queue, {job.uuid: score})
+            pipe.zadd(self._k_ready, {job.uuid: score})
             pipe.execute()
         return job.sequence
 
@@ -385,6 +462,8 @@ class RedisJobBoard(JobBoard):
         if value is None:
             return None
         token, _, owner = value.partition("|")
+        if owner == BACKING_OFF:
+            return None
         return Claim(job_uuid, owner, int(token), None)
 
     def _current_claim(self, job_uuid: str) -> Claim | None:
@@ -403,7 +482,14 @@ class RedisJobBoard(JobBoard):
         ms = 0 if expiry is None else max(1, int(expiry * 1000))
         with self._translate("claim a job on"):
             status, value = self._script("claim")(
-                keys=[self._k_postings, self._owner_key(job.uuid), self._k_fence], args=[job.uuid, who, ms]
+                keys=[
+                    self._k_postings,
+                    self._owner_key(job.uuid),
+                    self._k_fence,
+                    self._k_ready,
+                    self._k_leased,
+                ],
+                args=[job.uuid, who, ms],
             )
         status = int(status)
         if status == -1:
@@ -421,8 +507,8 @@ class RedisJobBoard(JobBoard):
         ms = 0 if expiry is None else max(1, int(expiry * 1000))
         with self._translate("claim jobs on"):
             out = self._script("claim_next")(
-                keys=[self._k_queue, self._k_postings, self._k_fence],
-                args=[self._owner_prefix, who, limit, ms],
+                keys=[self._k_queue, self._k_postings, self._k_fence, self._k_ready, self._k_leased],
+                args=[self._owner_prefix, who, limit, ms, self.RECHECK_BATCH],
             )
         pairs = []
         for posting, token in zip(out[::2], out[1::2], strict=True):
@@ -449,7 +535,9 @@ class RedisJobBoard(JobBoard):
             ms = int(self._client_checked().pttl(self._owner_key(job_uuid)))
         return None if ms < 0 else ms / 1000.0
 
-    def _fenced_finish(self, action: str, job: Job, claim: Claim, reason: str | None) -> int:
+    def _fenced_finish(
+        self, action: str, job: Job, claim: Claim, reason: str | None, retry_after: float | None
+    ) -> int:
         record = ""
         if action == "trash":
             record = self._dumps(
@@ -464,8 +552,18 @@ class RedisJobBoard(JobBoard):
                         self._owner_key(job.uuid),
                         self._k_abandons,
                         self._k_trash,
+                        self._k_ready,
+                        self._k_leased,
                     ],
-                    args=[job.uuid, f"{claim.token}|{claim.owner}", action, record, "1" if reason else "0"],
+                    args=[
+                        job.uuid,
+                        f"{claim.token}|{claim.owner}",
+                        action,
+                        record,
+                        "1" if reason else "0",
+                        int(retry_after * 1000) if retry_after else 0,
+                        f"0|{BACKING_OFF}",
+                    ],
                 )
             )
         if status == -1:
@@ -473,12 +571,7 @@ class RedisJobBoard(JobBoard):
                 f"cannot {action} job {job.name!r} ({job.uuid}): it is not on board {self.name!r}"
             )
         if status == -2:
-            raise ClaimLostError(
-                f"cannot {action} job {job.name!r} ({job.uuid}): the claim of {claim.owner!r} with token "
-                f"{claim.token} no longer holds it (it lapsed or was taken over)",
-                job=job.uuid,
-                token=claim.token,
-            )
+            raise self._claim_lost(action, job, claim)
         return status
 
     def _abandons(self, job_uuid: str) -> int:
@@ -501,6 +594,9 @@ class RedisJobBoard(JobBoard):
                 self._k_seq,
                 self._k_abandons,
                 self._k_trash,
+                self._k_ready,
+                self._k_leased,
+                self._k_indexed,
             ]
             keys.extend(client.scan_iter(match=self._owner_prefix + "*", count=1000))
             client.delete(*keys)

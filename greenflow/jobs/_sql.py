@@ -20,14 +20,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 from greenflow.exceptions import (
-    ClaimLostError,
     InvalidOptionError,
     JobError,
     JobNotFoundError,
     StorageError,
     UnclaimableJobError,
 )
-from greenflow.jobs._base import Claim, Job, JobBoard
+from greenflow.jobs._base import BACKING_OFF, Claim, Job, JobBoard
 
 __all__ = ["SqlJobBoard"]
 
@@ -198,7 +197,7 @@ class SqlJobBoard(JobBoard):
             row = self._row(conn, job_uuid)
         if row is None:
             raise JobNotFoundError(f"job {job_uuid} is not on board {self.name!r}")
-        if row.owner is None or (row.expires_at is not None and row.expires_at < time.time()):
+        if row.owner in (None, BACKING_OFF) or (row.expires_at is not None and row.expires_at < time.time()):
             return None
         return Claim(job_uuid, row.owner, int(row.token), None)
 
@@ -281,14 +280,19 @@ class SqlJobBoard(JobBoard):
         left = row.expires_at - time.time()
         return left if left > 0 else None
 
-    def _fenced_finish(self, action: str, job: Job, claim: Claim, reason: str | None) -> int:
+    def _fenced_finish(
+        self, action: str, job: Job, claim: Claim, reason: str | None, retry_after: float | None
+    ) -> int:
         import sqlalchemy as sa
 
         with self._tx(f"{action} a job") as conn:
             jobs = self._tables["jobs"]
-            held = self._held(claim, time.time())
+            now = time.time()
+            held = self._held(claim, now)
             if action == "abandon":
                 values: dict[str, Any] = {"owner": None, "token": None, "expires_at": None}
+                if retry_after:
+                    values.update(owner=BACKING_OFF, token=0, expires_at=now + retry_after)
                 if reason:
                     values["abandons"] = jobs.c.abandons + 1
                 done = conn.execute(sa.update(jobs).where(held).values(values))
@@ -309,12 +313,7 @@ class SqlJobBoard(JobBoard):
             raise JobNotFoundError(
                 f"cannot {action} job {job.name!r} ({job.uuid}): it is not on board {self.name!r}"
             )
-        raise ClaimLostError(
-            f"cannot {action} job {job.name!r} ({job.uuid}): the claim of {claim.owner!r} with token "
-            f"{claim.token} no longer holds it (it lapsed or was taken over)",
-            job=job.uuid,
-            token=claim.token,
-        )
+        raise self._claim_lost(action, job, claim)
 
     def _abandons(self, job_uuid: str) -> int:
         with self._tx("reading abandons", write=False) as conn:

@@ -54,12 +54,14 @@ class WriteGroup:
     atoms: dict[str, Any] = field(default_factory=dict)
     flows: dict[str, Any] = field(default_factory=dict)
     claim: tuple[str, str] | None = None
+    #: A new logbook's rows (``backend.book_rows``), inserted before anything else.
+    create: Any = None
     release: tuple[str, str] | None = None
     #: Set by the backend for a granted claim: the flow detail as stored.
     claimed: Any = None
 
     def __bool__(self) -> bool:
-        return bool(self.atoms or self.flows or self.claim or self.release)
+        return bool(self.atoms or self.flows or self.claim or self.release or self.create)
 
 
 class WriteTicket:

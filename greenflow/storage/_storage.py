@@ -36,6 +36,7 @@ from greenflow.persistence import (
     Backend,
     Connection,
     FlowDetail,
+    LogBook,
     RetryDetail,
     TaskDetail,
     json_error,
@@ -88,6 +89,8 @@ class Storage:
         self._pending_atoms: dict[str, Any] = {}
         self._pending_flow: Any = None
         self._claimed_record: FlowDetail | None = None
+        # A new logbook whose records are written with the first claim (``defer_creation``).
+        self._creating: LogBook | None = None
 
     # -- engine side ------------------------------------------------------------------------
 
@@ -106,7 +109,7 @@ class Storage:
                 fd.add(detail)
                 created = True
             details[index] = detail
-        if created and self._writes:
+        if created and self._writes and self._creating is None:
             # One call stores the flow detail and every atom detail not stored yet
             # (the Connection contract), instead of one round trip per new atom.
             self._conn.update_flow_details(fd)  # type: ignore[union-attr]
@@ -131,7 +134,7 @@ class Storage:
         _stamp(detail.meta, detail.state)
         if self._writer is not None:
             # The row as it is now: the writer never reads an object this engine changes.
-            self._pending_atoms[detail.uuid] = self.backend.atom_row(detail)  # type: ignore[union-attr]
+            self._pending_atoms[detail.uuid] = self._writer.backend.atom_row(detail)  # type: ignore[union-attr]
             return
         self._conn.update_atom_details(detail)  # type: ignore[union-attr]
 
@@ -163,6 +166,10 @@ class Storage:
             self._writer = None
             self.defers_commits = False
 
+    def defer_creation(self, book: LogBook) -> None:
+        """Write ``book`` (new, holding this flow detail) with the first claim instead of now."""
+        self._creating = book
+
     def _group(self) -> Any:
         from greenflow.persistence._writer import WriteGroup
 
@@ -170,6 +177,12 @@ class Storage:
         if self._pending_flow is not None:
             group.flows[self.flow_detail.uuid] = self._pending_flow
         self._pending_atoms, self._pending_flow = {}, None
+        book = self._creating
+        if book is not None:
+            # The whole new record, as it is now: its rows are inserted before anything else.
+            group.create = self._writer.backend.book_rows(book)
+            group.flows.clear()
+            group.atoms.clear()
         return group
 
     def _submit(self, claim: tuple[str, str] | None = None, release: tuple[str, str] | None = None) -> Any:
@@ -282,8 +295,10 @@ class Storage:
         """Persist the flow detail itself (state, meta)."""
         if self._writes:
             _stamp(self.flow_detail.meta, self.flow_detail.state)
+            if self._creating is not None:
+                return  # the whole record is written with the claim
             if self._writer is not None:
-                self._pending_flow = self.backend.flow_row(self.flow_detail)  # type: ignore[union-attr]
+                self._pending_flow = self._writer.backend.flow_row(self.flow_detail)  # type: ignore[union-attr]
                 return
             self._conn.update_flow_details(self.flow_detail)  # type: ignore[union-attr]
 
@@ -349,7 +364,11 @@ class Storage:
             # detail is re-read in the same transaction (``refresh`` uses it).
             ticket = self._submit(claim=(uuid, owner))
             ticket.wait(self._hub)
-            self._claimed_record = ticket.group.claimed
+            if self._creating is not None:
+                self._creating = None
+                self._claimed_record = self.flow_detail  # just written: nothing to re-read
+            else:
+                self._claimed_record = ticket.group.claimed
             return
         conn = self._connection()
         try:
@@ -374,6 +393,8 @@ class Storage:
             return False
         stored = self._claimed_record
         self._claimed_record = None
+        if stored is self.flow_detail:
+            return False
         if stored is None:
             stored = self._conn.get_flow_details(self.flow_detail.uuid)  # type: ignore[union-attr]
         fd = self.flow_detail

@@ -20,11 +20,7 @@ def _compat_taskflow() -> None:
 
 @pytest.mark.parametrize(
     ("module", "feature"),
-    [
-        ("taskflow.persistence.backends.impl_zookeeper", "ZooKeeper"),
-        ("taskflow.jobs.backends.impl_zookeeper", "ZooKeeper jobboard"),
-        ("taskflow.jobs.backends.impl_etcd", "etcd jobboard"),
-    ],
+    [("taskflow.persistence.backends.impl_zookeeper", "ZooKeeper")],
 )
 def test_unsupported_modules_raise_import_error_naming_the_feature(module: str, feature: str) -> None:
     with pytest.raises(ImportError, match=f"{feature}.*not supported by greenflow yet"):

@@ -17,8 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import coordination_servers
+
+from greenflow.exceptions import InvalidOptionError
 
 pytestmark = pytest.mark.timeout(60)
+
+zookeeper_hosts = coordination_servers.zookeeper_hosts  # the session fixtures, for this module
+etcd_address = coordination_servers.etcd_address
 
 
 @pytest.fixture
@@ -136,8 +142,31 @@ def test_fetch_kinds_and_unsupported_boards(redis_conf: dict[str, Any]) -> None:
     assert isinstance(conductor, impl_nonblocking.NonBlockingConductor)
     with pytest.raises(exceptions.NotFound, match="Could not find conductor 'turbo'"):
         conductor_backends.fetch("turbo", "c", board)
-    with pytest.raises(exceptions.NotImplementedError, match="'zookeeper' jobboard is not supported"):
-        job_backends.fetch("b", {"board": "zookeeper", "hosts": "127.0.0.1:2181"})
+    with pytest.raises(InvalidOptionError, match="unknown jobboard kind 'consul'"):
+        job_backends.fetch("b", {"board": "consul", "host": "127.0.0.1"})
+
+
+def test_taskflow_zookeeper_conf_fetches_a_working_board(zookeeper_hosts: str) -> None:
+    """TaskFlow's ZooKeeper conf (as Octavia writes it) gives a real board: post, claim, consume."""
+    from taskflow.jobs import backends as job_backends
+    from taskflow.jobs.backends import impl_zookeeper
+
+    conf = {
+        "board": "zookeeper",
+        "hosts": zookeeper_hosts,
+        "path": f"/taskflow-test/{uuid.uuid4().hex[:12]}",
+        "timeout": 5,
+        "check_compatible": True,
+    }
+    with job_backends.backend("octavia", conf) as board:
+        assert isinstance(board, impl_zookeeper.ZookeeperJobBoard)
+        job = board.post("amphora", details={"store": {"lb": 1}})
+        (listed,) = board.iterjobs(only_unclaimed=True)
+        board.claim(listed, "controller-1")
+        assert board.find_owner(job) == "controller-1" and listed.state == "CLAIMED"
+        board.consume(listed, "controller-1")
+        assert board.job_count == 0
+        board.destroy()
 
 
 def test_checking_claim_listener_suspends_an_engine_whose_claim_is_lost(redis_conf: dict[str, Any]) -> None:
@@ -165,3 +194,23 @@ def test_checking_claim_listener_suspends_an_engine_whose_claim_is_lost(redis_co
         with CheckingClaimListener(engine, job, board, "me"):
             engine.run()
         assert engine.storage.get_flow_state() == "SUSPENDED"
+
+
+def test_taskflow_etcd_conf_fetches_a_working_board(etcd_address: str) -> None:
+    from taskflow.jobs import backends as job_backends
+    from taskflow.jobs.backends import impl_etcd
+
+    host, _, port = etcd_address.rpartition(":")
+    conf = {
+        "board": "etcd",
+        "host": host,
+        "port": int(port),
+        "path": f"/taskflow-test/{uuid.uuid4().hex[:12]}",
+    }
+    with job_backends.backend("octavia", conf) as board:
+        assert isinstance(board, impl_etcd.EtcdJobBoard)
+        job = board.post("amphora")
+        board.claim(job, "controller-1", expiry=30)
+        assert board.find_owner(job) == "controller-1"
+        board.consume(job, "controller-1")
+        assert board.job_count == 0

@@ -632,3 +632,23 @@ def test_an_executor_passed_as_an_object_is_not_shut_down(hub):
         assert future.result() == 32
     finally:
         executor.shutdown()
+
+
+class _RaisesGeneratorExit(Task):
+    def execute(self) -> None:
+        raise GeneratorExit("from the task")
+
+
+class _Fine(Task):
+    def execute(self) -> int:
+        return 1
+
+
+@pytest.mark.parametrize("engine", ["serial", "parallel"])
+@pytest.mark.timeout(30)
+def test_an_atom_raising_generator_exit_fails_the_flow_like_any_exception(engine):
+    flow = UnorderedFlow("f").add(_RaisesGeneratorExit("g"), _Fine("ok"))
+    run = load(flow, engine=engine)
+    with pytest.raises(GeneratorExit, match="from the task"):
+        run.run()
+    assert run.storage.get_flow_state() == "REVERTED"

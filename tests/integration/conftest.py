@@ -16,6 +16,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from support.coordination_servers import (  # noqa: F401 (fixtures)
+    etcd_address,
+    etcd_board_url,
+    zookeeper_board_url,
+    zookeeper_hosts,
+)
 
 from greenflow.persistence import fetch_backend
 

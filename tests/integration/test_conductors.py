@@ -1,4 +1,5 @@
-"""Conductors on the real Redis jobboard: what happens to each job, in-process and across processes.
+"""Conductors on the real Redis jobboard (ZooKeeper and etcd too for the kill test): what happens to
+each job, in-process and across processes.
 
 In-process (threading hub): blocking and nonblocking conductors consume
 finished jobs, consume a job whose flow reverted, trash a job they cannot
@@ -124,6 +125,8 @@ def test_a_flow_that_reverts_is_consumed(board: JobBoard, backend: Any) -> None:
 class _BrokenStorageConductor(BlockingConductor):
     """A conductor whose engines all fail with a storage error (as when the database is down)."""
 
+    RETRY_BACKOFF = 0.05
+
     def _listeners_from_job(self, job: Any, engine: Any) -> list[Any]:
         def broken(*_args: Any, **_kwargs: Any) -> None:
             raise StorageError("database went away")
@@ -137,6 +140,7 @@ def test_a_job_failing_everywhere_is_trashed_after_max_abandons(board: JobBoard,
     conductor = _BrokenStorageConductor("c1", board, persistence=backend, claim_expiry=5, max_abandons=3)
     _run_until_empty(conductor, board)
     assert conductor.counts["abandoned"] == 2 and conductor.counts["trashed"] == 1
+    # Each failed attempt backed off before the next: 0.05 s, then 0.1 s.
     (trashed,) = board.trashed()
     assert "failed 3 times" in trashed["reason"] and "database went away" in trashed["reason"]
 
@@ -234,9 +238,13 @@ def pg_backend(postgres_url: str) -> Iterator[tuple[str, Any]]:
     b.close()
 
 
+@pytest.mark.parametrize("board_kind", ["redis", "zookeeper", "etcd"])
 def test_two_conductors_one_killed_every_job_succeeds_once(
-    redis_board_url: str, pg_backend: tuple[str, Any], tmp_path: Path
+    board_kind: str, pg_backend: tuple[str, Any], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
+    # The killed one runs on gevent: on ZooKeeper through kazoo's gevent handler,
+    # on etcd over gevent-patched sockets.
+    redis_board_url = request.getfixturevalue(f"{board_kind}_board_url")
     url, backend = pg_backend
     board = fetch_jobboard("crash", redis_board_url, persistence=backend)
     board.connect()
@@ -481,3 +489,89 @@ def test_conductors_share_a_sql_jobboard(database: str, request: pytest.FixtureR
         for b in boards:
             b.close()
         persistence.close()
+
+
+def test_database_link_cut_mid_job_abandons_then_resumes_every_job(
+    redis_board_url: str, postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The persistence database goes away under running jobs: a save fails, the job is abandoned
+    (a failed attempt), and once the link is back it is claimed again and resumed from what was
+    recorded: every flow ends SUCCESS, none is trashed, no atom recorded SUCCESS runs again."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from support.tcp_proxy import TcpProxy
+
+    journal = tmp_path / "journal"
+    monkeypatch.setenv("GREENFLOW_TEST_JOURNAL", str(journal))
+    parts = urlsplit(postgres_url)
+    with TcpProxy(parts.hostname or "127.0.0.1", parts.port or 5432) as proxy:
+        user = parts.netloc.rsplit("@", 1)
+        netloc = f"{user[0]}@127.0.0.1:{proxy.port}" if len(user) == 2 else f"127.0.0.1:{proxy.port}"
+        url = urlunsplit(parts._replace(netloc=netloc))
+        persistence = fetch_backend({"connection": url, "pool_pre_ping": True})
+        persistence.get_connection().upgrade()
+        board = fetch_jobboard(f"cut-{uuid.uuid4().hex[:8]}", redis_board_url, persistence=persistence)
+        board.connect()
+        names = [f"cut{i}" for i in range(4)]
+        jobs = [board.post_flow(n, job_flows.linear, (3, 0.3), store={"job_key": n}) for n in names]
+        conductor = NonBlockingConductor(
+            "c1", board, persistence=persistence, claim_expiry=5, max_simultaneous_jobs=4, max_abandons=20
+        )
+        runner = threading.Thread(target=conductor.run, daemon=True)
+        runner.start()
+        try:
+            _wait(lambda: len(_journal(journal)) >= 4, 30, "the first atoms")
+            proxy.cut()
+            time.sleep(1.0)
+            proxy.restore()
+            _wait(lambda: board.job_count == 0, 60, "every job to finish after the link came back")
+        finally:
+            conductor.stop()
+            assert conductor.wait(20)
+        assert conductor.counts["abandoned"] >= 1 and conductor.counts["trashed"] == 0
+        assert conductor.counts["consumed"] == 4
+        conn = persistence.get_connection()
+        assert {conn.get_flow_details(j.details["flow_uuid"]).state for j in jobs} == {states.SUCCESS}
+        board.close()
+        persistence.close()
+    starts = collections.Counter((job, atom) for what, job, atom, _ in _journal(journal) if what == "start")
+    assert set(starts) == {(n, f"step{i}") for n in names for i in range(3)}
+    # Only the atoms in flight when the link went (at most one per job) ran again.
+    assert sum(count - 1 for count in starts.values()) <= len(names)
+
+
+class _ThresholdConductor(BlockingConductor):
+    GC_THRESHOLD = 100_001  # a kind's default, as GreenConductor's
+
+
+@pytest.mark.parametrize(
+    ("cls", "options", "expected"),
+    [
+        (_ThresholdConductor, {}, 100_001),
+        (_ThresholdConductor, {"gc_threshold": 0}, None),  # 0: the interpreter's thresholds as they are
+        (BlockingConductor, {}, None),
+        (BlockingConductor, {"gc_threshold": 123_457}, 123_457),
+    ],
+)
+def test_gc_threshold_applies_while_the_conductor_runs_only(
+    cls: type[Conductor], options: dict[str, Any], expected: int | None, board: JobBoard, backend: Any
+) -> None:
+    import gc
+
+    from greenflow.conductors import GreenConductor
+
+    assert GreenConductor.GC_THRESHOLD == 100_000  # thousands of live jobs on one thread
+    before = gc.get_threshold()
+    board.post_flow("job", job_flows.linear, (1, 0.0), store={"job_key": "k"})
+    conductor = cls("c1", board, persistence=backend, claim_expiry=5, **options)
+    seen: list[int] = []
+    conductor.notifier.register("running_start", lambda _event, details: seen.append(gc.get_threshold()[0]))
+    _run_until_empty(conductor, board)
+    assert seen == [before[0] if expected is None else expected]
+    assert gc.get_threshold() == before
+
+
+def test_gc_threshold_must_be_a_non_negative_integer(board: JobBoard) -> None:
+    for bad in (-1, 1.5, True, "100"):
+        with pytest.raises(InvalidOptionError, match="gc_threshold must be an integer"):
+            BlockingConductor("c1", board, gc_threshold=bad)

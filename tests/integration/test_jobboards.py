@@ -1,5 +1,5 @@
-"""The jobboard contract on every board against the real server: Redis, and SQL on SQLite,
-PostgreSQL and MariaDB (posting, listing, fenced claims, expiry, finishing), plus each
+"""The jobboard contract on every board against the real server: Redis, ZooKeeper, and SQL on
+SQLite, PostgreSQL and MariaDB (posting, listing, fenced claims, expiry, finishing), plus each
 board's configuration."""
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from greenflow.persistence import FlowDetail, LogBook, TaskDetail, fetch_backend
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(params=["redis", "sqlite", "postgresql", "mariadb"])
+@pytest.fixture(params=["redis", "sqlite", "postgresql", "mariadb", "zookeeper", "etcd"])
 def board(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[JobBoard]:
     backend = fetch_backend("memory://")
     if request.param == "redis":
@@ -45,6 +45,8 @@ def board(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[JobBoard]:
         url = f"sqlite:///{tmp_path}/jobs.db"
     elif request.param == "postgresql":
         url = request.getfixturevalue("postgres_url")
+    elif request.param in ("zookeeper", "etcd"):
+        url = request.getfixturevalue(f"{request.param}_board_url")
     else:
         url = request.getfixturevalue("mysql_url")
     # A board name of its own: server databases are shared by the session's tests.
@@ -221,6 +223,47 @@ def test_claim_next_claims_unclaimed_jobs_in_board_order_in_one_call(board: JobB
     assert board.find_owner(urgent) == "me"
 
 
+def test_claim_next_hands_back_lapsed_and_abandoned_claims_in_board_order(board: JobBoard) -> None:
+    jobs = [board.post(f"j{i}") for i in range(5)]
+    (forever, _), *_ = board.claim_next("me", 1, expiry=None)
+    got = {job.name: claim for job, claim in board.claim_next("me", 10, expiry=0.3)}
+    assert sorted(got) == ["j1", "j2", "j3", "j4"] and forever.name == "j0"
+    assert board.extend_many([got["j2"]], 5) == [True]
+    board.abandon(jobs[3], "me", claim=got["j3"])
+    assert [job.name for job, _ in board.claim_next("other", 10, expiry=5)] == ["j3"]
+    time.sleep(0.5)  # j1 and j4 lapsed; j2 was extended; j0 never expires
+    again = board.claim_next("other", 10, expiry=5)
+    assert [job.name for job, _ in again] == ["j1", "j4"]
+    assert all(claim.token > got["j4"].token for _, claim in again)
+    assert board.find_owner(jobs[0]) == "me" and board.find_owner(jobs[2]) == "me"
+    assert board.claim_next("other", 10, expiry=5) == []
+
+
+def test_redis_claims_take_from_an_index_of_unclaimed_jobs(redis_board_url: str) -> None:
+    """claim_next reads only unclaimed jobs (not every live one); a namespace written without the
+    index is indexed on connect, and jobs claimed meanwhile stay with their holder."""
+    import redis
+
+    with jobboard("b", redis_board_url) as board:
+        jobs = [board.post(f"j{i}") for i in range(6)]
+        held = board.claim(jobs[1], "alpha", expiry=5)
+        board.claim_next("alpha", 2, expiry=5)  # j0, j2
+        ns = board.namespace  # type: ignore[attr-defined]
+        client = redis.Redis.from_url(redis_board_url.partition("?")[0], decode_responses=True)
+        try:
+            ready = client.zrange(f"{ns}:ready", 0, -1)
+            assert ready == [jobs[i].uuid for i in (3, 4, 5)]
+            assert client.zcard(f"{ns}:leased") == 3
+            client.delete(f"{ns}:ready", f"{ns}:leased", f"{ns}:indexed")  # as an older board left it
+        finally:
+            client.close()
+        board.close()
+        board.connect()
+        assert [job.name for job, _ in board.claim_next("beta", 10, expiry=5)] == ["j3", "j4", "j5"]
+        assert board.claim_next("beta", 10, expiry=5) == []
+        assert board.verify(held) and board.find_owner(jobs[0]) == "alpha"
+
+
 def test_sql_board_url_kinds_and_unreachable_database(tmp_path: Any) -> None:
     from greenflow.jobs._sql import SqlJobBoard
 
@@ -232,3 +275,147 @@ def test_sql_board_url_kinds_and_unreachable_database(tmp_path: Any) -> None:
     with pytest.raises(JobError, match="jobboard 'b' could not reach its database") as info:
         board.connect()
     assert "pw" not in str(info.value)
+
+
+def test_an_abandon_with_retry_after_keeps_the_job_from_everyone_until_then(board: JobBoard) -> None:
+    job = board.post("j")
+    board.claim(job, "alpha")
+    assert board.abandon(job, "alpha", reason="database down", retry_after=0.4) == 1
+    assert job.state == UNCLAIMED and board.find_owner(job) is None
+    assert board.claim_next("beta", 5, expiry=5) == []
+    with pytest.raises(UnclaimableJobError):
+        board.claim(job, "beta")
+    time.sleep(0.5)
+    ((again, claim),) = board.claim_next("beta", 5, expiry=5)
+    assert again.uuid == job.uuid and board.verify(claim)
+
+
+def test_redis_board_through_a_sentinel(tmp_path: Any) -> None:
+    """Octavia's sentinel configuration: the board asks a (private) sentinel for the master."""
+    import shutil
+    import socket
+    import subprocess
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+
+    def free_port() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    master, sentinel = free_port(), free_port()
+    conf = tmp_path / "sentinel.conf"
+    conf.write_text(f"port {sentinel}\nbind 127.0.0.1\nsentinel monitor gfmaster 127.0.0.1 {master} 1\n")
+    procs = [
+        subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(master),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--dir",
+                str(tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+        ),
+        subprocess.Popen(["redis-server", str(conf), "--sentinel"], stdout=subprocess.DEVNULL),
+    ]
+    try:
+        board_conf = {
+            "board": "redis",
+            "host": "127.0.0.1",
+            "port": sentinel,
+            "sentinel": "gfmaster",
+            "sentinel_fallbacks": [f"127.0.0.1:{free_port()}"],  # a dead fallback is skipped
+            "namespace": "sentinel-test",
+            "socket_timeout": 2,
+        }
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with jobboard("s", board_conf) as board:
+                    job = board.post("j")
+                    claim = board.claim(job, "me", expiry=5)
+                    assert board.verify(claim) and board.job_count == 1
+                    board.consume(job, "me", claim=claim)
+                    assert board.job_count == 0
+                break
+            except JobError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)  # the sentinel is still starting
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_zookeeper_url_and_dict_configurations(zookeeper_hosts: str) -> None:
+    from greenflow.jobs._zookeeper import ZooKeeperJobBoard, zookeeper_conf_from_url
+
+    assert zookeeper_conf_from_url("zookeeper://u:s3cret@h1:2181,h2:2182/taskflow/jobs?timeout=3") == {
+        "auth": "u:s3cret",
+        "hosts": "h1:2181,h2:2182",
+        "path": "/taskflow/jobs",
+        "timeout": "3",
+    }
+    # TaskFlow's and Octavia's dict: hosts (a string or a list), path, timeout.
+    path = f"/greenflow-test/{uuid.uuid4().hex[:12]}"
+    conf = {"board": "zookeeper", "hosts": [zookeeper_hosts], "path": path, "timeout": 5}
+    with jobboard("zk", conf) as board:
+        assert isinstance(board, ZooKeeperJobBoard) and board.path == path
+        job = board.post("j")
+        with jobboard("zk", f"zookeeper://{zookeeper_hosts}{path}") as other:
+            assert [j.uuid for j in other.iterjobs()] == [job.uuid]
+            claim = other.claim(job, "other")  # no expiry: held while its session lives
+        # The claimant's session ended: its ephemeral claim went with it.
+        assert board.find_owner(job) is None and not board.verify(claim)
+        board.destroy()
+    with pytest.raises(InvalidOptionError, match="unknown ZooKeeper jobboard option"):
+        fetch_jobboard("b", {"board": "zookeeper", "hots": "x"})
+    with pytest.raises(InvalidOptionError, match="path is absolute"):
+        fetch_jobboard("b", {"board": "zookeeper", "path": "jobs"})
+
+
+def test_unreachable_zookeeper_is_a_clear_job_error() -> None:
+    pytest.importorskip("kazoo", reason="kazoo is not installed (pip install greenflow[zookeeper])")
+    board = fetch_jobboard("b", "zookeeper://u:pw@127.0.0.1:1/jobs?timeout=0.5")
+    with pytest.raises(JobError, match=r"jobboard 'b' could not connect to ZooKeeper at 127.0.0.1:1") as info:
+        board.connect()
+    assert "pw" not in str(info.value)
+    board.close()
+
+
+def test_etcd_url_and_dict_configurations(etcd_address: str) -> None:
+    from greenflow.jobs._etcd import EtcdJobBoard, etcd_conf_from_url
+
+    assert etcd_conf_from_url("etcds://etcd.example:2379/octavia/jobs?timeout=3") == {
+        "host": "etcd.example",
+        "port": 2379,
+        "protocol": "https",
+        "path": "/octavia/jobs",
+        "timeout": "3",
+    }
+    host, _, port = etcd_address.rpartition(":")
+    path = f"/greenflow-test/{uuid.uuid4().hex[:12]}"
+    with jobboard("e", {"board": "etcd", "host": host, "port": int(port), "path": path}) as board:
+        assert isinstance(board, EtcdJobBoard) and board.path == path
+        job = board.post("j")
+        with jobboard("e", f"etcd://{etcd_address}{path}") as other:
+            assert [j.uuid for j in other.iterjobs()] == [job.uuid]
+        board.destroy()
+        assert board.job_count == 0
+    with pytest.raises(InvalidOptionError, match="unknown etcd jobboard option"):
+        fetch_jobboard("b", {"board": "etcd", "hots": "x"})
+
+
+def test_unreachable_etcd_is_a_clear_job_error() -> None:
+    pytest.importorskip("etcd3gw", reason="etcd3gw is not installed (pip install greenflow[etcd])")
+    board = fetch_jobboard("b", "etcd://127.0.0.1:1/jobs?timeout=0.5")
+    with pytest.raises(JobError, match=r"jobboard 'b' could not connect to etcd at 127.0.0.1:1"):
+        board.connect()
+    board.close()

@@ -432,3 +432,25 @@ def test_a_result_over_the_servers_packet_limit_fails_its_atom_and_the_flow_reve
     rows = {name: state for name, (state, _v) in _rows(url, "results").items()}
     assert rows == {"small": states.REVERTED, "huge": states.REVERTED}
     assert [r.state for r in query(url, "SELECT state FROM flowdetails")] == [states.REVERTED]
+
+
+class OpaqueRevert(Task):
+    """Its revert returns something no backend can store."""
+
+    def execute(self) -> str:
+        return "ran"
+
+    def revert(self, **_kwargs: Any) -> object:
+        return object()
+
+
+def test_a_revert_result_that_cannot_be_stored_is_a_recorded_revert_failure(
+    backend: SqlBackend, url: str
+) -> None:
+    flow = LinearFlow("opaque-revert").add(OpaqueRevert("opaque"), Explode("boom"))
+    engine = greenflow.load(flow, backend=backend)
+    with pytest.raises(StorageError, match=r"atom 'opaque'"):
+        engine.run()
+    rows = {name: state for name, (state, _v) in _rows(url, "results").items()}
+    assert rows == {"opaque": states.REVERT_FAILURE, "boom": states.REVERTED}
+    assert [r.state for r in query(url, "SELECT state FROM flowdetails")] == [states.FAILURE]

@@ -63,8 +63,9 @@ def test_demo_runs_on_gevent_in_one_os_thread_records_every_workflow_and_writes_
     assert rows["workflows"] == "120"
     assert rows["hub"].startswith("gevent")
     assert rows["OS threads"] == "1 (ran the tasks of all workflows)"
-    # SQLite's group commits run on a helper thread (the hub's offload): the hub never waits on the file.
-    assert 1 <= int(rows["process threads"].split()[0]) <= 2, rows["process threads"]
+    # SQLite's group commits run on helper threads (the hub's offload pool, at most 10 under gevent):
+    # the hub never waits on the file. A thread per workflow would be 120.
+    assert 1 <= int(rows["process threads"].split()[0]) <= 11, rows["process threads"]
     counts = {state: int(rows[state].replace(",", "")) for state in ("SUCCESS", "REVERTED", "FAILURE")}
     assert sum(counts.values()) == 120 and counts["FAILURE"] == 0 and counts["REVERTED"] > 0
     assert rows["hosts released by reverts"] == str(counts["REVERTED"])

@@ -427,3 +427,29 @@ def test_load_from_detail_refuses_a_factory_the_record_names_unless_allowed(monk
 def test_a_misspelt_hub_name_is_refused_at_load():
     with pytest.raises(InvalidOptionError, match=r"'geventt' is not a hub"):
         load(LinearFlow("f"), hub="geventt")
+
+
+def test_two_engines_on_one_flow_detail_with_no_backend_do_not_both_run_it():
+    import threading
+
+    started, release = threading.Event(), threading.Event()
+
+    class Gate(Task):
+        def execute(self) -> None:
+            started.set()
+            release.wait(10)
+
+    first = load(LinearFlow("gated").add(Gate("gate")))
+    second = load(LinearFlow("gated").add(Gate("gate")), flow_detail=first.storage.flow_detail)
+    errors: list[BaseException] = []
+    thread = threading.Thread(target=lambda: first.run())
+    thread.start()
+    try:
+        assert started.wait(10)
+        with pytest.raises(EngineStateError, match="another engine of this process"):
+            second.run()
+    finally:
+        release.set()
+        thread.join(10)
+    assert errors == [] and first.storage.get_flow_state() == states.SUCCESS
+    second.run()  # free again once the first has ended

@@ -177,6 +177,7 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "check_flow_transition",
     ],
     "greenflow.failure": ["FAILURE_FORMAT_VERSION", "Failure", "RemoteFailureError"],
+    "greenflow.masking": ["MASK", "mask_conf", "mask_text", "mask_url"],
     "greenflow.notifier": ["ANY", "Notifier"],
     "greenflow.hubs": [
         "Event",

@@ -14,8 +14,52 @@ from typing import Any
 
 from greenflow import states
 from greenflow.atoms import EVENT_UPDATE_PROGRESS, Task
+from greenflow.compiler import RETRY as _RETRY
 
-__all__ = ["Engine", "Storage"]
+__all__ = ["Compilation", "Engine", "Storage"]
+
+
+class Compilation:
+    """TaskFlow's ``engine.compilation``: greenflow's compiled flow plus ``execution_graph``."""
+
+    def __init__(self, compiled: Any, atoms: Mapping[str, Any]) -> None:
+        self._compiled = compiled
+        self._atoms = atoms  # compiled nodes are shared by structure and hold names, not atoms
+        self._graph: Any = None
+
+    @property
+    def execution_graph(self) -> Any:
+        """The atoms and their ordering as a networkx ``DiGraph`` (``taskflow.types.graph``).
+
+        Nodes are the atom objects, each with ``kind`` (``'task'`` or ``'retry'``);
+        greenflow's join nodes are folded into direct edges between atoms.
+        """
+        if self._graph is None:
+            from taskflow.types.graph import DiGraph
+
+            nodes = self._compiled.nodes
+            atoms = set(self._compiled.atoms)
+            graph = DiGraph(name=self._compiled.name)
+            for i in self._compiled.atoms:
+                node = nodes[i]
+                graph.add_node(self._atoms[node.name], kind="retry" if node.kind == _RETRY else "task")
+            for i in self._compiled.atoms:
+                seen: set[int] = set()
+                stack = list(nodes[i].succs)
+                while stack:
+                    j = stack.pop()
+                    if j in seen:
+                        continue
+                    seen.add(j)
+                    if j in atoms:
+                        graph.add_edge(self._atoms[nodes[i].name], self._atoms[nodes[j].name])
+                    else:
+                        stack.extend(nodes[j].succs)
+            self._graph = graph.freeze()
+        return self._graph
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._compiled, name)
 
 
 class Storage:
@@ -68,6 +112,7 @@ class Engine:
         self._storage = Storage(engine.storage)
         self._tasks: dict[str, Any] | None = None
         self._flow = flow
+        self._compilation: Compilation | None = None
         # TaskFlow reports progress 0.0 when a task starts and 1.0 when it ends, on the
         # task's own notifier, and keeps the latest progress in the task detail's meta.
         notifier = engine.atom_notifier
@@ -97,6 +142,15 @@ class Engine:
         task = self._task(name)
         if task is not None and task._notifier:
             task.notifier.notify(EVENT_UPDATE_PROGRESS, {"progress": progress})
+
+    @property
+    def compilation(self) -> Compilation:
+        """The compiled flow (``execution_graph`` is a networkx ``DiGraph``, as in TaskFlow)."""
+        compiled = self._engine.compile()
+        if self._compilation is None or self._compilation._compiled is not compiled:
+            atoms = {a.name: a for a in self._flow.iter_atoms()} if self._flow is not None else {}
+            self._compilation = Compilation(compiled, atoms)
+        return self._compilation
 
     @property
     def greenflow_engine(self) -> Any:

@@ -64,6 +64,11 @@ _OPTIONS = {
     "hub": "hub",
 }
 
+# Options where TaskFlow reads None as "the default".
+_DEFAULTED_BY_NONE = frozenset(
+    {"defer_reverts", "never_resolve", "inject_transient", "max_workers", "executor"}
+)
+
 # Options of TaskFlow's worker-based engine; they build a greenflow WorkerExecutor.
 _WORKER_OPTIONS = frozenset(
     {"url", "exchange", "topics", "transport", "transport_options", "transition_timeout"}
@@ -152,17 +157,30 @@ def _greenflow_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
                 f"engine option {name!r} belongs to {_UNSUPPORTED_OPTIONS[name]}, "
                 f"which greenflow does not support yet"
             )
+        if value is None and name in _DEFAULTED_BY_NONE:
+            continue  # TaskFlow's "use the default"
         if name == "executor" and isinstance(value, str):
             value = _EXECUTORS.get(value.lower(), value)
         if name == "max_workers" and isinstance(value, str) and value.isdigit():
             value = int(value)  # from an engine URI's query string
         out[_OPTIONS.get(name, name)] = value  # greenflow rejects unknown names precisely
-    if out["engine"] == "serial" and out.get("executor") is not None:
-        raise _Unsupported(
-            f"the serial engine takes no executor (got executor={out['executor']!r}); "
-            f"use engine='parallel' to run atoms on an executor"
-        )
+    if out["engine"] == "serial":
+        # TaskFlow's serial engine accepts an executor and ignores it (services such as
+        # Octavia always pass one); so does the adapter.
+        out.pop("executor", None)
     return out
+
+
+def _as_flow(flow: Any) -> Any:
+    """TaskFlow runs a lone task or retry as a flow of one atom; so does the adapter."""
+    from greenflow.atoms import Atom, Retry
+    from greenflow.patterns import LinearFlow
+
+    if isinstance(flow, Retry):
+        return LinearFlow(flow.name, retry=flow)
+    if isinstance(flow, Atom):
+        return LinearFlow(flow.name).add(flow)
+    return flow
 
 
 def _import_factory(name: str) -> Callable[..., Any]:
@@ -181,7 +199,18 @@ def _flow_detail_for(flow: Any, book: Any, backend: Any) -> Any:
 
 
 def _wrap(engine: Any, flow: Any, kind: str, options: Mapping[str, Any]) -> Engine:
-    return Engine(engine, {"engine": kind, **options}, flow)
+    from taskflow.engines.action_engine import engine as action_engine
+
+    cls: type[Engine]
+    if kind in _WORKER_KINDS:
+        from taskflow.engines.worker_based.engine import WorkerBasedActionEngine
+
+        cls = WorkerBasedActionEngine
+    elif _KINDS[kind] == "parallel":
+        cls = action_engine.ParallelActionEngine
+    else:
+        cls = action_engine.SerialActionEngine
+    return cls(engine, {"engine": kind, **options}, flow)
 
 
 def load(
@@ -207,6 +236,7 @@ def load(
         flow_detail = _flow_detail_for(flow, book, backend)
         book = None
     owned = gf_options.pop("_owned_executor", None)
+    flow = _as_flow(flow)
     gf_engine = _gf_engines.load(
         flow, store=store, backend=backend, book=book, flow_detail=flow_detail, **gf_options
     )

@@ -2,8 +2,9 @@
 
 A board is named by TaskFlow's dict (``{'board': 'redis', 'host': ..., 'port': ...,
 'namespace': ..., 'sentinel': ..., 'ssl': ...}``, as Octavia builds it) or a URL
-(``redis://host:6379/0?namespace=...``). ZooKeeper and etcd boards are not
-supported (``NotImplementedError`` naming the board).
+(``redis://host:6379/0?namespace=...``), or TaskFlow's ZooKeeper conf
+(``{'board': 'zookeeper', 'hosts': ..., 'path': ..., 'timeout': ...}``) or etcd conf
+(``{'board': 'etcd', 'host': ..., 'port': ..., 'path': ...}``).
 """
 
 from __future__ import annotations
@@ -13,21 +14,21 @@ from collections.abc import Iterator
 from typing import Any
 
 from greenflow.jobs import JobBoard, fetch_jobboard
-from taskflow.exceptions import NotImplementedError as _Unsupported
 
 __all__ = ["BACKEND_NAMESPACE", "backend", "fetch"]
 
 #: TaskFlow's entry-point namespace of jobboards (accepted, unused).
 BACKEND_NAMESPACE = "taskflow.jobboards"
 
-_UNSUPPORTED = frozenset({"zookeeper", "zk", "kazoo", "etcd"})
+#: TaskFlow ZooKeeper board options greenflow's board does without (accepted, unused).
+_ZOOKEEPER_IGNORED = ("check_compatible", "emit_notifications")
 
 
 def fetch(name: str, conf: Any, namespace: str = BACKEND_NAMESPACE, **kwargs: Any) -> JobBoard:
     """The jobboard ``conf`` names (not yet connected); ``persistence=`` loads job logbooks."""
     kind = conf.get("board") if isinstance(conf, dict) else str(conf).split(":", 1)[0]
-    if kind in _UNSUPPORTED:
-        raise _Unsupported(f"the {kind!r} jobboard is not supported by greenflow (use 'redis')")
+    if kind in ("zookeeper", "zk", "kazoo") and isinstance(conf, dict):
+        conf = {k: v for k, v in conf.items() if k not in _ZOOKEEPER_IGNORED}
     return fetch_jobboard(name, conf, **kwargs)
 
 

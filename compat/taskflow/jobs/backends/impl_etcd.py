@@ -1,5 +1,7 @@
-"""Placeholder: the etcd jobboard is not available in greenflow (use the Redis jobboard)."""
+"""``taskflow.jobs.backends.impl_etcd``: the etcd jobboard (greenflow's, etcd3gw, fenced claims)."""
 
-from taskflow._unsupported import unsupported
+from __future__ import annotations
 
-raise unsupported("taskflow.jobs.backends.impl_etcd", "etcd jobboard")
+from greenflow.jobs._etcd import EtcdJobBoard
+
+__all__ = ["EtcdJobBoard"]

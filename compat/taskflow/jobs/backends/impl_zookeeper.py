@@ -1,5 +1,10 @@
-"""Placeholder: the ZooKeeper jobboard is not available in greenflow (use the Redis jobboard)."""
+"""``taskflow.jobs.backends.impl_zookeeper``: the ZooKeeper jobboard (greenflow's, kazoo, fenced claims)."""
 
-from taskflow._unsupported import unsupported
+from __future__ import annotations
 
-raise unsupported("taskflow.jobs.backends.impl_zookeeper", "ZooKeeper jobboard")
+from greenflow.jobs._zookeeper import ZooKeeperJobBoard
+
+#: TaskFlow's spelling.
+ZookeeperJobBoard = ZooKeeperJobBoard
+
+__all__ = ["ZooKeeperJobBoard", "ZookeeperJobBoard"]

@@ -1,0 +1,341 @@
+"""Group commit: many green engines recording to one database, against the naive floor, in one run.
+
+Usage: ``python benchmarks/bench_group_commit.py [--quick] [--engines N] [--backends pg,mariadb,sqlite]``
+
+For each database, in a child process patched by gevent first:
+
+* ``greenflow``: ``run_many`` runs N engines of ``linear(A, unordered(B, C, D), E)``
+  (10 ms tasks, a new flow per engine) recording to one shared backend; a
+  ticker green thread sleeping 1 ms reports the longest it overslept
+  (``max_stall_ms``: how long the hub was kept from it); the writer's rounds.
+* ``naive-floor``: N green threads doing the same sleeps and the same
+  commits one transition at a time (10 single-row commits each: RUNNING and
+  SUCCESS of five atoms; a 90-connection pool, 1 for SQLite).
+* ``batched-insert-limit``: the database's own limit here: 10 rows per
+  engine inserted in 100-row statements, one transaction each, as fast as
+  one connection goes; ``engines_per_s`` is rows/s / 10.
+
+``ratio_wall_vs_floor`` is greenflow's wall over the floor's (the target is
+<= 0.5). Servers come from ``GREENFLOW_TEST_POSTGRES_URL`` and
+``GREENFLOW_TEST_MYSQL_URL``; each run makes its own database and drops it.
+Prints JSON lines, then a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+_ROOT = Path(__file__).resolve().parents[1]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+POSTGRES = os.environ.get("GREENFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+MYSQL = os.environ.get("GREENFLOW_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+TASK_S = 0.01
+
+
+def _driver_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg{sep}{rest}"
+    if scheme in ("mysql", "mariadb"):
+        return f"mysql+pymysql{sep}{rest}"
+    return url
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    return f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
+
+
+class Database:
+    """A fresh database on a server (dropped on exit), or a SQLite file in a temporary directory."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.name = f"greenflow_gc_{uuid.uuid4().hex[:8]}"
+        self._tmp: Any = None
+        self.url = ""
+
+    def __enter__(self) -> Database:
+        if self.kind == "sqlite":
+            self._tmp = tempfile.TemporaryDirectory(prefix="greenflow-gc-")
+            self.url = f"sqlite:///{self._tmp.name}/bench.db"
+            return self
+        import sqlalchemy
+
+        server = POSTGRES if self.kind == "postgresql" else MYSQL
+        admin = sqlalchemy.create_engine(_driver_url(server), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f"CREATE DATABASE {self.name}"))
+        admin.dispose()
+        self.url = _with_database(server, self.name)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            return
+        import sqlalchemy
+
+        server = POSTGRES if self.kind == "postgresql" else MYSQL
+        admin = sqlalchemy.create_engine(_driver_url(server), isolation_level="AUTOCOMMIT")
+        force = " WITH (FORCE)" if self.kind == "postgresql" else ""
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {self.name}{force}"))
+        admin.dispose()
+
+
+# -- in the child (gevent patched first) ------------------------------------------------------
+
+
+def _ticker(hub: Any) -> tuple[list[float], list[bool]]:
+    stall, ticking = [0.0], [True]
+
+    def tick() -> None:
+        while ticking[0]:
+            before = time.perf_counter()
+            hub.sleep(0.001)
+            late = time.perf_counter() - before - 0.001
+            if late > stall[0]:
+                stall[0] = late
+
+    hub.spawn(tick)
+    return stall, ticking
+
+
+def child_greenflow(kind: str, url: str, n: int) -> dict[str, Any]:
+    import greenflow
+    from greenflow.hubs import get_hub
+    from greenflow.persistence import shared_backend
+    from greenflow.persistence._writer import writer_for
+
+    hub = get_hub("gevent")
+
+    class Sleep(greenflow.Task):
+        def execute(self) -> None:
+            hub.sleep(TASK_S)
+
+    def flow(i: int) -> Any:
+        return greenflow.LinearFlow(f"gc{i}").add(
+            Sleep("a"),
+            greenflow.UnorderedFlow("u").add(Sleep("b"), Sleep("c"), Sleep("d")),
+            Sleep("e"),
+        )
+
+    backend = shared_backend(url)
+    backend.get_connection().upgrade()
+    stall, ticking = _ticker(hub)
+    hub.sleep(0.01)
+    stall[0] = 0.0
+    started = time.perf_counter()
+    summary = greenflow.run_many((flow(i) for i in range(n)), concurrency=n, hub="gevent", backend=url)
+    wall = time.perf_counter() - started
+    ticking[0] = False
+    writer = writer_for(backend, hub)
+    return {
+        "bench": "group_commit",
+        "impl": "greenflow",
+        "backend": kind,
+        "engines": n,
+        "succeeded": summary.succeeded,
+        "wall_s": round(wall, 3),
+        "engines_per_s": round(n / wall, 1),
+        "max_stall_ms": round(stall[0] * 1000, 1),
+        "writer": writer.statistics() if writer is not None else None,
+    }
+
+
+def child_floor(kind: str, url: str, n: int) -> dict[str, Any]:
+    import sqlalchemy
+
+    from greenflow.hubs import get_hub
+
+    hub = get_hub("gevent")
+    if kind == "sqlite":
+        engine = sqlalchemy.create_engine(url, connect_args={"timeout": 60})
+    else:
+        engine = sqlalchemy.create_engine(_driver_url(url), pool_size=90, max_overflow=0, pool_timeout=300)
+    table = f"floor_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f"CREATE TABLE {table} (id VARCHAR(64) PRIMARY KEY, state VARCHAR(16))"))
+    update = sqlalchemy.text(f"UPDATE {table} SET state = :s WHERE id = :i")
+
+    def commit(key: str, state: str) -> None:
+        with engine.begin() as conn:
+            conn.execute(update, {"s": state, "i": key})
+
+    def one(i: int) -> None:
+        keys = [f"{i}-{name}" for name in "abcde"]
+        with engine.begin() as conn:
+            conn.execute(
+                sqlalchemy.text(f"INSERT INTO {table} (id, state) VALUES (:i, 'PENDING')"),
+                [{"i": k} for k in keys],
+            )
+        commit(keys[0], "RUNNING")
+        hub.sleep(TASK_S)
+        commit(keys[0], "SUCCESS")
+        for k in keys[1:4]:
+            commit(k, "RUNNING")
+        hub.sleep(TASK_S)  # B, C and D sleep at once
+        for k in keys[1:4]:
+            commit(k, "SUCCESS")
+        commit(keys[4], "RUNNING")
+        hub.sleep(TASK_S)
+        commit(keys[4], "SUCCESS")
+
+    stall, ticking = _ticker(hub)
+    hub.sleep(0.01)
+    stall[0] = 0.0
+    started = time.perf_counter()
+    handles = [hub.spawn(one, i) for i in range(n)]
+    for handle in handles:
+        handle.join()
+    wall = time.perf_counter() - started
+    ticking[0] = False
+    engine.dispose()
+    return {
+        "bench": "group_commit",
+        "impl": "naive-floor",
+        "backend": kind,
+        "engines": n,
+        "wall_s": round(wall, 3),
+        "engines_per_s": round(n / wall, 1),
+        "max_stall_ms": round(stall[0] * 1000, 1),
+    }
+
+
+def child_limit(kind: str, url: str, n: int) -> dict[str, Any]:
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(_driver_url(url))
+    table = f"limit_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text(f"CREATE TABLE {table} (id VARCHAR(64) PRIMARY KEY, state VARCHAR(16))"))
+    rows = 10 * n
+    values = ", ".join(f"(:i{k}, 'SUCCESS')" for k in range(100))
+    insert = sqlalchemy.text(f"INSERT INTO {table} (id, state) VALUES {values}")
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        for start in range(0, rows, 100):
+            with conn.begin():
+                conn.execute(insert, {f"i{k}": f"r{start + k}" for k in range(100)})
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return {
+        "bench": "group_commit",
+        "impl": "batched-insert-limit",
+        "backend": kind,
+        "engines": n,
+        "rows_per_s": round(rows / elapsed, 1),
+        "wall_s": round(elapsed, 3),
+        "engines_per_s": round(rows / elapsed / 10, 1),
+    }
+
+
+def child(which: str, kind: str, url: str, n: int) -> int:
+    import greenflow.hubs
+
+    greenflow.hubs.patch("gevent")
+    fn = {"greenflow": child_greenflow, "floor": child_floor, "limit": child_limit}[which]
+    print(json.dumps(fn(kind, url, n)), flush=True)
+    return 0
+
+
+# -- the parent -------------------------------------------------------------------------------
+
+
+def run_child(which: str, kind: str, url: str, n: int) -> dict[str, Any]:
+    env = dict(os.environ)
+    env.pop("GREENFLOW_HUB", None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", which, kind, url, str(n)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        error = f"exit {proc.returncode}: {proc.stderr.strip()[-600:]}"
+        return {"bench": "group_commit", "impl": which, "backend": kind, "engines": n, "error": error}
+    return dict(json.loads(lines[-1]))
+
+
+def markdown(records: list[dict[str, Any]]) -> str:
+    rows = [
+        "| backend | engines | run | wall s | engines/s | max hub stall ms | notes |",
+        "| --- | ---: | --- | ---: | ---: | ---: | --- |",
+    ]
+    for r in records:
+        note = r.get("error", "")
+        if r.get("writer"):
+            w = r["writer"]
+            note = f"{w['rounds']} rounds, largest {w['largest_round']} engines"
+        if "ratio_wall_vs_floor" in r:
+            note = f"wall vs floor x{r['ratio_wall_vs_floor']}; {r['share_of_limit']} of the insert limit"
+        if "rows_per_s" in r:
+            note = f"{r['rows_per_s']} rows/s"
+        rows.append(
+            f"| {r['backend']} | {r['engines']} | {r['impl']} | {r.get('wall_s', '-')} | "
+            f"{r.get('engines_per_s', '-')} | {r.get('max_stall_ms', '-')} | {note} |"
+        )
+    return "\n".join(rows)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test, not a measurement")
+    parser.add_argument("--engines", default=None, help="comma-separated engine counts (default 1000)")
+    parser.add_argument("--backends", default="postgresql,mariadb,sqlite")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        which, kind, url, n = args.child
+        return child(which, kind, url, int(n))
+    sizes = [int(x) for x in (args.engines or ("20" if args.quick else "1000")).split(",")]
+    records: list[dict[str, Any]] = []
+    for kind in args.backends.split(","):
+        for n in sizes:
+            try:
+                with Database(kind) as db:
+                    gf = run_child("greenflow", kind, db.url, n)
+                    floor = run_child("floor", kind, db.url, n)
+                    limit = run_child("limit", kind, db.url, n)
+            except Exception as exc:  # a server that is not there: say so, measure the others
+                error = f"{type(exc).__name__}: {exc}"
+                failed = {"bench": "group_commit", "impl": "-", "backend": kind, "engines": n, "error": error}
+                records.append(print_record(failed))
+                continue
+            for record in (gf, floor, limit):
+                records.append(print_record(record))
+            if "wall_s" in gf and "wall_s" in floor and "engines_per_s" in limit:
+                records.append(
+                    print_record(
+                        {
+                            "bench": "group_commit",
+                            "impl": "ratio",
+                            "backend": kind,
+                            "engines": n,
+                            "ratio_wall_vs_floor": round(gf["wall_s"] / floor["wall_s"], 2),
+                            "share_of_limit": f"{gf['engines_per_s'] / limit['engines_per_s']:.0%}",
+                        }
+                    )
+                )
+    print()
+    print(markdown(records))
+    return 0
+
+
+def print_record(record: dict[str, Any]) -> dict[str, Any]:
+    print(json.dumps(record), flush=True)
+    return record
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""``taskflow.engines.action_engine``: TaskFlow's engine classes, on greenflow's engine."""

@@ -1,0 +1,439 @@
+"""``ZooKeeperJobBoard``: a jobboard in ZooKeeper (kazoo), with fenced claims in transactions.
+
+Znodes, all under the board's ``path``:
+
+- ``jobs/<uuid>``: the posting (JSON); its ``czxid`` is the job's sequence
+  (creation order, board-wide), and every claim rewrites it, so its data
+  *version* changes with each claim and only with claims;
+- ``owners/<uuid>``: ``{"owner": ..., "deadline": ...}``, an *ephemeral*
+  node (it vanishes with its holder's session) created in the same
+  transaction that bumps ``jobs/<uuid>``; the claim's fencing token is that
+  transaction's zxid (the owner node's ``czxid``), which only grows. A
+  deadline (wall clock, like the SQL board: keep the hosts on NTP) lets a
+  claim lapse ``expiry`` seconds after its last extension; a lapsed owner
+  node is replaced by the next claimant;
+- ``abandons/<uuid>``: failed attempts; ``trash/<uuid>``: trashed postings.
+
+Every extension and finish is one transaction that checks the job node's
+version (no claim happened since the token's was read) and the owner node's
+version, so a holder whose claim lapsed and was taken over is refused.
+Under gevent or eventlet the client uses kazoo's handler for that hub.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+from urllib.parse import parse_qsl, unquote
+
+from greenflow.exceptions import (
+    InvalidOptionError,
+    JobError,
+    JobNotFoundError,
+    UnclaimableJobError,
+)
+from greenflow.hubs import get_hub
+from greenflow.jobs._base import BACKING_OFF, Claim, Job, JobBoard, mask_url
+
+__all__ = ["ZooKeeperJobBoard", "zookeeper_conf_from_url"]
+
+_DEFAULT_PATH: Final = "/greenflow/jobs"
+_OPTIONS: Final = frozenset({"hosts", "path", "timeout", "handler", "auth", "board", "url"})
+# kazoo handler module:class for each hub that needs its own (threads use kazoo's default).
+_HANDLERS: Final = {
+    "gevent": "kazoo.handlers.gevent:SequentialGeventHandler",
+    "eventlet": "kazoo.handlers.eventlet:SequentialEventletHandler",
+}
+
+
+def zookeeper_conf_from_url(url: str) -> dict[str, Any]:
+    """A board configuration from ``zookeeper://[user:password@]host:port[,host:port]/path?timeout=S``."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("zookeeper", "zk", "kazoo"):
+        raise InvalidOptionError(f"a ZooKeeper jobboard URL starts with zookeeper://, got {mask_url(url)!r}")
+    rest, _, query = rest.partition("?")
+    netloc, _, path = rest.partition("/")
+    conf: dict[str, Any] = {}
+    userinfo, at, hosts = netloc.rpartition("@")
+    if at:
+        conf["auth"] = unquote(userinfo)
+    if hosts:
+        conf["hosts"] = hosts
+    if path.strip("/"):
+        conf["path"] = "/" + path.strip("/")
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        conf[key] = value
+    return conf
+
+
+class ZooKeeperJobBoard(JobBoard):
+    """A jobboard kept in ZooKeeper (see the module docstring for its znodes).
+
+    ``conf`` holds TaskFlow's ZooKeeper board options: ``hosts`` (``"h:2181,h2:2181"``
+    or a list), ``path`` (default ``/greenflow/jobs``), ``timeout`` (seconds, the
+    session and connect timeout), optionally ``auth`` (``"user:password"``,
+    digest) and ``handler`` (``"threading"``, ``"gevent"``, ``"eventlet"``;
+    default: the current hub's), or ``url`` (``zookeeper://...``).
+    """
+
+    DEFAULT_EXPIRY = None
+
+    def __init__(
+        self, name: str, conf: Mapping[str, Any], persistence: Any = None, client: Any = None
+    ) -> None:
+        conf = dict(conf)
+        if "url" in conf:
+            conf = {**zookeeper_conf_from_url(conf.pop("url")), **conf}
+        unknown = set(conf) - _OPTIONS
+        if unknown:
+            raise InvalidOptionError(
+                f"unknown ZooKeeper jobboard option(s) {sorted(unknown)} for board {name!r}; "
+                f"known: {sorted(_OPTIONS)}"
+            )
+        hosts = conf.get("hosts") or "127.0.0.1:2181"
+        if not isinstance(hosts, str):
+            hosts = ",".join(str(h) for h in hosts)
+        self.hosts: str = hosts
+        path = str(conf.get("path") or _DEFAULT_PATH)
+        if not path.startswith("/") or path == "/":
+            raise InvalidOptionError(f"a ZooKeeper jobboard path is absolute and not '/', got {path!r}")
+        self.path = path.rstrip("/")
+        try:
+            self.timeout = float(conf.get("timeout", 10.0))
+        except (TypeError, ValueError):
+            raise InvalidOptionError(
+                f"the timeout of ZooKeeper jobboard {name!r} is a number of seconds, got {conf['timeout']!r}"
+            ) from None
+        super().__init__(name, conf, persistence)
+        self._client = client
+        self._owns_client = client is None
+        self._started = False
+
+    def _p(self, kind: str, job_uuid: str = "") -> str:
+        return f"{self.path}/{kind}/{job_uuid}" if job_uuid else f"{self.path}/{kind}"
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def _make_client(self) -> Any:
+        try:
+            from kazoo.client import KazooClient
+        except ImportError as exc:
+            raise InvalidOptionError(
+                f"the ZooKeeper jobboard needs kazoo ({exc}); "
+                "install it with: pip install greenflow[zookeeper]"
+            ) from exc
+        import importlib
+
+        name = self._conf.get("handler") or get_hub().name
+        options: dict[str, Any] = {"hosts": self.hosts, "timeout": self.timeout}
+        target = _HANDLERS.get(str(name))
+        if target is not None:
+            module, _, cls = target.partition(":")
+            options["handler"] = getattr(importlib.import_module(module), cls)()
+        elif name not in ("threading", "threads", "thread"):
+            raise InvalidOptionError(
+                f"unknown kazoo handler {name!r} for ZooKeeper jobboard {self.name!r}; "
+                f"known: {['threading', *_HANDLERS]}"
+            )
+        auth = self._conf.get("auth")
+        if auth:
+            options["auth_data"] = [("digest", str(auth))]
+        return KazooClient(**options)
+
+    @property
+    def connected(self) -> bool:
+        """Whether ``connect()`` succeeded and ``close()`` was not called since."""
+        return self._client is not None and self._started
+
+    def connect(self) -> None:
+        """Reach the ensemble and make the board's znodes."""
+        if self._client is None:
+            self._client = self._make_client()
+        with self._translate("connect to"):
+            if not self._started:
+                self._client.start(timeout=self.timeout)
+                self._started = True
+            for kind in ("jobs", "owners", "abandons", "trash"):
+                self._client.ensure_path(self._p(kind))
+
+    def close(self) -> None:
+        """End the board's session (its ephemeral claims lapse with it)."""
+        client, self._client = self._client, None
+        started, self._started = self._started, False
+        if client is not None and self._owns_client and started:
+            with contextlib.suppress(Exception):
+                client.stop()
+                client.close()
+
+    @contextlib.contextmanager
+    def _translate(self, doing: str) -> Iterator[None]:
+        from kazoo.exceptions import KazooException
+
+        try:
+            yield
+        except (KazooException, self._timeout_errors()) as exc:
+            raise JobError(
+                f"jobboard {self.name!r} could not {doing} ZooKeeper at {self.hosts} (path "
+                f"{self.path!r}): {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def _timeout_errors(self) -> type[BaseException]:
+        client = self._client
+        if client is None:
+            return OSError
+        error: type[BaseException] = client.handler.timeout_exception
+        return error
+
+    def _zk(self) -> Any:
+        if not self._started:
+            self.connect()
+        return self._client
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def _job(self, data: bytes, stat: Any) -> Job:
+        try:
+            job = Job.from_posting(self, json.loads(data))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise JobError(f"jobboard {self.name!r} holds a malformed posting {data[:200]!r}: {exc}") from exc
+        job.sequence = int(stat.czxid)
+        return job
+
+    @staticmethod
+    def _owner(data: bytes) -> tuple[str, float | None]:
+        record = json.loads(data)
+        return str(record["owner"]), record.get("deadline")
+
+    @staticmethod
+    def _live(deadline: float | None) -> bool:
+        return deadline is None or deadline > time.time()
+
+    def _read_owner(self, job_uuid: str) -> tuple[str, float | None, Any] | None:
+        """``(owner, deadline, stat)`` of the job's owner node, ``None`` when there is none."""
+        from kazoo.exceptions import NoNodeError
+
+        try:
+            data, stat = self._zk().get(self._p("owners", job_uuid))
+        except NoNodeError:
+            return None
+        owner, deadline = self._owner(data)
+        return owner, deadline, stat
+
+    def _read_job(self, job_uuid: str) -> tuple[bytes, Any] | None:
+        from kazoo.exceptions import NoNodeError
+
+        try:
+            data, stat = self._zk().get(self._p("jobs", job_uuid))
+        except NoNodeError:
+            return None
+        return data, stat
+
+    def _post(self, job: Job) -> int:
+        with self._translate("post a job on"):
+            _, stat = self._zk().create(
+                self._p("jobs", job.uuid), self._dumps(job.to_posting()).encode(), include_data=True
+            )
+        return int(stat.czxid)
+
+    def _scan(self, only_unclaimed: bool, limit: int | None) -> list[Job]:
+        from kazoo.exceptions import NoNodeError
+
+        with self._translate("list the jobs of"):
+            zk = self._zk()
+            ids = zk.get_children(self._p("jobs"))
+            job_reads = [zk.get_async(self._p("jobs", i)) for i in ids]
+            owner_reads = [zk.get_async(self._p("owners", i)) for i in ids] if only_unclaimed else []
+            jobs = []
+            for n, read in enumerate(job_reads):
+                try:
+                    data, stat = read.get(timeout=self.timeout)
+                except NoNodeError:
+                    continue
+                if only_unclaimed:
+                    try:
+                        owner_data, _ = owner_reads[n].get(timeout=self.timeout)
+                    except NoNodeError:
+                        pass
+                    else:
+                        if self._live(self._owner(owner_data)[1]):
+                            continue
+                jobs.append(self._job(data, stat))
+        jobs.sort()
+        return jobs[:limit] if limit else jobs
+
+    def _count(self) -> int:
+        with self._translate("count the jobs of"):
+            return len(self._zk().get_children(self._p("jobs")))
+
+    def _current_claim(self, job_uuid: str) -> Claim | None:
+        with self._translate("read a claim on"):
+            if self._read_job(job_uuid) is None:
+                raise JobNotFoundError(f"job {job_uuid} is not on board {self.name!r}")
+            current = self._read_owner(job_uuid)
+        if current is None:
+            return None
+        owner, deadline, stat = current
+        if owner == BACKING_OFF or not self._live(deadline):
+            return None
+        return Claim(job_uuid, owner, int(stat.czxid), None)
+
+    # -- claims -------------------------------------------------------------------------------
+
+    def _claim(self, job: Job, who: str, expiry: float | None) -> Claim:
+        with self._translate("claim a job on"):
+            read = self._read_job(job.uuid)
+            if read is None:
+                raise JobNotFoundError(f"job {job.name!r} ({job.uuid}) is not on board {self.name!r}")
+            data, job_stat = read
+            current = self._read_owner(job.uuid)
+            if current is not None and self._live(current[1]):
+                holder = "a back-off" if current[0] == BACKING_OFF else current[0]
+                raise UnclaimableJobError(f"job {job.name!r} ({job.uuid}) is already claimed by {holder!r}")
+            owner_path = self._p("owners", job.uuid)
+            deadline = None if expiry is None else time.time() + expiry
+            txn = self._zk().transaction()
+            txn.set_data(self._p("jobs", job.uuid), data, version=job_stat.version)
+            if current is not None:
+                txn.delete(owner_path, version=current[2].version)
+            txn.create(owner_path, self._owner_data(who, deadline), ephemeral=True)
+            results = txn.commit()
+        if any(isinstance(r, Exception) for r in results):
+            if self._read_job(job.uuid) is None:
+                raise JobNotFoundError(f"job {job.name!r} ({job.uuid}) is not on board {self.name!r}")
+            raise UnclaimableJobError(
+                f"job {job.name!r} ({job.uuid}) was claimed by another claimant at the same time"
+            )
+        token = int(results[0].mzxid)  # the transaction's zxid: the new owner node's czxid too
+        return Claim(job.uuid, who, token, expiry)
+
+    @classmethod
+    def _owner_data(cls, who: str, deadline: float | None) -> bytes:
+        return cls._dumps({"owner": who, "deadline": deadline}).encode()
+
+    def _held(self, claim: Claim) -> tuple[Any, Any, float | None] | None:
+        """``(job stat, owner stat, deadline)`` while ``claim`` holds its job, else ``None``.
+
+        The job node is read first: if the owner node read after it is still
+        the claim's, no claim happened in between, so the job's version is the
+        one the claim set, and a transaction checking it fails if any claim
+        happens later.
+        """
+        read = self._read_job(claim.job)
+        if read is None:
+            return None
+        current = self._read_owner(claim.job)
+        if current is None:
+            return None
+        owner, deadline, owner_stat = current
+        if owner != claim.owner or int(owner_stat.czxid) != claim.token or not self._live(deadline):
+            return None
+        return read[1], owner_stat, deadline
+
+    def _verify(self, claim: Claim) -> bool:
+        with self._translate("check a claim on"):
+            return self._held(claim) is not None
+
+    def _extend(self, claims: list[Claim], expiry: float) -> list[bool]:
+        flags = []
+        with self._translate("extend claims on"):
+            for claim in claims:
+                held = self._held(claim)
+                if held is None:
+                    flags.append(False)
+                    continue
+                job_stat, owner_stat, _ = held
+                txn = self._zk().transaction()
+                txn.check(self._p("jobs", claim.job), job_stat.version)
+                txn.set_data(
+                    self._p("owners", claim.job),
+                    self._owner_data(claim.owner, time.time() + expiry),
+                    version=owner_stat.version,
+                )
+                results = txn.commit()
+                flags.append(not any(isinstance(r, Exception) for r in results))
+        return flags
+
+    def _expires_in(self, job_uuid: str) -> float | None:
+        with self._translate("read a claim's expiry on"):
+            current = self._read_owner(job_uuid)
+        if current is None or current[1] is None:
+            return None
+        left = current[1] - time.time()
+        return left if left > 0 else None
+
+    def _fenced_finish(
+        self, action: str, job: Job, claim: Claim, reason: str | None, retry_after: float | None
+    ) -> int:
+        from kazoo.exceptions import NoNodeError
+
+        with self._translate(f"{action} a job on"):
+            zk = self._zk()
+            if self._read_job(job.uuid) is None:
+                raise JobNotFoundError(
+                    f"cannot {action} job {job.name!r} ({job.uuid}): it is not on board {self.name!r}"
+                )
+            held = self._held(claim)
+            if held is None:
+                raise self._claim_lost(action, job, claim)
+            job_stat, owner_stat, _ = held
+            job_path, owner_path = self._p("jobs", job.uuid), self._p("owners", job.uuid)
+            abandons_path = self._p("abandons", job.uuid)
+            try:
+                count_data, count_stat = zk.get(abandons_path)
+                count = int(count_data or 0)
+            except NoNodeError:
+                count, count_stat = 0, None
+            txn = zk.transaction()
+            txn.delete(owner_path, version=owner_stat.version)
+            if action == "abandon":
+                if retry_after:
+                    # A persistent holder nobody can claim past, until its deadline.
+                    txn.set_data(job_path, zk.get(job_path)[0], version=job_stat.version)
+                    txn.create(owner_path, self._owner_data(BACKING_OFF, time.time() + retry_after))
+                else:
+                    txn.check(job_path, job_stat.version)
+                if reason:
+                    count += 1
+                    if count_stat is None:
+                        txn.create(abandons_path, str(count).encode())
+                    else:
+                        txn.set_data(abandons_path, str(count).encode(), version=count_stat.version)
+            else:
+                if action == "trash":
+                    record = {
+                        **job.to_posting(),
+                        "reason": reason,
+                        "trashed_by": claim.owner,
+                        "trashed_on": time.time(),
+                    }
+                    txn.create(self._p("trash", job.uuid), self._dumps(record).encode())
+                txn.delete(job_path, version=job_stat.version)
+                if count_stat is not None:
+                    txn.delete(abandons_path, version=count_stat.version)
+                count = 0
+            results = txn.commit()
+        if any(isinstance(r, Exception) for r in results):
+            raise self._claim_lost(action, job, claim)
+        return count
+
+    def _abandons(self, job_uuid: str) -> int:
+        from kazoo.exceptions import NoNodeError
+
+        with self._translate("read abandons on"):
+            try:
+                return int(self._zk().get(self._p("abandons", job_uuid))[0] or 0)
+            except NoNodeError:
+                return 0
+
+    def _trashed(self) -> list[dict[str, Any]]:
+        with self._translate("read the trash of"):
+            zk = self._zk()
+            return [json.loads(zk.get(self._p("trash", i))[0]) for i in zk.get_children(self._p("trash"))]
+
+    def destroy(self) -> None:
+        """Delete the board's znodes (tests and tear-down; never anything outside ``path``)."""
+        with self._translate("clear"):
+            self._zk().delete(self.path, recursive=True)
