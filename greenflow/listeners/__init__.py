@@ -7,14 +7,17 @@ enter and deregisters on exit. Subclass ``Listener`` for your own.
 from greenflow.listeners._base import Listener
 from greenflow.listeners._capturing import CapturingListener
 from greenflow.listeners._logging import (
+    MASK,
     DynamicLoggingListener,
     LoggingListener,
     PrintingListener,
     describe_event,
+    mask_keys,
 )
 from greenflow.listeners._timing import TIMING_META, PrintingTimingListener, TimingListener
 
 __all__ = [
+    "MASK",
     "TIMING_META",
     "CapturingListener",
     "DynamicLoggingListener",
@@ -24,4 +27,5 @@ __all__ = [
     "PrintingTimingListener",
     "TimingListener",
     "describe_event",
+    "mask_keys",
 ]

@@ -15,14 +15,47 @@ from greenflow.notifier import ANY
 if TYPE_CHECKING:
     from greenflow.engines import Engine
 
-__all__ = ["DynamicLoggingListener", "LoggingListener", "PrintingListener", "describe_event"]
+__all__ = [
+    "MASK",
+    "DynamicLoggingListener",
+    "LoggingListener",
+    "PrintingListener",
+    "describe_event",
+    "mask_keys",
+]
 
 _LOG = logging.getLogger("greenflow.listeners")
 _BAD_STATES = frozenset({states.FAILURE, states.REVERT_FAILURE})
 
+#: What a masked value is logged as.
+MASK = "***"
 
-def describe_event(kind: str, state: str, details: Mapping[str, Any]) -> str:
-    """One line for a transition: ``task 'boot' RUNNING -> SUCCESS (result: 42)``."""
+
+def mask_keys(data: Any, keys: Iterable[str] | frozenset[str]) -> Any:
+    """A copy of ``data`` with the value of every key in ``keys`` replaced by ``MASK``.
+
+    Goes through nested mappings, lists and tuples (a secret three levels down is
+    masked too); anything else is returned as is. ``data`` itself is not changed.
+    """
+    keys = keys if isinstance(keys, frozenset) else frozenset(keys)
+    if not keys:
+        return data
+    if isinstance(data, Mapping):
+        return {k: MASK if k in keys else mask_keys(v, keys) for k, v in data.items()}
+    if isinstance(data, list):
+        return [mask_keys(item, keys) for item in data]
+    if isinstance(data, tuple):
+        return tuple(mask_keys(item, keys) for item in data)
+    return data
+
+
+def describe_event(
+    kind: str, state: str, details: Mapping[str, Any], mask_outputs_keys: frozenset[str] = frozenset()
+) -> str:
+    """One line for a transition: ``task 'boot' RUNNING -> SUCCESS (result: 42)``.
+
+    Values under ``mask_outputs_keys`` in the result (at any depth) show as ``***``.
+    """
     name = details.get(f"{kind}_name", "?")
     old = details.get("old_state")
     line = f"{kind} {name!r} {old} -> {state}" if old else f"{kind} {name!r} -> {state}"
@@ -31,12 +64,16 @@ def describe_event(kind: str, state: str, details: Mapping[str, Any]) -> str:
         if isinstance(result, Failure):
             line += f" (failure: {result.exception_str})"
         else:
-            line += f" (result: {result!r})"
+            line += f" (result: {mask_keys(result, mask_outputs_keys)!r})"
     return line
 
 
 class LoggingListener(Listener):
-    """Logs every transition at one level (DEBUG by default) to ``log``."""
+    """Logs every transition at one level (DEBUG by default) to ``log``.
+
+    ``mask_outputs_keys``: keys whose values are logged as ``***`` wherever they
+    appear in a result (nested dicts, lists and tuples included).
+    """
 
     def __init__(
         self,
@@ -46,13 +83,16 @@ class LoggingListener(Listener):
         retry_listen_for: Iterable[str] | str = (ANY,),
         log: logging.Logger | None = None,
         level: int = logging.DEBUG,
+        mask_outputs_keys: Iterable[str] = (),
     ) -> None:
         super().__init__(engine, task_listen_for, flow_listen_for, retry_listen_for)
         self._log = log or _LOG
         self._level = level
+        self._mask_outputs_keys = frozenset(mask_outputs_keys)
 
     def _emit(self, kind: str, state: str, details: Mapping[str, Any]) -> None:
-        self._log.log(self._level_for(state, details), "%s", describe_event(kind, state, details))
+        line = describe_event(kind, state, details, self._mask_outputs_keys)
+        self._log.log(self._level_for(state, details), "%s", line)
 
     def _level_for(self, state: str, details: Mapping[str, Any]) -> int:
         return self._level

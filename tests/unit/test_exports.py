@@ -271,11 +271,13 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "DynamicLoggingListener",
         "Listener",
         "LoggingListener",
+        "MASK",
         "PrintingListener",
         "PrintingTimingListener",
         "TIMING_META",
         "TimingListener",
         "describe_event",
+        "mask_keys",
     ],
 }
 
