@@ -309,7 +309,10 @@ def run_demo(
             store = {"request_id": request_id, "latency": latency, "fail_times": fail_times}
             # Taken from here as a slot frees up: the workflow's latency starts now.
             started_at[request_id] = clock()
-            eng = load(flow, store=store, engine=engine, backend=store_backend, hub=the_hub)
+            # Deferred: the new flow's records go out with its claim, in a group-commit round.
+            eng = load(
+                flow, store=store, engine=engine, backend=store_backend, hub=the_hub, defer_creation=True
+            )
             uuids.append(eng.storage.flow_uuid)
             if progress is not None:
                 eng.atom_notifier.register(ANY, progress.transition)

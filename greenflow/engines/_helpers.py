@@ -132,6 +132,7 @@ def load(
     backend: BackendSpec = None,
     book: LogBook | None = None,
     flow_detail: FlowDetail | None = None,
+    defer_creation: bool = False,
     **options: Any,
 ) -> Engine:
     """Make an engine for ``flow``.
@@ -139,8 +140,13 @@ def load(
     ``store`` values are injected (any atom may require them by name);
     ``backend`` is a backend object, URL or ``{'connection': URL}`` (in-memory by
     default); ``book``/``flow_detail`` choose where the run is recorded (pass
-    an existing ``flow_detail`` to resume it). Other keyword arguments are
-    engine options (see ``EngineOptions``); a misspelt one raises.
+    an existing ``flow_detail`` to resume it). ``defer_creation=True`` (for an
+    engine about to run, e.g. one of many fed to ``run_many``): a new flow's
+    records reach the backend with its run's claim, in one group-commit round
+    shared with other engines, instead of in commits of their own at load time
+    (on backends with a group-commit writer, the SQL ones; others save at load
+    as usual); until the run starts the backend holds nothing of it. Other keyword
+    arguments are engine options (see ``EngineOptions``); a misspelt one raises.
     """
     if not isinstance(flow, Flow):
         raise InvalidOptionError(
@@ -150,7 +156,15 @@ def load(
     if executor is not None:
         options["executor"] = executor
     opts = EngineOptions.build(engine, **options)
-    return load_with_options(flow, opts, store=store, backend=backend, book=book, flow_detail=flow_detail)
+    return load_with_options(
+        flow,
+        opts,
+        store=store,
+        backend=backend,
+        book=book,
+        flow_detail=flow_detail,
+        defer_creation=defer_creation,
+    )
 
 
 def load_with_options(

@@ -255,6 +255,25 @@ def test_engine_run_is_recorded_with_every_state_and_result(open_backend):
     assert loaded.meta["injected"] == {"x": 10}, "store= values are persisted when the backend records"
 
 
+def test_deferred_creation_records_nothing_until_the_run_then_everything(open_backend):
+    runs: list[str] = []
+    backend = open_backend()
+    engine = greenflow.load(_chain(runs), store={"x": 10}, backend=backend, defer_creation=True)
+    if callable(getattr(backend, "write_batch", None)):  # group-committing backends defer; others save now
+        with pytest.raises(NotFoundError):
+            backend.get_connection().get_flow_details(engine.storage.flow_uuid)
+    engine.run()
+
+    loaded = _reload(open_backend, engine.storage.flow_uuid)
+    assert loaded.state == states.SUCCESS
+    assert {a.name: (a.state, a.results) for a in loaded} == {
+        "add1": (states.SUCCESS, 11),
+        "add2": (states.SUCCESS, 13),
+        "add3": (states.SUCCESS, 16),
+    }
+    assert loaded.meta["injected"] == {"x": 10}, "store= values go out with the deferred records"
+
+
 def test_failed_run_records_failures_and_reverts(open_backend):
     reverted: list[str] = []
     flow = LinearFlow("fails").add(Remember("first", reverted), Boom("second"))
