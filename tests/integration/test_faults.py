@@ -174,7 +174,9 @@ def test_connections_killed_mid_run_end_in_a_resumable_record(server_url):
 # -- a full disk --------------------------------------------------------------------------------
 
 _DISK_FULL_CHILD = """
-import resource, sys
+import resource, signal, sys
+# SIGXFSZ would kill this process: ignore it so the write fails with EFBIG instead.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 sys.path[:0] = [{tests!r}, {root!r}]
 import greenflow
 from greenflow.exceptions import StorageError
@@ -197,7 +199,6 @@ else:
 
 @pytest.mark.timeout(60)
 def test_a_full_disk_fails_the_dir_backend_run_with_storage_error_and_the_record_resumes(tmp_path):
-    import signal
     import subprocess
     import sys
     from pathlib import Path
@@ -205,14 +206,9 @@ def test_a_full_disk_fails_the_dir_backend_run_with_storage_error_and_the_record
     tests = Path(__file__).resolve().parents[1]
     url = f"dir://{tmp_path}/store"
     code = _DISK_FULL_CHILD.format(tests=str(tests), root=str(tests.parent), url=url)
-    # SIGXFSZ would kill the child: ignore it so the write fails with EFBIG instead.
-    child = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=50,
-        preexec_fn=lambda: signal.signal(signal.SIGXFSZ, signal.SIG_IGN),
-    )
+    # No preexec_fn: it makes subprocess fork, and eventlet (imported by earlier tests in this
+    # process) warns at every fork, which the test settings turn into an error.
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=50)
     assert child.returncode == 0, child.stderr
     verdict, flow_uuid, *_ = child.stdout.split()
     assert verdict == "STORAGE-ERROR", child.stdout
