@@ -678,6 +678,10 @@ class _Unshareable(Exception):
     """The flow has no shape key (an object in it twice, or not an atom): compile it alone."""
 
 
+class _TooDeep(Exception):
+    """Flows nest deeper than ``MAX_NESTING_DEPTH`` (``flow_shape`` raises the error that says where)."""
+
+
 def _atom_shape(atom: Any) -> Shape:
     # Everything the compiler reads of an atom; the values of ``inject`` stay the flow's.
     if not isinstance(atom, Atom):
@@ -698,9 +702,11 @@ def _atom_shape(atom: Any) -> Shape:
     )
 
 
-def _flow_shape(flow: Flow, atoms: list[Any], seen: set[int]) -> Shape:
+def _flow_shape(flow: Flow, atoms: list[Any], seen: set[int], depth: int = 1) -> Shape:
     if id(flow) in seen:
         raise _Unshareable
+    if depth > MAX_NESTING_DEPTH:
+        raise _TooDeep
     seen.add(id(flow))
     retry = flow.retry
     retry_shape = None
@@ -711,7 +717,7 @@ def _flow_shape(flow: Flow, atoms: list[Any], seen: set[int]) -> Shape:
     shapes: list[Shape] = []
     for child in children:
         if isinstance(child, Flow):
-            shapes.append(_flow_shape(child, atoms, seen))
+            shapes.append(_flow_shape(child, atoms, seen, depth + 1))
         else:
             if id(child) in seen:
                 raise _Unshareable
@@ -732,7 +738,8 @@ def _flow_shape(flow: Flow, atoms: list[Any], seen: set[int]) -> Shape:
 def flow_shape(flow: Flow) -> tuple[Shape | None, list[Any]]:
     """``(key, atoms)``: the flow's structural key (``None`` if it has none) and its atoms.
 
-    Two flows with equal keys compile to the same graph. ``atoms`` lists the
+    Two flows with equal keys compile to the same graph. Flows nested more than
+    ``MAX_NESTING_DEPTH`` deep raise ``CompilationError`` here, while the key is made. ``atoms`` lists the
     retries and atoms in a fixed walk order (retry first, then items in order,
     depth first), the order the shared graph's atom positions refer to.
     """
@@ -742,6 +749,9 @@ def flow_shape(flow: Flow) -> tuple[Shape | None, list[Any]]:
         hash(key)  # an unhashable link metadata value: no key
     except (_Unshareable, TypeError):
         return None, atoms
+    except _TooDeep:
+        _check_nesting(flow)
+        raise AssertionError("unreachable: _check_nesting raises for a flow _flow_shape found too deep")
     return key, atoms
 
 
@@ -750,12 +760,14 @@ _GRAPHS: dict[Shape, tuple[CompiledFlow, tuple[int, ...]]] = {}
 
 
 def _compile_shared(flow: Flow) -> BoundFlow:
-    key, walk = flow_shape(flow)
+    key, walk = flow_shape(flow)  # checks the nesting depth when it makes a key
     if key is not None:
         hit = _GRAPHS.get(key)
         if hit is not None:
             graph, positions = hit
             return BoundFlow(graph, tuple([walk[p] if p >= 0 else None for p in positions]))
+    else:
+        _check_nesting(flow)  # no key: the walk may have stopped before the deepest level
     compiler = FlowCompiler(flow)
     graph = compiler.compile()
     atoms = tuple(compiler._atoms)
@@ -793,7 +805,6 @@ def bind_flow(flow: Flow) -> BoundFlow:
             return bound  # type: ignore[no-any-return]
     else:
         current = structure_version(flow)
-    _check_nesting(flow)
     bound = _compile_shared(flow)
     flow.compile_cache = (latest, current, bound)
     return bound

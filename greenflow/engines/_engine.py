@@ -242,17 +242,21 @@ class Engine:
 
     def _run_steps(self) -> Iterator[str]:
         self.validate()
+        storage = self.storage
+        if not storage.writes_through:  # nothing records the run: no writer, no hub needed here
+            yield from self._run_attached()
+            return
         # A backend with a writer group-commits this run with every other engine's on the hub.
-        self.storage.attach(self.hub)
+        storage.attach(self.hub)
         try:
             yield from self._run_attached()
         finally:
-            self.storage.detach()
+            storage.detach()
 
     def _run_attached(self) -> Iterator[str]:
         self._claim()
         try:
-            if self._claimed:
+            if self._claimed and self.storage.writes_through:
                 # Run from what is stored, not from what this engine last saw: another
                 # engine may have run the flow since (a stale load), or a save of this
                 # engine's last run may have failed half-way.
@@ -521,7 +525,7 @@ class Engine:
             return None
         fd.state = new
         self.storage.save_flow()
-        if notify:
+        if notify and self._notifier:
             self._notify_flow(new, old)
         return old
 

@@ -75,6 +75,8 @@ class Storage:
         self._writes = self.writes_through
         #: The recorder seam's flag: results are checked (``unstorable``) before they are recorded.
         self.checks_results = self.writes_through
+        #: Whether runs claim the flow detail (every backend given to ``load()`` does).
+        self.claims = backend is not None and hasattr(backend, "get_connection")
         self._conn = backend.get_connection() if self._writes and backend is not None else None
         self._transient: dict[str, Any] = {}
         injector = flow_detail.find_by_name(TASKFLOW_INJECTOR)
@@ -345,11 +347,6 @@ class Storage:
         return Failure.from_exception(error)
 
     # -- claims -----------------------------------------------------------------------------
-
-    @property
-    def claims(self) -> bool:
-        """Whether runs claim the flow detail (every backend given to ``load()`` does)."""
-        return self.backend is not None and hasattr(self.backend, "get_connection")
 
     def claim(self, owner: str) -> None:
         """Claim the flow detail for ``owner``; the backend's ``StorageError`` if someone else holds it.

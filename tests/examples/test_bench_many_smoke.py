@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import run_benchmark
 
 
@@ -25,3 +26,28 @@ def test_bench_many_quick_prints_records_and_a_report() -> None:
     assert all(r["ok"] and r["correct"] == r["n"] for r in style)
     assert all(r["no_leak"] for r in style if r["part"] == "stream")
     assert any(line.startswith("## The TaskFlow style and a million-engine stream") for line in rest)
+
+
+def test_style_target_missed_when_a_gevent_row_was_not_measured(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sys
+
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_many
+
+    row = {"ok": True, "wall_s": 1.0, "peak_rss_mb": 10.0, "n": 10}
+    stream = {**row, "in_flight": 5, "rss_waves_mb": [10], "greenlets_before": 1, "greenlets_after": 1}
+    stream |= {"fds_before": 3, "fds_after": 3, "no_leak": True}
+    both = [
+        {**row, "part": "tf_style", "impl": "greenflow-gevent-tfstyle"},
+        {**row, "part": "tf_style", "impl": "bare-gevent"},
+        {**stream, "part": "stream", "impl": "greenflow-gevent-stream"},
+        {**stream, "part": "stream", "impl": "bare-gevent-pool"},
+    ]
+    assert bench_many.style_report(both) is True
+    assert bench_many.style_report(both[2:]) is False  # no TaskFlow-style gevent row: not a PASS
+    assert bench_many.style_report([]) is False
+    assert "not measured: stream, tf_style" in capsys.readouterr().out

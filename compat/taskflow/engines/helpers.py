@@ -13,7 +13,7 @@ import urllib.parse
 import warnings
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 import greenflow.engines as _gf_engines
 from taskflow.engines.base import Engine
@@ -35,34 +35,35 @@ __all__ = [
 ENGINES_NAMESPACE = "taskflow.engines"
 ENGINE_DEFAULT = "default"
 
-_KINDS = {"default": "serial", "serial": "serial", "parallel": "parallel"}
-_WORKER_KINDS = frozenset({"worker-based", "worker_based", "workers", "worker"})
-
-# TaskFlow's executor strings -> greenflow's executor names (the core knows only its own:
-# greenflow.executors.EXECUTOR_NAMES). This module is the one place TaskFlow's spellings of
-# engines, executors and options are translated.
-_EXECUTORS = {
-    "thread": "thread",
-    "threads": "thread",
-    "threaded": "thread",
-    "greenthread": "greenthread",
-    "greenthreads": "greenthread",
-    "greenthreaded": "greenthread",
-    "process": "process",
-    "processes": "process",
-    "serial": "synchronous",
-    "synchronous": "synchronous",
+# TaskFlow's spellings -> greenflow's, by what they name: the one alias table of compat/
+# (the core knows only its own names: greenflow.executors.EXECUTOR_NAMES, engine
+# "serial"/"parallel"). An engine that maps to "worker" is TaskFlow's worker-based engine,
+# run by greenflow's parallel engine on a WorkerExecutor. Option names are TaskFlow's and
+# greenflow's alike; greenflow rejects unknown ones precisely.
+ALIASES: Final[Mapping[str, Mapping[str, str]]] = {
+    "engine": {
+        "default": "serial",
+        "serial": "serial",
+        "parallel": "parallel",
+        "worker-based": "worker",
+        "worker_based": "worker",
+        "workers": "worker",
+        "worker": "worker",
+    },
+    "executor": {
+        "thread": "thread",
+        "threads": "thread",
+        "threaded": "thread",
+        "greenthread": "greenthread",
+        "greenthreads": "greenthread",
+        "greenthreaded": "greenthread",
+        "process": "process",
+        "processes": "process",
+        "serial": "synchronous",
+        "synchronous": "synchronous",
+    },
 }
-
-# TaskFlow option name -> greenflow option name (the same where greenflow kept it).
-_OPTIONS = {
-    "executor": "executor",
-    "max_workers": "max_workers",
-    "defer_reverts": "defer_reverts",
-    "never_resolve": "never_resolve",
-    "inject_transient": "inject_transient",
-    "hub": "hub",
-}
+_KINDS: Final = ALIASES["engine"]
 
 # Options where TaskFlow reads None as "the default".
 _DEFAULTED_BY_NONE = frozenset(
@@ -140,7 +141,7 @@ def _worker_executor(options: dict[str, Any]) -> Any:
 
 
 def _greenflow_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    if kind in _WORKER_KINDS:
+    if _KINDS.get(kind) == "worker":
         rest = dict(options)
         executor = _worker_executor(rest)
         out = _greenflow_options("parallel", rest)
@@ -160,10 +161,10 @@ def _greenflow_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
         if value is None and name in _DEFAULTED_BY_NONE:
             continue  # TaskFlow's "use the default"
         if name == "executor" and isinstance(value, str):
-            value = _EXECUTORS.get(value.lower(), value)
+            value = ALIASES["executor"].get(value.lower(), value)
         if name == "max_workers" and isinstance(value, str) and value.isdigit():
             value = int(value)  # from an engine URI's query string
-        out[_OPTIONS.get(name, name)] = value  # greenflow rejects unknown names precisely
+        out[name] = value  # greenflow rejects unknown names precisely
     if out["engine"] == "serial":
         # TaskFlow's serial engine accepts an executor and ignores it (services such as
         # Octavia always pass one); so does the adapter.
@@ -202,7 +203,7 @@ def _wrap(engine: Any, flow: Any, kind: str, options: Mapping[str, Any]) -> Engi
     from taskflow.engines.action_engine import engine as action_engine
 
     cls: type[Engine]
-    if kind in _WORKER_KINDS:
+    if _KINDS[kind] == "worker":
         from taskflow.engines.worker_based.engine import WorkerBasedActionEngine
 
         cls = WorkerBasedActionEngine
