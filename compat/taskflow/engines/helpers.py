@@ -9,6 +9,7 @@ given backend's logbook as TaskFlow does. What greenflow cannot honour raises.
 from __future__ import annotations
 
 import importlib
+import threading
 import urllib.parse
 import warnings
 import weakref
@@ -244,8 +245,20 @@ def load(
     wrapped = _wrap(gf_engine, flow, kind, options)
     if owned is not None:
         # TaskFlow's worker-based engine owns its executor: it lives as long as the engine.
-        weakref.finalize(wrapped, owned.shutdown)
+        weakref.finalize(wrapped, _shut_down_elsewhere, owned)
     return wrapped
+
+
+def _shut_down_elsewhere(executor: Any) -> None:
+    """Shut ``executor`` down on a thread of its own.
+
+    A finalizer runs wherever the garbage collector happens to run: in any
+    thread, possibly one holding a lock the shutdown needs (kombu's memory
+    transport closes its queues under the very mutex a thread collecting
+    garbage inside ``Queue.get`` holds), which deadlocked TaskFlow's worker
+    tests. A thread of its own holds nothing.
+    """
+    threading.Thread(target=executor.shutdown, name="taskflow-executor-shutdown", daemon=True).start()
 
 
 def run(flow: Any, store: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
