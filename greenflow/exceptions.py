@@ -126,13 +126,25 @@ class WrappedFailure(GreenflowError):
     the matching failure (or ``None``). ``atoms`` names the atom of each
     failure (``None`` where it is not known); the message names each atom and
     its exception type: ``2 atoms failed: 'boot' (TimeoutError: ...), 'attach' (ValueError: ...)``.
+    A given failure whose exception is itself a ``WrappedFailure`` is replaced by
+    the failures that one wraps (so wrapping never nests).
     """
 
     def __init__(self, failures: Iterable[Any], atoms: Sequence[str | None] | None = None) -> None:
-        self._failures: list[Any] = list(failures)
-        self.atoms: tuple[str | None, ...] = (
-            tuple(atoms) if atoms is not None else (None,) * len(self._failures)
-        )
+        given = list(failures)
+        names = list(atoms) if atoms is not None else [None] * len(given)
+        self._failures: list[Any] = []
+        flat_atoms: list[str | None] = []
+        for failure, atom in zip(given, names, strict=False):
+            inner = getattr(failure, "exception", None)
+            if isinstance(inner, WrappedFailure):
+                # A failure capturing a WrappedFailure stands for the failures it wraps.
+                self._failures.extend(inner._failures)
+                flat_atoms.extend(inner.atoms)
+            else:
+                self._failures.append(failure)
+                flat_atoms.append(atom)
+        self.atoms: tuple[str | None, ...] = tuple(flat_atoms)
         parts = []
         for failure, atom in zip(self._failures, self.atoms, strict=False):
             names = failure.exc_type_names
@@ -220,15 +232,18 @@ class ClaimLostError(JobError):
         self.token = token
 
 
-class RemoteFailureError(GreenflowError):
+class RemoteFailureError(WrappedFailure):
     """Raised by ``Failure.reraise()`` when the original exception object is not available.
 
     A Failure rebuilt from a logbook or a remote worker's reply has only its
-    type names and message; ``failure`` is that Failure.
+    type names and message; ``failure`` is that Failure. It is the
+    ``WrappedFailure`` of that one failure (as TaskFlow raises for it), so
+    ``check(RuntimeError)`` and ``except WrappedFailure`` work on it too.
     """
 
     def __init__(self, failure: _Failure) -> None:
-        super().__init__(f"{failure.exception_str} ({'.'.join(failure.exc_type_names[:1])})")
+        super().__init__([failure])
+        self.args = (f"{failure.exception_str} ({'.'.join(failure.exc_type_names[:1])})",)
         self.failure = failure
 
 

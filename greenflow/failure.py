@@ -2,16 +2,23 @@
 
 A Failure made in-process keeps the live exception (``reraise()`` raises it
 again). A Failure rebuilt from its dict form (from a logbook or a remote
-worker) has only the type names, message and traceback text; re-raising it
-raises ``RemoteFailureError`` carrying that text.
+worker) has only the type names, message, the exception's arguments (when they
+are JSON values) and traceback text; re-raising it raises ``RemoteFailureError``
+(a ``WrappedFailure`` of that one failure) carrying that text.
+
+The dict form is TaskFlow's (version 1): ``exception_str``, ``traceback_str``,
+``exc_type_names``, ``exc_args`` and ``causes``, the chain of failures this one
+was raised from, nearest first, each in the same form (with its own ``causes``),
+so TaskFlow reads what greenflow writes and the other way round.
 """
 
 from __future__ import annotations
 
+import json
 import pickle
 import sys
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final, NoReturn
 
 from greenflow.exceptions import InvalidOptionError, RemoteFailureError, WrappedFailure
@@ -23,6 +30,10 @@ FAILURE_FORMAT_VERSION: Final = 1
 
 
 def _type_names(exc_type: type[BaseException]) -> tuple[str, ...]:
+    """The class and its bases up to ``Exception`` (``BaseException`` for the few outside it).
+
+    TaskFlow records the same names, so the failures both write read alike.
+    """
     names = []
     for cls in exc_type.__mro__:
         if cls is object:
@@ -30,13 +41,25 @@ def _type_names(exc_type: type[BaseException]) -> tuple[str, ...]:
         names.append(
             f"{cls.__module__}.{cls.__qualname__}" if cls.__module__ != "builtins" else cls.__qualname__
         )
+        if cls is Exception:
+            break
     return tuple(names)
 
 
 class Failure:
     """An exception captured with its type names, message, traceback text and cause."""
 
-    __slots__ = ("_cause", "_exc_info", "_exception", "_exception_str", "_traceback_str", "_type_names")
+    __slots__ = (
+        "_cause",
+        "_exc_args",
+        "_exc_info",
+        "_exception",
+        "_exception_str",
+        "_traceback_str",
+        "_type_names",
+    )
+    _exc_info: tuple[type[BaseException], BaseException, Any] | None
+    _exception: BaseException | None
 
     def __init__(
         self,
@@ -45,6 +68,7 @@ class Failure:
         exception_str: str = "",
         traceback_str: str = "",
         exc_type_names: Iterable[str] = (),
+        exc_args: Iterable[Any] = (),
         cause: Failure | None = None,
     ) -> None:
         if exc_info is None and not exception_str and not exc_type_names:
@@ -56,21 +80,27 @@ class Failure:
                 )
             exc_info = current  # type: ignore[assignment]
         if exc_info is not None:
-            exc_type, exc, tb = exc_info
-            self._exc_info: tuple[type[BaseException], BaseException, Any] | None = exc_info
-            self._exception: BaseException | None = exc
-            self._exception_str = str(exc)
-            self._type_names = _type_names(exc_type)
-            self._traceback_str = "".join(traceback.format_tb(tb)) if tb is not None else ""
-            inner = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
-            self._cause = Failure.from_exception(inner) if inner is not None else None
+            self._capture(exc_info, _cause_chain(exc_info[1]))
         else:
             self._exc_info = None
             self._exception = None
             self._exception_str = exception_str
             self._type_names = tuple(exc_type_names)
+            self._exc_args = tuple(exc_args)
             self._traceback_str = traceback_str
             self._cause = cause
+
+    def _capture(
+        self, exc_info: tuple[type[BaseException], BaseException, Any], cause: Failure | None
+    ) -> None:
+        exc_type, exc, tb = exc_info
+        self._exc_info = exc_info
+        self._exception = exc
+        self._exception_str = str(exc)
+        self._type_names = _type_names(exc_type)
+        self._exc_args = tuple(getattr(exc, "args", ()))
+        self._traceback_str = "".join(traceback.format_tb(tb)) if tb is not None else ""
+        self._cause = cause
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> Failure:
@@ -101,6 +131,22 @@ class Failure:
     def exc_type_names(self) -> tuple[str, ...]:
         """Qualified names of the exception class and its bases, most derived first."""
         return self._type_names
+
+    def __iter__(self) -> Iterator[str]:
+        """The exception's type names, most derived first (as iterating a TaskFlow failure gives)."""
+        return iter(self._type_names)
+
+    @property
+    def exception_args(self) -> tuple[Any, ...]:
+        """The arguments the exception was made with (a rebuilt failure has them if they were JSON values)."""
+        return self._exc_args
+
+    def copy(self) -> Failure:
+        """Another Failure with the same contents (the live exception, if any, is shared)."""
+        twin = Failure.__new__(Failure)
+        for name in Failure.__slots__:
+            setattr(twin, name, getattr(self, name))
+        return twin
 
     @property
     def cause(self) -> Failure | None:
@@ -153,31 +199,33 @@ class Failure:
 
     def pformat(self, traceback: bool = False) -> str:
         """A readable text form: type, message and (optionally) the traceback."""
-        head = f"Failure: {self._type_names[0] if self._type_names else 'Exception'}: {self._exception_str}"
-        if traceback and self._traceback_str:
+        head = (
+            f"Failure: {self._type_names[0]}: {self._exception_str}"
+            if self._type_names
+            else f"Failure: {self._exception_str}"
+        )
+        if not traceback:
+            return head
+        if self._traceback_str.strip():
             return f"{head}\nTraceback (most recent call last):\n{self._traceback_str.rstrip()}"
-        return head
+        return f"{head}\nTraceback not available."
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict (the persisted and wire format; see ``FAILURE_FORMAT_VERSION``)."""
-        data: dict[str, Any] = {
+    def to_dict(self, include_args: bool = True) -> dict[str, Any]:
+        """A JSON-safe dict (the persisted and wire format; see ``FAILURE_FORMAT_VERSION``).
+
+        ``exc_args`` holds the exception's arguments when ``include_args`` is true
+        and they are JSON values (otherwise it is empty: the dict stays storable).
+        """
+        # A list, not the tuple: the dict reads back from JSON exactly as it was written.
+        args = list(self._exc_args) if include_args and _json_safe(self._exc_args) else []
+        return {
             "version": FAILURE_FORMAT_VERSION,
             "exception_str": self._exception_str,
             "traceback_str": self._traceback_str,
             "exc_type_names": list(self._type_names),
-            "causes": [],
+            "exc_args": args,
+            "causes": [cause.to_dict(include_args) for cause in self.causes],
         }
-        cause = self._cause
-        while cause is not None:
-            data["causes"].append(
-                {
-                    "exception_str": cause._exception_str,
-                    "traceback_str": cause._traceback_str,
-                    "exc_type_names": list(cause._type_names),
-                }
-            )
-            cause = cause._cause
-        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Failure:
@@ -188,18 +236,28 @@ class Failure:
                 raise InvalidOptionError(
                     f"failure dict has format version {version!r}, expected {FAILURE_FORMAT_VERSION}"
                 )
+            # ``causes`` is the whole chain, nearest first: each entry's own ``causes`` repeats
+            # the rest of it (older greenflow records leave those out; both read the same).
             cause = None
             for cause_data in reversed(data.get("causes") or []):
+                cause_version = cause_data.get("version", FAILURE_FORMAT_VERSION)
+                if cause_version != FAILURE_FORMAT_VERSION:
+                    raise InvalidOptionError(
+                        f"failure dict has a cause in format version {cause_version!r}, "
+                        f"expected {FAILURE_FORMAT_VERSION}"
+                    )
                 cause = cls(
                     exception_str=cause_data["exception_str"],
-                    traceback_str=cause_data.get("traceback_str", ""),
+                    traceback_str=cause_data.get("traceback_str") or "",
                     exc_type_names=cause_data["exc_type_names"],
+                    exc_args=cause_data.get("exc_args") or (),
                     cause=cause,
                 )
             return cls(
                 exception_str=data["exception_str"],
-                traceback_str=data.get("traceback_str", ""),
+                traceback_str=data.get("traceback_str") or "",
                 exc_type_names=data["exc_type_names"],
+                exc_args=data.get("exc_args") or (),
                 cause=cause,
             )
         except (KeyError, TypeError, AttributeError) as exc:
@@ -233,6 +291,44 @@ class Failure:
         return self.pformat()
 
 
+def _cause_chain(exc: BaseException) -> Failure | None:
+    """The failures ``exc`` was raised from (``__cause__``, else ``__context__``), nearest first.
+
+    Walked iteratively, each exception once: a chain may loop back on itself
+    (an exception re-raised from one it caused), which must not recurse forever.
+    """
+    seen = {id(exc)}
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None:
+        candidates = (
+            (current.__cause__,)
+            if current.__suppress_context__
+            else (
+                current.__cause__,
+                current.__context__,
+            )
+        )
+        current = next((c for c in candidates if c is not None and id(c) not in seen), None)
+        if current is not None:
+            seen.add(id(current))
+            chain.append(current)
+    cause = None
+    for inner in reversed(chain):
+        failure = Failure.__new__(Failure)
+        failure._capture((type(inner), inner, inner.__traceback__), cause)
+        cause = failure
+    return cause
+
+
+def _json_safe(value: Any) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return True
+
+
 def _portable(exc: BaseException | None) -> BaseException | None:
     if exc is None:
         return None
@@ -248,4 +344,5 @@ def _unpickle(data: dict[str, Any], exc: BaseException | None) -> Failure:
     if exc is not None:
         failure._exception = exc
         failure._exc_info = (type(exc), exc, None)
+        failure._exc_args = tuple(getattr(exc, "args", ()))
     return failure

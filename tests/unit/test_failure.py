@@ -42,7 +42,7 @@ def test_failure_inside_except_captures_the_current_exception():
     failure = _capture(_raise_chained)
     assert isinstance(failure.exception, QuotaError)
     assert failure.exception_str == "no quota for m1.large"
-    assert failure.exc_type_names == (f"{__name__}.QuotaError", "ValueError", "Exception", "BaseException")
+    assert failure.exc_type_names == (f"{__name__}.QuotaError", "ValueError", "Exception")
     assert "_raise_chained" in failure.traceback_str
     assert failure.exc_info is not None and failure.exc_info[1] is failure.exception
 
@@ -322,3 +322,98 @@ def test_matches_ignores_tracebacks_but_equality_does_not():
 def test_failures_are_not_hashable():
     with pytest.raises(TypeError):
         hash(Failure.from_exception(ValueError("x")))
+
+
+def test_pformat_with_traceback_says_when_there_is_none():
+    text = Failure.from_exception(ValueError("x")).pformat(traceback=True)
+    assert text == "Failure: ValueError: x\nTraceback not available."
+
+
+def test_pformat_of_a_failure_without_type_names_shows_the_message():
+    assert Failure(exception_str="gone").pformat() == "Failure: gone"
+
+
+# -- TaskFlow's surface: type names, iteration, arguments, copies -----------------------------------------
+
+
+def test_type_names_stop_at_exception_as_taskflows_do():
+    assert Failure.from_exception(KeyError("k")).exc_type_names == ("KeyError", "LookupError", "Exception")
+    assert Failure.from_exception(KeyboardInterrupt()).exc_type_names == (
+        "KeyboardInterrupt",
+        "BaseException",
+    )
+
+
+def test_iterating_a_failure_gives_its_type_names():
+    failure = _capture(_raise_chained)
+    assert list(failure) == list(failure.exc_type_names)
+
+
+def test_exception_args_are_captured_and_survive_the_dict_form():
+    failure = Failure.from_exception(OSError(2, "No such file"))
+    assert failure.exception_args == (2, "No such file")
+    data = json.loads(json.dumps(failure.to_dict()))
+    assert data["exc_args"] == [2, "No such file"]
+    assert Failure.from_dict(data).exception_args == (2, "No such file")
+
+
+def test_exception_args_that_are_not_json_values_are_left_out_of_the_dict():
+    failure = Failure.from_exception(ValueError(object()))
+    assert len(failure.exception_args) == 1
+    assert failure.to_dict()["exc_args"] == []
+    assert Failure.from_exception(ValueError("v")).to_dict(include_args=False)["exc_args"] == []
+
+
+def test_copy_is_another_equal_failure():
+    original = _capture(_raise_chained)
+    twin = original.copy()
+    assert twin is not original
+    assert twin == original
+    assert twin.exception is original.exception
+    assert twin.cause is original.cause
+
+
+def test_each_cause_in_the_dict_is_a_whole_failure_dict_with_its_own_causes():
+    def chain():
+        try:
+            try:
+                raise OSError("disk")
+            except OSError as exc:
+                raise KeyError("volume") from exc
+        except KeyError as exc:
+            raise RuntimeError("boot") from exc
+
+    data = _capture(chain).to_dict()
+    assert [c["exception_str"] for c in data["causes"]] == ["'volume'", "disk"]
+    assert all(c["version"] == FAILURE_FORMAT_VERSION for c in data["causes"])
+    assert [c["exception_str"] for c in data["causes"][0]["causes"]] == ["disk"]
+    assert data["causes"][1]["causes"] == []
+
+
+def test_a_cause_chain_that_loops_back_is_captured_once_per_exception():
+    first, second = RuntimeError("first"), RuntimeError("second")
+    first.__cause__ = second
+    second.__cause__ = first  # an exception re-raised from one it caused
+    failure = Failure.from_exception(first)
+    assert [c.exception_str for c in failure.causes] == ["second"]
+
+
+def test_a_rebuilt_failure_reraises_as_a_wrapped_failure_of_itself():
+    rebuilt = Failure.from_dict(_capture(_raise_chained).to_dict())
+    with pytest.raises(WrappedFailure) as info:
+        rebuilt.reraise()
+    assert list(info.value) == [rebuilt]
+    assert info.value.check(ValueError) is ValueError
+
+
+def test_wrapping_a_failure_of_a_wrapped_failure_flattens_it():
+    first = Failure.from_exception(KeyError("k"))
+    second = Failure.from_exception(ValueError("v"))
+    try:
+        raise WrappedFailure([first, second], ["a", "b"])
+    except WrappedFailure:
+        outer = Failure()
+    third = Failure.from_exception(OSError("o"))
+    wrapped = WrappedFailure([outer, third], ["both", "c"])
+    assert list(wrapped) == [first, second, third]
+    assert wrapped.atoms == ("a", "b", "c")

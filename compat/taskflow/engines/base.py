@@ -3,8 +3,8 @@
 A thin wrapper: ``run(timeout=)``, ``run_iter(timeout=)``, ``statistics`` as a
 dict and ``options`` as TaskFlow's option dict; everything else is the greenflow
 engine's own (``notifier``, ``atom_notifier``, ``compile()``, ``prepare()``,
-``validate()``, ``suspend()``, ``reset()``). ``storage`` adds TaskFlow's
-metadata methods to greenflow's ``Storage``.
+``validate()``, ``suspend()``, ``reset()``). ``storage`` is TaskFlow's
+``taskflow.storage.Storage`` over the engine's records.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from greenflow import states
 from greenflow.atoms import EVENT_UPDATE_PROGRESS, Task
 from greenflow.compiler import RETRY as _RETRY
+from taskflow.storage import Storage
 
 __all__ = ["Compilation", "Engine", "Storage"]
 
@@ -62,54 +63,13 @@ class Compilation:
         return getattr(self._compiled, name)
 
 
-class Storage:
-    """greenflow's engine storage plus TaskFlow's ``update_*_metadata`` and progress getters."""
-
-    def __init__(self, storage: Any) -> None:
-        self._storage = storage
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._storage, name)
-
-    def update_atom_metadata(self, atom_name: str, update: Mapping[str, Any]) -> None:
-        """Merge ``update`` into the named atom's ``meta`` and persist it."""
-        detail = self._storage.flow_detail.find_by_name(atom_name)
-        if detail is None:
-            from taskflow.exceptions import NotFound
-
-            raise NotFound(f"flow {self._storage.flow_name!r} has no atom named {atom_name!r}")
-        detail.meta.update(update)
-        self._storage.save_atom(detail)
-
-    def update_flow_metadata(self, update: Mapping[str, Any]) -> None:
-        """Merge ``update`` into the flow detail's ``meta`` and persist it."""
-        self._storage.flow_detail.meta.update(update)
-        self._storage.save_flow()
-
-    def get_task_progress(self, task_name: str) -> float:
-        """The last progress the task reported through ``update_progress`` (0.0 before any)."""
-        detail = self._storage.flow_detail.find_by_name(task_name)
-        if detail is None:
-            from taskflow.exceptions import NotFound
-
-            raise NotFound(f"flow {self._storage.flow_name!r} has no atom named {task_name!r}")
-        return float(detail.meta.get("progress", 0.0))
-
-    def get_execute_failures(self) -> dict[str, Any]:
-        """``{atom name: Failure}`` for every atom whose execute failed."""
-        return dict(self._storage.get_failures())
-
-    def __repr__(self) -> str:
-        return f"Storage({self._storage.flow_name!r})"
-
-
 class Engine:
     """TaskFlow's engine API over a greenflow engine (``engine.greenflow_engine``)."""
 
     def __init__(self, engine: Any, options: Mapping[str, Any], flow: Any = None) -> None:
         self._engine = engine
         self._options = dict(options)
-        self._storage = Storage(engine.storage)
+        self._storage = Storage._of_engine(engine, self._atoms_by_name)
         self._tasks: dict[str, Any] | None = None
         self._flow = flow
         self._compilation: Compilation | None = None
@@ -119,6 +79,9 @@ class Engine:
         notifier.register(EVENT_UPDATE_PROGRESS, self._record_progress)
         for state in (states.RUNNING, states.SUCCESS, states.FAILURE):
             notifier.register(state, self._report_progress)
+
+    def _atoms_by_name(self) -> dict[str, Any]:
+        return {a.name: a for a in self._flow.iter_atoms()} if self._flow is not None else {}
 
     def _task(self, name: str) -> Any:
         if self._tasks is None:

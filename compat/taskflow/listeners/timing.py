@@ -39,9 +39,9 @@ def _storage(engine: Any) -> Any:
     """The engine's storage with TaskFlow's metadata methods."""
     storage = engine.storage
     if not hasattr(storage, "update_atom_metadata"):  # a bare greenflow engine
-        from taskflow.engines.base import Storage
+        from taskflow.storage import Storage
 
-        storage = Storage(storage)
+        storage = Storage._of_engine(engine, dict)
     return storage
 
 
