@@ -1,6 +1,7 @@
 """Group commit: many green engines recording to one database, against the naive floor, in one run.
 
-Usage: ``python benchmarks/bench_group_commit.py [--quick] [--engines N] [--backends pg,mariadb,sqlite]``
+Usage: ``python benchmarks/bench_group_commit.py [--quick] [--engines N] [--backends KINDS]``
+(``KINDS``: comma-separated, of ``memory,postgresql,mariadb,sqlite``, the default).
 
 For each database, in a child process patched by gevent first:
 
@@ -8,6 +9,8 @@ For each database, in a child process patched by gevent first:
   (10 ms tasks, a new flow per engine) recording to one shared backend; a
   ticker green thread sleeping 1 ms reports the longest it overslept
   (``max_stall_ms``: how long the hub was kept from it); the writer's rounds.
+* ``memory``: the same engines recording nowhere (no database), so the stall
+  and speed of the engines themselves show beside the databases'.
 * ``naive-floor``: N green threads doing the same sleeps and the same
   commits one transition at a time (10 single-row commits each: RUNNING and
   SUCCESS of five atoms; a 90-connection pool, 1 for SQLite).
@@ -15,6 +18,9 @@ For each database, in a child process patched by gevent first:
   engine inserted in 100-row statements, one transaction each, as fast as
   one connection goes; ``engines_per_s`` is rows/s / 10.
 
+Every run is warmed up first (one engine, or one floor workflow: imports,
+first connections). ``max_gc_pause_ms`` is the longest pause of Python's
+garbage collector during the run: it stops the whole hub, database or not.
 ``ratio_wall_vs_floor`` is greenflow's wall over the floor's (the target is
 <= 0.5). Servers come from ``GREENFLOW_TEST_POSTGRES_URL`` and
 ``GREENFLOW_TEST_MYSQL_URL``; each run makes its own database and drops it.
@@ -99,7 +105,20 @@ class Database:
 
 
 def _ticker(hub: Any) -> tuple[list[float], list[bool]]:
-    stall, ticking = [0.0], [True]
+    """A green thread sleeping 1 ms: ``stall[0]`` is the longest it overslept, ``stall[1]`` the
+    longest pause of Python's garbage collector meanwhile (it stops every green thread alike)."""
+    import gc
+
+    stall, ticking = [0.0, 0.0], [True]
+    started = [0.0]
+
+    def collector(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        elif ticking[0]:
+            stall[1] = max(stall[1], time.perf_counter() - started[0])
+
+    gc.callbacks.append(collector)
 
     def tick() -> None:
         while ticking[0]:
@@ -111,6 +130,10 @@ def _ticker(hub: Any) -> tuple[list[float], list[bool]]:
 
     hub.spawn(tick)
     return stall, ticking
+
+
+def _stall_fields(stall: list[float]) -> dict[str, float]:
+    return {"max_stall_ms": round(stall[0] * 1000, 1), "max_gc_pause_ms": round(stall[1] * 1000, 1)}
 
 
 def child_greenflow(kind: str, url: str, n: int) -> dict[str, Any]:
@@ -132,16 +155,22 @@ def child_greenflow(kind: str, url: str, n: int) -> dict[str, Any]:
             Sleep("e"),
         )
 
-    backend = shared_backend(url)
-    backend.get_connection().upgrade()
+    # "memory": the same engines recording nowhere, so the stall the workload itself makes shows.
+    backend = shared_backend(url) if kind != "memory" else None
+    if backend is not None:
+        backend.get_connection().upgrade()
+    # Untimed: imports and first-call costs (a one-off stall of some 50 ms) are not the steady state.
+    greenflow.run_many([flow(-1)], hub="gevent", backend=url if backend else None)
     stall, ticking = _ticker(hub)
     hub.sleep(0.01)
-    stall[0] = 0.0
+    stall[:] = [0.0, 0.0]
     started = time.perf_counter()
-    summary = greenflow.run_many((flow(i) for i in range(n)), concurrency=n, hub="gevent", backend=url)
+    summary = greenflow.run_many(
+        (flow(i) for i in range(n)), concurrency=n, hub="gevent", backend=url if backend else None
+    )
     wall = time.perf_counter() - started
     ticking[0] = False
-    writer = writer_for(backend, hub)
+    writer = writer_for(backend, hub) if backend is not None else None
     return {
         "bench": "group_commit",
         "impl": "greenflow",
@@ -150,7 +179,7 @@ def child_greenflow(kind: str, url: str, n: int) -> dict[str, Any]:
         "succeeded": summary.succeeded,
         "wall_s": round(wall, 3),
         "engines_per_s": round(n / wall, 1),
-        "max_stall_ms": round(stall[0] * 1000, 1),
+        **_stall_fields(stall),
         "writer": writer.statistics() if writer is not None else None,
     }
 
@@ -193,9 +222,10 @@ def child_floor(kind: str, url: str, n: int) -> dict[str, Any]:
         hub.sleep(TASK_S)
         commit(keys[4], "SUCCESS")
 
+    one(-1)  # untimed: the pool's first connections and first-call costs, as for greenflow
     stall, ticking = _ticker(hub)
     hub.sleep(0.01)
-    stall[0] = 0.0
+    stall[:] = [0.0, 0.0]
     started = time.perf_counter()
     handles = [hub.spawn(one, i) for i in range(n)]
     for handle in handles:
@@ -210,7 +240,7 @@ def child_floor(kind: str, url: str, n: int) -> dict[str, Any]:
         "engines": n,
         "wall_s": round(wall, 3),
         "engines_per_s": round(n / wall, 1),
-        "max_stall_ms": round(stall[0] * 1000, 1),
+        **_stall_fields(stall),
     }
 
 
@@ -269,8 +299,8 @@ def run_child(which: str, kind: str, url: str, n: int) -> dict[str, Any]:
 
 def markdown(records: list[dict[str, Any]]) -> str:
     rows = [
-        "| backend | engines | run | wall s | engines/s | max hub stall ms | notes |",
-        "| --- | ---: | --- | ---: | ---: | ---: | --- |",
+        "| backend | engines | run | wall s | engines/s | max hub stall ms | longest GC pause ms | notes |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in records:
         note = r.get("error", "")
@@ -283,7 +313,8 @@ def markdown(records: list[dict[str, Any]]) -> str:
             note = f"{r['rows_per_s']} rows/s"
         rows.append(
             f"| {r['backend']} | {r['engines']} | {r['impl']} | {r.get('wall_s', '-')} | "
-            f"{r.get('engines_per_s', '-')} | {r.get('max_stall_ms', '-')} | {note} |"
+            f"{r.get('engines_per_s', '-')} | {r.get('max_stall_ms', '-')} | "
+            f"{r.get('max_gc_pause_ms', '-')} | {note} |"
         )
     return "\n".join(rows)
 
@@ -292,7 +323,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test, not a measurement")
     parser.add_argument("--engines", default=None, help="comma-separated engine counts (default 1000)")
-    parser.add_argument("--backends", default="postgresql,mariadb,sqlite")
+    parser.add_argument("--backends", default="memory,postgresql,mariadb,sqlite")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -302,6 +333,9 @@ def main(argv: list[str]) -> int:
     records: list[dict[str, Any]] = []
     for kind in args.backends.split(","):
         for n in sizes:
+            if kind == "memory":  # no database: the stall and speed of the engines alone
+                records.append(print_record(run_child("greenflow", kind, "memory://", n)))
+                continue
             try:
                 with Database(kind) as db:
                     gf = run_child("greenflow", kind, db.url, n)

@@ -243,27 +243,24 @@ class Engine:
     def _run_steps(self) -> Iterator[str]:
         self.validate()
         storage = self.storage
-        if not storage.writes_through:  # nothing records the run: no writer, no hub needed here
-            yield from self._run_attached()
-            return
-        # A backend with a writer group-commits this run with every other engine's on the hub.
-        storage.attach(self.hub)
+        recorded = storage.writes_through
+        if recorded:
+            # A backend with a writer group-commits this run with every other engine's on the hub.
+            storage.attach(self.hub)
         try:
-            yield from self._run_attached()
+            self._claim()
+            try:
+                if self._claimed and recorded:
+                    # Run from what is stored, not from what this engine last saw: another
+                    # engine may have run the flow since (a stale load), or a save of this
+                    # engine's last run may have failed half-way.
+                    storage.refresh()
+                yield from self._run_claimed()
+            finally:
+                self._release()
         finally:
-            storage.detach()
-
-    def _run_attached(self) -> Iterator[str]:
-        self._claim()
-        try:
-            if self._claimed and self.storage.writes_through:
-                # Run from what is stored, not from what this engine last saw: another
-                # engine may have run the flow since (a stale load), or a save of this
-                # engine's last run may have failed half-way.
-                self.storage.refresh()
-            yield from self._run_claimed()
-        finally:
-            self._release()
+            if recorded:
+                storage.detach()
 
     def _run_claimed(self) -> Iterator[str]:
         compiled = self._compiled
@@ -399,10 +396,11 @@ class Engine:
                     head = 0
                 waiting.extend(actions)
                 actions = []
-                while head < len(waiting) and (limit is None or running < limit):
+                end = len(waiting)  # only this loop adds to ``waiting``
+                while head < end and (limit is None or running < limit):
                     action = waiting[head]
                     head += 1
-                    if inline and running == 0 and head == len(waiting):
+                    if inline and running == 0 and head == end:
                         actions = self._feed(
                             runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)
                         )
@@ -429,7 +427,7 @@ class Engine:
                         yield from self._wait_durable(pending)
                         if done:  # outcomes that arrived meanwhile rang while the commit was awaited
                             continue
-                more = head < len(waiting)
+                more = head < end
                 if actions or (more and (limit is None or running < limit)):
                     continue
                 if running == 0 and not more and runtime.finished:

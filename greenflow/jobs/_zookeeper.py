@@ -16,8 +16,11 @@ Znodes, all under the board's ``path``:
 
 Every extension and finish is one transaction that checks the job node's
 version (no claim happened since the token's was read) and the owner node's
-version, so a holder whose claim lapsed and was taken over is refused.
-Under gevent or eventlet the client uses kazoo's handler for that hub.
+version, so a holder whose claim lapsed and was taken over is refused. A
+transaction refused while the claim still holds (its own heartbeat extended it
+between the read and the commit) is read and tried again.
+Under gevent or eventlet the client uses kazoo's handler for that hub. Boards
+given one ``client=`` share it: the first to connect starts it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Final
 from urllib.parse import parse_qsl, unquote
@@ -35,7 +39,7 @@ from greenflow.exceptions import (
     JobNotFoundError,
     UnclaimableJobError,
 )
-from greenflow.hubs import get_hub
+from greenflow.hubs import Lock, get_hub
 from greenflow.jobs._base import BACKING_OFF, Claim, Job, JobBoard, mask_url
 
 __all__ = ["ZooKeeperJobBoard", "zookeeper_conf_from_url"]
@@ -47,6 +51,12 @@ _HANDLERS: Final = {
     "gevent": "kazoo.handlers.gevent:SequentialGeventHandler",
     "eventlet": "kazoo.handlers.eventlet:SequentialEventletHandler",
 }
+# How often a finish or an extension is tried again when its transaction lost a race with
+# another change of the same still-held claim (this process's heartbeat, say).
+_RACE_ATTEMPTS: Final = 5
+# One lock per shared client: kazoo's start() is not safe to call from several threads
+# at once (each tears down the others' half-made connection), as boards sharing a client do.
+_START_LOCKS: weakref.WeakKeyDictionary[Any, Lock] = weakref.WeakKeyDictionary()
 
 
 def zookeeper_conf_from_url(url: str) -> dict[str, Any]:
@@ -113,6 +123,7 @@ class ZooKeeperJobBoard(JobBoard):
         self._client = client
         self._owns_client = client is None
         self._started = False
+        self._start_lock = None if client is None else _START_LOCKS.setdefault(client, get_hub().Lock())
 
     def _p(self, kind: str, job_uuid: str = "") -> str:
         return f"{self.path}/{kind}/{job_uuid}" if job_uuid else f"{self.path}/{kind}"
@@ -156,7 +167,12 @@ class ZooKeeperJobBoard(JobBoard):
             self._client = self._make_client()
         with self._translate("connect to"):
             if not self._started:
-                self._client.start(timeout=self.timeout)
+                if self._start_lock is None:
+                    self._client.start(timeout=self.timeout)
+                else:
+                    with self._start_lock:
+                        if not self._client.connected:
+                            self._client.start(timeout=self.timeout)
                 self._started = True
             for kind in ("jobs", "owners", "abandons", "trash"):
                 self._client.ensure_path(self._p(kind))
@@ -339,24 +355,25 @@ class ZooKeeperJobBoard(JobBoard):
             return self._held(claim) is not None
 
     def _extend(self, claims: list[Claim], expiry: float) -> list[bool]:
-        flags = []
         with self._translate("extend claims on"):
-            for claim in claims:
-                held = self._held(claim)
-                if held is None:
-                    flags.append(False)
-                    continue
-                job_stat, owner_stat, _ = held
-                txn = self._zk().transaction()
-                txn.check(self._p("jobs", claim.job), job_stat.version)
-                txn.set_data(
-                    self._p("owners", claim.job),
-                    self._owner_data(claim.owner, time.time() + expiry),
-                    version=owner_stat.version,
-                )
-                results = txn.commit()
-                flags.append(not any(isinstance(r, Exception) for r in results))
-        return flags
+            return [self._extend_one(claim, expiry) for claim in claims]
+
+    def _extend_one(self, claim: Claim, expiry: float) -> bool:
+        for _ in range(_RACE_ATTEMPTS):
+            held = self._held(claim)
+            if held is None:
+                return False
+            job_stat, owner_stat, _ = held
+            txn = self._zk().transaction()
+            txn.check(self._p("jobs", claim.job), job_stat.version)
+            txn.set_data(
+                self._p("owners", claim.job),
+                self._owner_data(claim.owner, time.time() + expiry),
+                version=owner_stat.version,
+            )
+            if not any(isinstance(r, Exception) for r in txn.commit()):
+                return True
+        raise self._still_racing("extend the claim on job", claim)
 
     def _expires_in(self, job_uuid: str) -> float | None:
         with self._translate("read a claim's expiry on"):
@@ -369,57 +386,76 @@ class ZooKeeperJobBoard(JobBoard):
     def _fenced_finish(
         self, action: str, job: Job, claim: Claim, reason: str | None, retry_after: float | None
     ) -> int:
-        from kazoo.exceptions import NoNodeError
-
         with self._translate(f"{action} a job on"):
-            zk = self._zk()
             if self._read_job(job.uuid) is None:
                 raise JobNotFoundError(
                     f"cannot {action} job {job.name!r} ({job.uuid}): it is not on board {self.name!r}"
                 )
-            held = self._held(claim)
-            if held is None:
-                raise self._claim_lost(action, job, claim)
-            job_stat, owner_stat, _ = held
-            job_path, owner_path = self._p("jobs", job.uuid), self._p("owners", job.uuid)
-            abandons_path = self._p("abandons", job.uuid)
-            try:
-                count_data, count_stat = zk.get(abandons_path)
-                count = int(count_data or 0)
-            except NoNodeError:
-                count, count_stat = 0, None
-            txn = zk.transaction()
-            txn.delete(owner_path, version=owner_stat.version)
-            if action == "abandon":
-                if retry_after:
-                    # A persistent holder nobody can claim past, until its deadline.
-                    txn.set_data(job_path, zk.get(job_path)[0], version=job_stat.version)
-                    txn.create(owner_path, self._owner_data(BACKING_OFF, time.time() + retry_after))
-                else:
-                    txn.check(job_path, job_stat.version)
-                if reason:
-                    count += 1
-                    if count_stat is None:
-                        txn.create(abandons_path, str(count).encode())
-                    else:
-                        txn.set_data(abandons_path, str(count).encode(), version=count_stat.version)
-            else:
-                if action == "trash":
-                    record = {
-                        **job.to_posting(),
-                        "reason": reason,
-                        "trashed_by": claim.owner,
-                        "trashed_on": time.time(),
-                    }
-                    txn.create(self._p("trash", job.uuid), self._dumps(record).encode())
-                txn.delete(job_path, version=job_stat.version)
-                if count_stat is not None:
-                    txn.delete(abandons_path, version=count_stat.version)
-                count = 0
-            results = txn.commit()
-        if any(isinstance(r, Exception) for r in results):
+            for _ in range(_RACE_ATTEMPTS):
+                count = self._finish_attempt(action, job, claim, reason, retry_after)
+                if count is not None:
+                    return count
+        raise self._still_racing(f"{action} job {job.name!r}", claim)
+
+    def _finish_attempt(
+        self, action: str, job: Job, claim: Claim, reason: str | None, retry_after: float | None
+    ) -> int | None:
+        """One transaction finishing ``job``: the abandon count, or ``None`` if it lost a race.
+
+        ``ClaimLostError`` when ``claim`` no longer holds the job.
+        """
+        from kazoo.exceptions import NoNodeError
+
+        zk = self._zk()
+        held = self._held(claim)
+        if held is None:
             raise self._claim_lost(action, job, claim)
+        job_stat, owner_stat, _ = held
+        job_path, owner_path = self._p("jobs", job.uuid), self._p("owners", job.uuid)
+        abandons_path = self._p("abandons", job.uuid)
+        try:
+            count_data, count_stat = zk.get(abandons_path)
+            count = int(count_data or 0)
+        except NoNodeError:
+            count, count_stat = 0, None
+        txn = zk.transaction()
+        txn.delete(owner_path, version=owner_stat.version)
+        if action == "abandon":
+            if retry_after:
+                # A persistent holder nobody can claim past, until its deadline.
+                txn.set_data(job_path, zk.get(job_path)[0], version=job_stat.version)
+                txn.create(owner_path, self._owner_data(BACKING_OFF, time.time() + retry_after))
+            else:
+                txn.check(job_path, job_stat.version)
+            if reason:
+                count += 1
+                if count_stat is None:
+                    txn.create(abandons_path, str(count).encode())
+                else:
+                    txn.set_data(abandons_path, str(count).encode(), version=count_stat.version)
+        else:
+            if action == "trash":
+                record = {
+                    **job.to_posting(),
+                    "reason": reason,
+                    "trashed_by": claim.owner,
+                    "trashed_on": time.time(),
+                }
+                txn.create(self._p("trash", job.uuid), self._dumps(record).encode())
+            txn.delete(job_path, version=job_stat.version)
+            if count_stat is not None:
+                txn.delete(abandons_path, version=count_stat.version)
+            count = 0
+        if any(isinstance(r, Exception) for r in txn.commit()):
+            return None  # the next attempt's read says whether the claim still holds
         return count
+
+    def _still_racing(self, doing: str, claim: Claim) -> JobError:
+        return JobError(
+            f"jobboard {self.name!r} could not {doing} ({claim.job}) on ZooKeeper at {self.hosts}: "
+            f"the claim of {claim.owner!r} (token {claim.token}) still holds, but its nodes changed "
+            f"under each of {_RACE_ATTEMPTS} attempts"
+        )
 
     def _abandons(self, job_uuid: str) -> int:
         from kazoo.exceptions import NoNodeError

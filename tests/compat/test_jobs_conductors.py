@@ -169,6 +169,37 @@ def test_taskflow_zookeeper_conf_fetches_a_working_board(zookeeper_hosts: str) -
         board.destroy()
 
 
+def test_taskflow_board_url_conf_and_one_shared_kazoo_client(zookeeper_hosts: str) -> None:
+    """TaskFlow's examples: ``{'board': 'zookeeper://h?path=...'}``, and one client behind many boards."""
+    import contextlib
+
+    from taskflow.jobs import backends as job_backends
+    from taskflow.utils import kazoo_utils
+
+    path = f"/taskflow-test/{uuid.uuid4().hex[:12]}"
+    with job_backends.backend("url", {"board": f"zookeeper://{zookeeper_hosts}?path={path}"}) as board:
+        assert (board.hosts, board.path) == (zookeeper_hosts, path)
+        board.post("from-url")
+    client = kazoo_utils.make_client({"hosts": zookeeper_hosts, "timeout": 5})
+    with contextlib.closing(client):  # kazoo's own client refuses to close while started
+        boards = [
+            job_backends.fetch(f"b{i}", {"board": "zookeeper", "path": path}, client=client) for i in range(3)
+        ]
+        threads = [threading.Thread(target=b.connect) for b in boards]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert all(b.connected for b in boards)
+        for b in boards:
+            b.close()
+        with job_backends.backend("verifier", {"board": "zookeeper", "path": path}, client=client) as board:
+            (job,) = board.iterjobs()
+            assert job.name == "from-url"
+            board.destroy()
+    assert not client.connected
+
+
 def test_checking_claim_listener_suspends_an_engine_whose_claim_is_lost(redis_conf: dict[str, Any]) -> None:
     from taskflow import engines, task
     from taskflow.jobs import backends as job_backends

@@ -92,6 +92,24 @@ def test_taskflow_utility_modules_import_with_the_names_services_use(module: str
         assert hasattr(mod, name), f"{module}.{name}"
 
 
+def test_taskflow_logging_levels_and_trace_logger() -> None:
+    import logging
+
+    from taskflow import logging as taskflow_logging
+
+    assert taskflow_logging.TRACE == taskflow_logging.BLATHER == 5 < logging.DEBUG
+    assert taskflow_logging.WARN == logging.WARNING
+    log = taskflow_logging.getLogger("greenflow-test.trace")
+    assert log.logger is logging.getLogger("greenflow-test.trace")
+    log.logger.setLevel(taskflow_logging.TRACE)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    log.logger.addHandler(handler)
+    log.trace("every %s", "transition")
+    assert [(r.levelno, r.getMessage()) for r in records] == [(5, "every transition")]
+
+
 def test_misc_helpers_behave_as_taskflow_documents() -> None:
     from taskflow.utils import misc
 

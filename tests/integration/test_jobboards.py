@@ -381,6 +381,81 @@ def test_zookeeper_url_and_dict_configurations(zookeeper_hosts: str) -> None:
         fetch_jobboard("b", {"board": "zookeeper", "path": "jobs"})
 
 
+def test_zookeeper_finish_and_extend_survive_the_holders_own_heartbeat_in_between(
+    zookeeper_board_url: str,
+) -> None:
+    """A heartbeat extending the claim between a finish's read and its commit is not a lost claim."""
+    from greenflow.jobs._zookeeper import ZooKeeperJobBoard
+
+    class HeartbeatAfterEachRead(ZooKeeperJobBoard):
+        """Extends the claim, as a heartbeat thread would, right after each claim check reads it."""
+
+        heart: JobBoard
+        beats = 0
+
+        def _held(self, claim: Any) -> Any:
+            held = super()._held(claim)
+            if held is not None and self.beats < 2:
+                self.beats += 1
+                assert self.heart.extend_many([claim], 30) == [True]
+            return held
+
+    with jobboard("heart", zookeeper_board_url) as heart:
+        board = HeartbeatAfterEachRead("racy", {"url": zookeeper_board_url})
+        board.heart = heart
+        with board:
+            job = board.post("j")
+            claim = board.claim(job, "me", expiry=30)
+            assert board.extend_expiry(job, 30)  # its first commit lost the race, the retry won
+            board.beats = 0
+            board.consume(job, "me", claim=claim)
+            assert board.job_count == 0
+            other = board.post("k")
+            lapsed = board.claim(other, "me", expiry=0.5)
+            time.sleep(0.7)
+            heart.claim(other, "someone-else", expiry=30)
+            # The retry reads the board again: a claim that really moved is still refused.
+            with pytest.raises(ClaimLostError):
+                board.consume(other, "me", claim=lapsed)
+            board.destroy()
+
+
+def test_zookeeper_boards_sharing_one_client_start_it_once(zookeeper_hosts: str) -> None:
+    """Boards given one ``client=`` connect from many threads at once; closing them leaves it running."""
+    import threading
+
+    from kazoo.client import KazooClient
+
+    client = KazooClient(hosts=zookeeper_hosts, timeout=5)
+    path = f"/greenflow-test/{uuid.uuid4().hex[:12]}"
+    boards = [fetch_jobboard(f"b{i}", {"board": "zookeeper", "path": path}, client=client) for i in range(8)]
+    errors: list[BaseException] = []
+
+    def connect(board: JobBoard) -> None:
+        try:
+            board.connect()
+            board.post(f"from-{board.name}")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=connect, args=(b,)) for b in boards]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not errors and not any(t.is_alive() for t in threads)
+        assert boards[0].job_count == 8
+        for board in boards[1:]:
+            board.close()
+        assert client.connected  # not the boards' to stop
+        boards[0].destroy()
+        boards[0].close()
+    finally:
+        client.stop()
+        client.close()
+
+
 def test_unreachable_zookeeper_is_a_clear_job_error() -> None:
     pytest.importorskip("kazoo", reason="kazoo is not installed (pip install greenflow[zookeeper])")
     board = fetch_jobboard("b", "zookeeper://u:pw@127.0.0.1:1/jobs?timeout=0.5")

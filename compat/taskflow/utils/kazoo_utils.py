@@ -1,9 +1,11 @@
 """``taskflow.utils.kazoo_utils``: building and closing kazoo (ZooKeeper) clients.
 
-greenflow has no ZooKeeper backend yet; these helpers exist because TaskFlow
-programs and test helpers build clients with them (to probe for a server, for
-example). ``kazoo`` is imported when a client is made, so importing this module
-never needs it.
+TaskFlow programs make one client and hand it to several jobboards and
+persistence backends (``client=``); greenflow's ZooKeeper board and backend
+start a shared client once and never stop it. A client made here stops itself
+when it is closed (``contextlib.closing(client)``, as TaskFlow's examples do),
+where kazoo refuses to close a started client. ``kazoo`` is imported when a
+client is made, so importing this module never needs it.
 """
 
 from __future__ import annotations
@@ -25,8 +27,6 @@ def _hosts(hosts: Any) -> str:
 
 def make_client(conf: dict[str, Any]) -> Any:
     """A ``kazoo.client.KazooClient`` configured from TaskFlow's ``conf`` keys (not started)."""
-    from kazoo import client as k_client
-
     kwargs: dict[str, Any] = {
         "hosts": _hosts(conf.get("hosts", _DEFAULT_HOSTS)),
         "timeout": float(conf.get("timeout", 10.0)),
@@ -37,7 +37,27 @@ def make_client(conf: dict[str, Any]) -> Any:
                 "certfile", "ca", "use_ssl", "verify_certs"):  # fmt: skip
         if key in conf:
             kwargs[key] = conf[key]
-    return k_client.KazooClient(**kwargs)
+    return _closing_client_class()(**kwargs)
+
+
+_CLIENT_CLASS: Any = None
+
+
+def _closing_client_class() -> Any:
+    """``KazooClient`` whose ``close()`` stops the session first (made once, on first use)."""
+    global _CLIENT_CLASS
+    if _CLIENT_CLASS is None:
+        from kazoo import client as k_client
+
+        class KazooClient(k_client.KazooClient):  # type: ignore[misc]
+            """kazoo's client; ``close()`` stops a started session instead of raising."""
+
+            def close(self) -> None:
+                self.stop()
+                super().close()
+
+        _CLIENT_CLASS = KazooClient
+    return _CLIENT_CLASS
 
 
 def finalize_client(client: Any) -> None:

@@ -4,7 +4,9 @@ A board is named by TaskFlow's dict (``{'board': 'redis', 'host': ..., 'port': .
 'namespace': ..., 'sentinel': ..., 'ssl': ...}``, as Octavia builds it) or a URL
 (``redis://host:6379/0?namespace=...``), or TaskFlow's ZooKeeper conf
 (``{'board': 'zookeeper', 'hosts': ..., 'path': ..., 'timeout': ...}``) or etcd conf
-(``{'board': 'etcd', 'host': ..., 'port': ..., 'path': ...}``).
+(``{'board': 'etcd', 'host': ..., 'port': ..., 'path': ...}``). As in TaskFlow,
+``'board'`` may itself be a URL (``{'board': 'zookeeper://localhost?path=/jobs'}``):
+its scheme is the kind, and keys of the dict win over the URL's parts.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ _ZOOKEEPER_IGNORED = ("check_compatible", "emit_notifications")
 
 def fetch(name: str, conf: Any, namespace: str = BACKEND_NAMESPACE, **kwargs: Any) -> JobBoard:
     """The jobboard ``conf`` names (not yet connected); ``persistence=`` loads job logbooks."""
+    if isinstance(conf, dict) and isinstance(conf.get("board"), str) and "://" in conf["board"]:
+        url = conf["board"]
+        conf = {**conf, "board": url.split("://", 1)[0].split("+", 1)[0], "url": url}
     kind = conf.get("board") if isinstance(conf, dict) else str(conf).split(":", 1)[0]
     if kind in ("zookeeper", "zk", "kazoo") and isinstance(conf, dict):
         conf = {k: v for k, v in conf.items() if k not in _ZOOKEEPER_IGNORED}

@@ -1,0 +1,26 @@
+"""Smoke test of benchmarks/bench_group_commit.py --quick: valid records and a table, never timings."""
+
+from __future__ import annotations
+
+from conftest import run_benchmark
+
+
+def test_bench_group_commit_quick_prints_records_and_a_table() -> None:
+    records, rest = run_benchmark(
+        "bench_group_commit.py", "--quick", "--backends", "memory,sqlite", timeout=300
+    )
+    runs = {(r["backend"], r["impl"]) for r in records}
+    assert runs == {
+        ("memory", "greenflow"),
+        ("sqlite", "greenflow"),
+        ("sqlite", "naive-floor"),
+        ("sqlite", "batched-insert-limit"),
+        ("sqlite", "ratio"),
+    }
+    greenflow = [r for r in records if r["impl"] == "greenflow"]
+    assert all(r["succeeded"] == r["engines"] == 20 for r in greenflow)
+    assert all(r["max_stall_ms"] >= 0 and r["max_gc_pause_ms"] >= 0 for r in greenflow)
+    sqlite = next(r for r in greenflow if r["backend"] == "sqlite")
+    assert sqlite["writer"]["groups"] >= 20  # every engine went through the writer
+    assert next(r for r in greenflow if r["backend"] == "memory")["writer"] is None
+    assert any("longest GC pause ms" in line for line in rest)
