@@ -28,10 +28,8 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-import weakref
 from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, Final
-from urllib.parse import parse_qsl, unquote
 
 from greenflow.exceptions import (
     InvalidOptionError,
@@ -39,44 +37,16 @@ from greenflow.exceptions import (
     JobNotFoundError,
     UnclaimableJobError,
 )
-from greenflow.hubs import Lock, get_hub
-from greenflow.jobs._base import BACKING_OFF, Claim, Job, JobBoard, mask_url
+from greenflow.jobs._base import BACKING_OFF, Claim, Job, JobBoard
+from greenflow.persistence._zookeeper_client import make_client, start_client, zookeeper_conf_from_url
 
 __all__ = ["ZooKeeperJobBoard", "zookeeper_conf_from_url"]
 
 _DEFAULT_PATH: Final = "/greenflow/jobs"
 _OPTIONS: Final = frozenset({"hosts", "path", "timeout", "handler", "auth", "board", "url"})
-# kazoo handler module:class for each hub that needs its own (threads use kazoo's default).
-_HANDLERS: Final = {
-    "gevent": "kazoo.handlers.gevent:SequentialGeventHandler",
-    "eventlet": "kazoo.handlers.eventlet:SequentialEventletHandler",
-}
 # How often a finish or an extension is tried again when its transaction lost a race with
 # another change of the same still-held claim (this process's heartbeat, say).
 _RACE_ATTEMPTS: Final = 5
-# One lock per shared client: kazoo's start() is not safe to call from several threads
-# at once (each tears down the others' half-made connection), as boards sharing a client do.
-_START_LOCKS: weakref.WeakKeyDictionary[Any, Lock] = weakref.WeakKeyDictionary()
-
-
-def zookeeper_conf_from_url(url: str) -> dict[str, Any]:
-    """A board configuration from ``zookeeper://[user:password@]host:port[,host:port]/path?timeout=S``."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in ("zookeeper", "zk", "kazoo"):
-        raise InvalidOptionError(f"a ZooKeeper jobboard URL starts with zookeeper://, got {mask_url(url)!r}")
-    rest, _, query = rest.partition("?")
-    netloc, _, path = rest.partition("/")
-    conf: dict[str, Any] = {}
-    userinfo, at, hosts = netloc.rpartition("@")
-    if at:
-        conf["auth"] = unquote(userinfo)
-    if hosts:
-        conf["hosts"] = hosts
-    if path.strip("/"):
-        conf["path"] = "/" + path.strip("/")
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        conf[key] = value
-    return conf
 
 
 class ZooKeeperJobBoard(JobBoard):
@@ -123,7 +93,6 @@ class ZooKeeperJobBoard(JobBoard):
         self._client = client
         self._owns_client = client is None
         self._started = False
-        self._start_lock = None if client is None else _START_LOCKS.setdefault(client, get_hub().Lock())
 
     def _p(self, kind: str, job_uuid: str = "") -> str:
         return f"{self.path}/{kind}/{job_uuid}" if job_uuid else f"{self.path}/{kind}"
@@ -131,30 +100,13 @@ class ZooKeeperJobBoard(JobBoard):
     # -- connection ---------------------------------------------------------------------------
 
     def _make_client(self) -> Any:
-        try:
-            from kazoo.client import KazooClient
-        except ImportError as exc:
-            raise InvalidOptionError(
-                f"the ZooKeeper jobboard needs kazoo ({exc}); "
-                "install it with: pip install greenflow[zookeeper]"
-            ) from exc
-        import importlib
-
-        name = self._conf.get("handler") or get_hub().name
-        options: dict[str, Any] = {"hosts": self.hosts, "timeout": self.timeout}
-        target = _HANDLERS.get(str(name))
-        if target is not None:
-            module, _, cls = target.partition(":")
-            options["handler"] = getattr(importlib.import_module(module), cls)()
-        elif name not in ("threading", "threads", "thread"):
-            raise InvalidOptionError(
-                f"unknown kazoo handler {name!r} for ZooKeeper jobboard {self.name!r}; "
-                f"known: {['threading', *_HANDLERS]}"
-            )
-        auth = self._conf.get("auth")
-        if auth:
-            options["auth_data"] = [("digest", str(auth))]
-        return KazooClient(**options)
+        return make_client(
+            self.hosts,
+            self.timeout,
+            self._conf.get("handler"),
+            self._conf.get("auth"),
+            f"ZooKeeper jobboard {self.name!r}",
+        )
 
     @property
     def connected(self) -> bool:
@@ -167,12 +119,7 @@ class ZooKeeperJobBoard(JobBoard):
             self._client = self._make_client()
         with self._translate("connect to"):
             if not self._started:
-                if self._start_lock is None:
-                    self._client.start(timeout=self.timeout)
-                else:
-                    with self._start_lock:
-                        if not self._client.connected:
-                            self._client.start(timeout=self.timeout)
+                start_client(self._client, self.timeout, shared=not self._owns_client)
                 self._started = True
             for kind in ("jobs", "owners", "abandons", "trash"):
                 self._client.ensure_path(self._p(kind))

@@ -2,8 +2,9 @@
 
 ``fetch_backend(conf)`` takes a URL or a TaskFlow-style dict ``{'connection':
 URL, ...}`` and returns a backend: ``memory://`` (in this process),
-``dir:///path`` or ``file:///path`` (a directory), and SQLAlchemy URLs
-(``sqlite:///file.db``, ``postgresql://...``, ``mysql+pymysql://...``).
+``dir:///path`` or ``file:///path`` (a directory), SQLAlchemy URLs
+(``sqlite:///file.db``, ``postgresql://...``, ``mysql+pymysql://...``) and
+``zookeeper://h1:2181,h2:2181/path`` (ZooKeeper, with kazoo).
 Backends are loaded by scheme on first use, so their libraries (SQLAlchemy,
 drivers) are imported only when asked for. ``fetch_backend`` makes a new
 backend its caller owns; ``shared_backend(conf)`` returns the one backend of
@@ -63,6 +64,9 @@ _SCHEMES: dict[str, str] = {
     "postgres": "greenflow.persistence._sql:SqlBackend",
     "mysql": "greenflow.persistence._sql:SqlBackend",
     "mariadb": "greenflow.persistence._sql:SqlBackend",
+    "zookeeper": "greenflow.persistence._zookeeper:ZooKeeperBackend",
+    "zk": "greenflow.persistence._zookeeper:ZooKeeperBackend",
+    "kazoo": "greenflow.persistence._zookeeper:ZooKeeperBackend",
 }
 
 

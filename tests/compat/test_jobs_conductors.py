@@ -200,6 +200,46 @@ def test_taskflow_board_url_conf_and_one_shared_kazoo_client(zookeeper_hosts: st
     assert not client.connected
 
 
+def test_taskflow_zookeeper_persistence_records_a_run_on_a_shared_client(zookeeper_hosts: str) -> None:
+    """TaskFlow's ZooKeeper persistence conf and ``client=``: an engine's run is recorded, then read back."""
+    import contextlib
+
+    from taskflow import engines, task
+    from taskflow.patterns import linear_flow
+    from taskflow.persistence import backends as persistence_backends
+    from taskflow.persistence import models
+    from taskflow.persistence.backends import impl_zookeeper
+    from taskflow.utils import kazoo_utils
+
+    class Double(task.Task):
+        def execute(self, x: int) -> int:
+            return 2 * x
+
+    conf = {
+        "connection": "zookeeper",
+        "path": f"/taskflow-test/{uuid.uuid4().hex[:12]}",
+        "check_compatible": True,
+    }
+    client = kazoo_utils.make_client({"hosts": zookeeper_hosts, "timeout": 5})
+    with contextlib.closing(client):
+        with persistence_backends.backend(conf, client=client) as backend:
+            assert isinstance(backend, impl_zookeeper.ZkBackend)
+            book = models.LogBook("book")
+            flow_detail = models.FlowDetail("flow", uuid=str(uuid.uuid4()))
+            book.add(flow_detail)
+            with contextlib.closing(backend.get_connection()) as conn:
+                conn.save_logbook(book)
+            flow = linear_flow.Flow("flow").add(Double("double", provides="y"))
+            engines.run(flow, store={"x": 21}, book=book, flow_detail=flow_detail, backend=backend)
+        assert client.connected  # the backend did not stop a client it was given
+        with persistence_backends.backend({**conf, "hosts": zookeeper_hosts}) as reader:
+            stored = reader.get_connection().get_logbook(book.uuid)
+            (detail,) = stored
+            assert detail.state == "SUCCESS"
+            assert {a.name: (a.state, a.results) for a in detail} == {"double": ("SUCCESS", 42)}
+            reader.get_connection().clear_all()
+
+
 def test_checking_claim_listener_suspends_an_engine_whose_claim_is_lost(redis_conf: dict[str, Any]) -> None:
     from taskflow import engines, task
     from taskflow.jobs import backends as job_backends

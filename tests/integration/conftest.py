@@ -28,7 +28,7 @@ from greenflow.persistence import fetch_backend
 POSTGRES_URL = os.environ.get("GREENFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("GREENFLOW_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 
-BACKENDS = ("memory", "dir", "sqlite", "postgresql", "mariadb")
+BACKENDS = ("memory", "dir", "sqlite", "postgresql", "mariadb", "zookeeper")
 SQL_BACKENDS = ("sqlite", "postgresql", "mariadb")
 
 
@@ -131,6 +131,9 @@ def backend_url_for(kind: str, request: pytest.FixtureRequest, tmp_path: Any) ->
         return "memory://"
     if kind == "dir":
         return f"dir://{tmp_path}/store"
+    if kind == "zookeeper":
+        hosts = request.getfixturevalue("zookeeper_hosts")
+        return f"zookeeper://{hosts}/greenflow-test/{uuid.uuid4().hex[:12]}?timeout=5"
     if not sql_backend_available():
         pytest.skip("the SQL backend (greenflow.persistence._sql) is not available in this checkout")
     if kind == "sqlite":

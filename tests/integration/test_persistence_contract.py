@@ -1,4 +1,4 @@
-"""One persistence contract, every backend: memory, directory, SQLite, PostgreSQL, MariaDB.
+"""One persistence contract, every backend: memory, directory, SQLite, PostgreSQL, MariaDB, ZooKeeper.
 
 Each test runs on each backend (the ``backend_kind`` fixture). "Reopening"
 means a new backend object on the same store, as a new process would get.
@@ -6,6 +6,7 @@ means a new backend object on the same store, as a new process would get.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -503,6 +504,9 @@ def _corrupt_atom(backend_kind: str, backend: Any, backend_url: str, atom_uuid: 
     if backend_kind == "dir":
         Path(backend.path, "atoms", f"{atom_uuid}.json").write_text('{"kind": "task", "name": ')
         return
+    if backend_kind == "zookeeper":
+        backend._zk().set(f"{backend.path}/atoms/{atom_uuid}", b'{"kind": "task", "name": ')
+        return
     execute_sql(
         backend_url, "UPDATE atomdetails SET state = 'NOT_A_STATE' WHERE uuid = :uuid", uuid=atom_uuid
     )
@@ -531,6 +535,11 @@ def _unreachable_urls() -> list[Any]:
         pytest.param("mysql+pymysql://root@127.0.0.1:1/test", marks=needs_sql, id="mariadb"),
         pytest.param("sqlite:///{tmp}/no/such/dir/greenflow.db", marks=needs_sql, id="sqlite"),
         pytest.param("dir://{tmp}/a-file/store", id="dir"),
+        pytest.param(
+            "zookeeper://127.0.0.1:1/greenflow?timeout=0.5",
+            marks=pytest.mark.skipif(not importlib.util.find_spec("kazoo"), reason="kazoo is not installed"),
+            id="zookeeper",
+        ),
     ]
 
 

@@ -3,7 +3,8 @@
 A backend is named by ``{'connection': URL}`` or a URL: ``memory://``,
 ``dir:///path``/``file:///path``, ``sqlite:///file.db`` and the other SQLAlchemy
 URLs, as far as the greenflow installed provides them (an unavailable one
-raises with the reason). ZooKeeper is not supported.
+raises with the reason), and ZooKeeper (``{'connection': 'zookeeper', 'hosts':
+..., 'path': ...}`` or ``zookeeper://h:2181/path``; ``client=`` a shared kazoo client).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from greenflow.persistence import fetch_backend
-from taskflow.exceptions import NotImplementedError as _Unsupported
 
 __all__ = ["BACKEND_NAMESPACE", "backend", "fetch"]
 
@@ -27,9 +27,6 @@ def fetch(conf: Any, namespace: str = BACKEND_NAMESPACE, **kwargs: Any) -> Any:
         conf = {"connection": conf}
     if isinstance(conf, dict):
         conf = {**conf, **kwargs}
-        url = conf.get("connection")
-        if isinstance(url, str) and url.split(":", 1)[0] in ("zookeeper", "zk", "kazoo"):
-            raise _Unsupported(f"the ZooKeeper persistence backend ({url!r}) is not supported by greenflow")
     return fetch_backend(conf)
 
 
