@@ -180,8 +180,14 @@ class _ValuesRetry(_Bounded):
     """Tries each value in turn; gives up when every value has failed."""
 
     def _values_left(self, values: Iterable[Any], history: History) -> list[Any]:
-        tried = list(history.provided_iter())
-        return [v for v in values if v not in tried]
+        # Each tried value uses up one occurrence: a value listed twice is tried twice.
+        left = list(values)
+        for tried in history.provided_iter():
+            try:
+                left.remove(tried)
+            except ValueError:
+                pass
+        return left
 
     def _next(self, values: Iterable[Any], history: History) -> Any:
         left = self._values_left(values, history)

@@ -168,6 +168,14 @@ def test_for_each_retries_while_values_remain():
     assert ForEach(["a"], revert_all=True).on_failure(_history("a")) is Decision.REVERT_ALL
 
 
+def test_for_each_tries_a_value_listed_twice_twice():
+    retry = ForEach([3, 2, 3, 5])
+    assert retry.execute(_history(3, 2)) == 3
+    assert retry.execute(_history(3, 2, 3)) == 5
+    assert retry.on_failure(_history(3, 2, 3)) is Decision.RETRY
+    assert retry.on_failure(_history(3, 2, 3, 5)) is Decision.REVERT
+
+
 def test_for_each_accepts_any_non_string_iterable():
     assert ForEach(v for v in (1, 2)).execute(History()) == 1
     assert ForEach((1, 2)).execute(_history(1)) == 2
