@@ -245,7 +245,7 @@ def test_repr_names_the_record():
 # -- backends ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("conf", ["memory://", "memory", {"connection": "memory://"}])
+@pytest.mark.parametrize("conf", ["memory://", "memory", "memory:", {"connection": "memory://"}])
 def test_fetch_backend_builds_the_memory_backend(conf):
     backend = fetch_backend(conf)
     assert isinstance(backend, MemoryBackend)
