@@ -151,7 +151,7 @@ class Flow:
 
     @property
     def requires(self) -> frozenset[str]:
-        """Symbols atoms of this flow require that none of its own atoms provide."""
+        """Symbols this flow's atoms require that nothing running before them in it provides."""
         return _flow_requires(self)
 
     def __repr__(self) -> str:
@@ -187,9 +187,38 @@ def _describe(item: Item) -> str:
 
 
 def _flow_requires(flow: Flow) -> frozenset[str]:
-    required: set[str] = set()
-    provided: set[str] = set()
-    for atom in flow.iter_atoms():
-        required |= atom.requires
-        provided |= atom.provides
-    return frozenset(required - provided)
+    """What ``flow`` needs from outside, by the rules the compiler resolves arguments with.
+
+    Its retry runs first: what the retry requires comes from outside, and what
+    it provides every item sees. In a linear flow an item sees what the items
+    before it provide; in a graph flow, what the other items provide (they are
+    ordered before it); in an unordered flow, nothing its siblings provide. An
+    atom that requires what it provides itself needs it from outside.
+    """
+    retry = flow.retry
+    required: set[str] = set(retry.requires) if retry is not None else set()
+    visible: set[str] = set(retry.provides) if retry is not None else set()
+    children = flow._children
+    pattern = getattr(flow, "pattern", "linear")
+    if pattern == "graph":
+        providers: dict[str, int] = {}
+        for child in children:
+            for symbol in child.provides:
+                providers[symbol] = providers.get(symbol, 0) + 1
+        for child in children:
+            own = child.provides
+            for symbol in _needs(child) - visible:
+                if providers.get(symbol, 0) - (symbol in own) == 0:
+                    required.add(symbol)
+    elif pattern == "unordered":
+        for child in children:
+            required |= _needs(child) - visible
+    else:
+        for child in children:
+            required |= _needs(child) - visible
+            visible |= child.provides
+    return frozenset(required)
+
+
+def _needs(item: Item) -> frozenset[str]:
+    return item.requires if isinstance(item, Flow) else frozenset(item.requires)

@@ -48,6 +48,51 @@ def test_flow_provides_and_requires_summarise_its_atoms():
     assert flow.requires == {"in"}
 
 
+def _shapes():
+    def x_retry(**kw):
+        return Times(2, name="r", **kw)
+
+    return {
+        "an atom requiring what it provides": LinearFlow("f").add(T("a", provides="x", requires=["x"])),
+        "a later provider in a linear flow": LinearFlow("f").add(
+            T("b", requires=["x"]), T("a", provides="x")
+        ),
+        "a sibling provider in an unordered flow": UnorderedFlow("f").add(
+            T("a", provides="x"), T("b", requires=["x"])
+        ),
+        "a provider in a graph flow": GraphFlow("f").add(T("b", requires=["x"]), T("a", provides="x")),
+        "a retry requiring what its flow provides": UnorderedFlow("f", retry=x_retry(requires=["x"])).add(
+            T("a", provides="x")
+        ),
+        "a retry providing what its flow requires": UnorderedFlow("f", retry=x_retry(provides="x")).add(
+            T("b", requires=["x"])
+        ),
+        "a nested unordered flow in a graph flow": GraphFlow("g").add(
+            UnorderedFlow("u").add(T("a", provides="y"), T("b", requires=["x", "y"])), T("c", provides="x")
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ("an atom requiring what it provides", {"x"}),
+        ("a later provider in a linear flow", {"x"}),
+        ("a sibling provider in an unordered flow", {"x"}),
+        ("a provider in a graph flow", set()),
+        ("a retry requiring what its flow provides", {"x"}),
+        ("a retry providing what its flow requires", set()),
+        ("a nested unordered flow in a graph flow", {"y"}),
+    ],
+)
+def test_flow_requires_is_what_the_compiled_flow_needs_from_outside(shape, expected):
+    from greenflow.compiler import compile_flow
+
+    flow = _shapes()[shape]
+    assert flow.requires == expected
+    assert set(compile_flow(flow).store_requires) == expected
+
+
 def test_linear_flow_links_each_item_to_the_next():
     a, b, c = T("a"), T("b"), T("c")
     flow = LinearFlow("f").add(a, b, c)
