@@ -11,7 +11,7 @@ committed, before any engine of it is woken, the child SIGKILLs itself. Then:
   runs again, every other task runs (again, or for the first time), and
   every flow ends SUCCESS with the right result.
 
-On SQLite and PostgreSQL, under gevent and under the threading hub, killed
+On the directory backend, SQLite and PostgreSQL, under gevent and under the threading hub, killed
 early (after round 2: claims and creations) and mid-run (once as many SUCCESS
 transitions as engines are committed).
 """
@@ -57,7 +57,7 @@ def _executions(workdir: Path) -> Counter[str]:
 
 @pytest.mark.parametrize("kill_at", ["early", "mid"])
 @pytest.mark.parametrize("hub", ["gevent", "threading"])
-@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("kind", ["dir", "sqlite", "postgresql"])
 def test_a_kill_right_after_a_commit_loses_nothing_and_reruns_nothing_recorded(
     kind: str, hub: str, kill_at: str, request: Any, tmp_path: Path
 ) -> None:
