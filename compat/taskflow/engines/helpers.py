@@ -212,7 +212,8 @@ def _wrap(engine: Any, flow: Any, kind: str, options: Mapping[str, Any]) -> Engi
         cls = action_engine.ParallelActionEngine
     else:
         cls = action_engine.SerialActionEngine
-    return cls(engine, {"engine": kind, **options}, flow)
+    # TaskFlow's engine.options are the options it was given, the engine's name aside.
+    return cls(engine, {k: v for k, v in options.items() if k != "engine"}, flow)
 
 
 def load(
@@ -293,6 +294,7 @@ def load_from_factory(
     """Build the flow with ``flow_factory``, record the factory in its flow detail, and load it."""
     if isinstance(flow_factory, str):
         flow_factory = _import_factory(flow_factory)
+    _gf_engines.factory_name(flow_factory)  # a factory a resumed run could not import fails first
     flow = flow_factory(*(factory_args or ()), **(factory_kwargs or {}))
     eng = load(flow, store=store, book=book, backend=backend, engine=engine, **kwargs)
     save_factory_details(
