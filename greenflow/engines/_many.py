@@ -87,7 +87,7 @@ Item = Any  # a Flow, an Engine, or a (Flow, store) pair
 
 #: How long a green run_many loads engines before it lets the hub run others, and how many
 #: loads it makes between looks at the clock.
-_LOADING_SLICE_S: Final = 0.02
+_LOADING_SLICE_S: Final = 0.005
 _LOADS_PER_LOOK: Final = 32
 
 

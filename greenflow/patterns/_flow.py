@@ -9,6 +9,7 @@ there.
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Iterator
 from typing import Any, ClassVar, Final, Union
 
@@ -69,7 +70,9 @@ class Flow:
         self._children: list[Item] = []
         self._child_ids: set[int] = set()
         self._subflows: list[Flow] = []
-        self._parents: list[Flow] = []
+        # The flows this one is in, by weak reference: a nested flow does not keep its parent
+        # alive, so a flow made per request is freed at once, not by the cycle collector.
+        self._parents: list[weakref.ref[Flow]] = []
         self._compiled: tuple[int, tuple[int, ...], Any] | None = None
         self._version = _latest[0] = next(_versions)
 
@@ -117,7 +120,7 @@ class Flow:
             self._children.append(item)
             if isinstance(item, Flow):
                 self._subflows.append(item)
-                item._parents.append(self)
+                item._parents.append(weakref.ref(self))
         self._bump()
         return self
 
@@ -167,8 +170,9 @@ def _path_up(flow: Flow, ancestor: Flow) -> list[Flow] | None:
     stack = [flow]
     while stack:
         current = stack.pop()
-        for parent in current._parents:
-            if id(parent) in came_from:
+        for ref in current._parents:
+            parent = ref()
+            if parent is None or id(parent) in came_from:
                 continue
             came_from[id(parent)] = current
             if parent is ancestor:

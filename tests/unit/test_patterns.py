@@ -276,3 +276,26 @@ def test_flows_nested_deeper_than_the_limit_fail_to_compile_with_a_clear_error()
         compile_flow(flow)
     assert f"more than {MAX_NESTING_DEPTH} levels deep" in str(info.value)
     assert "flow 'f2999'" in str(info.value)
+
+
+def test_a_flow_built_and_run_per_request_leaves_no_reference_cycle_behind():
+    import gc
+
+    import greenflow
+
+    def one(i: int) -> None:
+        inner = UnorderedFlow("u").add(T("b"), T("c"))
+        flow = LinearFlow(f"f{i}", retry=Times(2)).add(T("a"), inner, GraphFlow("g").add(T("d")))
+        greenflow.load(flow).run()
+
+    one(-1)
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for i in range(20):
+            one(i)
+        assert gc.collect() == 0  # everything the runs made was freed by reference counting
+    finally:
+        if enabled:
+            gc.enable()
