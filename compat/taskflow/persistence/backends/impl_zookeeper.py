@@ -8,8 +8,11 @@ store TaskFlow wrote is not read.
 
 from greenflow.persistence._zookeeper import ZooKeeperBackend
 
+#: The oldest ZooKeeper TaskFlow's backend works with (``(major, minor, patch)``).
+MIN_ZK_VERSION = (3, 4, 0)
+
 #: TaskFlow's name; the backend is its own connection.
 ZkBackend = ZooKeeperBackend
 ZkConnection = ZooKeeperBackend
 
-__all__ = ["ZkBackend", "ZkConnection"]
+__all__ = ["MIN_ZK_VERSION", "ZkBackend", "ZkConnection"]
