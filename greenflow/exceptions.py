@@ -95,8 +95,12 @@ class AmbiguousDependencyError(DependencyError):
     """Raised when an atom's requirement has several equally close providers."""
 
 
-class InvalidOptionError(GreenflowError, TypeError):
-    """Raised for a misspelt or mistyped argument or option (engine options, atom arguments)."""
+class InvalidOptionError(GreenflowError, TypeError, ValueError):
+    """Raised for a misspelt or mistyped argument or option (engine options, atom arguments).
+
+    Both a ``TypeError`` and a ``ValueError``: callers catching either for a bad
+    argument (TaskFlow raises ``ValueError`` for many of these) catch it.
+    """
 
 
 class EngineStateError(GreenflowError):

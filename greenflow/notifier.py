@@ -8,7 +8,7 @@ callbacks is falsy, so the engine skips building details nobody reads.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, Final
 
 from greenflow.exceptions import InvalidOptionError
@@ -47,7 +47,8 @@ class Notifier:
 
     A callback is called as ``callback(event_type, *args, details=details, **kwargs)``
     (TaskFlow's calling convention).
-    An exception raised by a callback is logged and never stops the engine.
+    An exception raised by a callback is logged (a warning) and never stops the engine.
+    ``ANY`` is for registering only: notifying ``ANY`` calls nobody.
     """
 
     __slots__ = ("_listeners",)
@@ -77,6 +78,11 @@ class Notifier:
             raise InvalidOptionError(f"notifier callback must be callable, got {callback!r}")
         if details_filter is not None and not callable(details_filter):
             raise InvalidOptionError(f"details_filter must be callable, got {details_filter!r}")
+        if kwargs and "details" in kwargs:
+            raise InvalidOptionError(
+                f"callback {callback!r} for {event_type!r}: 'details' cannot be one of its kwargs "
+                f"(the notifier passes the event's details under that name)"
+            )
         if self.is_registered(event_type, callback, details_filter):
             raise InvalidOptionError(f"callback {callback!r} is already registered for {event_type!r}")
         listener = _Listener(callback, tuple(args or ()), dict(kwargs or {}), details_filter)
@@ -117,13 +123,37 @@ class Notifier:
         """Remove every registration."""
         self._listeners.clear()
 
+    def listeners_iter(self) -> Iterator[tuple[str, list[Callback]]]:
+        """``(event type, [callback, ...])`` for each event type something is registered for."""
+        for event_type, listeners in self._listeners.items():
+            yield event_type, [lst.callback for lst in listeners]
+
+    def copy(self) -> Notifier:
+        """Another notifier with the same registrations (registering on one leaves the other alone)."""
+        twin = type(self).__new__(type(self))
+        for cls in type(self).__mro__:
+            for name in getattr(cls, "__slots__", ()):
+                if hasattr(self, name):
+                    setattr(twin, name, getattr(self, name))
+        twin._listeners = {event: list(listeners) for event, listeners in self._listeners.items()}
+        return twin
+
+    @staticmethod
+    def can_trigger_notification(event_type: str) -> bool:
+        """Whether notifying ``event_type`` can call anything (``ANY`` is for registering only)."""
+        return event_type != ANY
+
     def notify(self, event_type: str, details: Mapping[str, Any]) -> None:
         """Call the callbacks registered for ``event_type`` and for ``ANY`` (each once)."""
-        for key in (event_type, ANY) if event_type != ANY else (ANY,):
+        if event_type == ANY:
+            return
+        for key in (event_type, ANY):
             for lst in tuple(self._listeners.get(key, ())):
                 if lst.details_filter is not None and not lst.details_filter(details):
                     continue
                 try:
                     lst.callback(event_type, *lst.args, details=details, **lst.kwargs)
                 except Exception:
-                    _LOG.exception("notifier callback %r failed on event %r", lst.callback, event_type)
+                    _LOG.warning(
+                        "notifier callback %r failed on event %r", lst.callback, event_type, exc_info=True
+                    )

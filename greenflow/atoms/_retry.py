@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from greenflow.atoms._atom import Atom
-from greenflow.exceptions import InvalidOptionError
+from greenflow.exceptions import InvalidOptionError, NotFoundError
 
 if TYPE_CHECKING:
     from greenflow.failure import Failure
@@ -148,7 +148,11 @@ class _Bounded(Retry):
 
 
 class Times(_Bounded):
-    """Runs its flow up to ``attempts`` times; provides the attempt number (1-based)."""
+    """Runs its flow up to ``attempts`` times; provides the attempt number (1-based).
+
+    The flow always runs once: ``attempts`` 0 and 1 both mean it is never retried
+    (TaskFlow's programs use 0 for that).
+    """
 
     def __init__(
         self,
@@ -160,8 +164,8 @@ class Times(_Bounded):
         rebind: Any = None,
         revert_all: bool = False,
     ) -> None:
-        if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
-            raise InvalidOptionError(f"Times(attempts=...) must be an integer >= 1, got {attempts!r}")
+        if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 0:
+            raise InvalidOptionError(f"Times(attempts=...) must be an integer >= 0, got {attempts!r}")
         self._attempts = attempts
         super().__init__(name, provides, requires, auto_extract, rebind, revert_all)
 
@@ -176,13 +180,21 @@ class _ValuesRetry(_Bounded):
     """Tries each value in turn; gives up when every value has failed."""
 
     def _values_left(self, values: Iterable[Any], history: History) -> list[Any]:
-        tried = list(history.provided_iter())
-        return [v for v in values if v not in tried]
+        # Each tried value uses up one occurrence: a value listed twice is tried twice.
+        left = list(values)
+        for tried in history.provided_iter():
+            try:
+                left.remove(tried)
+            except ValueError:
+                pass
+        return left
 
     def _next(self, values: Iterable[Any], history: History) -> Any:
         left = self._values_left(values, history)
         if not left:
-            raise InvalidOptionError(f"retry {self.name!r} has no values left to try")
+            raise NotFoundError(
+                f"No elements left to try in retry {self.name!r}: every value has been tried, or it has none"
+            )
         return left[0]
 
     def _decide(self, values: Iterable[Any], history: History) -> Decision:

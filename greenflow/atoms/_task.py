@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextvars
+import copy
 import functools
+import logging
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from greenflow.atoms._atom import Atom
 from greenflow.exceptions import InvalidOptionError
@@ -19,6 +21,8 @@ __all__ = [
     "Task",
     "progress_sink",
 ]
+
+_LOG = logging.getLogger(__name__)
 
 #: Event sent on the engine's atom notifier by ``Task.update_progress()``.
 EVENT_UPDATE_PROGRESS = "update_progress"
@@ -94,9 +98,21 @@ class Task(Atom):
             self._notifier = Notifier()
         return self._notifier
 
+    def copy(self, retain_listeners: bool = True) -> Task:
+        """A shallow copy of this task, with a notifier of its own (holding the same callbacks, if asked)."""
+        twin = copy.copy(self)
+        twin._notifier = self._notifier.copy() if retain_listeners and self._notifier else None
+        return twin
+
     def update_progress(self, progress: float) -> None:
-        """Report progress between 0.0 and 1.0 (clamped) to the listeners."""
-        progress = min(1.0, max(0.0, float(progress)))
+        """Report progress between 0.0 and 1.0 to the listeners (others are clamped, with a warning)."""
+        progress = float(progress)
+        if not 0.0 <= progress <= 1.0:
+            clamped = min(1.0, max(0.0, progress))
+            _LOG.warning(
+                "task %r reported progress %r, outside 0.0..1.0; using %r", self.name, progress, clamped
+            )
+            progress = clamped
         sink = progress_sink.get()
         if sink is not None:
             sink(self, progress)
@@ -146,6 +162,9 @@ class FunctorTask(Task):
         return None
 
 
+_DICT_KEYS: Final[type] = type({}.keys())
+
+
 class _CollectionFunctorTask(Task):
     """Shared shape of map/reduce tasks: one functor applied to every required value."""
 
@@ -163,10 +182,13 @@ class _CollectionFunctorTask(Task):
     ) -> None:
         if not callable(functor):
             raise InvalidOptionError(f"{type(self).__name__} needs a callable functor, got {functor!r}")
-        if isinstance(requires, str) or not isinstance(requires, (list, tuple)):
+        # Ordered collections only: the values are mapped or folded in this order.
+        if not isinstance(requires, (list, tuple, _DICT_KEYS)):
             raise InvalidOptionError(
-                f"{type(self).__name__} requires must be a list of names, got {requires!r}"
+                f"{type(self).__name__} requires must be a list of names (or a tuple, or a dict's "
+                f"keys), got {requires!r}"
             )
+        requires = list(requires)
         if len(requires) < self._min_requires:
             raise InvalidOptionError(
                 f"{type(self).__name__} needs at least {self._min_requires} required names, "
@@ -176,7 +198,7 @@ class _CollectionFunctorTask(Task):
             name = f"{getattr(functor, '__module__', '')}.{getattr(functor, '__qualname__', repr(functor))}"
         self._functor = functor
         self._value_names = tuple(requires)
-        super().__init__(name, provides, list(requires), auto_extract, rebind, inject)
+        super().__init__(name, provides, requires, auto_extract, rebind, inject)
 
     def execute(self, **kwargs: Any) -> Any:
         return self._combine([kwargs[n] for n in self._value_names])

@@ -9,6 +9,7 @@ from greenflow.engines._engine import WAITING, Engine, EngineStatistics
 from greenflow.engines._helpers import (
     FACTORY_PREFIXES_ENV,
     allow_factories,
+    factory_name,
     flow_from_detail,
     load,
     load_from_detail,
@@ -30,6 +31,7 @@ __all__ = [
     "Outcome",
     "RunSummary",
     "allow_factories",
+    "factory_name",
     "flow_from_detail",
     "invoke_atom",
     "load",

@@ -205,12 +205,32 @@ def run(flow: Flow, store: Mapping[str, Any] | None = None, **kwargs: Any) -> di
     return eng.storage.fetch_all()
 
 
+def factory_name(flow_factory: Callable[..., Any]) -> str:
+    """The name ``flow_from_detail`` imports ``flow_factory`` by (``InvalidOptionError`` if it would fail).
+
+    A factory defined in a function, or whose name now means something else,
+    could not rebuild the flow when a run is resumed.
+    """
+    name = _qualified_name(flow_factory)
+    try:
+        found = _import_factory(name)
+    except NotFoundError:
+        found = None
+    if found is not flow_factory:
+        raise InvalidOptionError(
+            f"Flow factory {flow_factory!r} is not reimportable by name {name!r}: a resumed run "
+            f"could not rebuild its flow; define the factory at module level"
+        )
+    return name
+
+
 def _qualified_name(func: Callable[..., Any]) -> str:
     module = getattr(func, "__module__", None)
     qualname = getattr(func, "__qualname__", None)
     if not module or not qualname or "<" in qualname:
         raise InvalidOptionError(
-            f"flow factory {func!r} must be a module-level function (importable by name) to be recorded"
+            f"Flow factory {func!r} is not reimportable: it must be a module-level function "
+            f"(importable by name) to be recorded"
         )
     return f"{module}.{qualname}"
 
@@ -284,7 +304,12 @@ def load_from_factory(
     backend: BackendSpec = None,
     **kwargs: Any,
 ) -> Engine:
-    """Build the flow with ``flow_factory(*args, **kwargs)``, record the factory, and load it."""
+    """Build the flow with ``flow_factory(*args, **kwargs)``, record the factory, and load it.
+
+    The factory must be importable by its name (``flow_from_detail`` rebuilds
+    the flow through it); ``InvalidOptionError`` otherwise, before it is called.
+    """
+    factory_name(flow_factory)
     flow = flow_factory(*(factory_args or ()), **(factory_kwargs or {}))
     backend = _backend(backend)
     eng = load(flow, store=store, book=book, backend=backend, **kwargs)

@@ -85,8 +85,10 @@ class RunSummary:
 Item = Any  # a Flow, an Engine, or a (Flow, store) pair
 
 
-#: Engines a green run_many loads before it lets the hub run others (about 2 ms of loading).
-_LOADS_PER_YIELD: Final = 32
+#: How long a green run_many loads engines before it lets the hub run others, and how many
+#: loads it makes between looks at the clock.
+_LOADING_SLICE_S: Final = 0.005
+_LOADS_PER_LOOK: Final = 32
 
 
 class _Bell:
@@ -342,6 +344,8 @@ class ManyRunner:
         active = self._active
         exhausted = suspended = False
         loaded = 0
+        clock = time.perf_counter
+        slice_ends = clock() + _LOADING_SLICE_S
         while True:
             while not exhausted:
                 taken = self._take_engine()
@@ -354,10 +358,11 @@ class ManyRunner:
                 else:
                     hub.spawn(lambda i=index, e=engine: finished(run_engine(i, e)))
                 loaded += 1
-                if not loaded % _LOADS_PER_YIELD:
-                    # Loading is CPU work: let the engines already started (and the
-                    # rest of the hub) run between slices, so the hub never stalls on it.
+                if not loaded % _LOADS_PER_LOOK and clock() >= slice_ends:
+                    # Loading is CPU work: let the engines already started (and the rest
+                    # of the hub) run between slices, so the hub never stalls long on it.
                     hub.sleep(0)
+                    slice_ends = clock() + _LOADING_SLICE_S
             while done:
                 index, engine, exc = done.popleft()
                 del active[index]

@@ -29,7 +29,7 @@ import contextlib
 import json
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from greenflow.exceptions import (
     InvalidOptionError,
@@ -60,6 +60,8 @@ class ZooKeeperJobBoard(JobBoard):
     """
 
     DEFAULT_EXPIRY = None
+    #: The oldest ZooKeeper server the board works with: claims are multi-op transactions (3.4).
+    MIN_ZK_VERSION: ClassVar[tuple[int, int, int]] = (3, 4, 0)
 
     def __init__(
         self, name: str, conf: Mapping[str, Any], persistence: Any = None, client: Any = None

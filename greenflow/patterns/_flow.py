@@ -9,6 +9,7 @@ there.
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections.abc import Iterator
 from typing import Any, ClassVar, Final, Union
 
@@ -69,7 +70,9 @@ class Flow:
         self._children: list[Item] = []
         self._child_ids: set[int] = set()
         self._subflows: list[Flow] = []
-        self._parents: list[Flow] = []
+        # The flows this one is in, by weak reference: a nested flow does not keep its parent
+        # alive, so a flow made per request is freed at once, not by the cycle collector.
+        self._parents: list[weakref.ref[Flow]] = []
         self._compiled: tuple[int, tuple[int, ...], Any] | None = None
         self._version = _latest[0] = next(_versions)
 
@@ -117,7 +120,7 @@ class Flow:
             self._children.append(item)
             if isinstance(item, Flow):
                 self._subflows.append(item)
-                item._parents.append(self)
+                item._parents.append(weakref.ref(self))
         self._bump()
         return self
 
@@ -151,7 +154,7 @@ class Flow:
 
     @property
     def requires(self) -> frozenset[str]:
-        """Symbols atoms of this flow require that none of its own atoms provide."""
+        """Symbols this flow's atoms require that nothing running before them in it provides."""
         return _flow_requires(self)
 
     def __repr__(self) -> str:
@@ -167,8 +170,9 @@ def _path_up(flow: Flow, ancestor: Flow) -> list[Flow] | None:
     stack = [flow]
     while stack:
         current = stack.pop()
-        for parent in current._parents:
-            if id(parent) in came_from:
+        for ref in current._parents:
+            parent = ref()
+            if parent is None or id(parent) in came_from:
                 continue
             came_from[id(parent)] = current
             if parent is ancestor:
@@ -187,9 +191,38 @@ def _describe(item: Item) -> str:
 
 
 def _flow_requires(flow: Flow) -> frozenset[str]:
-    required: set[str] = set()
-    provided: set[str] = set()
-    for atom in flow.iter_atoms():
-        required |= atom.requires
-        provided |= atom.provides
-    return frozenset(required - provided)
+    """What ``flow`` needs from outside, by the rules the compiler resolves arguments with.
+
+    Its retry runs first: what the retry requires comes from outside, and what
+    it provides every item sees. In a linear flow an item sees what the items
+    before it provide; in a graph flow, what the other items provide (they are
+    ordered before it); in an unordered flow, nothing its siblings provide. An
+    atom that requires what it provides itself needs it from outside.
+    """
+    retry = flow.retry
+    required: set[str] = set(retry.requires) if retry is not None else set()
+    visible: set[str] = set(retry.provides) if retry is not None else set()
+    children = flow._children
+    pattern = getattr(flow, "pattern", "linear")
+    if pattern == "graph":
+        providers: dict[str, int] = {}
+        for child in children:
+            for symbol in child.provides:
+                providers[symbol] = providers.get(symbol, 0) + 1
+        for child in children:
+            own = child.provides
+            for symbol in _needs(child) - visible:
+                if providers.get(symbol, 0) - (symbol in own) == 0:
+                    required.add(symbol)
+    elif pattern == "unordered":
+        for child in children:
+            required |= _needs(child) - visible
+    else:
+        for child in children:
+            required |= _needs(child) - visible
+            visible |= child.provides
+    return frozenset(required)
+
+
+def _needs(item: Item) -> frozenset[str]:
+    return item.requires if isinstance(item, Flow) else frozenset(item.requires)

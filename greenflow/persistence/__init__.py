@@ -80,7 +80,8 @@ def fetch_backend(conf: Any) -> Any:
             f"got {mask_conf(conf)!r}"
         )
     url: str = conf["connection"]
-    scheme = url.split("://", 1)[0] if "://" in url else url
+    # 'memory://', or a bare scheme: 'memory' and TaskFlow's 'memory:'.
+    scheme = url.split("://", 1)[0] if "://" in url else url.removesuffix(":")
     scheme = scheme.split("+", 1)[0]
     target = _SCHEMES.get(scheme)
     if target is None:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from greenflow import states
-from greenflow.exceptions import StorageError
+from greenflow.exceptions import InvalidOptionError, StorageError
 from greenflow.failure import Failure
 
 __all__ = [
@@ -114,6 +114,28 @@ def _check_format(data: dict[str, Any], what: str) -> None:
         )
 
 
+def _check_same_record(mine: Any, other: Any, what: str) -> None:
+    if type(other) is not type(mine) or other.uuid != mine.uuid:
+        raise InvalidOptionError(
+            f"cannot update {what} {mine.name!r} ({mine.uuid}) from {type(other).__name__} "
+            f"{getattr(other, 'name', other)!r} ({getattr(other, 'uuid', None)}): not the same record"
+        )
+
+
+#: The fields ``AtomDetail.update`` copies (all but the uuid).
+_ATOM_FIELDS: Final = (
+    "name",
+    "state",
+    "intention",
+    "results",
+    "failure",
+    "revert_results",
+    "revert_failure",
+    "_meta",
+    "version",
+)
+
+
 class AtomDetail:
     """The record of one atom in one flow run: state, intention, results, failures."""
 
@@ -160,6 +182,15 @@ class AtomDetail:
         if self._uuid is None:
             self._uuid = new_uuid()
         return self._uuid
+
+    def update(self, other: AtomDetail) -> AtomDetail:
+        """Take every field of ``other`` (the same record, as a backend returned it); returns this detail."""
+        if other is self:
+            return self
+        _check_same_record(self, other, "atom detail")
+        for field in _ATOM_FIELDS:
+            setattr(self, field, getattr(other, field))
+        return self
 
     def reset(self, state: str = states.PENDING) -> None:
         """Forget results and failures; set ``state`` and intention EXECUTE."""
@@ -265,6 +296,18 @@ class FlowDetail:
         if self._uuid is None:
             self._uuid = new_uuid()
         return self._uuid
+
+    def update(self, other: FlowDetail) -> FlowDetail:
+        """Take the state, meta and atom details of ``other`` (the same record, as a backend returned it).
+
+        Returns this flow detail.
+        """
+        if other is self:
+            return self
+        _check_same_record(self, other, "flow detail")
+        self.name, self.state, self.meta = other.name, other.state, other.meta
+        self._by_name = dict(other._by_name)
+        return self
 
     def add(self, detail: AtomDetail) -> None:
         """Add (or replace) an atom detail (atom names are unique in a flow)."""

@@ -38,6 +38,39 @@ def test_worker_based_engine_needs_its_broker_and_topics_and_owns_its_options() 
         engines.load(_flow(), engine="parallel", topics=["a"])
 
 
+def test_a_worker_based_engines_executor_is_shut_down_off_the_thread_collecting_it() -> None:
+    # The engine owns its executor and shuts it down once collected. The garbage collector
+    # runs in whatever thread allocates: one may hold a lock the shutdown needs (kombu's
+    # memory transport closes its queues under the mutex a thread inside Queue.get holds),
+    # which deadlocked TaskFlow's worker tests. The shutdown must happen on another thread.
+    import gc
+    import threading
+
+    from taskflow import engines
+
+    engine = engines.load(_flow(), engine="worker-based", transport="memory", topics=["t"], exchange="x")
+    executor = engine.greenflow_engine.options.executor
+    held = threading.Lock()
+    seen: list[tuple[bool, str]] = []
+    done = threading.Event()
+    real_shutdown = executor.shutdown
+
+    def shutdown(*args: object, **kwargs: object) -> None:
+        got = held.acquire(timeout=2.0)  # inline in the collecting thread, this could never succeed
+        seen.append((got, threading.current_thread().name))
+        if got:
+            held.release()
+        real_shutdown()
+        done.set()
+
+    executor.shutdown = shutdown
+    with held:
+        del engine
+        gc.collect()
+    assert done.wait(10.0)
+    assert seen == [(True, "taskflow-executor-shutdown")]
+
+
 def test_unknown_engine_is_not_found() -> None:
     from taskflow import engines, exceptions
 
@@ -93,7 +126,7 @@ def test_engine_conf_is_deprecated_but_honoured() -> None:
 
     with pytest.warns(DeprecationWarning, match="engine_conf"):
         engine = engines.load(_flow(), engine_conf={"engine": "parallel", "executor": "threaded"})
-    assert engine.options == {"engine": "parallel", "executor": "threaded"}
+    assert engine.options == {"executor": "threaded"}  # TaskFlow's: the engine's name is not an option
     assert engine.greenflow_engine.options.engine == "parallel"
 
 

@@ -274,7 +274,7 @@ def test_optional_argument_keeps_its_default_when_nothing_provides_it():
     assert result["server"] == "cirros-tiny-1"
 
 
-def test_update_progress_reaches_the_task_notifier_clamped():
+def test_update_progress_reaches_the_task_notifier_clamped(caplog):
     seen: list[Any] = []
 
     class Reporting(Task):
@@ -285,8 +285,14 @@ def test_update_progress_reaches_the_task_notifier_clamped():
 
     task = Reporting("r")
     task.notifier.register(EVENT_UPDATE_PROGRESS, lambda event, details: seen.append(details["progress"]))
-    greenflow.run(LinearFlow("f").add(task))
+    with caplog.at_level("WARNING", logger="greenflow.atoms._task"):
+        greenflow.run(LinearFlow("f").add(task))
     assert seen == [0.5, 1.0, 0.0]
+    warned = [r.getMessage() for r in caplog.records]
+    assert warned == [
+        "task 'r' reported progress 7.0, outside 0.0..1.0; using 1.0",
+        "task 'r' reported progress -1.0, outside 0.0..1.0; using 0.0",
+    ]
 
 
 def test_update_progress_reaches_the_engine_atom_notifier():
@@ -394,3 +400,28 @@ def test_reduce_functor_task_needs_at_least_two_requirements():
 def test_map_functor_task_functor_must_be_callable():
     with pytest.raises(InvalidOptionError, match="MapFunctorTask needs a callable functor, got 4"):
         MapFunctorTask(4, requires=["a"])
+
+
+def test_map_functor_task_takes_a_dicts_keys_in_order():
+    values = {"b": 2, "a": 1}
+    task = MapFunctorTask(lambda v: v * 10, requires=values.keys(), provides="tens", name="tens")
+    assert greenflow.run(LinearFlow("f").add(task), store=values)["tens"] == [20, 10]
+
+
+def test_a_bad_argument_is_both_a_type_error_and_a_value_error():
+    for caught in (TypeError, ValueError):
+        with pytest.raises(caught):
+            FunctorTask(2)
+
+
+def test_a_task_copy_gets_a_notifier_of_its_own():
+    def callback(event_type, details):
+        pass
+
+    task = FunctorTask(lambda: None, name="t")
+    task.notifier.register(EVENT_UPDATE_PROGRESS, callback)
+    twin = task.copy()
+    assert twin is not task and twin.name == "t"
+    task.notifier.deregister_event(EVENT_UPDATE_PROGRESS)
+    assert len(twin.notifier) == 1
+    assert len(task.copy(retain_listeners=False).notifier) == 0

@@ -366,6 +366,19 @@ def test_load_from_factory_refuses_a_factory_that_cannot_be_imported_by_name():
         load_from_factory(lambda: LinearFlow("f"))
 
 
+def test_load_from_factory_refuses_a_factory_its_name_no_longer_finds_before_calling_it():
+    calls = []
+
+    def shadowed():
+        calls.append(1)
+        return LinearFlow("f")
+
+    shadowed.__qualname__ = "test_load_from_factory_refuses_a_factory_that_cannot_be_imported_by_name"
+    with pytest.raises(InvalidOptionError, match="is not reimportable by name"):
+        load_from_factory(shadowed)
+    assert calls == []
+
+
 def test_flow_from_detail_without_a_recorded_factory_raises_not_found(step):
     engine = load(LinearFlow("plain").add(step("a")))
     with pytest.raises(NotFoundError, match=r"'plain'.*records no flow factory"):

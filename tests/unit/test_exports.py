@@ -87,6 +87,7 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "RunSummary",
         "WAITING",
         "allow_factories",
+        "factory_name",
         "flow_from_detail",
         "invoke_atom",
         "load",

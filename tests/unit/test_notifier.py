@@ -64,11 +64,36 @@ def test_any_hears_every_event():
     assert recorder.events == [states.RUNNING, states.SUCCESS]
 
 
-def test_any_callback_is_called_once_even_for_an_any_event():
+def test_notifying_any_calls_nobody_any_is_for_registering():
     notifier, recorder = Notifier(), Recorder()
     notifier.register(ANY, recorder)
     notifier.notify(ANY, {})
-    assert recorder.events == [ANY]
+    assert recorder.events == []
+    assert not notifier.can_trigger_notification(ANY)
+    assert notifier.can_trigger_notification(states.SUCCESS)
+
+
+def test_details_cannot_be_a_callback_kwarg():
+    with pytest.raises(InvalidOptionError, match="'details' cannot be one of its kwargs"):
+        Notifier().register(ANY, Recorder(), kwargs={"details": 5})
+
+
+def test_listeners_iter_lists_the_callbacks_per_event_type():
+    notifier, first, second = Notifier(), Recorder(), Recorder()
+    notifier.register(states.SUCCESS, first)
+    notifier.register(states.SUCCESS, second)
+    notifier.register(ANY, first)
+    assert dict(notifier.listeners_iter()) == {states.SUCCESS: [first, second], ANY: [first]}
+
+
+def test_a_copy_has_the_same_callbacks_and_registers_on_its_own():
+    notifier, first, second = Notifier(), Recorder(), Recorder()
+    notifier.register(states.SUCCESS, first)
+    twin = notifier.copy()
+    twin.register(states.SUCCESS, second)
+    notifier.deregister_event(states.SUCCESS)
+    assert len(notifier) == 0
+    assert dict(twin.listeners_iter()) == {states.SUCCESS: [first, second]}
 
 
 def test_specific_and_any_callbacks_both_hear_an_event():
@@ -163,10 +188,11 @@ def test_failing_callback_is_logged_and_does_not_stop_the_others(caplog):
 
     notifier.register(states.SUCCESS, broken)
     notifier.register(states.SUCCESS, recorder)
-    with caplog.at_level(logging.ERROR, logger="greenflow.notifier"):
+    with caplog.at_level(logging.WARNING, logger="greenflow.notifier"):
         notifier.notify(states.SUCCESS, {})
     assert recorder.events == [states.SUCCESS]
     (record,) = caplog.records
+    assert record.levelno == logging.WARNING
     assert "failed on event 'SUCCESS'" in record.getMessage()
     assert record.exc_info is not None and record.exc_info[0] is RuntimeError
 
@@ -212,7 +238,7 @@ def test_failing_engine_listener_does_not_fail_the_flow(caplog):
 
     engine = greenflow.load(LinearFlow("f").add(Work("work")))
     engine.atom_notifier.register(ANY, broken)
-    with caplog.at_level(logging.ERROR, logger="greenflow.notifier"):
+    with caplog.at_level(logging.WARNING, logger="greenflow.notifier"):
         engine.run()
     assert engine.storage.get_flow_state() == states.SUCCESS
     assert caplog.records

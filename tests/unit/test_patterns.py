@@ -48,6 +48,51 @@ def test_flow_provides_and_requires_summarise_its_atoms():
     assert flow.requires == {"in"}
 
 
+def _shapes():
+    def x_retry(**kw):
+        return Times(2, name="r", **kw)
+
+    return {
+        "an atom requiring what it provides": LinearFlow("f").add(T("a", provides="x", requires=["x"])),
+        "a later provider in a linear flow": LinearFlow("f").add(
+            T("b", requires=["x"]), T("a", provides="x")
+        ),
+        "a sibling provider in an unordered flow": UnorderedFlow("f").add(
+            T("a", provides="x"), T("b", requires=["x"])
+        ),
+        "a provider in a graph flow": GraphFlow("f").add(T("b", requires=["x"]), T("a", provides="x")),
+        "a retry requiring what its flow provides": UnorderedFlow("f", retry=x_retry(requires=["x"])).add(
+            T("a", provides="x")
+        ),
+        "a retry providing what its flow requires": UnorderedFlow("f", retry=x_retry(provides="x")).add(
+            T("b", requires=["x"])
+        ),
+        "a nested unordered flow in a graph flow": GraphFlow("g").add(
+            UnorderedFlow("u").add(T("a", provides="y"), T("b", requires=["x", "y"])), T("c", provides="x")
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("shape", "expected"),
+    [
+        ("an atom requiring what it provides", {"x"}),
+        ("a later provider in a linear flow", {"x"}),
+        ("a sibling provider in an unordered flow", {"x"}),
+        ("a provider in a graph flow", set()),
+        ("a retry requiring what its flow provides", {"x"}),
+        ("a retry providing what its flow requires", set()),
+        ("a nested unordered flow in a graph flow", {"y"}),
+    ],
+)
+def test_flow_requires_is_what_the_compiled_flow_needs_from_outside(shape, expected):
+    from greenflow.compiler import compile_flow
+
+    flow = _shapes()[shape]
+    assert flow.requires == expected
+    assert set(compile_flow(flow).store_requires) == expected
+
+
 def test_linear_flow_links_each_item_to_the_next():
     a, b, c = T("a"), T("b"), T("c")
     flow = LinearFlow("f").add(a, b, c)
@@ -231,3 +276,26 @@ def test_flows_nested_deeper_than_the_limit_fail_to_compile_with_a_clear_error()
         compile_flow(flow)
     assert f"more than {MAX_NESTING_DEPTH} levels deep" in str(info.value)
     assert "flow 'f2999'" in str(info.value)
+
+
+def test_a_flow_built_and_run_per_request_leaves_no_reference_cycle_behind():
+    import gc
+
+    import greenflow
+
+    def one(i: int) -> None:
+        inner = UnorderedFlow("u").add(T("b"), T("c"))
+        flow = LinearFlow(f"f{i}", retry=Times(2)).add(T("a"), inner, GraphFlow("g").add(T("d")))
+        greenflow.load(flow).run()
+
+    one(-1)
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for i in range(20):
+            one(i)
+        assert gc.collect() == 0  # everything the runs made was freed by reference counting
+    finally:
+        if enabled:
+            gc.enable()

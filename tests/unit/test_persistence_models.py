@@ -245,7 +245,7 @@ def test_repr_names_the_record():
 # -- backends ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("conf", ["memory://", "memory", {"connection": "memory://"}])
+@pytest.mark.parametrize("conf", ["memory://", "memory", "memory:", {"connection": "memory://"}])
 def test_fetch_backend_builds_the_memory_backend(conf):
     backend = fetch_backend(conf)
     assert isinstance(backend, MemoryBackend)
@@ -279,3 +279,25 @@ def test_memory_backend_stores_and_destroys_logbooks():
         backend.get_logbook(book.uuid)
     with pytest.raises(NotFoundError):
         backend.destroy_logbook(book.uuid)
+
+
+def test_update_takes_the_fields_of_the_same_record_as_a_backend_returned_it():
+    fd = FlowDetail("f", "fd-1")
+    stored = FlowDetail("f", "fd-1")
+    stored.state = "SUCCESS"
+    stored.meta = {"k": 1}
+    td = TaskDetail("boot", "td-1")
+    stored.add(td)
+    assert fd.update(stored) is fd
+    assert (fd.state, fd.meta, fd.find_by_name("boot")) == ("SUCCESS", {"k": 1}, td)
+    mine = TaskDetail("boot", "td-1")
+    td.state, td.results = "SUCCESS", 17
+    assert mine.update(td) is mine
+    assert (mine.state, mine.results) == ("SUCCESS", 17)
+
+
+def test_update_refuses_another_record():
+    with pytest.raises(InvalidOptionError, match="not the same record"):
+        FlowDetail("f", "fd-1").update(FlowDetail("f", "fd-2"))
+    with pytest.raises(InvalidOptionError, match="not the same record"):
+        TaskDetail("a", "1").update(RetryDetail("a", "1"))

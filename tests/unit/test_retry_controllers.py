@@ -16,7 +16,7 @@ from greenflow.atoms import (
     Task,
     Times,
 )
-from greenflow.exceptions import InvalidOptionError
+from greenflow.exceptions import InvalidOptionError, NotFoundError
 from greenflow.failure import Failure
 from greenflow.patterns import LinearFlow
 
@@ -124,11 +124,11 @@ def test_times_revert_all_gives_up_with_revert_all():
     assert Times(1, revert_all=True).on_failure(_history(1)) is Decision.REVERT_ALL
 
 
-@pytest.mark.parametrize("bad", [0, -1, "3", 2.0, True, None])
-def test_times_attempts_must_be_a_positive_integer(bad):
+@pytest.mark.parametrize("bad", [-1, "3", 2.0, True, None])
+def test_times_attempts_must_be_a_non_negative_integer(bad):
     with pytest.raises(InvalidOptionError) as info:
         Times(bad)
-    assert "Times(attempts=...) must be an integer >= 1" in str(info.value)
+    assert "Times(attempts=...) must be an integer >= 0" in str(info.value)
     assert f"got {bad!r}" in str(info.value)
 
 
@@ -168,14 +168,29 @@ def test_for_each_retries_while_values_remain():
     assert ForEach(["a"], revert_all=True).on_failure(_history("a")) is Decision.REVERT_ALL
 
 
+def test_for_each_tries_a_value_listed_twice_twice():
+    retry = ForEach([3, 2, 3, 5])
+    assert retry.execute(_history(3, 2)) == 3
+    assert retry.execute(_history(3, 2, 3)) == 5
+    assert retry.on_failure(_history(3, 2, 3)) is Decision.RETRY
+    assert retry.on_failure(_history(3, 2, 3, 5)) is Decision.REVERT
+
+
 def test_for_each_accepts_any_non_string_iterable():
     assert ForEach(v for v in (1, 2)).execute(History()) == 1
     assert ForEach((1, 2)).execute(_history(1)) == 2
 
 
+def test_times_zero_never_retries_like_times_one():
+    assert Times(0).on_failure(_history(1)) is Decision.REVERT
+    assert Times(0, revert_all=True).on_failure(_history(1)) is Decision.REVERT_ALL
+
+
 def test_for_each_with_no_values_left_says_which_retry():
-    with pytest.raises(InvalidOptionError, match="retry 'zones' has no values left to try"):
+    with pytest.raises(NotFoundError, match=r"^No elements left to try in retry 'zones'"):
         ForEach(["a"], name="zones").execute(_history("a"))
+    with pytest.raises(NotFoundError, match=r"^No elements left"):
+        ForEach([], name="zones").execute(History())
 
 
 @pytest.mark.parametrize("bad", ["abc", b"abc", 5, {"a": 1}, None])

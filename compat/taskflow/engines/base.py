@@ -9,6 +9,7 @@ engine's own (``notifier``, ``atom_notifier``, ``compile()``, ``prepare()``,
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -63,13 +64,18 @@ class Compilation:
         return getattr(self._compiled, name)
 
 
+def _atoms_by_name(flow: Any) -> dict[str, Any]:
+    # A function of the flow, not a method: the storage must not keep the engine wrapper alive.
+    return {a.name: a for a in flow.iter_atoms()} if flow is not None else {}
+
+
 class Engine:
     """TaskFlow's engine API over a greenflow engine (``engine.greenflow_engine``)."""
 
     def __init__(self, engine: Any, options: Mapping[str, Any], flow: Any = None) -> None:
         self._engine = engine
         self._options = dict(options)
-        self._storage = Storage._of_engine(engine, self._atoms_by_name)
+        self._storage = Storage._of_engine(engine, functools.partial(_atoms_by_name, flow))
         self._tasks: dict[str, Any] | None = None
         self._flow = flow
         self._compilation: Compilation | None = None
@@ -79,9 +85,6 @@ class Engine:
         notifier.register(EVENT_UPDATE_PROGRESS, self._record_progress)
         for state in (states.RUNNING, states.SUCCESS, states.FAILURE):
             notifier.register(state, self._report_progress)
-
-    def _atoms_by_name(self) -> dict[str, Any]:
-        return {a.name: a for a in self._flow.iter_atoms()} if self._flow is not None else {}
 
     def _task(self, name: str) -> Any:
         if self._tasks is None:

@@ -9,6 +9,7 @@ given backend's logbook as TaskFlow does. What greenflow cannot honour raises.
 from __future__ import annotations
 
 import importlib
+import threading
 import urllib.parse
 import warnings
 import weakref
@@ -211,7 +212,8 @@ def _wrap(engine: Any, flow: Any, kind: str, options: Mapping[str, Any]) -> Engi
         cls = action_engine.ParallelActionEngine
     else:
         cls = action_engine.SerialActionEngine
-    return cls(engine, {"engine": kind, **options}, flow)
+    # TaskFlow's engine.options are the options it was given, the engine's name aside.
+    return cls(engine, {k: v for k, v in options.items() if k != "engine"}, flow)
 
 
 def load(
@@ -244,8 +246,20 @@ def load(
     wrapped = _wrap(gf_engine, flow, kind, options)
     if owned is not None:
         # TaskFlow's worker-based engine owns its executor: it lives as long as the engine.
-        weakref.finalize(wrapped, owned.shutdown)
+        weakref.finalize(wrapped, _shut_down_elsewhere, owned)
     return wrapped
+
+
+def _shut_down_elsewhere(executor: Any) -> None:
+    """Shut ``executor`` down on a thread of its own.
+
+    A finalizer runs wherever the garbage collector happens to run: in any
+    thread, possibly one holding a lock the shutdown needs (kombu's memory
+    transport closes its queues under the very mutex a thread collecting
+    garbage inside ``Queue.get`` holds), which deadlocked TaskFlow's worker
+    tests. A thread of its own holds nothing.
+    """
+    threading.Thread(target=executor.shutdown, name="taskflow-executor-shutdown", daemon=True).start()
 
 
 def run(flow: Any, store: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
@@ -280,6 +294,7 @@ def load_from_factory(
     """Build the flow with ``flow_factory``, record the factory in its flow detail, and load it."""
     if isinstance(flow_factory, str):
         flow_factory = _import_factory(flow_factory)
+    _gf_engines.factory_name(flow_factory)  # a factory a resumed run could not import fails first
     flow = flow_factory(*(factory_args or ()), **(factory_kwargs or {}))
     eng = load(flow, store=store, book=book, backend=backend, engine=engine, **kwargs)
     save_factory_details(

@@ -25,7 +25,7 @@ __all__ = [
     "TimingListener",
 ]
 
-_LOG = logging.getLogger(__name__)
+LOG = logging.getLogger(__name__)
 
 STARTING_STATES = frozenset((states.RUNNING, states.REVERTING))
 FINISHED_STATES = frozenset((*FINISH_STATES, states.REVERTED))
@@ -58,7 +58,7 @@ class DurationListener(Listener):
         super().deregister()
         for kind, timers in self._timers.items():
             if timers:
-                _LOG.warning("%s %s(s) did not enter %s states", len(timers), kind, sorted(FINISHED_STATES))
+                LOG.warning("%s %s(s) did not enter %s states", len(timers), kind, sorted(FINISHED_STATES))
             timers.clear()
 
     def _record_ending(self, elapsed: float, kind: str, name: str, state: str) -> None:
@@ -70,7 +70,7 @@ class DurationListener(Listener):
             else:
                 storage.update_atom_metadata(name, update)
         except StorageFailure:
-            _LOG.warning("could not store duration %s of %s %r", update, kind, name, exc_info=True)
+            LOG.warning("could not store duration %s of %s %r", update, kind, name, exc_info=True)
 
     def _task_receiver(self, state: str, details: Mapping[str, Any]) -> None:
         self._receiver(_TASK, details["task_name"], state)
@@ -128,7 +128,7 @@ class EventTimeListener(Listener):
             else:
                 storage.update_atom_metadata(name, update)
         except StorageFailure:
-            _LOG.warning("could not store %s", update, exc_info=True)
+            LOG.warning("could not store %s", update, exc_info=True)
 
     def _flow_receiver(self, state: str, details: Mapping[str, Any]) -> None:
         self._record(None, state)

@@ -10,15 +10,12 @@ raises with the reason), and ZooKeeper (``{'connection': 'zookeeper', 'hosts':
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from greenflow.persistence import fetch_backend
 
 __all__ = ["BACKEND_NAMESPACE", "backend", "fetch"]
-
-_BARE_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 
 #: TaskFlow's entry-point namespace of backends (accepted, unused).
 BACKEND_NAMESPACE = "taskflow.persistence"
@@ -30,9 +27,6 @@ def fetch(conf: Any, namespace: str = BACKEND_NAMESPACE, **kwargs: Any) -> Any:
         conf = {"connection": conf}
     if isinstance(conf, dict):
         conf = {**conf, **kwargs}
-        url = conf.get("connection")
-        if isinstance(url, str) and _BARE_SCHEME.fullmatch(url):
-            conf["connection"] = url[:-1]  # TaskFlow's 'dir:', 'zookeeper:': the kind alone
     return fetch_backend(conf)
 
 
