@@ -78,6 +78,13 @@ class Failure:
                     "Failure() needs an exception: call it inside an except block, "
                     "or use Failure.from_exception(exc)"
                 )
+            if not isinstance(current[1], Exception):
+                # SystemExit, KeyboardInterrupt...: not a failure to record, as in TaskFlow.
+                raise InvalidOptionError(
+                    f"Failure() captures an Exception; the current exception is "
+                    f"{type(current[1]).__name__}, which is not one (let it propagate, or record it "
+                    f"with Failure.from_exception(exc))"
+                )
             exc_info = current  # type: ignore[assignment]
         if exc_info is not None:
             self._capture(exc_info, _cause_chain(exc_info[1]))

@@ -489,14 +489,7 @@ class DirBackend:
             folders.add(os.path.dirname(path))
         staged.clear()
         for flow_uuid, owner in released:
-            holder = claimed.get(flow_uuid)
-            if holder is None:
-                try:
-                    holder = self.get_claim(flow_uuid)
-                except StorageError:
-                    holder = owner  # a corrupt claim of ours: remove it rather than keep the flow locked
-            if holder == owner:
-                self._remove("claims", flow_uuid)
+            if self._drop_claim(flow_uuid, owner, claimed.get(flow_uuid)):
                 claimed.pop(flow_uuid, None)
                 folders.add(os.path.join(self.path, "claims"))
         for folder in folders:
@@ -535,12 +528,19 @@ class DirBackend:
     def release_flow(self, flow_uuid: str, owner: str) -> None:
         """Drop ``owner``'s claim, if it holds one."""
         with self._locked(exclusive=True):
+            self._drop_claim(flow_uuid, owner)
+
+    def _drop_claim(self, flow_uuid: str, owner: str, holder: str | None = None) -> bool:
+        """Remove the claim if ``owner`` holds it (``holder``: the holder known already); whether it did."""
+        if holder is None:
             try:
                 holder = self.get_claim(flow_uuid)
             except StorageError:
                 holder = owner  # a corrupt claim of ours: remove it rather than keep the flow locked
-            if holder == owner:
-                self._remove("claims", flow_uuid)
+        if holder != owner:
+            return False
+        self._remove("claims", flow_uuid)
+        return True
 
     def __repr__(self) -> str:
         return f"DirBackend({self.path!r})"

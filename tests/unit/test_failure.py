@@ -52,6 +52,15 @@ def test_failure_outside_except_needs_an_exception():
         Failure()
 
 
+def test_failure_inside_except_refuses_what_is_not_an_exception():
+    try:
+        raise SystemExit(3)
+    except BaseException:
+        with pytest.raises(InvalidOptionError, match="the current exception is SystemExit"):
+            Failure()
+    assert Failure.from_exception(SystemExit(3)).exc_type_names == ("SystemExit", "BaseException")
+
+
 def test_from_exception_captures_an_exception_object():
     exc = ValueError("bad")
     failure = Failure.from_exception(exc)
