@@ -238,11 +238,18 @@ class Atom:
         #: may be keyed by the argument or, as in TaskFlow, by the symbol it is bound to.
         inject_keys = self.inject
         optional = self.optional
+        # What revert needs is required too: a revert must not fail for a missing input.
+        revert_optional = self.revert_optional_args
         self.requires: frozenset[str] = _shared(
             frozenset(
                 sym
                 for arg, sym in rebind_map.items()
                 if arg not in optional and arg not in inject_keys and sym not in inject_keys
+            )
+            | frozenset(
+                sym
+                for arg, sym in revert_map.items()
+                if arg not in revert_optional and arg not in inject_keys and sym not in inject_keys
             )
         )
 
@@ -270,9 +277,17 @@ class Atom:
             "revert_rebind",
             extra_skip=_RESERVED_REVERT_ARGS,
         )
+        if revert_rebind is None:
+            # An argument revert shares with execute is bound as execute's is (its rebind).
+            for arg in revert_rebind_map:
+                if arg in rebind_map:
+                    revert_rebind_map[arg] = rebind_map[arg]
         revert_map = {**rebind_map, **revert_rebind_map} if revert_takes_kwargs else dict(revert_rebind_map)
-        # Revert arguments that may be missing: revert-only ones and optional ones.
-        revert_optional_args = frozenset(a for a in revert_map if a not in rebind_map or a in optional)
+        # Revert arguments that may be missing: the ones with a default (in revert's
+        # signature, or in execute's for what revert receives through **kwargs).
+        revert_optional_args = frozenset(
+            a for a in revert_map if (a in revert_optional if a in revert_rebind_map else a in optional)
+        )
         return (
             rebind_map,
             optional,

@@ -478,8 +478,9 @@ class FlowCompiler:
         if revert_map == atom.rebind and atom.revert_optional_args == atom.optional:
             node.revert_args = args
         else:
+            # What only revert needs is required up front too (Atom.requires counts it).
             node.revert_args = tuple(
-                self._resolve_mapping(atom, revert_map, atom.revert_optional_args, scope)
+                self._resolve_mapping(atom, revert_map, atom.revert_optional_args, scope, record=True)
             )
 
     def _resolve_mapping(
@@ -513,7 +514,9 @@ class FlowCompiler:
                 yield ArgSource(arg, symbol, ARG_FROM_ATOM, provider, key, is_optional)
                 continue
             if record and not is_optional:
-                self._store_requires.setdefault(symbol, []).append(atom.name)
+                needed_by = self._store_requires.setdefault(symbol, [])
+                if atom.name not in needed_by:
+                    needed_by.append(atom.name)
             yield ArgSource(arg, symbol, ARG_FROM_STORE, symbol, _NO_KEY, is_optional)
 
     # -- checks and derived sets ----------------------------------------------------------

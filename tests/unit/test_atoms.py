@@ -425,3 +425,35 @@ def test_a_task_copy_gets_a_notifier_of_its_own():
     task.notifier.deregister_event(EVENT_UPDATE_PROGRESS)
     assert len(twin.notifier) == 1
     assert len(task.copy(retain_listeners=False).notifier) == 0
+
+
+# -- revert's arguments ---------------------------------------------------------------------------
+
+
+class NeedsToUndo(Task):
+    def execute(self, image):
+        raise RuntimeError("boot failed")
+
+    def revert(self, image, volume, result, flow_failures):
+        return (image, volume)
+
+
+def test_what_only_revert_needs_is_required_and_checked_before_the_run():
+    from greenflow.exceptions import MissingDependencyError
+
+    task = NeedsToUndo("boot")
+    assert task.requires == {"image", "volume"}
+    engine = greenflow.load(LinearFlow("f").add(task), store={"image": "cirros"})
+    with pytest.raises(MissingDependencyError, match="atom 'boot' requires 'volume'"):
+        engine.run()
+    assert NeedsToUndo("boot", inject={"volume": "v1"}).requires == {"image"}
+
+
+def test_revert_binds_an_argument_it_shares_with_execute_as_execute_does():
+    task = NeedsToUndo("boot", rebind={"image": "image_id"})
+    assert task.revert_rebind["image"] == "image_id"
+    assert task.requires == {"image_id", "volume"}
+    engine = greenflow.load(LinearFlow("f").add(task), store={"image_id": "cirros", "volume": "v1"})
+    with pytest.raises(RuntimeError, match="boot failed"):
+        engine.run()
+    assert engine.storage.get_revert_result("boot") == ("cirros", "v1")
