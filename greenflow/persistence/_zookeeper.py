@@ -18,6 +18,7 @@ is read raises ``NotFoundError``.
 
 Named ``zookeeper://h1:2181,h2:2181/path?timeout=10`` or TaskFlow's dict
 ``{'connection': 'zookeeper', 'hosts': ..., 'path': ..., 'timeout': ...}``;
+Its connections share its one session (closing one keeps it open);
 ``client=`` (or ``conf['client']``) shares a kazoo client with other backends
 and jobboards, which this backend then never stops. Under gevent or eventlet
 the client it makes uses kazoo's handler for that hub.
@@ -40,7 +41,7 @@ from greenflow.persistence._zookeeper_client import (
     zookeeper_conf_from_url,
 )
 
-__all__ = ["ZooKeeperBackend"]
+__all__ = ["ZooKeeperBackend", "ZooKeeperConnection"]
 
 _KINDS: Final = ("books", "flows", "atoms", "claims")
 _DEFAULT_PATH: Final = "/greenflow/persistence"
@@ -58,8 +59,27 @@ class _Race(Exception):
     """A transaction failed because another writer changed what it read: read and try again."""
 
 
+class ZooKeeperConnection:
+    """The backend's methods; ``close()`` leaves the session open (``backend.close()`` ends it).
+
+    TaskFlow's programs close a connection after each use (``contextlib.closing(
+    backend.get_connection())``): ending the session each time would reconnect on every call.
+    """
+
+    __slots__ = ("_backend",)
+
+    def __init__(self, backend: ZooKeeperBackend) -> None:
+        self._backend = backend
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+    def close(self) -> None:
+        """Nothing to release: connections share the backend's session."""
+
+
 class ZooKeeperBackend:
-    """Stores logbooks in ZooKeeper (see the module docstring); its own connection."""
+    """Stores logbooks in ZooKeeper (see the module docstring)."""
 
     writes_through = True
 
@@ -67,7 +87,9 @@ class ZooKeeperBackend:
         conf = dict(conf or {})
         client = conf.pop("client", None) or client
         url = conf.get("connection", "zookeeper")
-        if not isinstance(url, str) or url.split("://", 1)[0].split("+", 1)[0] not in SCHEMES:
+        # 'zookeeper://...', or the kind alone: 'zookeeper' and TaskFlow's 'zookeeper:'.
+        kind = url.split("://", 1)[0].removesuffix(":").split("+", 1)[0] if isinstance(url, str) else None
+        if kind not in SCHEMES:
             raise InvalidOptionError(f"a ZooKeeper backend is named zookeeper://..., got {url!r}")
         if "://" in url:
             conf = {**zookeeper_conf_from_url(url), **conf}
@@ -94,9 +116,9 @@ class ZooKeeperBackend:
         self._started = False
         self._ready = False
 
-    def get_connection(self) -> ZooKeeperBackend:
-        """This backend is its own connection (kazoo's client is safe to share)."""
-        return self
+    def get_connection(self) -> ZooKeeperConnection:
+        """A connection on the backend's one session (kazoo's client is safe to share)."""
+        return ZooKeeperConnection(self)
 
     def close(self) -> None:
         """End the backend's session if it made its client (a shared client is left running)."""

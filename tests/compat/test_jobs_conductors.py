@@ -149,6 +149,7 @@ def test_fetch_kinds_and_unsupported_boards(redis_conf: dict[str, Any]) -> None:
 def test_taskflow_zookeeper_conf_fetches_a_working_board(zookeeper_hosts: str) -> None:
     """TaskFlow's ZooKeeper conf (as Octavia writes it) gives a real board: post, claim, consume."""
     from taskflow.jobs import backends as job_backends
+    from taskflow.jobs import base as job_base
     from taskflow.jobs.backends import impl_zookeeper
 
     conf = {
@@ -164,8 +165,11 @@ def test_taskflow_zookeeper_conf_fetches_a_working_board(zookeeper_hosts: str) -
         (listed,) = board.iterjobs(only_unclaimed=True)
         board.claim(listed, "controller-1")
         assert board.find_owner(job) == "controller-1" and listed.state == "CLAIMED"
+        removed: list[Any] = []
+        board.notifier.register(job_base.REMOVAL, lambda event, details: removed.append(details["job"]))
         board.consume(listed, "controller-1")
-        assert board.job_count == 0
+        assert board.job_count == 0 and removed == [listed]
+        assert impl_zookeeper.ZookeeperJobBoard.MIN_ZK_VERSION == (3, 4, 0)
         board.destroy()
 
 

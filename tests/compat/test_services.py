@@ -92,6 +92,15 @@ def test_taskflow_utility_modules_import_with_the_names_services_use(module: str
         assert hasattr(mod, name), f"{module}.{name}"
 
 
+def test_persistence_fetch_takes_taskflow_bare_scheme_connections(tmp_path: Any) -> None:
+    from taskflow.persistence import backends as persistence_backends
+    from taskflow.persistence.backends import impl_dir
+
+    for name in ("dir:", "file:", "dir"):
+        with persistence_backends.backend({"connection": name, "path": str(tmp_path / "store")}) as backend:
+            assert isinstance(backend, impl_dir.DirBackend)
+
+
 def test_taskflow_logging_levels_and_trace_logger() -> None:
     import logging
 

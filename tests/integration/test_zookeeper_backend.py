@@ -31,7 +31,12 @@ def test_url_and_taskflow_dict_configurations(zookeeper_hosts: str) -> None:
         assert isinstance(by_url, ZooKeeperBackend) and (by_url.hosts, by_url.path) == (zookeeper_hosts, path)
         assert (by_dict.hosts, by_dict.path, by_dict.timeout) == (zookeeper_hosts, path, 5.0)
         book = LogBook("b")
-        by_url.get_connection().save_logbook(book)
+        conn = by_url.get_connection()
+        conn.save_logbook(book)
+        session = by_url._client.client_id
+        conn.close()  # as TaskFlow's programs do after each use: the session stays open
+        assert by_url.get_connection().get_logbook(book.uuid).name == "b"
+        assert by_url._client.client_id == session
         assert by_dict.get_connection().get_logbook(book.uuid).name == "b"
         by_dict.get_connection().clear_all()
     finally:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from greenflow.jobs import JobBoard, fetch_jobboard
+from taskflow.jobs.base import emit_removals
 
 __all__ = ["BACKEND_NAMESPACE", "backend", "fetch"]
 
@@ -32,9 +33,15 @@ def fetch(name: str, conf: Any, namespace: str = BACKEND_NAMESPACE, **kwargs: An
         url = conf["board"]
         conf = {**conf, "board": url.split("://", 1)[0].split("+", 1)[0], "url": url}
     kind = conf.get("board") if isinstance(conf, dict) else str(conf).split(":", 1)[0]
-    if kind in ("zookeeper", "zk", "kazoo") and isinstance(conf, dict):
-        conf = {k: v for k, v in conf.items() if k not in _ZOOKEEPER_IGNORED}
-    return fetch_jobboard(name, conf, **kwargs)
+    if kind in ("zookeeper", "zk", "kazoo"):
+        from taskflow.jobs.backends.impl_zookeeper import ZookeeperJobBoard
+
+        if isinstance(conf, dict):
+            conf = {k: v for k, v in conf.items() if k not in _ZOOKEEPER_IGNORED}
+        else:
+            conf = {"url": str(conf)}
+        return ZookeeperJobBoard(name, conf, **kwargs)
+    return emit_removals(fetch_jobboard(name, conf, **kwargs))
 
 
 @contextlib.contextmanager

@@ -6,10 +6,13 @@
 store TaskFlow wrote is not read.
 """
 
-from greenflow.persistence._zookeeper import ZooKeeperBackend
+from greenflow.persistence._zookeeper import ZooKeeperBackend, ZooKeeperConnection
 
-#: TaskFlow's name; the backend is its own connection.
+#: The oldest ZooKeeper TaskFlow's backend works with (``(major, minor, patch)``).
+MIN_ZK_VERSION = (3, 4, 0)
+
+#: TaskFlow's names.
 ZkBackend = ZooKeeperBackend
-ZkConnection = ZooKeeperBackend
+ZkConnection = ZooKeeperConnection
 
-__all__ = ["ZkBackend", "ZkConnection"]
+__all__ = ["MIN_ZK_VERSION", "ZkBackend", "ZkConnection"]
