@@ -39,6 +39,9 @@ from greenflow.jobs._base import BACKING_OFF, Claim, Job, JobBoard, mask_url
 __all__ = ["EtcdJobBoard", "etcd_conf_from_url"]
 
 _DEFAULT_PATH: Final = "/greenflow/jobs"
+# How often a finish or an extension is tried again when its transaction lost a race with
+# another change of the same still-held claim (this process's heartbeat, say).
+_RACE_ATTEMPTS: Final = 5
 _OPTIONS: Final = frozenset(
     {
         "host",
@@ -319,23 +322,27 @@ class EtcdJobBoard(JobBoard):
             return self._held(claim) is not None
 
     def _extend(self, claims: list[Claim], expiry: float) -> list[bool]:
-        flags = []
         with self._translate("extend claims on"):
-            for claim in claims:
-                held = self._held(claim)
-                owner_key = self._k("owners", claim.job)
-                ok = held is not None and (
-                    self._txn(
-                        [
-                            self._mod_is(self._k("jobs", claim.job), claim.token),
-                            self._mod_is(owner_key, held[0]),
-                        ],
-                        [self._put(owner_key, self._owner_data(claim.owner, time.time() + expiry))],
-                    )
-                    is not None
-                )
-                flags.append(ok)
-        return flags
+            return [self._extend_one(claim, expiry) for claim in claims]
+
+    def _extend_one(self, claim: Claim, expiry: float) -> bool:
+        owner_key = self._k("owners", claim.job)
+        for _ in range(_RACE_ATTEMPTS):
+            held = self._held(claim)
+            if held is None:
+                return False
+            compare = [
+                self._mod_is(self._k("jobs", claim.job), claim.token),
+                self._mod_is(owner_key, held[0]),
+            ]
+            extended = self._put(owner_key, self._owner_data(claim.owner, time.time() + expiry))
+            if self._txn(compare, [extended]) is not None:
+                return True
+        raise JobError(
+            f"jobboard {self.name!r} could not extend the claim on job {claim.job}: the claim of "
+            f"{claim.owner!r} (token {claim.token}) still holds, but its keys changed under each of "
+            f"{_RACE_ATTEMPTS} attempts"
+        )
 
     def _expires_in(self, job_uuid: str) -> float | None:
         with self._translate("read a claim's expiry on"):
@@ -348,46 +355,67 @@ class EtcdJobBoard(JobBoard):
     def _fenced_finish(
         self, action: str, job: Job, claim: Claim, reason: str | None, retry_after: float | None
     ) -> int:
-        job_key, owner_key = self._k("jobs", job.uuid), self._k("owners", job.uuid)
-        abandons_key = self._k("abandons", job.uuid)
         with self._translate(f"{action} a job on"):
-            found = self._get(job_key)
+            found = self._get(self._k("jobs", job.uuid))
             if found is None:
                 raise JobNotFoundError(
                     f"cannot {action} job {job.name!r} ({job.uuid}): it is not on board {self.name!r}"
                 )
-            held = self._held(claim)
-            if held is None:
-                raise self._claim_lost(action, job, claim)
-            counted = self._get(abandons_key)
-            count = 0 if counted is None else int(counted[0] or 0)
-            compare = [self._mod_is(job_key, claim.token), self._mod_is(owner_key, held[0])]
-            compare.append(
-                self._mod_is(abandons_key, 0 if counted is None else int(counted[1]["mod_revision"]))
-            )
-            ops: list[dict[str, Any]] = []
-            if action == "abandon":
-                if retry_after:
-                    ops.append(self._put(job_key, found[0]))  # a new claim generation: the old token is void
-                    ops.append(self._put(owner_key, self._owner_data(BACKING_OFF, time.time() + retry_after)))
-                else:
-                    ops.append(self._delete(owner_key))
-                if reason:
-                    count += 1
-                    ops.append(self._put(abandons_key, str(count)))
+            for _ in range(_RACE_ATTEMPTS):
+                count = self._finish_attempt(action, job, claim, reason, retry_after, found[0])
+                if count is not None:
+                    return count
+        raise JobError(
+            f"jobboard {self.name!r} could not {action} job {job.name!r} ({job.uuid}): the claim of "
+            f"{claim.owner!r} (token {claim.token}) still holds, but its keys changed under each of "
+            f"{_RACE_ATTEMPTS} attempts"
+        )
+
+    def _finish_attempt(
+        self,
+        action: str,
+        job: Job,
+        claim: Claim,
+        reason: str | None,
+        retry_after: float | None,
+        posting: bytes,
+    ) -> int | None:
+        """One transaction finishing ``job``: the abandon count, or ``None`` if it lost a race.
+
+        ``ClaimLostError`` when ``claim`` no longer holds the job.
+        """
+        job_key, owner_key = self._k("jobs", job.uuid), self._k("owners", job.uuid)
+        abandons_key = self._k("abandons", job.uuid)
+        held = self._held(claim)
+        if held is None:
+            raise self._claim_lost(action, job, claim)
+        counted = self._get(abandons_key)
+        count = 0 if counted is None else int(counted[0] or 0)
+        compare = [self._mod_is(job_key, claim.token), self._mod_is(owner_key, held[0])]
+        compare.append(self._mod_is(abandons_key, 0 if counted is None else int(counted[1]["mod_revision"])))
+        ops: list[dict[str, Any]] = []
+        if action == "abandon":
+            if retry_after:
+                ops.append(self._put(job_key, posting))  # a new claim generation: the old token is void
+                ops.append(self._put(owner_key, self._owner_data(BACKING_OFF, time.time() + retry_after)))
             else:
-                if action == "trash":
-                    record = {
-                        **job.to_posting(),
-                        "reason": reason,
-                        "trashed_by": claim.owner,
-                        "trashed_on": time.time(),
-                    }
-                    ops.append(self._put(self._k("trash", job.uuid), self._dumps(record)))
-                ops.extend([self._delete(job_key), self._delete(owner_key), self._delete(abandons_key)])
-                count = 0
-            if self._txn(compare, ops) is None:
-                raise self._claim_lost(action, job, claim)
+                ops.append(self._delete(owner_key))
+            if reason:
+                count += 1
+                ops.append(self._put(abandons_key, str(count)))
+        else:
+            if action == "trash":
+                record = {
+                    **job.to_posting(),
+                    "reason": reason,
+                    "trashed_by": claim.owner,
+                    "trashed_on": time.time(),
+                }
+                ops.append(self._put(self._k("trash", job.uuid), self._dumps(record)))
+            ops.extend([self._delete(job_key), self._delete(owner_key), self._delete(abandons_key)])
+            count = 0
+        if self._txn(compare, ops) is None:
+            return None  # the next attempt's read says whether the claim still holds
         return count
 
     def _abandons(self, job_uuid: str) -> int:

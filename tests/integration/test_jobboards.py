@@ -381,13 +381,19 @@ def test_zookeeper_url_and_dict_configurations(zookeeper_hosts: str) -> None:
         fetch_jobboard("b", {"board": "zookeeper", "path": "jobs"})
 
 
-def test_zookeeper_finish_and_extend_survive_the_holders_own_heartbeat_in_between(
-    zookeeper_board_url: str,
+@pytest.mark.parametrize("kind", ["zookeeper", "etcd"])
+def test_finish_and_extend_survive_the_holders_own_heartbeat_in_between(
+    kind: str, request: pytest.FixtureRequest
 ) -> None:
-    """A heartbeat extending the claim between a finish's read and its commit is not a lost claim."""
-    from greenflow.jobs._zookeeper import ZooKeeperJobBoard
+    """A heartbeat extending the claim between a finish's read and its commit is not a lost claim.
 
-    class HeartbeatAfterEachRead(ZooKeeperJobBoard):
+    (The ZooKeeper and etcd boards compare the owner record's version, which an extension
+    changes; the Redis and SQL boards check the token alone.)
+    """
+    url = request.getfixturevalue(f"{kind}_board_url")
+    board_class = type(fetch_jobboard("probe", url))
+
+    class HeartbeatAfterEachRead(board_class):  # type: ignore[misc, valid-type]
         """Extends the claim, as a heartbeat thread would, right after each claim check reads it."""
 
         heart: JobBoard
@@ -400,8 +406,8 @@ def test_zookeeper_finish_and_extend_survive_the_holders_own_heartbeat_in_betwee
                 assert self.heart.extend_many([claim], 30) == [True]
             return held
 
-    with jobboard("heart", zookeeper_board_url) as heart:
-        board = HeartbeatAfterEachRead("racy", {"url": zookeeper_board_url})
+    with jobboard("heart", url) as heart:
+        board = HeartbeatAfterEachRead("racy", {"url": url})
         board.heart = heart
         with board:
             job = board.post("j")
