@@ -32,7 +32,6 @@ its ``inject=``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -41,6 +40,7 @@ from greenflow.atoms import History, Retry
 from greenflow.compiler import ARG_FROM_ATOM, ARG_FROM_INJECT, ARG_FROM_STORE
 from greenflow.exceptions import DuplicateNameError, InvalidOptionError, NotFoundError
 from greenflow.failure import Failure
+from greenflow.hubs import resolve_hub
 from greenflow.persistence import AtomDetail, FlowDetail, RetryDetail, TaskDetail
 from greenflow.storage import Storage as _CoreStorage
 
@@ -90,10 +90,12 @@ class Storage:
                 f"Storage() needs a flow detail (taskflow.persistence.models.FlowDetail), "
                 f"got {type(flow_detail).__name__} {flow_detail!r}"
             )
-        if scope_fetcher is not None and not callable(scope_fetcher):
-            raise InvalidOptionError(f"Storage(scope_fetcher=) must be callable, got {scope_fetcher!r}")
+        if scope_fetcher is not None:
+            raise InvalidOptionError(
+                "Storage(scope_fetcher=) is not supported: what an atom sees is its engine's "
+                "(use engine.storage.fetch_mapped_args(..., atom_name=))"
+            )
         self._core = _CoreStorage(flow_detail, backend)
-        self._scope_fetcher = scope_fetcher
         self._engine: Any = None
         self._atoms_of_engine: Mapping[str, Any] = {}
         # A storage used on its own learns its atoms from ensure_atom(), in call order.
@@ -103,19 +105,19 @@ class Storage:
         #: The failures saved through this storage, ``{atom name: {intention: Failure}}``: the live
         #: ones (with their traceback) win over a record's, which may have been read back from a backend.
         self._failures: dict[str, dict[str, Failure]] = {}
-        self._lock = threading.Lock()  # held for the records' test-and-set only, never across a switch
+        # From the hub: a write under it may wait on a database, which switches green threads.
+        self._lock = resolve_hub(None).Lock()
 
     @classmethod
     def _of_engine(cls, engine: Any, atoms: Callable[[], Mapping[str, Any]]) -> Storage:
         """The storage of a greenflow ``engine``; ``atoms()`` maps its atoms' names to the atoms."""
         self = cls.__new__(cls)
         self._core = engine.storage
-        self._scope_fetcher = None
         self._engine = engine
         self._atoms_of_engine = _LazyMap(atoms)
         self._order, self._save_as, self._atom_transient = [], {}, {}
         self._failures = {}
-        self._lock = threading.Lock()
+        self._lock = engine.hub.Lock()
         return self
 
     # -- the flow ----------------------------------------------------------------------------
