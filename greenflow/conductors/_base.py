@@ -454,6 +454,10 @@ class Conductor:
                 (engine.run, "running"),
             ):
                 self._notifier.notify(f"{event}_start", details)
+                if self._stopping.is_set():
+                    # stop() came before this stage: an engine suspended before it runs would
+                    # start anyway (run() begins afresh), so the job is given back unrun.
+                    return False
                 stage()
                 self._notifier.notify(f"{event}_end", details)
         except ClaimLostError:
