@@ -22,10 +22,12 @@ TaskFlow's semantics, kept here and not in greenflow's core:
   symbols ``Name ... is not mapped``, missing results ``Unable to find result``,
   as TaskFlow's do (callers match on them).
 
-Injected values are greenflow's (``meta['injected']`` of the flow detail, or the
-``_TaskFlow_INJECTOR`` atom detail of a record TaskFlow wrote); values injected
-into one atom (``inject_atom_args``) exist only in a storage used on its own:
-an engine takes an atom's own values from its ``inject=``.
+Injected values: an engine's storage keeps greenflow's layout (``meta['injected']``
+of the flow detail, or the ``_TaskFlow_INJECTOR`` atom detail of a record TaskFlow
+wrote); a storage used on its own writes TaskFlow's (that atom detail), which
+greenflow's engines read too. Values injected into one atom (``inject_atom_args``)
+exist only in a storage used on its own: an engine takes an atom's own values from
+its ``inject=``.
 """
 
 from __future__ import annotations
@@ -483,9 +485,49 @@ class Storage:
     # -- injected values --------------------------------------------------------------------------
 
     def inject(self, pairs: Mapping[str, Any] | Iterable[tuple[str, Any]], transient: bool = False) -> None:
-        """Add values any atom can require by name (``transient``: kept in this process only)."""
+        """Add values any atom can require by name (``transient``: kept in this process only).
+
+        A storage used on its own keeps persisted values where TaskFlow does, in the
+        ``_TaskFlow_INJECTOR`` atom detail (made on first use), unless its flow detail
+        already holds greenflow's injected values; an engine's storage keeps greenflow's layout.
+        """
+        values = dict(pairs)
         with self._lock:
-            self._core.inject(pairs, transient=transient)
+            fd = self.flow_detail
+            if transient or self._engine is not None or "injected" in fd.meta:
+                self._core.inject(values, transient=transient)
+                return
+            for key in values:
+                if not isinstance(key, str):
+                    raise InvalidOptionError(f"injected names must be strings, got {key!r} in {values!r}")
+            problem = self._core.unsaveable(INJECTOR_NAME, values, what="injected value")
+            if problem is not None:
+                problem.reraise()
+            injector = fd.find_by_name(INJECTOR_NAME)
+            if injector is None:
+                injector = TaskDetail(INJECTOR_NAME)
+                injector.state = states.SUCCESS
+                injector.results = values
+                fd.add(injector)
+                self._core.save_flow()  # stores the new atom detail with the flow detail
+                return
+            if not isinstance(injector.results, dict):
+                raise InvalidOptionError(
+                    f"flow detail {fd.name!r}: its {INJECTOR_NAME!r} atom detail holds "
+                    f"{type(injector.results).__name__} {injector.results!r:.100}, not the injected values"
+                )
+            injector.results = {**injector.results, **values}
+            self._core.save_atom(injector)
+
+    def _lookup_injected(self, name: str) -> tuple[bool, Any]:
+        found = self._core.lookup_injected(name)
+        if found[0] or self._engine is not None:
+            return found  # type: ignore[no-any-return]
+        # An injector this storage made after the core storage read the flow detail.
+        injector = self.flow_detail.find_by_name(INJECTOR_NAME)
+        if injector is not None and isinstance(injector.results, dict) and name in injector.results:
+            return True, injector.results[name]
+        return False, None
 
     def inject_atom_args(
         self, atom_name: str, pairs: Mapping[str, Any] | Iterable[tuple[str, Any]], transient: bool = True
@@ -561,15 +603,19 @@ class Storage:
     def _injected_names(self, providers: _Providers) -> list[str]:
         # The core storage's fetch_all() holds every injected value (and, for an engine's,
         # the atoms' latest results: a provided name counts only if it was injected too).
-        return [
+        names = [
             name
             for name in self._core.fetch_all()
             if name not in providers or self._core.lookup_injected(name)[0]
         ]
+        injector = self.flow_detail.find_by_name(INJECTOR_NAME) if self._engine is None else None
+        if injector is not None and isinstance(injector.results, dict):
+            names.extend(n for n in injector.results if n not in names)
+        return names
 
     def _values(self, name: str, providers: _Providers) -> list[Any]:
         values = []
-        present, value = self._core.lookup_injected(name)
+        present, value = self._lookup_injected(name)
         if present:
             values.append(value)
         for atom_name, key in providers.get(name, ()):
@@ -692,7 +738,7 @@ class Storage:
         for bound, name in args_mapping.items():
             if bound in optional:
                 continue
-            if self._atom_injected(atom_name, name)[0] or self._core.lookup_injected(name)[0]:
+            if self._atom_injected(atom_name, name)[0] or self._lookup_injected(name)[0]:
                 continue
             if name in providers and any(p != atom_name for p, _ in providers[name]):
                 continue  # some other atom will provide it

@@ -169,8 +169,19 @@ class Engine:
         """
         for state in self.run_iter():
             if state == WAITING:
-                assert self._wakeup is not None
-                self._wakeup.wait(None)
+                self.wait_step()
+
+    def wait_step(self, timeout: float | None = None) -> None:
+        """After ``run_iter()`` yielded ``WAITING``: wait until it can step on (or ``timeout`` passes).
+
+        Only the calling thread or green thread waits (on a green hub the hub
+        runs on). ``run()`` is ``run_iter()`` with this after each ``WAITING``;
+        a driver that steps many engines waits on a wakeup of its own instead
+        (``set_wakeup``). Returns at once when the engine is not waiting.
+        """
+        wakeup = self._wakeup
+        if wakeup is not None:
+            wakeup.wait(timeout)
 
     def run_iter(self) -> Iterator[str]:
         """Run step by step, yielding flow states and ``WAITING``; never blocks inside a step.

@@ -145,3 +145,21 @@ def test_taskflow_spellings_live_in_compat_and_reach_the_core_as_its_own_names()
     assert engines.load(_flow(), engine="default").greenflow_engine.options.engine == "serial"
     engine = engines.load(_flow())
     assert [state for state in engine.iter_run() if state != "WAITING"][-1] == "SUCCESS"
+
+
+def test_run_iter_waits_for_running_atoms_itself_as_taskflow_does():
+    import time as _time
+
+    from taskflow import engines, task
+    from taskflow.patterns import unordered_flow
+
+    class Slow(task.Task):
+        def execute(self):
+            _time.sleep(0.2)
+            return 1
+
+    flow = unordered_flow.Flow("slow").add(Slow("a"), Slow("b"))
+    engine = engines.load(flow, engine="parallel", executor="threaded", max_workers=2)
+    seen = list(engine.run_iter())  # a caller that only iterates, as TaskFlow's examples do
+    assert seen[-1] == "SUCCESS"
+    assert seen.count("WAITING") <= 4  # one per finished atom or so: never a busy loop

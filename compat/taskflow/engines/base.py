@@ -16,6 +16,7 @@ from typing import Any
 from greenflow import states
 from greenflow.atoms import EVENT_UPDATE_PROGRESS, Task
 from greenflow.compiler import RETRY as _RETRY
+from greenflow.engines import WAITING as _WAITING
 from taskflow.storage import Storage
 
 __all__ = ["Compilation", "Engine", "Storage"]
@@ -149,8 +150,17 @@ class Engine:
         self._engine.run()
 
     def run_iter(self, timeout: float | None = None) -> Iterator[str]:
-        """Run step by step, yielding greenflow's states: RUNNING, WAITING and the end state."""
-        return self._engine.run_iter()
+        """Run step by step, yielding greenflow's states: RUNNING, WAITING and the end state.
+
+        As in TaskFlow, the iterator waits for running atoms itself: after
+        each ``WAITING`` it resumes once an atom has finished (or ``timeout``
+        seconds have passed), so a caller that just iterates never spins.
+        """
+        engine = self._engine
+        for state in engine.run_iter():
+            yield state
+            if state == _WAITING:
+                engine.wait_step(timeout)
 
     #: TaskFlow's older name of ``run_iter``.
     iter_run = run_iter
