@@ -46,7 +46,7 @@ from greenflow.executors import ExecutorError
 from greenflow.hubs import resolve_hub
 from greenflow.jobs import FencedBackend, Job, JobBoard, Lease
 from greenflow.notifier import Notifier
-from greenflow.persistence import FlowDetail
+from greenflow.persistence import Backend, FlowDetail
 
 __all__ = ["Conductor", "ConductorEntity"]
 
@@ -418,7 +418,7 @@ class Conductor:
             backend = FencedBackend(backend, lease)
         return self._load_engine(flow_detail, store, backend)
 
-    def _load_engine(self, flow_detail: FlowDetail, store: dict[str, Any], backend: Any) -> Any:
+    def _load_engine(self, flow_detail: FlowDetail, store: dict[str, Any], backend: Backend | None) -> Any:
         """Load the engine for a job's flow detail (compat/ loads TaskFlow's engine wrapper here)."""
         options = dict(self._engine_options)
         if self._engine is not None:
@@ -454,6 +454,10 @@ class Conductor:
                 (engine.run, "running"),
             ):
                 self._notifier.notify(f"{event}_start", details)
+                if self._stopping.is_set():
+                    # stop() came before this stage: an engine suspended before it runs would
+                    # start anyway (run() begins afresh), so the job is given back unrun.
+                    return False
                 stage()
                 self._notifier.notify(f"{event}_end", details)
         except ClaimLostError:

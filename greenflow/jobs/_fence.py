@@ -26,6 +26,7 @@ from typing import Any
 
 from greenflow.exceptions import ClaimLostError, JobError, StorageError
 from greenflow.jobs._base import Claim, Job, JobBoard
+from greenflow.persistence import Backend
 
 __all__ = ["FencedBackend", "FencedConnection", "Lease"]
 
@@ -151,7 +152,7 @@ class FencedConnection:
 class FencedBackend:
     """The persistence backend a job's engine records into, fenced on the job's lease."""
 
-    def __init__(self, backend: Any, lease: Lease) -> None:
+    def __init__(self, backend: Backend, lease: Lease) -> None:
         self._backend = backend
         self._lease = lease
         self.writes_through: bool = bool(getattr(backend, "writes_through", False))

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook
 
-__all__ = ["Backend", "Connection"]
+__all__ = ["Backend", "Connection", "GroupCommitBackend"]
 
 
 class Connection(Protocol):
@@ -79,3 +79,24 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release every resource the backend holds."""
+
+
+class GroupCommitBackend(Backend, Protocol):
+    """A backend that writes a round of many engines' records at once (``greenflow.persistence._writer``).
+
+    Rows are made by the backend when a transition is recorded (``atom_row``,
+    ``flow_row``, ``book_rows``), so the writer never reads objects an engine
+    is changing; ``write_batch`` returns one error (or ``None``) per group.
+    """
+
+    def write_batch(self, groups: list[Any]) -> list[BaseException | None]:
+        """Write every group of a round; the error of each group, or ``None``."""
+
+    def atom_row(self, detail: AtomDetail) -> Any:
+        """The stored form of ``detail`` as it is now."""
+
+    def flow_row(self, flow_detail: FlowDetail) -> Any:
+        """The stored form of ``flow_detail``'s own fields as they are now."""
+
+    def book_rows(self, book: LogBook) -> Any:
+        """The stored forms that create ``book`` with its flow and atom details."""

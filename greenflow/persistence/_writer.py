@@ -33,7 +33,9 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
+
+from greenflow.persistence._base import Backend, GroupCommitBackend
 
 __all__ = ["GroupWriter", "WriteGroup", "WriteTicket", "writer_for"]
 
@@ -108,7 +110,7 @@ class WriteTicket:
 class GroupWriter:
     """The writer of one backend on one hub (see the module docstring)."""
 
-    def __init__(self, backend: Any, hub: Any) -> None:
+    def __init__(self, backend: GroupCommitBackend, hub: Any) -> None:
         self.backend = backend
         self.hub = hub
         self._lock = threading.Lock()  # guards the queue only; never held across a switch
@@ -167,7 +169,7 @@ _LOCK = threading.Lock()
 _WRITERS: weakref.WeakKeyDictionary[Any, dict[str, GroupWriter]] = weakref.WeakKeyDictionary()
 
 
-def writer_for(backend: Any, hub: Any) -> GroupWriter | None:
+def writer_for(backend: Backend, hub: Any) -> GroupWriter | None:
     """The writer of ``backend`` on ``hub`` (made on first use); ``None`` if it cannot group-commit."""
     if not callable(getattr(backend, "write_batch", None)):
         return None
@@ -178,5 +180,5 @@ def writer_for(backend: Any, hub: Any) -> GroupWriter | None:
             return None
         writer = per_hub.get(hub.name)
         if writer is None:
-            writer = per_hub[hub.name] = GroupWriter(backend, hub)
+            writer = per_hub[hub.name] = GroupWriter(cast(GroupCommitBackend, backend), hub)
     return writer

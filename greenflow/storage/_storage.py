@@ -148,7 +148,7 @@ class Storage:
         From now until ``detach()`` transitions are pending until ``commit()``
         hands them to the writer; claims and releases go through it too.
         """
-        if not self._writes:
+        if not self._writes or self.backend is None:
             return
         from greenflow.persistence._writer import writer_for
 

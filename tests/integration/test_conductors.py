@@ -165,6 +165,22 @@ def test_stop_suspends_running_jobs_and_abandons_them(board: JobBoard, backend: 
     assert _flow_states(backend) == {"slow": states.SUCCESS}
 
 
+def test_stop_before_a_job_starts_running_gives_it_back_unrun(board: JobBoard, backend: Any) -> None:
+    """stop() between the job's stages (here: at 'running_start') abandons it before any atom runs."""
+    job = board.post_flow("early", job_flows.linear, (2, 0.0), store={"job_key": "k"})
+    conductor = BlockingConductor("c1", board, persistence=backend, claim_expiry=5)
+    conductor.notifier.register("running_start", lambda event, details: conductor.stop())
+    events: list[str] = []
+    conductor.notifier.register(conductor.notifier.ANY, lambda event, details: events.append(event))
+    runner = threading.Thread(target=conductor.run, daemon=True)
+    runner.start()
+    assert conductor.wait(10)
+    assert conductor.counts["abandoned"] == 1 and "job_abandoned" in events
+    assert "running_end" not in events and "job_consumed" not in events
+    assert board.job_count == 1 and board.find_owner(job) is None
+    assert _flow_states(backend) != {"early": states.SUCCESS}
+
+
 def test_conductor_options_are_checked(board: JobBoard) -> None:
     with pytest.raises(InvalidOptionError, match="unknown conductor kind 'speedy'"):
         fetch_conductor("speedy", "c", board)
