@@ -27,7 +27,7 @@ from greenflow.states import (
 )
 from greenflow.states import check_flow_transition as _check_flow_transition
 
-# Job states (jobboards are not supported yet; the names are).
+# Job states (the states of greenflow's jobs, under TaskFlow's names).
 CLAIMED = "CLAIMED"
 COMPLETE = "COMPLETE"
 UNCLAIMED = "UNCLAIMED"

@@ -2,8 +2,9 @@
 
 ``engine='serial'``/``'default'`` runs atoms one at a time in the caller;
 ``engine='parallel'`` runs independent atoms on ``executor=`` (``'greenthreaded'``,
-``'threaded'``, ``'processes'`` or an executor object). The worker-based
-engine is not supported yet (``load(engine='worker-based')`` raises).
+``'threaded'``, ``'processes'`` or an executor object);
+``engine='worker-based'`` runs them on greenflow's remote workers (``url=``,
+``exchange=``, ``topics=``).
 """
 
 from taskflow.engines.helpers import (
