@@ -44,11 +44,11 @@ VERSION = "6.5.0"
 WHEEL_SHA256 = "6f71f24f8b39833647e4aa71badbf441ff4abfab51ee8ae837f9dbb1fff08ea6"
 
 #: Floors: the run fails below them (the issue's targets: all 36 runnable examples and
-#: 1,012 unit tests). The unit floor sits a little under the last count (794, with the
+#: 1,012 unit tests). The unit floor sits a little under the last count (795, with the
 #: ZooKeeper modules, on a loaded machine): about ten of TaskFlow's parallel-engine tests
 #: depend on timing and fail on a loaded 2-core box.
 MIN_EXAMPLES_PASSED = 24
-MIN_UNIT_PASSED = 780
+MIN_UNIT_PASSED = 785
 
 HERE = Path(__file__).resolve().parent
 UNSUPPORTED = HERE / "unsupported.txt"
