@@ -189,6 +189,10 @@ class Job:
             delay *= 2
         return True
 
+    def to_trash_record(self, reason: str | None, owner: str) -> dict[str, Any]:
+        """The JSON-safe record a board keeps of this job in its trash: the posting, why, by whom, when."""
+        return {**self.to_posting(), "reason": reason, "trashed_by": owner, "trashed_on": time.time()}
+
     def to_posting(self) -> dict[str, Any]:
         """The JSON-safe record a board stores for this job."""
         return {

@@ -405,12 +405,7 @@ class EtcdJobBoard(JobBoard):
                 ops.append(self._put(abandons_key, str(count)))
         else:
             if action == "trash":
-                record = {
-                    **job.to_posting(),
-                    "reason": reason,
-                    "trashed_by": claim.owner,
-                    "trashed_on": time.time(),
-                }
+                record = job.to_trash_record(reason, claim.owner)
                 ops.append(self._put(self._k("trash", job.uuid), self._dumps(record)))
             ops.extend([self._delete(job_key), self._delete(owner_key), self._delete(abandons_key)])
             count = 0

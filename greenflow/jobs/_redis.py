@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -540,9 +539,7 @@ class RedisJobBoard(JobBoard):
     ) -> int:
         record = ""
         if action == "trash":
-            record = self._dumps(
-                {**job.to_posting(), "reason": reason, "trashed_by": claim.owner, "trashed_on": time.time()}
-            )
+            record = self._dumps(job.to_trash_record(reason, claim.owner))
         with self._translate(f"{action} a job on"):
             status = int(
                 self._script("finish")(

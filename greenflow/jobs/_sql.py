@@ -299,8 +299,7 @@ class SqlJobBoard(JobBoard):
             else:
                 done = conn.execute(sa.delete(jobs).where(held))
                 if done.rowcount == 1 and action == "trash":
-                    record = {**job.to_posting(), "reason": reason, "trashed_by": claim.owner}
-                    record["trashed_on"] = time.time()
+                    record = job.to_trash_record(reason, claim.owner)
                     conn.execute(
                         sa.insert(self._tables["trash"]).values(
                             uuid=job.uuid, board=self.name, record=self._dumps(record)

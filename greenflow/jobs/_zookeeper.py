@@ -382,12 +382,7 @@ class ZooKeeperJobBoard(JobBoard):
                     txn.set_data(abandons_path, str(count).encode(), version=count_stat.version)
         else:
             if action == "trash":
-                record = {
-                    **job.to_posting(),
-                    "reason": reason,
-                    "trashed_by": claim.owner,
-                    "trashed_on": time.time(),
-                }
+                record = job.to_trash_record(reason, claim.owner)
                 txn.create(self._p("trash", job.uuid), self._dumps(record).encode())
             txn.delete(job_path, version=job_stat.version)
             if count_stat is not None:
