@@ -65,6 +65,8 @@ EXAMPLE_TIMEOUT = 60.0
 #: (``kazoo_utils.make_client({})``) and tox_conductor (that too, and ``zookeeper://localhost``).
 ZOOKEEPER_EXAMPLES = frozenset({"99_bottles", "jobboard_produce_consume_colors", "tox_conductor"})
 ZOOKEEPER_EXAMPLES_PORT = 2181
+#: How long to wait for that port when something holds it, before the examples are not run.
+ZOOKEEPER_PORT_WAIT_S = 120.0
 #: What an example writes to stderr when it finds no server and ends with exit status 0 anyway.
 NO_SERVER_MESSAGES = {"99_bottles": "Zookeeper is needed for running this example!"}
 
@@ -306,9 +308,14 @@ def _private_zookeeper(wanted: bool, port: int | None = None) -> Iterator[str | 
         yield None
         return
     sys.path.insert(0, str(HERE.parent))  # tests/, for support.zookeeper_server
-    from support.zookeeper_server import ZooKeeperUnavailable, free_port, private_zookeeper
+    from support.zookeeper_server import ZooKeeperUnavailable, free_port, port_in_use, private_zookeeper
 
     port = free_port() if port is None else port
+    # Another run on this machine may hold the fixed port for a while (its examples take some
+    # 20 s): wait for it rather than leave the examples out.
+    deadline = time.monotonic() + ZOOKEEPER_PORT_WAIT_S
+    while port_in_use(port) and time.monotonic() < deadline:
+        time.sleep(1.0)
     data = Path(tempfile.mkdtemp(prefix="taskflow-suite-zookeeper-"))
     try:
         with contextlib.ExitStack() as stack:
