@@ -38,8 +38,10 @@ def fetch(name: str, conf: Any, namespace: str = BACKEND_NAMESPACE, **kwargs: An
 
         if isinstance(conf, dict):
             conf = {k: v for k, v in conf.items() if k not in _ZOOKEEPER_IGNORED}
-        else:
+        elif "://" in str(conf):
             conf = {"url": str(conf)}
+        else:  # the kind alone ('zookeeper'): the defaults, as TaskFlow takes it
+            conf = {}
         return ZookeeperJobBoard(name, conf, **kwargs)
     return emit_removals(fetch_jobboard(name, conf, **kwargs))
 
