@@ -163,3 +163,30 @@ def test_run_iter_waits_for_running_atoms_itself_as_taskflow_does():
     seen = list(engine.run_iter())  # a caller that only iterates, as TaskFlow's examples do
     assert seen[-1] == "SUCCESS"
     assert seen.count("WAITING") <= 4  # one per finished atom or so: never a busy loop
+
+
+@pytest.mark.timeout(30)
+def test_a_futurist_green_pool_in_an_unpatched_process_runs_the_atoms():
+    futurist = pytest.importorskip("futurist")
+    pytest.importorskip("eventlet")
+    import warnings
+
+    from taskflow import engines, task
+    from taskflow.patterns import unordered_flow
+
+    class Double(task.Task):
+        def execute(self, x):
+            return 2 * x
+
+    flow = unordered_flow.Flow("rows").add(
+        *(Double(f"d{i}", provides=f"y{i}", inject={"x": i}) for i in range(5))
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # futurist's eventlet pool is deprecated
+        pool = futurist.GreenThreadPoolExecutor(max_workers=2)
+        try:
+            engine = engines.load(flow, engine="parallel", executor=pool)
+            engine.run()  # hung before: the pool's green threads never got to run
+        finally:
+            pool.shutdown()
+    assert [engine.storage.fetch(f"y{i}") for i in range(5)] == [0, 2, 4, 6, 8]

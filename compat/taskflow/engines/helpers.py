@@ -141,6 +141,39 @@ def _worker_executor(options: dict[str, Any]) -> Any:
     )
 
 
+def _unpatched_green_pool(executor: Any) -> bool:
+    """Whether ``executor`` is futurist's eventlet pool in a process eventlet has not patched."""
+    cls = type(executor)
+    if cls.__name__ != "GreenThreadPoolExecutor" or not cls.__module__.startswith("futurist"):
+        return False
+    from greenflow.hubs import active_patching
+
+    return active_patching() != "eventlet"
+
+
+class _RunAtSubmit:
+    """futurist's green pool where eventlet has not patched the process (TaskFlow's examples do this).
+
+    Its green threads run only while the calling thread yields to eventlet's hub, which futurist's
+    waiters do (TaskFlow waits with them) and greenflow's waits on OS-thread primitives never do: the
+    atoms would never run. Each call is therefore run to its end when submitted, waited for the
+    eventlet way; without patching nothing could have overlapped anyway.
+    """
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        import futurist.waiters
+
+        future = self._pool.submit(fn, *args, **kwargs)
+        futurist.waiters.wait_for_all([future])
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Leave the pool to its owner (who made it, and shuts it down)."""
+
+
 def _greenflow_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
     if _KINDS.get(kind) == "worker":
         rest = dict(options)
@@ -161,6 +194,8 @@ def _greenflow_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
             )
         if value is None and name in _DEFAULTED_BY_NONE:
             continue  # TaskFlow's "use the default"
+        if name == "executor" and _unpatched_green_pool(value):
+            value = _RunAtSubmit(value)
         if name == "executor" and isinstance(value, str):
             value = ALIASES["executor"].get(value.lower(), value)
         if name == "max_workers" and isinstance(value, str) and value.isdigit():
