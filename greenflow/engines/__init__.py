@@ -5,7 +5,7 @@ The engine's sans-IO ``Runtime`` lives in ``_runtime``; options in ``_options``.
 """
 
 from greenflow.atoms import invoke_atom  # re-exported where it used to live (it moved to atoms)
-from greenflow.engines._engine import WAITING, Engine, EngineStatistics
+from greenflow.engines._engine import ANALYZING, SCHEDULING, WAITING, Engine, EngineStatistics
 from greenflow.engines._helpers import (
     FACTORY_PREFIXES_ENV,
     allow_factories,
@@ -21,8 +21,10 @@ from greenflow.engines._many import ManyRunner, Outcome, RunSummary, run_many
 from greenflow.engines._options import ENGINE_KINDS, EngineOptions
 
 __all__ = [
+    "ANALYZING",
     "ENGINE_KINDS",
     "FACTORY_PREFIXES_ENV",
+    "SCHEDULING",
     "WAITING",
     "Engine",
     "EngineOptions",

@@ -49,6 +49,9 @@ _LOCAL_RUNS: dict[int, Engine] = {}
 
 #: Yielded by ``run_iter()`` when every runnable atom is running elsewhere.
 WAITING: Final = "WAITING"
+#: What ``run_iter(steps=True)`` also yields: before atoms are started, and once outcomes are taken in.
+SCHEDULING: Final = "SCHEDULING"
+ANALYZING: Final = "ANALYZING"
 
 _EXECUTE: Final = ActionKind.EXECUTE
 
@@ -101,6 +104,7 @@ class Engine:
         # Atom "done" events held until their transition is durable (group commit).
         self._held_events: list[tuple[str, dict[str, Any]]] | None = None
         self._claimed = False
+        self._steps = False
 
     # -- preparation ------------------------------------------------------------------------
 
@@ -183,13 +187,19 @@ class Engine:
         if wakeup is not None:
             wakeup.wait(timeout)
 
-    def run_iter(self) -> Iterator[str]:
+    def run_iter(self, steps: bool = False) -> Iterator[str]:
         """Run step by step, yielding flow states and ``WAITING``; never blocks inside a step.
 
         Yields ``RUNNING`` first and the final state (``SUCCESS``, ``REVERTED``,
         ``FAILURE`` or ``SUSPENDED``) last, then raises the failure, if any.
         ``WAITING`` means atoms run elsewhere and none has finished: the caller
-        may drive other engines, then resume this generator.
+        may drive other engines, then resume this generator (``wait_step()``
+        waits until it can go on).
+
+        ``steps=True`` shows each scheduling round too: ``SCHEDULING`` before
+        atoms are started, ``WAITING`` once they are under way (for atoms run
+        in the engine itself, once they have run) and ``ANALYZING`` once their
+        outcomes are taken in (compat/ maps these to TaskFlow's engine states).
         """
         with _STATE_LOCK:  # held for a test-and-set only: never across a green switch
             already, self._running = self._running, True
@@ -198,11 +208,13 @@ class Engine:
                 f"the engine of flow {self.storage.flow_name!r} is already running; "
                 f"an engine runs one flow at a time (load another engine to run it twice)"
             )
+        self._steps = steps
         try:
             yield from self._run_steps()
         finally:
             self._runtime = None
             self._running = False
+            self._steps = False
 
     @property
     def owner(self) -> str:
@@ -325,6 +337,9 @@ class Engine:
             Failure.reraise_if_any(runtime.failures, runtime.failure_atoms())
 
     def _run_inline(self, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
+        if self._steps:
+            yield from self._run_inline_steps(runtime, actions, sink)
+            return
         queue = deque(actions)
         pop, extend, feed = queue.popleft, queue.extend, self._feed
         if not self.storage.defers_commits:
@@ -339,6 +354,21 @@ class Engine:
             pending = commit()
             if pending is not None:
                 yield from self._wait_durable(pending)
+
+    def _run_inline_steps(self, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
+        """``_run_inline`` for ``run_iter(steps=True)``: each round of ready atoms is a step."""
+        commit = self.storage.commit if self.storage.defers_commits else None
+        while actions:
+            yield SCHEDULING
+            outcomes = [(a, invoke_atom(a.kind, a.atom, a.kwargs, sink)) for a in actions]
+            yield WAITING  # they ran here: nothing to wait for
+            actions = []
+            for action, outcome in outcomes:
+                actions.extend(self._feed(runtime, action, outcome))
+            pending = commit() if commit is not None else None
+            if pending is not None:
+                yield from self._wait_durable(pending)
+            yield ANALYZING
 
     def _wait_durable(self, pending: PendingCommit) -> Iterator[str]:
         """Yield ``WAITING`` until the recorder's ``pending`` commit rings; raise its write error."""
@@ -393,6 +423,9 @@ class Engine:
         notify = wakeup.notify
         starter: Starter = starter_for(executor)
         start, read, inline = starter.start, starter.outcome, starter.inline_when_alone
+        steps = self._steps
+        unwaited = False  # steps: a round was scheduled and no WAITING shown since
+        inline = inline and not steps  # each atom a step of its own
         commit = self.storage.commit if self.storage.defers_commits else None
         running = 0
 
@@ -408,6 +441,9 @@ class Engine:
                 waiting.extend(actions)
                 actions = []
                 end = len(waiting)  # only this loop adds to ``waiting``
+                if steps and head < end and (limit is None or running < limit):
+                    yield SCHEDULING
+                    unwaited = True
                 while head < end and (limit is None or running < limit):
                     action = waiting[head]
                     head += 1
@@ -432,6 +468,11 @@ class Engine:
                         outcome = raw if raw.__class__ is AtomOutcome else read(action, raw, sink)
                         actions.extend(self._feed(runtime, action, outcome))
                     del done[:taken]
+                    if steps:
+                        if unwaited:  # a round is always scheduled, waited for, analysed
+                            unwaited = False
+                            yield WAITING
+                        yield ANALYZING
                 if commit is not None:
                     pending = commit()
                     if pending is not None:  # what was just recorded is not durable yet: start nothing
@@ -443,6 +484,7 @@ class Engine:
                     continue
                 if running == 0 and not more and runtime.finished:
                     return
+                unwaited = False
                 yield WAITING
         finally:
             # Kept for this engine's next run: a wakeup is reset by each wait.

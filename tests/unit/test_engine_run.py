@@ -308,3 +308,28 @@ def test_failure_after_two_wide_layers_reverts_every_atom_once(step, calls):
     assert {n[0] for n in reverted[1 : width + 1]} == {"b"}
     assert {n[0] for n in reverted[width + 1 :]} == {"a"}
     assert engine.storage.get_flow_state() == states.REVERTED
+
+
+def test_run_iter_with_steps_shows_each_round_of_atoms():
+    import greenflow
+    from greenflow.engines import ANALYZING, SCHEDULING, WAITING
+
+    class Inc(greenflow.Task):
+        def execute(self, x: int) -> int:
+            return x + 1
+
+    flow = greenflow.LinearFlow("f").add(Inc("a", provides="y", rebind=["x"]), Inc("b", rebind=["y"]))
+    serial = greenflow.load(flow, store={"x": 1}, engine="serial")
+    one_round = [SCHEDULING, WAITING, ANALYZING]
+    assert list(serial.run_iter(steps=True)) == ["RUNNING", *one_round, *one_round, "SUCCESS"]
+    assert list(greenflow.load(flow, store={"x": 1}, engine="serial").run_iter()) == ["RUNNING", "SUCCESS"]
+
+    parallel = greenflow.load(flow, store={"x": 1}, engine="parallel", executor="thread")
+    seen = []
+    for state in parallel.run_iter(steps=True):
+        seen.append(state)
+        if state == WAITING:
+            parallel.wait_step()
+    assert seen[0] == "RUNNING" and seen[-1] == "SUCCESS"
+    assert seen.count(SCHEDULING) == 2 and seen.count(ANALYZING) == 2
+    assert seen.index(SCHEDULING) < seen.index(WAITING) < seen.index(ANALYZING)

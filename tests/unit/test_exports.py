@@ -77,6 +77,7 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "flow_shape",
     ],
     "greenflow.engines": [
+        "ANALYZING",
         "ENGINE_KINDS",
         "Engine",
         "EngineOptions",
@@ -85,6 +86,7 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "ManyRunner",
         "Outcome",
         "RunSummary",
+        "SCHEDULING",
         "WAITING",
         "allow_factories",
         "factory_name",

@@ -10,7 +10,7 @@ engine's own (``notifier``, ``atom_notifier``, ``compile()``, ``prepare()``,
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from typing import Any
 
 from greenflow import states
@@ -20,6 +20,8 @@ from greenflow.engines import WAITING as _WAITING
 from taskflow.storage import Storage
 
 __all__ = ["Compilation", "Engine", "Storage"]
+
+_RESUMING = "RESUMING"  # TaskFlow's first engine state
 
 
 class Compilation:
@@ -149,16 +151,24 @@ class Engine:
         """Run the flow to its end (``timeout`` is accepted for TaskFlow's signature; see README)."""
         self._engine.run()
 
-    def run_iter(self, timeout: float | None = None) -> Iterator[str]:
-        """Run step by step, yielding greenflow's states: RUNNING, WAITING and the end state.
+    def run_iter(self, timeout: float | None = None) -> Generator[str, Any, None]:
+        """Run step by step, yielding TaskFlow's engine states, then the flow's end state.
 
-        As in TaskFlow, the iterator waits for running atoms itself: after
-        each ``WAITING`` it resumes once an atom has finished (or ``timeout``
-        seconds have passed), so a caller that just iterates never spins.
+        ``RESUMING`` first, then for each round of atoms ``SCHEDULING``,
+        ``WAITING`` and ``ANALYZING``, then ``SUCCESS``, ``REVERTED`` or
+        ``SUSPENDED`` (a failure is raised). As in TaskFlow the iterator waits
+        for running atoms itself (at most ``timeout`` seconds at a time), so a
+        caller that just iterates never spins, and ``send(True)`` asks the
+        engine to suspend.
         """
         engine = self._engine
-        for state in engine.run_iter():
-            yield state
+        last = None
+        for state in engine.run_iter(steps=True):
+            if not (state == last == _WAITING):  # one WAITING a round, however often it woke
+                suspend = yield (_RESUMING if state == states.RUNNING else state)
+                if suspend:
+                    engine.suspend()
+            last = state
             if state == _WAITING:
                 engine.wait_step(timeout)
 
