@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from greenflow import states
 from greenflow.engines._engine import WAITING, Engine
@@ -83,12 +83,6 @@ class RunSummary:
 
 
 Item = Any  # a Flow, an Engine, or a (Flow, store) pair
-
-
-#: How long a green run_many loads engines before it lets the hub run others, and how many
-#: loads it makes between looks at the clock.
-_LOADING_SLICE_S: Final = 0.005
-_LOADS_PER_LOOK: Final = 32
 
 
 class _Bell:
@@ -343,9 +337,6 @@ class ManyRunner:
 
         active = self._active
         exhausted = suspended = False
-        loaded = 0
-        clock = time.perf_counter
-        slice_ends = clock() + _LOADING_SLICE_S
         while True:
             while not exhausted:
                 taken = self._take_engine()
@@ -357,12 +348,6 @@ class ManyRunner:
                     submit(run_engine, (index, engine), finished)
                 else:
                     hub.spawn(lambda i=index, e=engine: finished(run_engine(i, e)))
-                loaded += 1
-                if not loaded % _LOADS_PER_LOOK and clock() >= slice_ends:
-                    # Loading is CPU work: let the engines already started (and the rest
-                    # of the hub) run between slices, so the hub never stalls long on it.
-                    hub.sleep(0)
-                    slice_ends = clock() + _LOADING_SLICE_S
             while done:
                 index, engine, exc = done.popleft()
                 del active[index]
