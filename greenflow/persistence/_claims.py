@@ -15,7 +15,9 @@ import os
 import socket
 import uuid
 
-__all__ = ["make_owner", "owner_is_stale"]
+from greenflow.exceptions import StorageError
+
+__all__ = ["claim_refused", "make_owner", "owner_is_stale"]
 
 
 def make_owner(tag: str | None = None) -> str:
@@ -42,3 +44,14 @@ def owner_is_stale(owner: str) -> bool:
     pid = int(pid_text)
     # Another engine of this very process is alive by definition.
     return pid > 0 and pid != os.getpid() and not _pid_alive(pid)
+
+
+def claim_refused(flow_uuid: str, holder: str | None, owner: str) -> StorageError | None:
+    """Why ``owner`` may not claim the flow detail ``holder`` holds, or ``None`` if it may.
+
+    It may when nobody holds it, when it holds it itself, or when the holder is
+    a process of this host that has exited (its claim is broken).
+    """
+    if holder is None or holder == owner or owner_is_stale(holder):
+        return None
+    return StorageError(f"flow detail {flow_uuid} is already claimed by {holder} (claim asked by {owner})")

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
 from greenflow.masking import mask_conf
-from greenflow.persistence._claims import owner_is_stale
+from greenflow.persistence._claims import claim_refused
 from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook, now_iso
 
 if TYPE_CHECKING:
@@ -54,6 +54,10 @@ if TYPE_CHECKING:
 __all__ = ["DirBackend"]
 
 _KINDS: Final = ("books", "flows", "atoms", "claims")
+
+
+def _claim_record(flow_uuid: str, owner: str) -> dict[str, Any]:
+    return {"name": flow_uuid, "owner": owner, "claimed_at": now_iso()}
 
 
 def _fsync_path(path: str) -> None:
@@ -456,17 +460,14 @@ class DirBackend:
                     staged.append((self._stage(path, data, sync=False), path))
         if group.claim is not None:
             flow_uuid, owner = group.claim
-            holder = claimed.get(flow_uuid) or self.get_claim(flow_uuid)
-            if holder is not None and holder != owner and not owner_is_stale(holder):
-                raise StorageError(
-                    f"flow detail {flow_uuid} is already claimed by {holder} (claim asked by {owner})"
-                )
+            refused = claim_refused(flow_uuid, claimed.get(flow_uuid) or self.get_claim(flow_uuid), owner)
+            if refused is not None:
+                raise refused
             claimed[flow_uuid] = owner
             if flow_uuid not in created:  # the stored record, read under the same lock
                 group.claimed = self._load_flow(flow_uuid, lazy=False)
             path = self._file("claims", flow_uuid)
-            claim = {"name": flow_uuid, "owner": owner, "claimed_at": now_iso()}
-            staged.append((self._stage(path, claim, sync=False), path))
+            staged.append((self._stage(path, _claim_record(flow_uuid, owner), sync=False), path))
         for uuid, data in group.atoms.items():
             path = self._file("atoms", uuid)
             staged.append((self._stage(path, data, sync=False), path))
@@ -515,15 +516,10 @@ class DirBackend:
         process of this host that has exited (its claim is broken).
         """
         with self._locked(exclusive=True):
-            holder = self.get_claim(flow_uuid)
-            if holder is not None and holder != owner and not owner_is_stale(holder):
-                raise StorageError(
-                    f"flow detail {flow_uuid} is already claimed by {holder} (claim asked by {owner})"
-                )
-            self._write(
-                self._file("claims", flow_uuid),
-                {"name": flow_uuid, "owner": owner, "claimed_at": now_iso()},
-            )
+            refused = claim_refused(flow_uuid, self.get_claim(flow_uuid), owner)
+            if refused is not None:
+                raise refused
+            self._write(self._file("claims", flow_uuid), _claim_record(flow_uuid, owner))
 
     def release_flow(self, flow_uuid: str, owner: str) -> None:
         """Drop ``owner``'s claim, if it holds one."""

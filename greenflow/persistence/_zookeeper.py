@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final, TypeVar
 
 from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
-from greenflow.persistence._claims import owner_is_stale
+from greenflow.persistence._claims import claim_refused
 from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook, now_iso
 from greenflow.persistence._zookeeper_client import (
     SCHEMES,
@@ -494,10 +494,9 @@ class ZooKeeperBackend:
 
         def attempt() -> None:
             current = self._read_claim(flow_uuid)
-            if current is not None and current[0] != owner and not owner_is_stale(current[0]):
-                raise StorageError(
-                    f"flow detail {flow_uuid} is already claimed by {current[0]} (claim asked by {owner})"
-                )
+            refused = claim_refused(flow_uuid, None if current is None else current[0], owner)
+            if refused is not None:
+                raise refused
             txn = self._ensure().transaction()
             record = {"name": flow_uuid, "owner": owner, "claimed_at": now_iso()}
             self._put(txn, "claims", flow_uuid, record, None if current is None else current[1])
