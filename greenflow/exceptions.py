@@ -42,6 +42,7 @@ __all__ = [
     "ProtocolError",
     "RemoteFailureError",
     "RequestTimeout",
+    "StaleFenceError",
     "StorageError",
     "UnclaimableJobError",
     "UnknownExecutorError",
@@ -120,6 +121,21 @@ class NotFoundError(GreenflowError, KeyError):
 
 class StorageError(GreenflowError):
     """Raised by storage and persistence backends when a record cannot be read or written."""
+
+
+class StaleFenceError(StorageError):
+    """Raised by a fenced persistence write when a higher token has passed the fence.
+
+    ``fence`` names the fence (a job's uuid), ``token`` is the token the writer
+    showed, ``current`` the higher one the store holds: another writer took the
+    job over, and nothing of this write was stored.
+    """
+
+    def __init__(self, message: str, *, fence: str, token: int, current: int) -> None:
+        super().__init__(message)
+        self.fence = fence
+        self.token = token
+        self.current = current
 
 
 class WrappedFailure(GreenflowError):

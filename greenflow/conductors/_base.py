@@ -398,7 +398,20 @@ class Conductor:
         return details[0]
 
     def _engine_from_job(self, job: Job) -> Any:
-        """Load the engine that runs (or resumes) ``job``'s flow, recording through its fenced claim."""
+        """Load the engine that runs (or resumes) ``job``'s flow, recording through its fenced claim.
+
+        The job's fence is passed before its records are read: whatever an
+        earlier holder of the job wrote either is in what is read here or is
+        refused by the store.
+        """
+        backend = self._persistence
+        lease = self._leases.get(job.uuid)
+        # Only a backend engines write through records anything to fence (memory:// keeps
+        # live objects in this process, which no other conductor can see).
+        if backend is not None and lease is not None and getattr(backend, "writes_through", False):
+            fenced = FencedBackend(backend, lease)
+            fenced.enter()
+            backend = fenced
         flow_detail = self._flow_detail_from_job(job)
         store: dict[str, Any] = {}
         if isinstance(flow_detail.meta.get("store"), dict):
@@ -410,12 +423,6 @@ class Conductor:
                     f"job {job.name!r} ({job.uuid}): details['store'] must be a dict, got {job_store!r}"
                 )
             store.update(job_store)
-        backend = self._persistence
-        lease = self._leases.get(job.uuid)
-        # Only a backend engines write through records anything to fence (memory:// keeps
-        # live objects in this process, which no other conductor can see).
-        if backend is not None and lease is not None and getattr(backend, "writes_through", False):
-            backend = FencedBackend(backend, lease)
         return self._load_engine(flow_detail, store, backend)
 
     def _load_engine(self, flow_detail: FlowDetail, store: dict[str, Any], backend: Backend | None) -> Any:

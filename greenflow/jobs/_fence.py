@@ -4,17 +4,25 @@ A ``Lease`` is a claim a conductor keeps alive (``heartbeat()``); it turns
 *lost* the moment the board says the claim's token no longer holds the job,
 or when the board cannot be reached for longer than the claim could have
 lasted. ``FencedBackend`` wraps the persistence backend an engine records
-into: before every write (atom and flow transitions, logbook saves, the
-flow-detail claim) it asks the board whether the lease's token is still the
-job's current one, and refuses the write with ``ClaimLostError`` otherwise.
+into and fences every write (atom and flow transitions, logbook saves, the
+flow-detail claim) on the lease, refusing it with ``ClaimLostError``.
 
-The guarantee: no write is made unless, immediately before it, the board
-recorded this lease's token as the job's claim (or, while the board is
-unreachable, the claim cannot have lapsed yet by this process's clock). The
-check and the write go to different servers, so a writer frozen between the
-two for longer than the claim's remaining time could still land that one
-write; every later write, and the job's consume/abandon/trash (fenced
-atomically on the board itself), is refused.
+Where the store can fence its own writes (SQL databases: a
+``greenflow_fences`` row per job; the directory backend: a fence file under
+its lock), the fence is atomic: each write raises the job's fence to the
+lease's token and checks it in the same transaction as its rows. A conductor
+passes the fence (``FencedBackend.enter``) before it reads the job's flow
+detail, so once a later claim's holder has started, nothing an earlier holder
+writes lands, however long that one was frozen: every earlier write either
+landed before the new holder read the records, or is refused. A lost lease
+(found by the heartbeat) suspends the engine.
+
+Elsewhere (ZooKeeper persistence) each write first asks the board whether the
+lease's token is still the job's current one. The check and the write then go
+to different servers, so a writer frozen between the two for longer than the
+claim's remaining time could still land that one write; every later write is
+refused. The job's consume/abandon/trash is fenced atomically on the board in
+every case.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from greenflow.exceptions import ClaimLostError, JobError, StorageError
+from greenflow.exceptions import ClaimLostError, JobError, StaleFenceError, StorageError
 from greenflow.jobs._base import Claim, Job, JobBoard
 from greenflow.persistence import Backend
 
@@ -103,29 +111,61 @@ class Lease:
 
 
 class FencedConnection:
-    """A persistence connection whose writes first check the lease (reads pass straight through)."""
+    """A persistence connection whose writes are fenced on the lease (reads pass straight through).
+
+    Where the backend's connection can fence its own writes (``fenced(name,
+    token)``: SQL databases, the directory backend), every write passes the
+    job's fence with the lease's token in the same transaction as its rows,
+    and is refused once a later holder's token passed it (``atomic`` is
+    True). Elsewhere each write first asks the board whether the lease still
+    holds.
+    """
 
     def __init__(self, conn: Any, lease: Lease) -> None:
-        self._conn = conn
+        make_fenced = getattr(conn, "fenced", None)
+        #: True when the store itself refuses a stale writer, in the write's own transaction.
+        self.atomic = callable(make_fenced)
+        self._conn = make_fenced(lease.job.uuid, lease.claim.token) if callable(make_fenced) else conn
         self._lease = lease
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._conn, name)
 
+    def _write(self, method: Callable[..., Any], *args: Any) -> Any:
+        lease = self._lease
+        if not self.atomic:
+            lease.check()
+            return method(*args)
+        if lease.lost:
+            lease.check()  # raises ClaimLostError, naming why
+        try:
+            return method(*args)
+        except StaleFenceError as exc:
+            lease.mark_lost(f"a later claim (token {exc.current}) passed the job's fence")
+            raise ClaimLostError(
+                f"job {lease.job.name!r} ({lease.job.uuid}): write refused by the store: {exc}",
+                job=lease.job.uuid,
+                token=lease.claim.token,
+            ) from exc
+
+    def enter(self) -> None:
+        """Pass the job's fence now: no write of an earlier holder of the job lands after this returns."""
+        if self.atomic:
+            self._write(self._conn.pass_fence)
+        else:
+            self._lease.check()
+
     def update_atom_details(self, atom_detail: Any) -> Any:
-        """Check the lease, then store the atom detail."""
-        self._lease.check()
-        return self._conn.update_atom_details(atom_detail)
+        """Store the atom detail, fenced."""
+        return self._write(self._conn.update_atom_details, atom_detail)
 
     def update_flow_details(self, flow_detail: Any) -> Any:
-        """Check the lease, then store the flow detail."""
-        self._lease.check()
-        return self._conn.update_flow_details(flow_detail)
+        """Store the flow detail, fenced."""
+        return self._write(self._conn.update_flow_details, flow_detail)
 
     def save_logbook(self, book: Any) -> Any:
-        """Check the lease, then store the logbook."""
-        self._lease.check()
-        return self._conn.save_logbook(book)
+        """Store the logbook, fenced."""
+        return self._write(self._conn.save_logbook, book)
 
     def claim_flow(self, flow_uuid: str, owner: str) -> None:
         """Claim the flow detail for this job's engine, taking it over from an earlier claimant.
@@ -134,9 +174,13 @@ class FencedConnection:
         conductor that died (on any host) left its flow claim behind, and the
         holder of the job's current claim may break it.
         """
-        self._lease.check()
+        self._write(self._claim_flow, flow_uuid, owner)
+
+    def _claim_flow(self, flow_uuid: str, owner: str) -> None:
         try:
             self._conn.claim_flow(flow_uuid, owner)
+        except StaleFenceError:
+            raise
         except StorageError:
             get_claim = getattr(self._conn, "get_claim", None)
             holder = get_claim(flow_uuid) if get_claim is not None else None
@@ -164,8 +208,12 @@ class FencedBackend:
         return self._backend
 
     def get_connection(self) -> FencedConnection:
-        """A connection that checks the lease before every write."""
+        """A connection whose writes are fenced on the lease."""
         return FencedConnection(self._backend.get_connection(), self._lease)
+
+    def enter(self) -> None:
+        """Pass the job's fence before the job's records are read (``FencedConnection.enter``)."""
+        self.get_connection().enter()
 
     def close(self) -> None:
         """Nothing: the wrapped backend is shared and closed by its owner."""

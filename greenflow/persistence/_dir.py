@@ -32,6 +32,7 @@ from any record of the round before the round ended).
 from __future__ import annotations
 
 import contextlib
+import copy
 import ctypes
 import ctypes.util
 import fcntl
@@ -43,7 +44,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final
 
-from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
+from greenflow.exceptions import InvalidOptionError, NotFoundError, StaleFenceError, StorageError
 from greenflow.masking import mask_conf
 from greenflow.persistence._claims import claim_refused
 from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook, now_iso
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DirBackend"]
 
-_KINDS: Final = ("books", "flows", "atoms", "claims")
+_KINDS: Final = ("books", "flows", "atoms", "claims", "fences")
 
 
 def _claim_record(flow_uuid: str, owner: str) -> dict[str, Any]:
@@ -120,6 +121,8 @@ class DirBackend:
     """Stores logbooks under a directory (``dir:///path`` or ``file:///path``); its own connection."""
 
     writes_through = True
+    #: ``(name, token)`` of a connection made by ``fenced()``: its writes pass that fence.
+    fence: tuple[str, int] | None = None
 
     def __init__(self, conf: dict[str, Any] | None = None) -> None:
         self.conf = dict(conf or {})
@@ -130,6 +133,43 @@ class DirBackend:
     def get_connection(self) -> DirBackend:
         """This backend is its own connection (it holds no open files between calls)."""
         return self
+
+    def fenced(self, name: str, token: int) -> DirBackend:
+        """A connection whose writes are refused (``StaleFenceError``) once a higher token passed ``name``.
+
+        Each of its writes holds the directory's lock, raises the fence file
+        ``fences/<name>.json`` to ``token`` (or finds a higher one and writes
+        nothing) and only then writes its records, under the same lock.
+        """
+        conn = copy.copy(self)
+        conn.fence = (name, token)
+        return conn
+
+    def pass_fence(self) -> None:
+        """Raise this connection's fence to its token now; ``StaleFenceError`` if a higher one passed it."""
+        if self.fence is None:
+            raise StorageError(f"{self!r} is not fenced: nothing to pass")
+        with self._locked(exclusive=True):
+            pass
+
+    def _pass_fence(self, name: str, token: int) -> None:
+        """Under the exclusive lock: raise fence ``name`` to ``token``, or refuse if it is higher."""
+        try:
+            held = self._read("fences", name, "fence").get("token")
+        except NotFoundError:
+            held = None
+        if held is not None and not isinstance(held, int):
+            raise StorageError(f"corrupt fence record {self._file('fences', name)!r}: token {held!r}")
+        if held is not None and held > token:
+            raise StaleFenceError(
+                f"{self.path!r}: write refused: fence {name} was passed by token {held}, "
+                f"this writer holds {token}",
+                fence=name,
+                token=token,
+                current=held,
+            )
+        if held != token:
+            self._write(self._file("fences", name), {"name": name, "token": token})
 
     def close(self) -> None:
         """Nothing held open."""
@@ -173,6 +213,8 @@ class DirBackend:
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            if exclusive and self.fence is not None:
+                self._pass_fence(*self.fence)
             yield
         finally:
             os.close(fd)  # closing the last descriptor releases the lock
@@ -351,9 +393,13 @@ class DirBackend:
         return flow_detail
 
     def update_atom_details(self, atom_detail: AtomDetail) -> AtomDetail:
-        """Store one atom detail: one atomic file replacement, no lock."""
+        """Store one atom detail: one atomic file replacement, no lock (fenced: under the lock)."""
         self._ensure()
-        self._write(self._file("atoms", atom_detail.uuid), atom_detail.to_dict())
+        if self.fence is None:
+            self._write(self._file("atoms", atom_detail.uuid), atom_detail.to_dict())
+            return atom_detail
+        with self._locked(exclusive=True):
+            self._write(self._file("atoms", atom_detail.uuid), atom_detail.to_dict())
         return atom_detail
 
     def destroy_logbook(self, book_uuid: str) -> None:
@@ -539,4 +585,5 @@ class DirBackend:
         return True
 
     def __repr__(self) -> str:
-        return f"DirBackend({self.path!r})"
+        fence = "" if self.fence is None else f", fence={self.fence[0]!r} token={self.fence[1]}"
+        return f"DirBackend({self.path!r}{fence})"

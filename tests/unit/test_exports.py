@@ -153,6 +153,7 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "ProtocolError",
         "RemoteFailureError",
         "RequestTimeout",
+        "StaleFenceError",
         "StorageError",
         "UnclaimableJobError",
         "UnknownExecutorError",

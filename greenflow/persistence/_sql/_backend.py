@@ -41,7 +41,7 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import StaticPool
 
-from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
+from greenflow.exceptions import InvalidOptionError, NotFoundError, StaleFenceError, StorageError
 from greenflow.masking import mask_conf, mask_text, mask_url
 from greenflow.persistence._claims import owner_is_stale
 from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook, TaskDetail
@@ -57,10 +57,12 @@ from greenflow.persistence._sql._codec import (
     utcnow,
 )
 from greenflow.persistence._sql._schema import (
+    FENCES,
     HEAD_REVISION,
     JSON_COLUMNS,
     atomdetails,
     claims,
+    fences,
     flowdetails,
     logbooks,
 )
@@ -625,14 +627,77 @@ def _group(rows: Iterable[Any]) -> dict[str, list[AtomDetail]]:
     return by_flow
 
 
-class SqlConnection:
-    """The ``Connection`` of ``SqlBackend``: each call is one short transaction."""
+#: Raise a fence to a token unless it is higher already; the token it holds then is read back.
+_PASS_FENCE: Final[dict[str, str]] = {
+    "postgresql": (
+        f"INSERT INTO {FENCES} (name, token) VALUES (:name, :token) ON CONFLICT (name) "
+        f"DO UPDATE SET token = GREATEST({FENCES}.token, EXCLUDED.token) RETURNING token"
+    ),
+    "sqlite": (
+        f"INSERT INTO {FENCES} (name, token) VALUES (:name, :token) ON CONFLICT (name) "
+        f"DO UPDATE SET token = max(token, excluded.token) RETURNING token"
+    ),
+    # MySQL/MariaDB: no RETURNING with ON DUPLICATE KEY; the row stays locked by this
+    # transaction's upsert, so reading it back in the same transaction is just as atomic.
+    "mysql": (
+        f"INSERT INTO {FENCES} (name, token) VALUES (:name, :token) "
+        f"ON DUPLICATE KEY UPDATE token = GREATEST(token, VALUES(token))"
+    ),
+}
+_READ_FENCE: Final = sa.text(f"SELECT token FROM {FENCES} WHERE name = :name FOR UPDATE")
 
-    def __init__(self, backend: SqlBackend) -> None:
+
+class SqlConnection:
+    """The ``Connection`` of ``SqlBackend``: each call is one short transaction.
+
+    A connection made by ``fenced(name, token)`` passes that fence in every
+    write transaction, before anything else it writes (see ``pass_fence``).
+    """
+
+    def __init__(self, backend: SqlBackend, fence: tuple[str, int] | None = None) -> None:
         self.backend = backend
+        self.fence = fence
+
+    def fenced(self, name: str, token: int) -> SqlConnection:
+        """A connection whose writes are refused (``StaleFenceError``) once a higher token passed ``name``.
+
+        The check and the write are one transaction: a writer whose job was
+        taken over (the new holder's token passed the fence) cannot store
+        anything, however late its write arrives.
+        """
+        return SqlConnection(self.backend, (name, token))
+
+    def pass_fence(self) -> None:
+        """Raise this connection's fence to its token now (one transaction); ``StaleFenceError`` if stale."""
+        if self.fence is None:
+            raise StorageError(f"{self!r} is not fenced: nothing to pass")
+        with self._tx(f"passing fence {self.fence[0]} with token {self.fence[1]}"):
+            pass
+
+    @contextlib.contextmanager
+    def _fenced_tx(self, what: str, fence: tuple[str, int]) -> Iterator[sa.Connection]:
+        name, token = fence
+        with self.backend.transaction(what) as conn:
+            dialect = "mysql" if conn.dialect.name in ("mysql", "mariadb") else conn.dialect.name
+            statement = _PASS_FENCE.get(dialect)
+            if statement is None:
+                raise StorageError(f"{what}: fenced writes are not supported on {conn.dialect.name}")
+            params = {"name": name, "token": token}
+            result = conn.execute(sa.text(statement), params)
+            held = result.scalar() if result.returns_rows else conn.execute(_READ_FENCE, params).scalar_one()
+            if int(held) != token:
+                raise StaleFenceError(
+                    f"{what}: refused: fence {name} was passed by token {held}, this writer holds {token}",
+                    fence=name,
+                    token=token,
+                    current=int(held),
+                )
+            yield conn
 
     def _tx(self, what: str, write: bool = True) -> contextlib.AbstractContextManager[sa.Connection]:
         self.backend.check_schema()
+        if write and self.fence is not None:
+            return self._fenced_tx(what, self.fence)
         return self.backend.transaction(what, write)
 
     # -- writing -----------------------------------------------------------------------------
@@ -748,9 +813,9 @@ class SqlConnection:
                 raise NotFoundError(f"no logbook with uuid {book_uuid!r} in {self.backend.url_text}")
 
     def clear_all(self) -> None:
-        """Remove every logbook, flow detail, atom detail and claim."""
+        """Remove every logbook, flow detail, atom detail, claim and fence."""
         with self._tx("clearing all logbooks") as conn:
-            for table in (claims, atomdetails, flowdetails, logbooks):
+            for table in (fences, claims, atomdetails, flowdetails, logbooks):
                 conn.execute(sa.delete(table))
 
     # -- reading -----------------------------------------------------------------------------
@@ -897,4 +962,5 @@ class SqlConnection:
         """Nothing to release: each call returns its database connection to the pool."""
 
     def __repr__(self) -> str:
-        return f"SqlConnection({self.backend.url_text!r})"
+        fence = "" if self.fence is None else f", fence={self.fence[0]!r} token={self.fence[1]}"
+        return f"SqlConnection({self.backend.url_text!r}{fence})"

@@ -3,7 +3,7 @@
 ``logbooks``, ``flowdetails`` and ``atomdetails`` are TaskFlow's tables, with
 TaskFlow's names, column names and encodings (JSON text; native ``json`` on
 PostgreSQL), so greenflow and TaskFlow can share one database.
-``greenflow_claims`` is ours: TaskFlow's tables carry nothing TaskFlow does
+``greenflow_claims`` and ``greenflow_fences`` are ours: TaskFlow's tables carry nothing TaskFlow does
 not know. The DDL lives in the migrations (``migrations/versions``); these
 clauses only name columns for queries.
 
@@ -21,6 +21,7 @@ import sqlalchemy as sa
 __all__ = [
     "ATOM_TYPES",
     "CLAIMS",
+    "FENCES",
     "HEAD_REVISION",
     "JSON_COLUMNS",
     "TASKFLOW_HEAD_REVISION",
@@ -28,6 +29,7 @@ __all__ = [
     "VERSION_TABLE",
     "atomdetails",
     "claims",
+    "fences",
     "flowdetails",
     "logbooks",
 ]
@@ -35,11 +37,12 @@ __all__ = [
 #: Our alembic version table (TaskFlow's own migrations use ``alembic_version``).
 VERSION_TABLE: Final = "greenflow_alembic_version"
 #: The newest migration shipped in ``migrations/versions``.
-HEAD_REVISION: Final = "0004_jobboard"
+HEAD_REVISION: Final = "0005_fences"
 #: TaskFlow's newest migration: the schema our first migration creates is that one.
 TASKFLOW_HEAD_REVISION: Final = "00af93df9d77"
 TASKFLOW_TABLES: Final = ("logbooks", "flowdetails", "atomdetails")
 CLAIMS: Final = "greenflow_claims"
+FENCES: Final = "greenflow_fences"
 
 #: TaskFlow's ``atom_type`` values, by greenflow detail kind.
 ATOM_TYPES: Final[dict[str, str]] = {"task": "TASK_DETAIL", "retry": "RETRY_DETAIL"}
@@ -88,4 +91,10 @@ claims = sa.table(
     sa.column("flow_uuid", sa.String),
     sa.column("owner", sa.String),
     sa.column("claimed_at", sa.DateTime),
+)
+
+fences = sa.table(
+    FENCES,
+    sa.column("name", sa.String),
+    sa.column("token", sa.BigInteger),
 )
