@@ -1,6 +1,7 @@
 """Group commit: many green engines recording to one database, against the naive floor, in one run.
 
-Usage: ``python benchmarks/bench_group_commit.py [--quick] [--engines N] [--backends KINDS]``
+Usage: ``python benchmarks/bench_group_commit.py [--quick] [--engines N] [--backends KINDS]
+[--taskflow-engines N] [--taskflow-python PATH]``
 (``KINDS``: comma-separated, of ``memory,postgresql,mariadb,sqlite``, the default).
 
 For each database, in a child process patched by gevent first:
@@ -17,6 +18,19 @@ For each database, in a child process patched by gevent first:
 * ``batched-insert-limit``: the database's own limit here: 10 rows per
   engine inserted in 100-row statements, one transaction each, as fast as
   one connection goes; ``engines_per_s`` is rows/s / 10.
+
+* ``taskflow``: TaskFlow 6.5 on the same work where it runs (SQLite and
+  PostgreSQL): ``--taskflow-engines`` engines (default 100: it is slow),
+  each ``engines.load(flow, backend=..., engine='parallel', executor=...)``
+  on one shared futurist ``GreenThreadPoolExecutor``, in eventlet green
+  threads (psycopg2 made green by psycogreen), one shared SQLAlchemy backend
+  with a 90-connection pool. TaskFlow and greenflow both provide ``taskflow``,
+  so it runs from its own virtual environment: ``--taskflow-python``,
+  ``GREENFLOW_BENCH_TASKFLOW_PYTHON`` or ``.venv-taskflow/bin/python`` in the
+  checkout (``python -m venv .venv-taskflow && .venv-taskflow/bin/pip
+  install taskflow==6.5.0 eventlet alembic psycopg2-binary psycogreen``);
+  without one the row says it was skipped. ``ratio`` then also gives
+  greenflow's engines/s over TaskFlow's (``x_taskflow``).
 
 Every run is warmed up first (one engine, or one floor workflow: imports,
 first connections). ``max_gc_pause_ms`` is the longest pause of Python's
@@ -35,6 +49,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import uuid
 from pathlib import Path
@@ -44,9 +59,13 @@ _ROOT = Path(__file__).resolve().parents[1]
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
+from bench_jobs import taskflow_python  # noqa: E402  (this script's folder is on sys.path)
+
 POSTGRES = os.environ.get("GREENFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL = os.environ.get("GREENFLOW_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 TASK_S = 0.01
+#: Where TaskFlow's row runs: its SQL backend on these (MariaDB needs its own driver setup).
+TASKFLOW_KINDS = ("sqlite", "postgresql")
 
 
 def _driver_url(url: str) -> str:
@@ -272,6 +291,77 @@ def child_limit(kind: str, url: str, n: int) -> dict[str, Any]:
     }
 
 
+#: Run by TaskFlow's own interpreter: argv is kind, URL, engines; prints one JSON line.
+_TASKFLOW_CHILD = textwrap.dedent(
+    r"""
+    import eventlet
+
+    eventlet.monkey_patch()
+
+    import json, sys, time
+
+    import futurist
+    from taskflow import engines, task
+    from taskflow.patterns import linear_flow, unordered_flow
+    from taskflow.persistence import backends
+
+    kind, url, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if kind == "postgresql":
+        import psycogreen.eventlet
+
+        psycogreen.eventlet.patch_psycopg()
+        url = url.replace("postgresql://", "postgresql+psycopg2://", 1)
+
+
+    class Sleep(task.Task):
+        def execute(self):
+            time.sleep(%(task_s)r)
+
+
+    def flow(i):
+        return linear_flow.Flow(f"wf-{i}").add(
+            Sleep("a"), unordered_flow.Flow("u").add(Sleep("b"), Sleep("c"), Sleep("d")), Sleep("e")
+        )
+
+
+    backend = backends.fetch({"connection": url, "max_pool_size": 90, "max_overflow": 0})
+    backend.get_connection().upgrade()
+    executor = futurist.GreenThreadPoolExecutor(max_workers=max(3 * n, 3))
+
+
+    def one(i):
+        engine = engines.load(flow(i), backend=backend, engine="parallel", executor=executor)
+        engine.run()
+        return engine.storage.get_flow_state()
+
+
+    one(-1)  # warm-up: imports, first connections
+    started = time.perf_counter()
+    ends = list(eventlet.GreenPool(n).imap(one, range(n)))
+    elapsed = time.perf_counter() - started
+    assert all(end == "SUCCESS" for end in ends), ends[:5]
+    print(json.dumps({"wall_s": round(elapsed, 3), "engines_per_s": round(n / elapsed, 1)}))
+    """
+) % {"task_s": TASK_S}
+
+#: What TaskFlow's interpreter must import for the ``taskflow`` row.
+_TASKFLOW_NEEDS = "import taskflow, eventlet, futurist, alembic, psycopg2, psycogreen"
+
+
+def run_taskflow(python: str | None, kind: str, url: str, n: int) -> dict[str, Any]:
+    """TaskFlow 6.5's engines on the same work, from its own interpreter (``None``: skipped)."""
+    record: dict[str, Any] = {"bench": "group_commit", "impl": "taskflow", "backend": kind, "engines": n}
+    if python is None:
+        return {**record, "skipped": "no TaskFlow virtual environment (see --taskflow-python)"}
+    proc = subprocess.run(
+        [python, "-c", _TASKFLOW_CHILD, kind, url, str(n)], capture_output=True, text=True, timeout=1800
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {**record, "error": f"exit {proc.returncode}: {proc.stderr.strip()[-600:]}"}
+    return {**record, **json.loads(lines[-1])}
+
+
 def child(which: str, kind: str, url: str, n: int) -> int:
     import greenflow.hubs
 
@@ -303,12 +393,14 @@ def markdown(records: list[dict[str, Any]]) -> str:
         "| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in records:
-        note = r.get("error", "")
+        note = r.get("error", r.get("skipped", ""))
         if r.get("writer"):
             w = r["writer"]
             note = f"{w['rounds']} rounds, largest {w['largest_round']} engines"
         if "ratio_wall_vs_floor" in r:
             note = f"wall vs floor x{r['ratio_wall_vs_floor']}; {r['share_of_limit']} of the insert limit"
+            if "x_taskflow" in r:
+                note += f"; x{r['x_taskflow']} TaskFlow's engines/s"
         if "rows_per_s" in r:
             note = f"{r['rows_per_s']} rows/s"
         rows.append(
@@ -324,12 +416,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test, not a measurement")
     parser.add_argument("--engines", default=None, help="comma-separated engine counts (default 1000)")
     parser.add_argument("--backends", default="memory,postgresql,mariadb,sqlite")
+    parser.add_argument("--taskflow-engines", type=int, default=None, help="TaskFlow engines (default 100)")
+    parser.add_argument("--taskflow-python", default=None, help="python of a TaskFlow 6.5 venv")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         which, kind, url, n = args.child
         return child(which, kind, url, int(n))
     sizes = [int(x) for x in (args.engines or ("20" if args.quick else "1000")).split(",")]
+    tf_engines = args.taskflow_engines or (5 if args.quick else 100)
+    tf_python = taskflow_python(args.taskflow_python, _TASKFLOW_NEEDS)
     records: list[dict[str, Any]] = []
     for kind in args.backends.split(","):
         for n in sizes:
@@ -341,26 +437,30 @@ def main(argv: list[str]) -> int:
                     gf = run_child("greenflow", kind, db.url, n)
                     floor = run_child("floor", kind, db.url, n)
                     limit = run_child("limit", kind, db.url, n)
+                tf = None
+                if kind in TASKFLOW_KINDS:
+                    with Database(kind) as tf_db:  # TaskFlow's own schema, in a database of its own
+                        tf = run_taskflow(tf_python, kind, tf_db.url, tf_engines)
             except Exception as exc:  # a server that is not there: say so, measure the others
                 error = f"{type(exc).__name__}: {exc}"
                 failed = {"bench": "group_commit", "impl": "-", "backend": kind, "engines": n, "error": error}
                 records.append(print_record(failed))
                 continue
-            for record in (gf, floor, limit):
-                records.append(print_record(record))
+            for record in (gf, floor, limit, tf):
+                if record is not None:
+                    records.append(print_record(record))
             if "wall_s" in gf and "wall_s" in floor and "engines_per_s" in limit:
-                records.append(
-                    print_record(
-                        {
-                            "bench": "group_commit",
-                            "impl": "ratio",
-                            "backend": kind,
-                            "engines": n,
-                            "ratio_wall_vs_floor": round(gf["wall_s"] / floor["wall_s"], 2),
-                            "share_of_limit": f"{gf['engines_per_s'] / limit['engines_per_s']:.0%}",
-                        }
-                    )
-                )
+                ratio = {
+                    "bench": "group_commit",
+                    "impl": "ratio",
+                    "backend": kind,
+                    "engines": n,
+                    "ratio_wall_vs_floor": round(gf["wall_s"] / floor["wall_s"], 2),
+                    "share_of_limit": f"{gf['engines_per_s'] / limit['engines_per_s']:.0%}",
+                }
+                if tf is not None and tf.get("engines_per_s"):
+                    ratio["x_taskflow"] = round(gf["engines_per_s"] / tf["engines_per_s"], 1)
+                records.append(print_record(ratio))
     print()
     print(markdown(records))
     return 0

@@ -245,8 +245,10 @@ def redis_problem(url: str) -> str | None:
     return None
 
 
-def taskflow_python(given: str | None) -> str | None:
-    """The interpreter of a virtual environment with TaskFlow and redis installed, or ``None``."""
+def taskflow_python(
+    given: str | None, needs: str = "import taskflow, redis, taskflow.jobs.backends.impl_redis"
+) -> str | None:
+    """The interpreter of a virtual environment with TaskFlow (and what ``needs`` imports), or ``None``."""
     candidates = [
         given,
         os.environ.get("GREENFLOW_BENCH_TASKFLOW_PYTHON"),
@@ -255,9 +257,7 @@ def taskflow_python(given: str | None) -> str | None:
     for path in candidates:
         if not path or not Path(path).exists():
             continue
-        probe = subprocess.run(
-            [path, "-c", "import taskflow, redis, taskflow.jobs.backends.impl_redis"], capture_output=True
-        )
+        probe = subprocess.run([path, "-c", needs], capture_output=True)
         if probe.returncode == 0:
             return path
     return None
