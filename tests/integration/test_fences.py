@@ -137,7 +137,8 @@ def test_a_conductor_lease_is_refused_by_the_store_once_a_later_claim_entered(
     flow.add(task)
     book.add(flow)
     backend.get_connection().save_logbook(book)
-    with jobboard(f"board-{uuid.uuid4().hex[:8]}", f"sqlite:///{tmp_path}/jobs.db", persistence=backend) as board:
+    board_url = f"sqlite:///{tmp_path}/jobs.db"
+    with jobboard(f"board-{uuid.uuid4().hex[:8]}", board_url, persistence=backend) as board:
         job = board.post("j", book=book)
         first = Lease(board, job, board.claim(job, "alpha", expiry=0.2))
         lost: list[str] = []
