@@ -105,6 +105,22 @@ def test_a_claim_lapses_after_its_expiry_unless_extended(board: JobBoard) -> Non
     assert board.find_owner(job) == "beta"
 
 
+def test_one_heartbeat_extends_the_claims_that_hold_and_only_those(board: JobBoard) -> None:
+    """A batch as a conductor's heartbeat sends it: held, lapsed and taken over, consumed, held."""
+    jobs = [board.post(f"j{k}") for k in range(5)]
+    claims = [board.claim(job, "alpha", expiry=0.4 if k == 1 else 5) for k, job in enumerate(jobs)]
+    board.consume(jobs[2], "alpha", claim=claims[2])
+    time.sleep(0.5)
+    beta = board.claim(jobs[1], "beta", expiry=5)  # alpha's claim lapsed; beta holds the job now
+    assert board.extend_many(claims, 2.0) == [True, False, False, True, True]
+    for k in (0, 3, 4):
+        remaining = jobs[k].expires_in()
+        assert remaining is not None and 1.0 < remaining <= 2.0, (k, remaining)
+        assert board.verify(claims[k])
+    assert board.verify(beta) and board.find_owner(jobs[1]) == "beta"
+    assert board.extend_many([], 5) == []
+
+
 def test_consume_abandon_and_trash_need_the_owner(board: JobBoard) -> None:
     job = board.post("j")
     with pytest.raises(UnclaimableJobError, match="not claimed by anyone"):

@@ -684,7 +684,9 @@ class SqlConnection:
                 raise StorageError(f"{what}: fenced writes are not supported on {conn.dialect.name}")
             params = {"name": name, "token": token}
             result = conn.execute(sa.text(statement), params)
-            held = result.scalar() if result.returns_rows else conn.execute(_READ_FENCE, params).scalar_one()
+            held = result.scalar() if result.returns_rows else conn.execute(_READ_FENCE, params).scalar()
+            if held is None:
+                raise StorageError(f"{what}: fence {name} was written but cannot be read back")
             if int(held) != token:
                 raise StaleFenceError(
                     f"{what}: refused: fence {name} was passed by token {held}, this writer holds {token}",
