@@ -1,4 +1,9 @@
-"""``taskflow.flow``: the flow base class and the link metadata keys."""
+"""``taskflow.flow``: the flow base class, the link metadata keys, and TaskFlow's flow spellings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
 
 from greenflow.patterns import Flow
 
@@ -18,3 +23,24 @@ __all__ = [
     "LINK_RETRY",
     "Flow",
 ]
+
+_PATTERNS_PREFIX = "taskflow.patterns."
+
+
+class TaskFlowSpelling:
+    """What TaskFlow's flow patterns add to greenflow's: their ``str()`` and ``iter_nodes()``.
+
+    Mixed into the ``Flow`` classes of ``taskflow.patterns.*`` (before greenflow's pattern).
+    """
+
+    name: str
+
+    def __str__(self) -> str:
+        cls = type(self)
+        qualified = f"{cls.__module__}.{cls.__qualname__}".removeprefix(_PATTERNS_PREFIX)
+        return f'"{qualified}: {self.name}(len={len(self)})"'  # type: ignore[arg-type]
+
+    def iter_nodes(self) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """Each item of the flow with its (always empty) node metadata, in the order added."""
+        for item in self:  # type: ignore[attr-defined]
+            yield item, {}
