@@ -149,7 +149,7 @@ class Node:
         self.revert_args: tuple[ArgSource, ...] = ()
         self.deciders: tuple[DeciderEdge, ...] = ()
         self.scope: tuple[int, ...] = ()  # retries only: every node their flow holds
-        self.save_as: tuple[tuple[str, Any], ...] = atom.save_as if atom is not None else ()
+        self.save_as: tuple[tuple[str, Any], ...] = tuple(atom.save_as.items()) if atom is not None else ()
         self.version: tuple[int, int] | None = atom.version if atom is not None else None
 
     def __repr__(self) -> str:
@@ -358,7 +358,7 @@ class FlowCompiler:
             raise CompilationError(f"flow {parent.name!r} holds {item!r}, which is neither a Task nor a flow")
         index = self._add_node(item.name, TASK, item, parent)
         self._resolve_args(index, item, scope)
-        provides = {sym: [(index, key)] for sym, key in item.save_as}
+        provides = {sym: [(index, key)] for sym, key in item.save_as.items()}
         return [index], [index], provides, [index]
 
     def _compile_flow(
@@ -378,7 +378,7 @@ class FlowCompiler:
         if retry is not None:
             retry_index = self._add_node(retry.name, RETRY, retry, flow)
             self._resolve_args(retry_index, retry, scope)
-            for sym, key in retry.save_as:
+            for sym, key in retry.save_as.items():
                 scope.symbols[sym] = [(retry_index, key)]
             self._retry_stack.append(retry_index)
         try:
@@ -402,7 +402,7 @@ class FlowCompiler:
             self._graph_ranges[id(flow)] = range(start, len(self._nodes))
         if retry is not None:
             self._nodes[retry_index].scope = tuple(range(retry_index + 1, len(self._nodes)))
-            provides = {**{sym: [(retry_index, key)] for sym, key in retry.save_as}, **provides}
+            provides = {**{sym: [(retry_index, key)] for sym, key in retry.save_as.items()}, **provides}
             entries = [retry_index]
             exits = exits or [retry_index]
         return entries, exits, provides, list(range(start, len(self._nodes)))
