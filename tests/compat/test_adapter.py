@@ -232,3 +232,22 @@ def test_a_futurist_green_pool_in_an_unpatched_process_runs_the_atoms():
         finally:
             pool.shutdown()
     assert [engine.storage.fetch(f"y{i}") for i in range(5)] == [0, 2, 4, 6, 8]
+
+
+def test_tasks_print_as_taskflow_prints_them_and_save_as_is_a_mapping() -> None:
+    from taskflow import task
+
+    import greenflow.atoms
+
+    class Boot(task.Task):
+        version = (2, 1)
+
+        def execute(self) -> str:
+            return "ok"
+
+    boot = Boot("boot", provides=("ip", "port"))
+    assert isinstance(boot, greenflow.atoms.Task)
+    assert str(boot) == '"boot==2.1"'
+    assert repr(boot) == f'<{__name__}.{Boot.__qualname__} "boot==2.1">'
+    assert boot.save_as == {"ip": 0, "port": 1}
+    assert repr(greenflow.atoms.FunctorTask(len, name="n")) == "FunctorTask(name='n')"  # greenflow's own
