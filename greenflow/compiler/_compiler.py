@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Final, NamedTuple, TypeAlias
 
-from greenflow.atoms import Atom, Task
+from greenflow.atoms import Atom, Retry, Task
 from greenflow.exceptions import (
     AmbiguousDependencyError,
     CompilationError,
@@ -375,6 +375,12 @@ class FlowCompiler:
         scope = _Scope(outer)
         retry = flow.retry
         retry_index = -1
+        if retry is not None and not isinstance(retry, Retry):
+            # Flow() refuses one, but ``retry`` is a plain attribute (and TaskFlow takes any atom).
+            raise CompilationError(
+                f"flow {flow.name!r} has {type(retry).__name__} {getattr(retry, 'name', retry)!r} as its "
+                f"retry, which is not a Retry; attach a Retry (Times, ForEach, ...) or add it as an item"
+            )
         if retry is not None:
             retry_index = self._add_node(retry.name, RETRY, retry, flow)
             self._resolve_args(retry_index, retry, scope)

@@ -156,6 +156,13 @@ def test_link_through_an_empty_flow_beside_a_direct_link_adds_no_duplicate_edge(
 # -- retries ----------------------------------------------------------------------------------------
 
 
+def test_a_flow_whose_retry_is_not_a_retry_does_not_compile():
+    flow = LinearFlow("f").add(T("a"))
+    flow.retry = T("not-a-retry")
+    with pytest.raises(CompilationError, match=r"flow 'f' has T 'not-a-retry' as its retry, which is not a"):
+        compile_flow(flow)
+
+
 def test_retry_is_the_entry_node_of_its_flow_with_its_scope():
     retry = Times(2, provides="attempt")
     inner = LinearFlow("inner", retry=retry).add(T("a", requires=["attempt"]), T("b"))
