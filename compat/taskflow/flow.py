@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from greenflow.atoms import Atom, Retry
 from greenflow.patterns import Flow
 
 LINK_INVARIANT = "invariant"
@@ -34,6 +35,15 @@ class TaskFlowSpelling:
     """
 
     name: str
+    retry: Any
+
+    def __init__(self, name: str, retry: Any = None) -> None:
+        # TaskFlow takes any atom as a flow's retry (its requires/provides count); greenflow's
+        # Flow() refuses what is not a Retry, so such a one is set after, and refused when compiled.
+        odd = isinstance(retry, Atom) and not isinstance(retry, Retry)
+        super().__init__(name, None if odd else retry)  # type: ignore[call-arg]
+        if odd:
+            self.retry = retry
 
     def __str__(self) -> str:
         cls = type(self)

@@ -251,3 +251,13 @@ def test_tasks_print_as_taskflow_prints_them_and_save_as_is_a_mapping() -> None:
     assert repr(boot) == f'<{__name__}.{Boot.__qualname__} "boot==2.1">'
     assert boot.save_as == {"ip": 0, "port": 1}
     assert repr(greenflow.atoms.FunctorTask(len, name="n")) == "FunctorTask(name='n')"  # greenflow's own
+
+
+def test_a_task_as_a_flows_retry_counts_in_its_requires_but_does_not_compile() -> None:
+    from taskflow import engines, exceptions
+    from taskflow.patterns import linear_flow
+
+    flow = linear_flow.Flow("lf", _t("rt", provides="x", requires=["x"]))
+    assert flow.requires == {"x"} and flow.provides == {"x"}
+    with pytest.raises(exceptions.CompilationFailure, match="which is not a Retry"):
+        engines.load(flow, store={"x": 1}).compile()
