@@ -206,7 +206,7 @@ class Storage:
                 )
             if self._engine is None and name not in self._save_as:
                 self._order.append(name)
-                self._save_as[name] = tuple(getattr(atom, "save_as", ()))
+                self._save_as[name] = tuple(getattr(atom, "save_as", {}).items())
         return detail.uuid
 
     def ensure_atoms(self, atoms: Iterable[Any]) -> list[str]:

@@ -1,8 +1,19 @@
-"""``taskflow.task``: tasks, functor tasks and the progress event name (greenflow's classes)."""
+"""``taskflow.task``: tasks, functor tasks and the progress event name (greenflow's classes).
+
+``Task``, the base TaskFlow programs subclass, prints as TaskFlow's does (its
+programs print their tasks); the functor tasks are greenflow's own.
+"""
 
 import logging
 
-from greenflow.atoms import EVENT_UPDATE_PROGRESS, FunctorTask, MapFunctorTask, ReduceFunctorTask, Task
+from greenflow import atoms
+from greenflow.atoms import EVENT_UPDATE_PROGRESS, FunctorTask, MapFunctorTask, ReduceFunctorTask
+from taskflow.atom import TaskFlowPrinting
+
+
+class Task(TaskFlowPrinting, atoms.Task):
+    """greenflow's ``Task``; prints as ``"name==1.0"``, as TaskFlow's does."""
+
 
 #: The logger task warnings go to (greenflow's task module's: out-of-range progress).
 LOG = logging.getLogger("greenflow.atoms._task")

@@ -9,12 +9,12 @@ that provides it.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, Final
 
 from greenflow.exceptions import InvalidOptionError
 
-__all__ = ["Atom", "infer_arguments"]
+__all__ = ["Atom", "SaveAs", "infer_arguments"]
 
 #: Argument names the engine passes itself; never looked up in storage.
 _RESERVED_REVERT_ARGS: Final = frozenset({"result", "flow_failures"})
@@ -104,24 +104,62 @@ def _freeze(value: Any) -> Any:
     return ("other", value)
 
 
-def _normalise_provides(atom_name: str, provides: Any) -> tuple[tuple[str, Any], ...]:
+class SaveAs(Mapping[str, Any]):
+    """What an atom saves of its result: ``{symbol: position or key in the result, or None}``.
+
+    ``None`` saves the whole result under the symbol. Read-only, hashable and
+    picklable, so atoms alike share one (flows built per request then cost
+    less), and it can be part of a flow's shape.
+    """
+
+    __slots__ = ("_items", "_map")
+
+    def __init__(self, items: Iterable[tuple[str, Any]] = ()) -> None:
+        self._items: tuple[tuple[str, Any], ...] = tuple(items)
+        self._map: dict[str, Any] = dict(self._items)
+
+    def __getitem__(self, symbol: str) -> Any:
+        return self._map[symbol]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._map)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, SaveAs):
+            return self._items == other._items
+        return super().__eq__(other)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (SaveAs, (self._items,))
+
+    def __repr__(self) -> str:
+        return f"SaveAs({self._map!r})"
+
+
+def _normalise_provides(atom_name: str, provides: Any) -> SaveAs:
     """Map ``provides`` to ``((symbol, index_or_key_or_None), ...)``.
 
     A string provides the whole result; a list or tuple names the result's
     items by position; a set names the result's items by key (a dict result).
     """
     if provides is None:
-        return ()
+        return SaveAs()
     if isinstance(provides, str):
-        return ((provides, None),)
+        return SaveAs(((provides, None),))
     if isinstance(provides, (list, tuple)):
         _check_names(atom_name, "provides", provides)
-        return tuple((name, i) for i, name in enumerate(provides))
+        return SaveAs((name, i) for i, name in enumerate(provides))
     if isinstance(provides, (set, frozenset)):
         _check_names(atom_name, "provides", provides)
-        return tuple((name, name) for name in sorted(provides))
+        return SaveAs((name, name) for name in sorted(provides))
     raise InvalidOptionError(
-        f"atom {atom_name!r}: provides must be a string, a list/tuple or a set of strings, "
+        f"Atom provides must be a string, a list/tuple or a set of strings (atom {atom_name!r}), "
         f"got {type(provides).__name__} {provides!r}"
     )
 
@@ -171,8 +209,8 @@ class Atom:
         self.version: tuple[int, int] = getattr(self, "version", (1, 0))
         if provides is None:
             provides = self.default_provides
-        self.save_as: tuple[tuple[str, Any], ...] = _shared(_normalise_provides(name, provides))
-        self.provides: frozenset[str] = _shared(frozenset(sym for sym, _ in self.save_as))
+        self.save_as: SaveAs = _shared(_normalise_provides(name, provides))
+        self.provides: frozenset[str] = _shared(frozenset(self.save_as))
         if inject is not None and not isinstance(inject, Mapping):
             raise InvalidOptionError(f"atom {name!r}: inject must be a dict, got {inject!r}")
         self.inject: dict[str, Any] = dict(inject or {})
@@ -334,8 +372,9 @@ class Atom:
             for sym in requires:
                 if sym not in mapping and not takes_kwargs and func is not None and auto_extract:
                     raise InvalidOptionError(
-                        f"atom {name!r} requires {sym!r}, but its {getattr(func, '__name__', 'execute')}() "
-                        f"accepts no argument named {sym!r} and no **kwargs"
+                        f"Extra arguments given to atom {name!r}: it requires {sym!r}, but its "
+                        f"{getattr(func, '__name__', 'execute')}() accepts no argument named {sym!r} "
+                        f"and no **kwargs"
                     )
                 mapping.setdefault(sym, sym)
                 optional = optional - {sym}
@@ -346,7 +385,8 @@ class Atom:
                 if len(rebind) > len(positional):
                     if not takes_kwargs:
                         raise InvalidOptionError(
-                            f"atom {name!r}: {rebind_label} lists {len(rebind)} symbols {list(rebind)!r} "
+                            f"Extra arguments given to atom {name!r}: {rebind_label} lists {len(rebind)} "
+                            f"symbols {list(rebind)!r} "
                             f"but the callable takes only {len(positional)} arguments {positional!r}"
                         )
                     positional += list(rebind[len(positional) :])
@@ -357,13 +397,24 @@ class Atom:
                 for arg, sym in rebind.items():
                     if arg not in mapping and not takes_kwargs:
                         raise InvalidOptionError(
-                            f"atom {name!r}: {rebind_label} names argument {arg!r}, which the callable "
+                            f"Extra arguments given to atom {name!r}: {rebind_label} names argument {arg!r}, "
+                            f"which the callable "
                             f"does not accept (it takes {list(mapping)!r})"
                         )
                     mapping[arg] = sym
             else:
                 raise InvalidOptionError(
-                    f"atom {name!r}: {rebind_label} must be a list, tuple or dict, got {rebind!r}"
+                    f"Invalid rebind value for atom {name!r}: {rebind_label} must be a list, tuple or dict, "
+                    f"got {rebind!r}"
+                )
+        if func is not None and not auto_extract and rebind_label == "rebind":
+            # Without inference only what requires/rebind name is passed: execute() must get the rest.
+            arg_names, with_defaults, _ = infer_arguments(func, skip)
+            missing = [a for a in arg_names if a not in with_defaults and a not in mapping]
+            if missing:
+                raise InvalidOptionError(
+                    f"Missing arguments for atom {name!r}: {getattr(func, '__name__', 'execute')}() "
+                    f"needs {missing!r}, which neither requires nor rebind names (auto_extract=False)"
                 )
         return mapping, optional, takes_kwargs
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Final, NamedTuple, TypeAlias
 
-from greenflow.atoms import Atom, Task
+from greenflow.atoms import Atom, Retry, Task
 from greenflow.exceptions import (
     AmbiguousDependencyError,
     CompilationError,
@@ -149,7 +149,7 @@ class Node:
         self.revert_args: tuple[ArgSource, ...] = ()
         self.deciders: tuple[DeciderEdge, ...] = ()
         self.scope: tuple[int, ...] = ()  # retries only: every node their flow holds
-        self.save_as: tuple[tuple[str, Any], ...] = atom.save_as if atom is not None else ()
+        self.save_as: tuple[tuple[str, Any], ...] = tuple(atom.save_as.items()) if atom is not None else ()
         self.version: tuple[int, int] | None = atom.version if atom is not None else None
 
     def __repr__(self) -> str:
@@ -189,11 +189,66 @@ class _Scope:
     def lookup(self, symbol: str) -> list[tuple[int, Any]] | None:
         scope: _Scope | None = self
         while scope is not None:
-            found = scope.symbols.get(symbol)
+            found = scope.find(symbol)
             if found:
                 return found
             scope = scope.parent
         return None
+
+    def find(self, symbol: str) -> list[tuple[int, Any]] | None:
+        """The providers of ``symbol`` in this layer alone."""
+        return self.symbols.get(symbol)
+
+
+_Compiled: TypeAlias = tuple[list[int], list[int], dict[str, list[tuple[int, Any]]], list[int]]
+
+
+class _AncestorScope(_Scope):
+    """The providers among a graph item's indirect predecessors, the nearest first, found on demand.
+
+    Searched only for symbols some item of the graph provides, so a requirement
+    met from outside the graph costs no walk.
+    """
+
+    __slots__ = ("_compiled", "_direct", "_preds", "_provided")
+
+    def __init__(
+        self,
+        parent: _Scope,
+        direct: list[int],
+        preds: list[list[int]],
+        compiled: dict[int, _Compiled],
+        provided: frozenset[str],
+    ) -> None:
+        super().__init__(parent)
+        self._direct = direct
+        self._preds = preds
+        self._compiled = compiled
+        self._provided = provided
+
+    def find(self, symbol: str) -> list[tuple[int, Any]] | None:
+        if symbol not in self._provided:
+            return None
+        found = self.symbols.get(symbol)
+        if found is None:
+            found = self.symbols[symbol] = self._search(symbol)
+        return found
+
+    def _search(self, symbol: str) -> list[tuple[int, Any]]:
+        seen = set(self._direct)  # the layer above holds what these provide
+        level = self._direct
+        while level:
+            following: list[int] = []
+            for item in level:
+                for p in self._preds[item]:
+                    if p not in seen:
+                        seen.add(p)
+                        following.append(p)
+            found = [f for p in following for f in self._compiled[p][2].get(symbol, ())]
+            if found:
+                return found
+            level = following
+        return []
 
 
 class FlowCompiler:
@@ -303,7 +358,7 @@ class FlowCompiler:
             raise CompilationError(f"flow {parent.name!r} holds {item!r}, which is neither a Task nor a flow")
         index = self._add_node(item.name, TASK, item, parent)
         self._resolve_args(index, item, scope)
-        provides = {sym: [(index, key)] for sym, key in item.save_as}
+        provides = {sym: [(index, key)] for sym, key in item.save_as.items()}
         return [index], [index], provides, [index]
 
     def _compile_flow(
@@ -320,10 +375,16 @@ class FlowCompiler:
         scope = _Scope(outer)
         retry = flow.retry
         retry_index = -1
+        if retry is not None and not isinstance(retry, Retry):
+            # Flow() refuses one, but ``retry`` is a plain attribute (and TaskFlow takes any atom).
+            raise CompilationError(
+                f"flow {flow.name!r} has {type(retry).__name__} {getattr(retry, 'name', retry)!r} as its "
+                f"retry, which is not a Retry; attach a Retry (Times, ForEach, ...) or add it as an item"
+            )
         if retry is not None:
             retry_index = self._add_node(retry.name, RETRY, retry, flow)
             self._resolve_args(retry_index, retry, scope)
-            for sym, key in retry.save_as:
+            for sym, key in retry.save_as.items():
                 scope.symbols[sym] = [(retry_index, key)]
             self._retry_stack.append(retry_index)
         try:
@@ -347,7 +408,7 @@ class FlowCompiler:
             self._graph_ranges[id(flow)] = range(start, len(self._nodes))
         if retry is not None:
             self._nodes[retry_index].scope = tuple(range(retry_index + 1, len(self._nodes)))
-            provides = {**{sym: [(retry_index, key)] for sym, key in retry.save_as}, **provides}
+            provides = {**{sym: [(retry_index, key)] for sym, key in retry.save_as.items()}, **provides}
             entries = [retry_index]
             exits = exits or [retry_index]
         return entries, exits, provides, list(range(start, len(self._nodes)))
@@ -394,25 +455,11 @@ class FlowCompiler:
         children = list(flow)
         position = {id(c): i for i, c in enumerate(children)}
         succs: list[dict[int, dict[str, Any]]] = [{} for _ in children]
+        # The flow's links: its data links (made as items were added) and the explicit ones.
         for u, v, meta in flow.iter_links():
             succs[position[id(u)]][position[id(v)]] = meta
-        # Implicit edges from data flow: each requirement met by one sibling.
-        providers: dict[str, list[int]] = {}
-        for i, child in enumerate(children):
-            for sym in child.provides:
-                providers.setdefault(sym, []).append(i)
-        for j, child in enumerate(children):
-            for sym in sorted(child.requires if isinstance(child, Flow) else _atom_needs(child)):
-                siblings = [i for i in providers.get(sym, ()) if i != j]
-                if len(siblings) > 1:
-                    names = ", ".join(repr(children[i].name) for i in siblings)
-                    raise AmbiguousDependencyError(
-                        f"{_kind(child)} {child.name!r} in graph flow {flow.name!r} requires {sym!r}, "
-                        f"which several items provide: {names}; "
-                        f"rename a provided symbol or rebind the requirement"
-                    )
-                if siblings:
-                    succs[siblings[0]].setdefault(j, {})
+        # The symbols some item provides: only those can be found among indirect predecessors.
+        provided = frozenset().union(*(child.provides for child in children))
         order = _toposort(flow, children, succs)
         preds: list[list[int]] = [[] for _ in children]
         for i, targets in enumerate(succs):
@@ -424,8 +471,10 @@ class FlowCompiler:
         graph_id = id(flow)
         for i in order:
             child = children[i]
-            child_scope = _Scope(scope)
-            # A child sees what its direct predecessors provide (data edges are direct).
+            # A child sees what its direct predecessors provide and, failing that, what the
+            # nearest of its indirect ones do (a requirement met before it was linked).
+            inner = _AncestorScope(scope, preds[i], preds, compiled, provided) if preds[i] else scope
+            child_scope = _Scope(inner)
             for p in preds[i]:
                 for sym, found in compiled[p][2].items():
                     child_scope.symbols.setdefault(sym, []).extend(found)
@@ -579,14 +628,6 @@ def _providers_of(nodes: list[Node], atoms: tuple[int, ...]) -> dict[str, tuple[
     return {symbol: tuple(places) for symbol, places in found.items()}
 
 
-def _atom_needs(atom: Atom) -> frozenset[str]:
-    return atom.requires
-
-
-def _kind(item: Any) -> str:
-    return "flow" if isinstance(item, Flow) else "atom"
-
-
 def _toposort(flow: GraphFlow, children: list[Any], succs: list[dict[int, dict[str, Any]]]) -> list[int]:
     indegree = [0] * len(children)
     for targets in succs:
@@ -603,31 +644,10 @@ def _toposort(flow: GraphFlow, children: list[Any], succs: list[dict[int, dict[s
             if indegree[j] == 0:
                 ready.append(j)
     if len(order) != len(children):
-        cycle = _find_cycle([i for i in range(len(children)) if indegree[i] > 0], succs)
-        names = " -> ".join(repr(children[i].name) for i in cycle)
-        raise CycleError(f"graph flow {flow.name!r} has a cycle: {names}")
+        # GraphFlow refuses a cycle when it is made; this guards flows that bypass it.
+        stuck = [repr(children[i].name) for i in range(len(children)) if indegree[i] > 0]
+        raise CycleError(f"graph flow {flow.name!r} has a cycle through {', '.join(stuck)}")
     return order
-
-
-def _find_cycle(candidates: list[int], succs: list[dict[int, dict[str, Any]]]) -> list[int]:
-    remaining = set(candidates)
-    # Items downstream of a cycle are left over too; drop those (repeatedly) that lead
-    # nowhere, so the walk below only follows items on or between cycles.
-    dead_ends = [i for i in candidates if not any(j in remaining for j in succs[i])]
-    while dead_ends:
-        remaining.difference_update(dead_ends)
-        dead_ends = [i for i in remaining if not any(j in remaining for j in succs[i])]
-    start = next(i for i in candidates if i in remaining)
-    path: list[int] = [start]
-    seen = {start: 0}
-    node = start
-    while True:
-        nxt = next(j for j in succs[node] if j in remaining)
-        if nxt in seen:
-            return [*path[seen[nxt] :], nxt]
-        seen[nxt] = len(path)
-        path.append(nxt)
-        node = nxt
 
 
 def _last_providers(found: list[tuple[int, Any]], succs: list[list[int]]) -> list[tuple[int, Any]]:

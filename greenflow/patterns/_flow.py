@@ -93,7 +93,18 @@ class Flow:
         self._compiled = entry
 
     def add(self, *items: Item) -> Flow:
-        """Add atoms or flows (in order); returns the flow, so calls chain."""
+        """Add atoms or flows (in order); returns the flow, so calls chain.
+
+        Every item is checked before any is added: a refused call leaves the flow as it was.
+        """
+        self._check_new(items)
+        self._append(items)
+        self._bump()
+        return self
+
+    def _check_new(self, items: tuple[Item, ...]) -> None:
+        """``InvalidOptionError`` unless every item may be added to this flow."""
+        given: set[int] = set()
         for item in items:
             if not isinstance(item, (Atom, Flow)):
                 raise InvalidOptionError(
@@ -101,7 +112,7 @@ class Flow:
                 )
             if item is self:
                 raise InvalidOptionError(f"flow {self.name!r} cannot contain itself")
-            if id(item) in self._child_ids:
+            if id(item) in self._child_ids or id(item) in given:
                 raise InvalidOptionError(f"{_describe(item)} was added to flow {self.name!r} twice")
             if isinstance(item, Retry):
                 raise InvalidOptionError(
@@ -116,13 +127,19 @@ class Flow:
                         f"already nested in it ({' > '.join(repr(f.name) for f in path)}), and flows "
                         f"cannot be nested in each other"
                     )
+            given.add(id(item))
+
+    def _append(self, items: tuple[Item, ...]) -> None:
+        for item in items:
             self._child_ids.add(id(item))
             self._children.append(item)
             if isinstance(item, Flow):
                 self._subflows.append(item)
                 item._parents.append(weakref.ref(self))
-        self._bump()
-        return self
+
+    def __contains__(self, item: object) -> bool:
+        """Whether ``item`` was added to this flow itself (not to a flow nested in it)."""
+        return id(item) in self._child_ids
 
     def __iter__(self) -> Iterator[Item]:
         return iter(self._children)
@@ -138,7 +155,7 @@ class Flow:
         """Every atom in this flow and its nested flows (retries first), depth first."""
         if self.retry is not None:
             yield self.retry
-        for child in self._children:
+        for child in self:
             if isinstance(child, Flow):
                 yield from child.iter_atoms()
             else:
@@ -195,31 +212,18 @@ def _flow_requires(flow: Flow) -> frozenset[str]:
 
     Its retry runs first: what the retry requires comes from outside, and what
     it provides every item sees. In a linear flow an item sees what the items
-    before it provide; in a graph flow, what the other items provide (they are
-    ordered before it); in an unordered flow, nothing its siblings provide. An
-    atom that requires what it provides itself needs it from outside.
+    before it provide; in an unordered flow, nothing its siblings provide (a
+    graph flow, where an item sees what the items ordered before it provide,
+    overrides ``requires``). An atom that requires what it provides itself
+    needs it from outside.
     """
     retry = flow.retry
     required: set[str] = set(retry.requires) if retry is not None else set()
     visible: set[str] = set(retry.provides) if retry is not None else set()
-    children = flow._children
-    pattern = getattr(flow, "pattern", "linear")
-    if pattern == "graph":
-        providers: dict[str, int] = {}
-        for child in children:
-            for symbol in child.provides:
-                providers[symbol] = providers.get(symbol, 0) + 1
-        for child in children:
-            own = child.provides
-            for symbol in _needs(child) - visible:
-                if providers.get(symbol, 0) - (symbol in own) == 0:
-                    required.add(symbol)
-    elif pattern == "unordered":
-        for child in children:
-            required |= _needs(child) - visible
-    else:
-        for child in children:
-            required |= _needs(child) - visible
+    ordered = getattr(flow, "pattern", "linear") != "unordered"
+    for child in flow:
+        required |= _needs(child) - visible
+        if ordered:
             visible |= child.provides
     return frozenset(required)
 

@@ -17,5 +17,6 @@ class LinearFlow(Flow):
     pattern: ClassVar[str] = "linear"
 
     def iter_links(self) -> Iterator[tuple[Item, Item, dict[str, Any]]]:
+        """Each item to the next; ``"invariant"`` marks an order the pattern itself imposes."""
         for before, after in itertools.pairwise(self._children):
-            yield before, after, {}
+            yield before, after, {"invariant": True}

@@ -94,14 +94,56 @@ def test_green_executor_without_a_green_hub_says_how_to_fix_it() -> None:
         engines.run(_flow(), engine="parallel", executor="greenthreaded", hub="threading")
 
 
-def test_graph_flow_features_greenflow_lacks_raise() -> None:
+def _t(name: str, provides=None, requires=None):  # type: ignore[no-untyped-def]
+    from taskflow import task
+
+    class T(task.Task):
+        def execute(self, **kwargs):  # type: ignore[no-untyped-def]
+            return name
+
+    return T(name, provides=provides, requires=requires)
+
+
+def test_flow_patterns_print_and_iterate_their_nodes_as_taskflow_does() -> None:
+    from taskflow.patterns import graph_flow, linear_flow, unordered_flow
+
+    a, b = _t("a"), _t("b")
+    assert str(linear_flow.Flow("l").add(a, b)) == '"linear_flow.Flow: l(len=2)"'
+    assert str(unordered_flow.Flow("u")) == '"unordered_flow.Flow: u(len=0)"'
+    assert str(graph_flow.TargetedFlow("t")) == '"graph_flow.TargetedFlow: t(len=0)"'
+    assert list(graph_flow.Flow("g").add(a, b).iter_nodes()) == [(a, {}), (b, {})]
+
+
+def test_graph_flow_errors_are_worded_as_taskflow_words_them() -> None:
     from taskflow import exceptions
     from taskflow.patterns import graph_flow
 
-    with pytest.raises(exceptions.NotImplementedError, match="TargetedFlow"):
-        graph_flow.TargetedFlow("t")
-    with pytest.raises(exceptions.NotImplementedError, match="resolve_requires=False"):
-        graph_flow.Flow("g").add(*_flow(), resolve_requires=False)
+    one, two = _t("one", provides="x"), _t("two", requires=["x"])
+    flow = graph_flow.Flow("g").add(one)
+    with pytest.raises(ValueError, match=r"^Node .* not found to link to"):
+        flow.link(one, two)
+    with pytest.raises(ValueError, match=r"^Node .* not found to link from"):
+        flow.link(two, one)
+    flow.add(two)
+    with pytest.raises(exceptions.DependencyFailure, match=r"^No path through .*'one' -> 'two' -> 'one'"):
+        flow.link(two, one)
+    with pytest.raises(exceptions.DependencyFailure, match=r"^No path"):
+        graph_flow.Flow("c").add(_t("p", provides="a", requires=["b"]), _t("q", provides="b", requires=["a"]))
+    targeted = graph_flow.TargetedFlow("t").add(one)
+    with pytest.raises(ValueError, match=r"^Node .* not found"):
+        targeted.set_target(two)
+
+
+def test_targeted_graph_flow_runs_only_what_its_target_needs() -> None:
+    from taskflow import engines
+    from taskflow.patterns import graph_flow
+
+    one, two, other = _t("one", provides="x"), _t("two", requires=["x"]), _t("other", provides="y")
+    flow = graph_flow.TargetedFlow("t").add(one, two, other)
+    flow.set_target(two)
+    engine = engines.load(flow)
+    engine.run()
+    assert engine.storage.fetch_all() == {"x": "one"}
 
 
 def test_taskflow_exception_names_are_greenflow_classes() -> None:
@@ -136,8 +178,8 @@ def test_taskflow_spellings_live_in_compat_and_reach_the_core_as_its_own_names()
 
     import greenflow.patterns
 
-    assert linear_flow.Flow is greenflow.patterns.LinearFlow
-    assert unordered_flow.Flow is greenflow.patterns.UnorderedFlow
+    assert issubclass(linear_flow.Flow, greenflow.patterns.LinearFlow)
+    assert issubclass(unordered_flow.Flow, greenflow.patterns.UnorderedFlow)
     assert issubclass(graph_flow.Flow, greenflow.patterns.GraphFlow)
     for spelling, core in [("threaded", "thread"), ("processes", "process"), ("threads", "thread")]:
         engine = engines.load(_flow(), engine="parallel", executor=spelling)
@@ -190,3 +232,32 @@ def test_a_futurist_green_pool_in_an_unpatched_process_runs_the_atoms():
         finally:
             pool.shutdown()
     assert [engine.storage.fetch(f"y{i}") for i in range(5)] == [0, 2, 4, 6, 8]
+
+
+def test_tasks_print_as_taskflow_prints_them_and_save_as_is_a_mapping() -> None:
+    from taskflow import task
+
+    import greenflow.atoms
+
+    class Boot(task.Task):
+        version = (2, 1)
+
+        def execute(self) -> str:
+            return "ok"
+
+    boot = Boot("boot", provides=("ip", "port"))
+    assert isinstance(boot, greenflow.atoms.Task)
+    assert str(boot) == '"boot==2.1"'
+    assert repr(boot) == f'<{__name__}.{Boot.__qualname__} "boot==2.1">'
+    assert boot.save_as == {"ip": 0, "port": 1}
+    assert repr(greenflow.atoms.FunctorTask(len, name="n")) == "FunctorTask(name='n')"  # greenflow's own
+
+
+def test_a_task_as_a_flows_retry_counts_in_its_requires_but_does_not_compile() -> None:
+    from taskflow import engines, exceptions
+    from taskflow.patterns import linear_flow
+
+    flow = linear_flow.Flow("lf", _t("rt", provides="x", requires=["x"]))
+    assert flow.requires == {"x"} and flow.provides == {"x"}
+    with pytest.raises(exceptions.CompilationFailure, match="which is not a Retry"):
+        engines.load(flow, store={"x": 1}).compile()

@@ -68,7 +68,14 @@ def test_star_args_and_kwargs_are_not_requirements():
 
 
 def test_auto_extract_false_requires_nothing_from_the_signature():
-    assert Create("boot", auto_extract=False).requires == frozenset()
+    class Defaults(Task):
+        def execute(self, image="cirros", flavor="tiny"):
+            return image, flavor
+
+    assert Defaults("boot", auto_extract=False).requires == frozenset()
+    assert Defaults("boot").requires == frozenset()
+    assert Defaults("boot").optional == {"image", "flavor"}
+    assert Defaults("boot", auto_extract=False).optional == frozenset()
 
 
 def test_ignore_list_drops_arguments_from_the_requirements():
@@ -89,18 +96,31 @@ def test_task_without_execute_fails_when_run_with_its_name():
 def test_provides_string_names_the_whole_result():
     task = Create("boot", provides="server")
     assert task.provides == {"server"}
-    assert task.save_as == (("server", None),)
+    assert task.save_as == {"server": None}
 
 
 def test_provides_list_names_result_items_by_position():
     task = Create("boot", provides=["ip", "port"])
     assert task.provides == {"ip", "port"}
-    assert task.save_as == (("ip", 0), ("port", 1))
+    assert task.save_as == {"ip": 0, "port": 1}
+    assert list(task.save_as) == ["ip", "port"]
 
 
 def test_provides_set_names_result_items_by_key():
     task = Create("boot", provides={"ip", "port"})
-    assert dict(task.save_as) == {"ip": "ip", "port": "port"}
+    assert task.save_as == {"ip": "ip", "port": "port"}
+
+
+def test_save_as_is_a_read_only_mapping_shared_by_atoms_alike_and_picklable():
+    import pickle
+
+    one, two = Create("a", provides=["ip", "port"]), Create("b", provides=["ip", "port"])
+    assert one.save_as is two.save_as
+    assert Create("c").save_as == {}
+    with pytest.raises(TypeError):
+        one.save_as["ip"] = 5  # type: ignore[index]
+    assert pickle.loads(pickle.dumps(one.save_as)) == one.save_as
+    assert hash(one.save_as) == hash(pickle.loads(pickle.dumps(one.save_as)))
 
 
 def test_default_provides_is_used_when_provides_is_not_given():
@@ -185,6 +205,34 @@ def test_rebind_to_a_non_string_symbol_is_rejected():
         InvalidOptionError, match=r"atom 'boot': every name in rebind must be a string, got 7"
     ):
         Create("boot", rebind={"image": 7})
+
+
+@pytest.mark.parametrize(
+    ("options", "lead"),
+    [
+        ({"provides": 5}, "Atom provides must be"),
+        ({"rebind": 5}, "Invalid rebind value for atom 'boot'"),
+        ({"rebind": ["a", "b", "c", "d"]}, "Extra arguments given to atom 'boot'"),
+        ({"rebind": {"imgae": "x"}}, "Extra arguments given to atom 'boot'"),
+        ({"requires": ["other"]}, "Extra arguments given to atom 'boot'"),
+    ],
+)
+def test_bad_binding_options_are_named_first_in_the_message(options, lead):
+    # The same leading words as TaskFlow's messages, which its users' code matches.
+    with pytest.raises(InvalidOptionError) as info:
+        Create("boot", **options)
+    assert str(info.value).startswith(lead)
+
+
+def test_without_inference_execute_arguments_requires_does_not_name_are_refused():
+    with pytest.raises(InvalidOptionError) as info:
+        Create("boot", auto_extract=False, requires=["image"])
+    assert str(info.value) == (
+        "Missing arguments for atom 'boot': execute() needs ['flavor'], which neither requires nor "
+        "rebind names (auto_extract=False)"
+    )
+    task = Create("boot", auto_extract=False, requires=["image", "flavor"])
+    assert task.requires == {"image", "flavor"}  # count has a default: not needed
 
 
 # -- requires ---------------------------------------------------------------------------------------

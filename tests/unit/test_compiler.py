@@ -156,6 +156,13 @@ def test_link_through_an_empty_flow_beside_a_direct_link_adds_no_duplicate_edge(
 # -- retries ----------------------------------------------------------------------------------------
 
 
+def test_a_flow_whose_retry_is_not_a_retry_does_not_compile():
+    flow = LinearFlow("f").add(T("a"))
+    flow.retry = T("not-a-retry")
+    with pytest.raises(CompilationError, match=r"flow 'f' has T 'not-a-retry' as its retry, which is not a"):
+        compile_flow(flow)
+
+
 def test_retry_is_the_entry_node_of_its_flow_with_its_scope():
     retry = Times(2, provides="attempt")
     inner = LinearFlow("inner", retry=retry).add(T("a", requires=["attempt"]), T("b"))
@@ -306,10 +313,33 @@ def test_graph_flow_explicit_links_order_items():
     assert preds(compiled, "b") == {"a"}
 
 
-def test_graph_flow_two_siblings_providing_what_a_third_requires_is_ambiguous():
-    flow = GraphFlow("g").add(T("one", provides="x"), T("two", provides="x"), T("user", requires=["x"]))
+def test_graph_flow_requirement_met_by_an_indirect_predecessor_is_resolved_to_it():
+    # ``user`` needed ``x`` when ``provider`` came (unresolved), then got it through ``middle``.
+    user, middle, provider = T("user", requires=["x"]), T("middle"), T("provider", provides="x")
+    flow = GraphFlow("g").add(user, middle).link(middle, user)
+    flow.add(provider, resolve_existing=False)
+    flow.link(provider, middle)
+    assert flow.requires == set()
+    compiled = compile_flow(flow)
+    assert not compiled.store_requires
+    assert compiled.nodes[arg(compiled, "user", "x").ref].name == "provider"
+
+
+def test_graph_flow_nearest_indirect_provider_wins():
+    far, near = T("far", provides="x"), T("near", provides="x")
+    hop1, hop2, user = T("hop1"), T("hop2"), T("user", requires=["x"])
+    flow = GraphFlow("g").add(user, hop1, hop2).link(hop2, user).link(hop1, hop2)
+    flow.add(far, near, resolve_existing=False)
+    flow.link(far, hop1).link(near, hop2)
+    compiled = compile_flow(flow)
+    assert compiled.nodes[arg(compiled, "user", "x").ref].name == "near"
+
+
+def test_graph_flow_two_siblings_providing_what_a_third_requires_is_ambiguous_when_it_is_added():
+    flow = GraphFlow("g").add(T("one", provides="x"), T("two", provides="x"))
     with pytest.raises(AmbiguousDependencyError) as info:
-        compile_flow(flow)
+        flow.add(T("user", requires=["x"]))
+    assert len(flow) == 2
     message = str(info.value)
     assert "atom 'user' in graph flow 'g' requires 'x'" in message
     assert "'one', 'two'" in message
@@ -319,9 +349,9 @@ def test_graph_flow_two_siblings_providing_what_a_third_requires_is_ambiguous():
 def test_graph_flow_ordered_siblings_providing_one_symbol_are_still_ambiguous():
     # As in TaskFlow: linking the providers does not choose one for the consumer.
     one, two = T("one", provides="x"), T("two", provides="x")
-    flow = GraphFlow("g").add(one, two, T("user", requires=["x"])).link(one, two)
+    flow = GraphFlow("g").add(one, two).link(one, two)
     with pytest.raises(AmbiguousDependencyError, match="'one', 'two'"):
-        compile_flow(flow)
+        flow.add(T("user", requires=["x"]))
 
 
 def test_graph_flow_ambiguity_is_resolved_by_rebinding():
@@ -350,24 +380,26 @@ def test_graph_flow_requirement_injected_under_the_rebound_symbol_is_not_ambiguo
     assert not preds(compiled, "user")
 
 
-def test_graph_flow_link_cycle_is_named():
+def test_graph_flow_link_cycle_is_named_and_refused_when_linked():
     a, b, c = T("a"), T("b"), T("c")
-    flow = GraphFlow("g").add(a, b, c).link(a, b).link(b, c).link(c, a)
+    flow = GraphFlow("g").add(a, b, c).link(a, b).link(b, c)
     with pytest.raises(CycleError, match=r"graph flow 'g' has a cycle: 'a' -> 'b' -> 'c' -> 'a'"):
-        compile_flow(flow)
+        flow.link(c, a)
+    assert [(u.name, v.name) for u, v, _ in flow.iter_links()] == [("a", "b"), ("b", "c")]
 
 
-def test_graph_flow_data_cycle_is_named():
-    flow = GraphFlow("g").add(T("a", provides="x", requires=["y"]), T("b", provides="y", requires=["x"]))
+def test_graph_flow_data_cycle_is_named_and_refused_when_added():
+    flow = GraphFlow("g")
     with pytest.raises(CycleError, match=r"graph flow 'g' has a cycle: 'a' -> 'b' -> 'a'"):
-        compile_flow(flow)
+        flow.add(T("a", provides="x", requires=["y"]), T("b", provides="y", requires=["x"]))
+    assert len(flow) == 0 and list(flow.iter_links()) == []
 
 
 def test_graph_flow_cycle_is_named_when_other_items_hang_off_it():
     tail, a, b = T("tail"), T("a"), T("b")
-    flow = GraphFlow("g").add(tail, a, b).link(a, b).link(b, a).link(a, tail)
+    flow = GraphFlow("g").add(tail, a, b).link(a, tail).link(a, b)
     with pytest.raises(CycleError) as info:
-        compile_flow(flow)
+        flow.link(b, a)
     message = str(info.value)
     assert "graph flow 'g' has a cycle:" in message
     assert "'a' -> 'b' -> 'a'" in message or "'b' -> 'a' -> 'b'" in message

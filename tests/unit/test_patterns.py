@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from greenflow.atoms import Task, Times
-from greenflow.exceptions import InvalidOptionError
+from greenflow.exceptions import AmbiguousDependencyError, CycleError, InvalidOptionError
 from greenflow.patterns import (
     Depth,
     GraphFlow,
@@ -93,10 +93,20 @@ def test_flow_requires_is_what_the_compiled_flow_needs_from_outside(shape, expec
     assert set(compile_flow(flow).store_requires) == expected
 
 
-def test_linear_flow_links_each_item_to_the_next():
+def test_linear_flow_links_each_item_to_the_next_as_an_invariant():
     a, b, c = T("a"), T("b"), T("c")
     flow = LinearFlow("f").add(a, b, c)
-    assert [(u, v) for u, v, _ in flow.iter_links()] == [(a, b), (b, c)]
+    assert list(flow.iter_links()) == [(a, b, {"invariant": True}), (b, c, {"invariant": True})]
+
+
+@pytest.mark.parametrize("pattern", [LinearFlow, UnorderedFlow, GraphFlow])
+def test_a_refused_add_adds_none_of_the_items(pattern):
+    a, b = T("a"), T("b")
+    flow = pattern("f").add(a)
+    with pytest.raises(InvalidOptionError):
+        flow.add(b, 5)
+    assert list(flow) == [a]
+    assert b not in flow and a in flow
 
 
 def test_unordered_flow_has_no_links():
@@ -247,6 +257,149 @@ def test_unknown_decider_depth_is_rejected_listing_the_choices(bad):
     assert "['ALL', 'FLOW', 'NEIGHBORS', 'ATOM']" in message
     assert f"got {bad!r}" in message
     assert list(flow.iter_links()) == []
+
+
+def test_decider_depth_false_is_rejected_not_taken_for_the_default():
+    a, b = T("a"), T("b")
+    flow = GraphFlow("g").add(a, b)
+    with pytest.raises(InvalidOptionError, match=r"decider_depth must be one of .* got False"):
+        flow.link(a, b, decider=bool, decider_depth=False)
+
+
+# -- graph data links ---------------------------------------------------------------------------------
+
+
+def test_graph_flow_links_items_by_data_as_they_are_added_naming_the_symbols():
+    one = T("one", provides=["a", "b"])
+    two = T("two", provides="c", requires=["a", "b"])
+    three = T("three", requires=["c"])
+    flow = GraphFlow("g").add(three).add(one, two)
+    assert list(flow.iter_links()) == [(one, two, {"reasons": {"a", "b"}}), (two, three, {"reasons": {"c"}})]
+    assert flow.requires == set()
+
+
+def test_graph_flow_link_over_a_data_link_keeps_its_reasons():
+    one, two = T("one", provides="a"), T("two", requires=["a"])
+    flow = GraphFlow("g").add(one, two).link(one, two)
+    assert list(flow.iter_links()) == [(one, two, {"reasons": {"a"}, "manual": True})]
+
+
+def test_graph_flow_requirement_met_when_added_is_not_linked_to_a_later_provider():
+    first, user, later = T("first", provides="x"), T("user", requires=["x"]), T("later", provides="x")
+    flow = GraphFlow("g").add(first, user).add(later)
+    assert [(u.name, v.name) for u, v, _ in flow.iter_links()] == [("first", "user")]
+
+
+def test_graph_flow_two_providers_of_what_an_added_item_requires_refuse_it():
+    flow = GraphFlow("g").add(T("one", provides="x"), T("two", provides="x"))
+    with pytest.raises(AmbiguousDependencyError) as info:
+        flow.add(T("other"), T("user", requires=["x"]))
+    assert str(info.value) == (
+        "atom 'user' in graph flow 'g' requires 'x', which several items provide: 'one', 'two'; "
+        "rename a provided symbol or rebind the requirement"
+    )
+    assert [t.name for t in flow] == ["one", "two"] and list(flow.iter_links()) == []
+
+
+def test_graph_flow_what_its_retry_provides_is_not_linked_to_a_sibling():
+    retry = Times(2, name="again", provides="x")
+    flow = GraphFlow("g", retry=retry).add(T("other", provides="x"), T("user", requires=["x"]))
+    assert list(flow.iter_links()) == []
+    assert flow.requires == set()
+
+
+def test_graph_flow_add_without_resolving_requires_leaves_them_to_outside():
+    from greenflow.compiler import compile_flow
+
+    flow = GraphFlow("g").add(T("one", provides=["a", "b"]))
+    flow.add(T("two", requires=["a", "b"]), resolve_requires=False)
+    assert list(flow.iter_links()) == []
+    assert flow.requires == {"a", "b"}
+    assert set(compile_flow(flow).store_requires) == {"a", "b"}
+
+
+def test_graph_flow_add_without_resolving_existing_does_not_serve_earlier_items():
+    from greenflow.compiler import compile_flow
+
+    flow = GraphFlow("g").add(T("one", requires=["a", "b"]))
+    flow.add(T("two", provides=["a", "b"]), resolve_existing=False)
+    assert list(flow.iter_links()) == []
+    assert flow.requires == {"a", "b"}
+    assert set(compile_flow(flow).store_requires) == {"a", "b"}
+    flow.add(T("three", provides="a"))  # later adds still resolve it
+    assert flow.requires == {"b"}
+
+
+def test_graph_flow_link_making_a_cycle_with_a_data_link_is_refused():
+    one, two = T("one", provides="a"), T("two", requires=["a"])
+    flow = GraphFlow("g").add(one, two)
+    with pytest.raises(CycleError, match=r"graph flow 'g' has a cycle: 'one' -> 'two' -> 'one'"):
+        flow.link(two, one)
+    assert [(u.name, v.name) for u, v, _ in flow.iter_links()] == [("one", "two")]
+
+
+def test_graph_flow_add_closing_a_data_cycle_is_refused_and_adds_nothing():
+    one = T("one", provides="a", requires=["c"])
+    two = T("two", provides="b", requires=["a"])
+    flow = GraphFlow("g").add(one, two)
+    with pytest.raises(CycleError, match=r"graph flow 'g' has a cycle: 'three' -> 'one' -> 'two' -> 'three'"):
+        flow.add(T("three", provides="c", requires=["b"]))
+    assert len(flow) == 2 and len(list(flow.iter_links())) == 1
+
+
+# -- graph targets ------------------------------------------------------------------------------------
+
+
+def _targeted():
+    one = T("one", provides="a")
+    two = T("two", provides="b", requires=["a"])
+    three = T("three", requires=["b"])
+    four = T("four", provides="c", requires=["b"])
+    return GraphFlow("g").add(one, two, three, four), (one, two, three, four)
+
+
+def test_graph_flow_target_restricts_it_to_what_the_target_depends_on():
+    flow, (one, two, three, four) = _targeted()
+    flow.set_target(three)
+    assert flow.target is three
+    assert list(flow) == [one, two, three] and len(flow) == 3
+    assert four in flow  # still added: links and later adds see it
+    assert flow.provides == {"a", "b"}
+    assert [(u.name, v.name) for u, v, _ in flow.iter_links()] == [("one", "two"), ("two", "three")]
+    flow.reset_target()
+    assert flow.target is None and list(flow) == [one, two, three, four]
+    assert "c" in flow.provides
+
+
+def test_graph_flow_target_follows_later_adds_and_links():
+    lone, other = T("lone", requires=["a"]), T("other")
+    flow = GraphFlow("g").add(lone, other)
+    flow.set_target(lone)
+    assert list(flow) == [lone]
+    provider = T("provider", provides="a")
+    flow.add(provider)
+    assert list(flow) == [lone, provider]
+    flow.link(other, lone)
+    assert list(flow) == [lone, other, provider]
+
+
+def test_graph_flow_target_must_be_in_the_flow():
+    flow = GraphFlow("g").add(T("one"))
+    with pytest.raises(
+        InvalidOptionError, match=r"graph flow 'g' cannot target atom 'x': add it to the flow first"
+    ):
+        flow.set_target(T("x"))
+
+
+def test_graph_flow_with_a_target_runs_only_what_the_target_needs():
+    import greenflow
+
+    flow, (_, _, three, _) = _targeted()
+    flow.set_target(three)
+    engine = greenflow.load(flow)
+    engine.run()
+    assert sorted(engine.storage.fetch_all()) == ["a", "b"]
+    assert [a.name for a in engine.compile().nodes] == ["one", "two", "three"]
 
 
 @pytest.mark.timeout(10)
