@@ -35,6 +35,7 @@ __all__ = [
     "HubNotPatchedError",
     "HubUnavailableError",
     "InvalidExecutorError",
+    "InvalidFormatError",
     "InvalidOptionError",
     "JobError",
     "JobNotFoundError",
@@ -43,6 +44,7 @@ __all__ = [
     "ProtocolError",
     "RemoteFailureError",
     "RequestTimeout",
+    "ReservedKeywordError",
     "StorageError",
     "UnclaimableJobError",
     "UnknownExecutorError",
@@ -150,6 +152,17 @@ class InvalidOptionError(GreenflowError, TypeError, ValueError):
 
     Both a ``TypeError`` and a ``ValueError``: callers catching either for a bad
     argument (TaskFlow raises ``ValueError`` for many of these) catch it.
+    """
+
+
+class InvalidFormatError(InvalidOptionError):
+    """Raised when a record is not in its format: by ``Failure.validate()`` and ``Failure.from_dict()``."""
+
+
+class ReservedKeywordError(InvalidOptionError, KeyError):
+    """Raised by ``Notifier.register()`` when a callback's ``kwargs`` hold a name the notifier passes itself.
+
+    Also a ``KeyError`` (a key of the given mapping is at fault), as TaskFlow raises there.
     """
 
 

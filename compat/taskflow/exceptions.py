@@ -39,6 +39,7 @@ InvalidState = _gf.EngineStateError
 WrappedFailure = _gf.WrappedFailure
 JobFailure = _gf.JobError
 UnclaimableJob = _gf.UnclaimableJobError
+InvalidFormat = _gf.InvalidFormatError
 
 
 class ConductorFailure(TaskFlowException):
@@ -59,10 +60,6 @@ class Empty(TaskFlowException):
 
 class MultipleChoices(TaskFlowException):
     """Several choices where one was expected."""
-
-
-class InvalidFormat(TaskFlowException):
-    """A value does not have the expected format."""
 
 
 class DisallowedAccess(TaskFlowException):
