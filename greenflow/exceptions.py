@@ -12,6 +12,7 @@ raise them re-export theirs (``greenflow.hubs.HubError``,
 from __future__ import annotations
 
 import pickle
+import traceback
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -34,6 +35,7 @@ __all__ = [
     "HubNotPatchedError",
     "HubUnavailableError",
     "InvalidExecutorError",
+    "InvalidFormatError",
     "InvalidOptionError",
     "JobError",
     "JobNotFoundError",
@@ -42,6 +44,7 @@ __all__ = [
     "ProtocolError",
     "RemoteFailureError",
     "RequestTimeout",
+    "ReservedKeywordError",
     "StaleFenceError",
     "StorageError",
     "UnclaimableJobError",
@@ -63,7 +66,56 @@ class _Failure(Protocol):
 
 
 class GreenflowError(Exception):
-    """Base class of every greenflow error."""
+    """Base class of every greenflow error.
+
+    ``cause=`` names the error this one is raised because of (it becomes ``__cause__``
+    too, so tracebacks show it). An error given one says why in ``str()`` as well: its
+    message, then each cause on a line of its own, as :meth:`pformat` shows them, so a
+    log line that keeps only ``str(error)`` still has the reason.
+    """
+
+    _cause: BaseException | None = None
+
+    def __init__(self, *args: object, cause: BaseException | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # a second base (ImportError...) may take keywords
+        if cause is not None:
+            self._cause = cause
+            self.__cause__ = cause
+
+    @property
+    def cause(self) -> BaseException | None:
+        """The error this one was raised because of: the ``cause=`` given, else ``__cause__``."""
+        return self._cause if self._cause is not None else self.__cause__
+
+    def pformat(self, indent: int = 2, indent_text: str = " ", show_root_class: bool = False) -> str:
+        """This error's message, then each of its causes indented ``indent`` more than the last.
+
+        A cause that is not a greenflow error is shown as the traceback module shows an
+        exception (``OSError: ...``); the chain stops at an error already shown.
+        """
+        if indent < 0:
+            raise ValueError(f"indent must be 0 or more, not {indent}")
+        lines = [f"{type(self).__name__}: {self._message()}" if show_root_class else self._message()]
+        seen = {id(self)}
+        depth = indent
+        cause = self.cause
+        while cause is not None and id(cause) not in seen:
+            seen.add(id(cause))
+            if isinstance(cause, GreenflowError):
+                shown = [f"{type(cause).__name__}: {cause._message()}"]
+            else:
+                shown = "".join(traceback.format_exception_only(type(cause), cause)).splitlines()
+            lines.extend(indent_text * depth + line for line in shown)
+            depth += indent
+            cause = cause.cause if isinstance(cause, GreenflowError) else cause.__cause__
+        return "\n".join(lines)
+
+    def _message(self) -> str:
+        """The message alone (``str()`` without the causes)."""
+        return str(self.args[0]) if len(self.args) == 1 else super().__str__()
+
+    def __str__(self) -> str:
+        return self._message() if self._cause is None else self.pformat()
 
 
 class CompilationError(GreenflowError):
@@ -101,6 +153,17 @@ class InvalidOptionError(GreenflowError, TypeError, ValueError):
 
     Both a ``TypeError`` and a ``ValueError``: callers catching either for a bad
     argument (TaskFlow raises ``ValueError`` for many of these) catch it.
+    """
+
+
+class InvalidFormatError(InvalidOptionError):
+    """Raised when a record is not in its format: by ``Failure.validate()`` and ``Failure.from_dict()``."""
+
+
+class ReservedKeywordError(InvalidOptionError, KeyError):
+    """Raised by ``Notifier.register()`` when a callback's ``kwargs`` hold a name the notifier passes itself.
+
+    Also a ``KeyError`` (a key of the given mapping is at fault), as TaskFlow raises there.
     """
 
 

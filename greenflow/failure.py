@@ -18,15 +18,17 @@ import json
 import pickle
 import sys
 import traceback
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, NoReturn
 
-from greenflow.exceptions import InvalidOptionError, RemoteFailureError, WrappedFailure
+from greenflow.exceptions import InvalidFormatError, InvalidOptionError, RemoteFailureError, WrappedFailure
 
 __all__ = ["FAILURE_FORMAT_VERSION", "Failure", "RemoteFailureError"]
 
 #: Version of the dict produced by ``Failure.to_dict()``; bump on any change.
 FAILURE_FORMAT_VERSION: Final = 1
+#: What every exception's ``exc_type_names`` ends with (``_type_names`` stops at ``Exception``).
+_ROOT_TYPE_NAMES: Final = ("Exception", "BaseException")
 
 
 def _type_names(exc_type: type[BaseException]) -> tuple[str, ...]:
@@ -70,7 +72,12 @@ class Failure:
         exc_type_names: Iterable[str] = (),
         exc_args: Iterable[Any] = (),
         cause: Failure | None = None,
+        **unexpected: NoReturn,  # no value type-checks: a misspelt keyword is a type error too
     ) -> None:
+        if unexpected:
+            raise InvalidOptionError(
+                f"Failure.__init__ got unexpected keyword argument(s): {', '.join(unexpected)}"
+            )
         if exc_info is None and not exception_str and not exc_type_names:
             current = sys.exc_info()
             if current[1] is None:
@@ -236,11 +243,11 @@ class Failure:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Failure:
-        """Rebuild a failure from ``to_dict()`` output; raises ``InvalidOptionError`` if malformed."""
+        """Rebuild a failure from ``to_dict()`` output; raises ``InvalidFormatError`` if malformed."""
         try:
             version = data.get("version", FAILURE_FORMAT_VERSION)
             if version != FAILURE_FORMAT_VERSION:
-                raise InvalidOptionError(
+                raise InvalidFormatError(
                     f"failure dict has format version {version!r}, expected {FAILURE_FORMAT_VERSION}"
                 )
             # ``causes`` is the whole chain, nearest first: each entry's own ``causes`` repeats
@@ -249,7 +256,7 @@ class Failure:
             for cause_data in reversed(data.get("causes") or []):
                 cause_version = cause_data.get("version", FAILURE_FORMAT_VERSION)
                 if cause_version != FAILURE_FORMAT_VERSION:
-                    raise InvalidOptionError(
+                    raise InvalidFormatError(
                         f"failure dict has a cause in format version {cause_version!r}, "
                         f"expected {FAILURE_FORMAT_VERSION}"
                     )
@@ -268,7 +275,50 @@ class Failure:
                 cause=cause,
             )
         except (KeyError, TypeError, AttributeError) as exc:
-            raise InvalidOptionError(f"not a failure dict: {data!r} ({exc})") from exc
+            raise InvalidFormatError(f"not a failure dict: {data!r} ({exc})") from exc
+
+    @classmethod
+    def validate(cls, data: object) -> None:
+        """Check that ``data`` is a whole failure dict, causes included; raise ``InvalidFormatError`` if not.
+
+        Stricter than ``from_dict()``, which also reads records that leave optional
+        keys out: every failure and cause needs ``exception_str`` and ``traceback_str``
+        (strings) and ``exc_type_names`` (strings ending with ``Exception`` or
+        ``BaseException``, the roots every exception class has).
+        """
+        pending: list[tuple[str, object]] = [("failure dict", data)]
+        while pending:
+            where, item = pending.pop()
+            if not isinstance(item, Mapping):
+                raise InvalidFormatError(f"{where} is not a dict: {item!r}")
+            for key in ("exception_str", "traceback_str"):
+                if not isinstance(item.get(key), str):
+                    raise InvalidFormatError(f"{where}: {key!r} must be a string, got {item.get(key)!r}")
+            names = item.get("exc_type_names")
+            if (
+                not isinstance(names, (list, tuple))
+                or not names
+                or not all(isinstance(n, str) for n in names)
+            ):
+                raise InvalidFormatError(
+                    f"{where}: 'exc_type_names' must be a non-empty list of strings, got {names!r}"
+                )
+            if names[-1] not in _ROOT_TYPE_NAMES:
+                raise InvalidFormatError(
+                    f"{where}: 'exc_type_names' must end with one of {', '.join(_ROOT_TYPE_NAMES)} "
+                    f"(the root of every exception class), not {names[-1]!r}"
+                )
+            version = item.get("version", FAILURE_FORMAT_VERSION)
+            if version != FAILURE_FORMAT_VERSION or isinstance(version, bool):
+                raise InvalidFormatError(
+                    f"{where} has format version {version!r}, expected {FAILURE_FORMAT_VERSION}"
+                )
+            if not isinstance(item.get("exc_args", ()), (list, tuple)):
+                raise InvalidFormatError(f"{where}: 'exc_args' must be a list, got {item.get('exc_args')!r}")
+            causes = item.get("causes") or []
+            if not isinstance(causes, (list, tuple)):
+                raise InvalidFormatError(f"{where}: 'causes' must be a list, got {causes!r}")
+            pending.extend((f"{where}, cause {i}", cause) for i, cause in enumerate(causes))
 
     def matches(self, other: object) -> bool:
         """True when ``other`` describes the same exception type and message (ignores tracebacks)."""

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, Final
 
-from greenflow.exceptions import InvalidOptionError
+from greenflow.exceptions import InvalidOptionError, ReservedKeywordError
 
 __all__ = ["ANY", "Notifier"]
 
@@ -79,7 +79,7 @@ class Notifier:
         if details_filter is not None and not callable(details_filter):
             raise InvalidOptionError(f"details_filter must be callable, got {details_filter!r}")
         if kwargs and "details" in kwargs:
-            raise InvalidOptionError(
+            raise ReservedKeywordError(
                 f"callback {callback!r} for {event_type!r}: 'details' cannot be one of its kwargs "
                 f"(the notifier passes the event's details under that name)"
             )

@@ -11,12 +11,16 @@ code can raise and catch them as in TaskFlow.
 Consequences (documented in the README): the greenflow hierarchy is slightly
 wider than TaskFlow's (``DependencyFailure`` is a ``CompilationFailure``;
 ``NotFound`` is also a ``KeyError``); ``ExecutionFailure`` and ``InvalidState``
-are the same class; the aliased classes take only a message (no ``cause=``).
+are the same class. Every one takes TaskFlow's ``cause=`` and has its ``cause`` and
+``pformat()`` (greenflow's errors do); the few with constructors of their own
+(``MissingDependencies``, ``WrappedFailure``...) take greenflow's arguments.
 """
 
 from __future__ import annotations
 
 import builtins
+import inspect
+import sys
 from typing import Any, NoReturn
 
 from greenflow import exceptions as _gf
@@ -35,59 +39,30 @@ InvalidState = _gf.EngineStateError
 WrappedFailure = _gf.WrappedFailure
 JobFailure = _gf.JobError
 UnclaimableJob = _gf.UnclaimableJobError
+InvalidFormat = _gf.InvalidFormatError
 
 
-class _CausedError(TaskFlowException):
-    """A TaskFlow exception greenflow never raises; keeps TaskFlow's ``cause``."""
-
-    def __init__(self, message: str, cause: BaseException | None = None) -> None:
-        super().__init__(message)
-        self._cause = cause
-
-    @property
-    def cause(self) -> BaseException | None:
-        """The exception this one was raised because of, if any."""
-        return self._cause
-
-    def pformat(self, indent: int = 2, indent_text: str = " ", show_root_class: bool = False) -> str:
-        """This exception and its causes, one per line, each indented under the previous."""
-        lines = []
-        exc: BaseException | None = self
-        depth = 0
-        while exc is not None:
-            name = type(exc).__name__ if (depth or show_root_class) else ""
-            text = f"{name}: {exc}" if name else str(exc)
-            lines.append(indent_text * (indent * depth) + text)
-            exc = getattr(exc, "cause", None) or exc.__cause__
-            depth += 1
-        return "\n".join(lines)
-
-
-class ConductorFailure(_CausedError):
+class ConductorFailure(TaskFlowException):
     """A conductor failed (greenflow's conductors do not raise it; kept for TaskFlow's code)."""
 
 
-class RequestTimeout(ExecutionFailure, _CausedError):
+class RequestTimeout(ExecutionFailure):
     """A remote request timed out (an ``ExecutionFailure``, as in TaskFlow)."""
 
 
-class IncompatibleVersion(_CausedError):
+class IncompatibleVersion(TaskFlowException):
     """Two versions cannot work together."""
 
 
-class Empty(_CausedError):
+class Empty(TaskFlowException):
     """Something was empty that should not be."""
 
 
-class MultipleChoices(_CausedError):
+class MultipleChoices(TaskFlowException):
     """Several choices where one was expected."""
 
 
-class InvalidFormat(_CausedError):
-    """A value does not have the expected format."""
-
-
-class DisallowedAccess(_CausedError):
+class DisallowedAccess(TaskFlowException):
     """Access to something was not allowed."""
 
 
@@ -96,11 +71,16 @@ class NotImplementedError(builtins.NotImplementedError):
 
 
 def raise_with_cause(exc_cls: type[BaseException], message: str, *args: Any, **kwargs: Any) -> NoReturn:
-    """Raise ``exc_cls(message, ...)`` chained to the exception being handled."""
-    import sys
+    """Raise ``exc_cls(message, ...)`` because of ``cause=`` (default: the exception being handled).
 
+    The cause is the new error's ``cause`` and ``__cause__``; ``exc_cls`` must be a
+    ``TaskFlowException`` (``ValueError`` otherwise, as in TaskFlow).
+    """
+    if not (isinstance(exc_cls, type) and issubclass(exc_cls, TaskFlowException)):
+        raise ValueError(f"raise_with_cause() needs a TaskFlowException subclass, not {exc_cls!r}")
     cause = kwargs.pop("cause", None) or sys.exc_info()[1]
-    if issubclass(exc_cls, _CausedError):
+    if "cause" in inspect.signature(exc_cls).parameters:
+        # Classes with a constructor of their own (MissingDependencies...) get it as __cause__ only.
         kwargs["cause"] = cause
     raise exc_cls(message, *args, **kwargs) from cause
 

@@ -23,11 +23,9 @@ from greenflow.states import (
     SUCCESS,
     SUSPENDED,
     SUSPENDING,
-    check_atom_transition,
 )
-from greenflow.states import check_flow_transition as _check_flow_transition
 
-# Job states (the states of greenflow's jobs, under TaskFlow's names).
+# Job states: the strings of greenflow.jobs' states (not imported: that pulls in the jobboards).
 CLAIMED = "CLAIMED"
 COMPLETE = "COMPLETE"
 UNCLAIMED = "UNCLAIMED"
@@ -42,20 +40,96 @@ GAME_OVER = "GAME_OVER"
 INTENTIONS = (EXECUTE, IGNORE, REVERT, RETRY)
 
 
+# TaskFlow's state machines, as its ``check_*_transition()`` functions (public API, used by
+# programs that validate a stored state change) decide them. greenflow's engine checks its own,
+# wider tables (``greenflow.states``: resumption after a crash, re-running a finished flow);
+# these are TaskFlow's documented ones, so a TaskFlow program gets TaskFlow's answers.
+_ALLOWED_JOB_TRANSITIONS = frozenset(
+    {
+        (UNCLAIMED, CLAIMED),  # claimed
+        (CLAIMED, UNCLAIMED),  # claim lost or abandoned
+        (CLAIMED, COMPLETE),  # consumed
+    }
+)
+
+_ALLOWED_FLOW_TRANSITIONS = frozenset(
+    {
+        (PENDING, RUNNING),
+        (RUNNING, SUCCESS),
+        (RUNNING, FAILURE),
+        (RUNNING, REVERTED),
+        (RUNNING, SUSPENDING),
+        (RUNNING, RESUMING),
+        (SUCCESS, RUNNING),  # the flow changed after it finished: run it through again
+        (FAILURE, RUNNING),
+        (REVERTED, PENDING),
+        (SUCCESS, PENDING),
+        (SUSPENDING, SUSPENDED),
+        (SUSPENDING, SUCCESS),  # everything finished while suspending
+        (SUSPENDING, FAILURE),
+        (SUSPENDING, REVERTED),
+        (SUSPENDING, RESUMING),
+        (SUSPENDED, RUNNING),
+        (RESUMING, SUSPENDED),
+    }
+)
+
+#: Suspending or resuming a flow that is not running: nothing to do, not an error.
+_IGNORED_FLOW_TRANSITIONS = frozenset(
+    (old, new)
+    for old in (PENDING, FAILURE, SUCCESS, SUSPENDED, REVERTED)
+    for new in (SUSPENDING, SUSPENDED, RESUMING)
+    if old != new
+)
+
+_ALLOWED_TASK_TRANSITIONS = frozenset(
+    {
+        (PENDING, RUNNING),
+        (PENDING, IGNORE),
+        (RUNNING, SUCCESS),
+        (RUNNING, FAILURE),
+        (FAILURE, REVERTING),
+        (SUCCESS, REVERTING),
+        (REVERTING, REVERTED),
+        (REVERTING, REVERT_FAILURE),
+        (REVERTED, PENDING),
+        (IGNORE, PENDING),
+    }
+)
+
+#: A retry controller also goes back to running after it decided to retry its subflow.
+_ALLOWED_RETRY_TRANSITIONS = _ALLOWED_TASK_TRANSITIONS | {(SUCCESS, RETRYING), (RETRYING, RUNNING)}
+
+
+def _check(kind: str, allowed: frozenset[tuple[str, str]], old_state: str, new_state: str) -> bool:
+    if old_state == new_state:
+        return False
+    if (old_state, new_state) in allowed:
+        return True
+    raise EngineStateError(f"{kind} transition from {old_state!r} to {new_state!r} is not allowed")
+
+
+def check_job_transition(old_state: str, new_state: str) -> bool:
+    """True to proceed, False for a no-op (same state); raises ``InvalidState`` if not allowed."""
+    return _check("job", _ALLOWED_JOB_TRANSITIONS, old_state, new_state)
+
+
 def check_flow_transition(old_state: str, new_state: str) -> bool:
     """True to proceed, False for a transition to ignore; raises ``InvalidState`` if not allowed."""
-    return _check_flow_transition("flow", old_state, new_state)
+    if (old_state, new_state) in _IGNORED_FLOW_TRANSITIONS:
+        return False
+    return _check("flow", _ALLOWED_FLOW_TRANSITIONS, old_state, new_state)
 
 
 def check_task_transition(old_state: str, new_state: str) -> bool:
-    """Whether an atom may go from ``old_state`` to ``new_state`` (False for a no-op)."""
-    try:
-        return check_atom_transition("task", old_state, new_state)
-    except EngineStateError:
-        return False
+    """Whether a task may go from ``old_state`` to ``new_state`` (False otherwise: never raises)."""
+    return (old_state, new_state) in _ALLOWED_TASK_TRANSITIONS
 
 
-check_retry_transition = check_task_transition
+def check_retry_transition(old_state: str, new_state: str) -> bool:
+    """Whether a retry controller may go from ``old_state`` to ``new_state`` (never raises)."""
+    return (old_state, new_state) in _ALLOWED_RETRY_TRANSITIONS
+
 
 __all__ = [
     "ANALYZING",
@@ -83,6 +157,7 @@ __all__ = [
     "UNDEFINED",
     "WAITING",
     "check_flow_transition",
+    "check_job_transition",
     "check_retry_transition",
     "check_task_transition",
 ]

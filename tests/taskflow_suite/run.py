@@ -241,6 +241,12 @@ def run_unit_module(overlay: str, module: str, lists: str, out: str, mode: str) 
             for t in s:
                 if isinstance(t, unittest.TestSuite):
                     cases.extend(flatten(t))
+                elif getattr(t, "scenarios", None):
+                    # testscenarios' TestWithScenarios runs one test per scenario when run
+                    # (``test_x(no_cache)``, ...), and TaskFlow's runner counts each: so do we.
+                    from testscenarios import generate_scenarios
+
+                    cases.extend(generate_scenarios(t))
                 else:
                     cases.append(t)
             return cases
@@ -337,7 +343,9 @@ def _private_zookeeper(wanted: bool, port: int | None = None) -> Iterator[str | 
 
 def run_examples(root: Path, names: list[str] | None, verbose: bool) -> tuple[int, int]:
     examples = root / "run" / "examples"
-    overlay = str(root / "overlay")
+    # The package directory itself goes on ``taskflow.__path__`` (as for the unit tests),
+    # so ``from taskflow.tests import utils`` finds the overlay's ``taskflow/tests``.
+    overlay = str(root / "overlay" / "taskflow")
     passed = failed = 0
     paths = [
         path
@@ -437,14 +445,15 @@ def _run_unit(root: Path, modules: list[str], verbose: int, jobs: int) -> tuple[
                 skip = [t for t in unsupported if t.startswith(f"taskflow.tests.unit.{module}.")]
                 lists.write_text(json.dumps({"unsupported": skip, "done": done}), encoding="utf-8")
                 out.write_text("", encoding="utf-8")
-                proc = subprocess.Popen(
-                    [sys.executable, str(Path(__file__).resolve()), "--child", str(root / "overlay"),
-                     module, str(lists), str(out), mode],
-                    cwd=tmp,
-                    env=_child_env(),
-                    stdout=subprocess.DEVNULL,
-                    stderr=(tmp / f"{key}.stderr").open("wb"),
-                )  # fmt: skip
+                with (tmp / f"{key}.stderr").open("wb") as stderr:  # the child has its own copy
+                    proc = subprocess.Popen(
+                        [sys.executable, str(Path(__file__).resolve()), "--child", str(root / "overlay"),
+                         module, str(lists), str(out), mode],
+                        cwd=tmp,
+                        env=_child_env(),
+                        stdout=subprocess.DEVNULL,
+                        stderr=stderr,
+                    )  # fmt: skip
                 running.append((key, proc, out, time.monotonic()))
             time.sleep(0.2)
             for item in list(running):

@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from greenflow.exceptions import GreenflowError, InvalidOptionError, WrappedFailure
+from greenflow.exceptions import GreenflowError, InvalidFormatError, InvalidOptionError, WrappedFailure
 from greenflow.failure import FAILURE_FORMAT_VERSION, Failure, RemoteFailureError
 
 
@@ -174,6 +174,49 @@ def test_from_dict_rejects_another_format_version():
     data["version"] = FAILURE_FORMAT_VERSION + 1
     with pytest.raises(InvalidOptionError, match=f"format version {FAILURE_FORMAT_VERSION + 1}"):
         Failure.from_dict(data)
+
+
+def test_from_dict_says_the_dict_is_malformed_with_an_invalid_format_error():
+    with pytest.raises(InvalidFormatError, match="not a failure dict"):
+        Failure.from_dict({"exception_str": "x"})
+
+
+def test_validate_accepts_what_to_dict_writes_causes_included():
+    data = _capture(_raise_chained).to_dict()
+    Failure.validate(data)
+    Failure.validate(json.loads(json.dumps(data)))
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"exc_type_names": []}, "'exc_type_names' must be a non-empty list of strings"),
+        ({"exc_type_names": ["Junk"]}, "must end with one of Exception, BaseException .*not 'Junk'"),
+        ({"traceback_str": None}, "'traceback_str' must be a string"),
+        ({"version": -1}, "format version -1, expected 1"),
+        ({"exc_args": "a"}, "'exc_args' must be a list"),
+        ({"causes": [{"exception_str": "x", "traceback_str": "", "exc_type_names": ["E"]}]},
+         "failure dict, cause 0: 'exc_type_names' must end with"),
+    ],
+)  # fmt: skip
+def test_validate_refuses_a_dict_from_dict_would_misread_saying_what_is_wrong(change, complaint):
+    data = {**Failure.from_exception(ValueError("v")).to_dict(), **change}
+    with pytest.raises(InvalidFormatError, match=complaint):
+        Failure.validate(data)
+
+
+def test_validate_refuses_a_missing_required_key_which_from_dict_tolerates():
+    data = Failure.from_exception(ValueError("v")).to_dict()
+    del data["traceback_str"]
+    assert Failure.from_dict(data).traceback_str == ""
+    with pytest.raises(InvalidFormatError, match="'traceback_str' must be a string, got None"):
+        Failure.validate(data)
+
+
+def test_an_unknown_keyword_is_refused_naming_it():
+    expected = r"^Failure.__init__ got unexpected keyword argument\(s\): hi$"
+    with pytest.raises(InvalidOptionError, match=expected):
+        Failure(exception_str="x", exc_type_names=["Exception"], hi="there")  # type: ignore[call-arg]
 
 
 # -- pickling (process executors send failures between processes) ------------------------------------

@@ -10,7 +10,7 @@ import pytest
 import greenflow
 from greenflow import states
 from greenflow.atoms import Task
-from greenflow.exceptions import InvalidOptionError
+from greenflow.exceptions import InvalidOptionError, ReservedKeywordError
 from greenflow.notifier import ANY, Notifier
 from greenflow.patterns import LinearFlow
 
@@ -76,6 +76,14 @@ def test_notifying_any_calls_nobody_any_is_for_registering():
 def test_details_cannot_be_a_callback_kwarg():
     with pytest.raises(InvalidOptionError, match="'details' cannot be one of its kwargs"):
         Notifier().register(ANY, Recorder(), kwargs={"details": 5})
+
+
+def test_a_details_kwarg_is_refused_as_a_key_error_too():
+    # A key of the given mapping is at fault: callers catching KeyError (as TaskFlow raises) catch it.
+    with pytest.raises(KeyError) as info:
+        Notifier().register(ANY, Recorder(), kwargs={"details": 5, "other": 1})
+    assert isinstance(info.value, ReservedKeywordError)
+    assert str(info.value).startswith("callback ")  # the message, not KeyError's quoted repr
 
 
 def test_listeners_iter_lists_the_callbacks_per_event_type():
