@@ -272,7 +272,8 @@ class DirBackend:
                 flow_detail.add(self._load_atom(atom_uuid))
         return flow_detail
 
-    def _load_book(self, book_uuid: str, lazy: bool) -> LogBook:
+    def _load_book(self, book_uuid: str, lazy: bool) -> tuple[LogBook, list[str]]:
+        """The logbook (with its flow and atom details unless ``lazy``) and its flows' uuids."""
         data = self._read("books", book_uuid, "logbook")
         path = self._file("books", book_uuid)
         flows = self._links(data, "flows", path)
@@ -280,19 +281,23 @@ class DirBackend:
             book = LogBook.from_dict({**data, "flows": []})
         except StorageError as exc:
             raise StorageError(f"{path}: {exc}") from exc
-        for flow_uuid in flows:
-            book.add(self._load_flow(flow_uuid, lazy))
-        return book
+        if not lazy:
+            for flow_uuid in flows:
+                book.add(self._load_flow(flow_uuid, lazy=False))
+        return book, flows
 
     def get_logbook(self, book_uuid: str, lazy: bool = False) -> LogBook:
-        """The logbook with this uuid (``NotFoundError`` if none; ``StorageError`` if corrupt)."""
+        """The logbook with this uuid (``NotFoundError`` if none; ``StorageError`` if corrupt).
+
+        With its flow and atom details, or, ``lazy``, without them (``get_flows_for_book`` reads them).
+        """
         with self._locked(exclusive=False):
-            return self._load_book(book_uuid, lazy)
+            return self._load_book(book_uuid, lazy)[0]
 
     def get_logbooks(self, lazy: bool = False) -> list[LogBook]:
         """Every stored logbook."""
         with self._locked(exclusive=False):
-            return [self._load_book(u, lazy) for u in self._uuids("books")]
+            return [self._load_book(u, lazy)[0] for u in self._uuids("books")]
 
     def get_flow_details(self, flow_uuid: str, lazy: bool = False) -> FlowDetail:
         """The flow detail with this uuid (with its atom details unless ``lazy``)."""
@@ -309,8 +314,10 @@ class DirBackend:
         return list(self.get_flow_details(flow_uuid))
 
     def get_flows_for_book(self, book_uuid: str, lazy: bool = False) -> list[FlowDetail]:
-        """The flow details of a logbook."""
-        return list(self.get_logbook(book_uuid, lazy=lazy))
+        """The flow details of a logbook (with their atom details unless ``lazy``)."""
+        with self._locked(exclusive=False):
+            _, flows = self._load_book(book_uuid, lazy=True)
+            return [self._load_flow(flow_uuid, lazy) for flow_uuid in flows]
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -345,15 +352,33 @@ class DirBackend:
         return book
 
     def update_flow_details(self, flow_detail: FlowDetail) -> FlowDetail:
-        """Store a flow detail's fields and any of its atom details not stored yet."""
+        """Store a flow detail's fields and any of its atom details not stored yet.
+
+        ``NotFoundError`` if the flow detail was never stored (save it in its logbook first).
+        """
         with self._locked(exclusive=True):
+            if not os.path.exists(self._file("flows", flow_detail.uuid)):
+                raise NotFoundError(
+                    f"flow detail {flow_detail.name!r} ({flow_detail.uuid}) is not stored in {self.path!r}; "
+                    f"add it to a logbook and save_logbook() it first"
+                )
             self._save_flow(flow_detail, every_atom=False)
         return flow_detail
 
     def update_atom_details(self, atom_detail: AtomDetail) -> AtomDetail:
-        """Store one atom detail: one atomic file replacement, no lock."""
+        """Store one atom detail: one atomic file replacement, no lock.
+
+        ``NotFoundError`` if the atom detail was never stored (``update_flow_details``
+        of its flow detail stores it).
+        """
         self._ensure()
-        self._write(self._file("atoms", atom_detail.uuid), atom_detail.to_dict())
+        path = self._file("atoms", atom_detail.uuid)
+        if not os.path.exists(path):
+            raise NotFoundError(
+                f"atom detail {atom_detail.name!r} ({atom_detail.uuid}) is not stored in {self.path!r}; "
+                f"add it to its flow detail and update_flow_details() it first"
+            )
+        self._write(path, atom_detail.to_dict())
         return atom_detail
 
     def destroy_logbook(self, book_uuid: str) -> None:

@@ -92,7 +92,7 @@ def test_task_detail_round_trip_keeps_results_failures_and_version():
     assert task.revert_results == "cleaned"
     assert task.revert_failure == original.revert_failure
     assert task.meta == {"progress": 1.0}
-    assert task.version == (1, 2)
+    assert task.version == "1.2"  # set as (1, 2): records keep a version as its dotted text
 
 
 def test_retry_detail_round_trip_keeps_its_history_of_failures():
@@ -148,6 +148,30 @@ def test_flow_detail_finds_atoms_by_uuid_and_name():
     assert flow.find_by_name("t") is task
     assert flow.find("missing") is None
     assert flow.find_by_name("missing") is None
+
+
+def test_flow_detail_keeps_two_records_of_one_name_and_replaces_one_of_the_same_uuid():
+    flow = FlowDetail("f")
+    first, second = TaskDetail("t", "uuid-1"), TaskDetail("t", "uuid-2")
+    flow.add(first)
+    flow.add(second)
+    assert (len(flow), flow.find("uuid-1"), flow.find("uuid-2")) == (2, first, second)
+    assert flow.find_by_name("t") is second
+    again = TaskDetail("t", "uuid-1")
+    flow.add(again)
+    assert (len(flow), flow.find("uuid-1"), flow.find_by_name("t")) == (2, again, again)
+    assert {d.uuid for d in FlowDetail.from_dict(flow.to_dict())} == {"uuid-1", "uuid-2"}
+    flow.add(again)  # adding the same detail twice changes nothing
+    assert sorted(d.uuid for d in flow) == ["uuid-1", "uuid-2"]
+
+
+@pytest.mark.parametrize(("given", "kept"), [((1, 0), "1.0"), ([2, 1], "2.1"), ("4.2", "4.2"), (None, None)])
+def test_atom_detail_version_is_kept_as_dotted_text(given, kept):
+    task = TaskDetail("t")
+    task.version = given
+    assert task.version == kept
+    assert AtomDetail.from_dict(task.to_dict()).version == kept
+    assert AtomDetail.from_dict({**task.to_dict(), "version": [3, 0]}).version == "3.0"  # older records
 
 
 # -- reset ------------------------------------------------------------------------------------------
