@@ -8,6 +8,13 @@ Layout under the root directory::
     claims/<uuid>.json   the owner running a flow detail, while it runs
     .lock                taken with ``flock`` around multi-file changes
 
+``max_cache_size`` (``{'connection': 'dir', 'path': ..., 'max_cache_size': 256}``)
+keeps the text of that many record files in memory, least recently read
+dropped first; a cached text is used only while the file is the one it was
+read from (same inode, size and modification time: every write replaces the
+file), so another process's writes are always seen. ``None`` (the default)
+caches nothing.
+
 Every file is written whole to a temporary file in the same directory,
 fsynced and renamed over the old one, so a reader (or a process resuming
 after a crash) sees the old record or the new one, never half of one. An atom
@@ -40,6 +47,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final
 
@@ -101,6 +109,52 @@ def _sync_filesystem(path: str) -> bool:
         os.close(fd)
 
 
+class FileCache:
+    """The text of recently read record files, at most ``max_size`` of them (least recently read dropped)."""
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self._entries: OrderedDict[str, tuple[tuple[int, int, int], str]] = OrderedDict()
+
+    @property
+    def currsize(self) -> int:
+        """How many files' text is held."""
+        return len(self._entries)
+
+    def get(self, path: str, stamp: tuple[int, int, int]) -> str | None:
+        """The text read from ``path`` while it had ``stamp`` (inode, size, mtime), if held."""
+        entry = self._entries.get(path)
+        if entry is None or entry[0] != stamp:
+            return None
+        with contextlib.suppress(KeyError):  # another thread dropped it meanwhile
+            self._entries.move_to_end(path)
+        return entry[1]
+
+    def put(self, path: str, stamp: tuple[int, int, int], text: str) -> None:
+        """Hold ``text``, read from ``path`` while it had ``stamp``."""
+        self._entries[path] = (stamp, text)
+        with contextlib.suppress(KeyError):
+            self._entries.move_to_end(path)
+            while len(self._entries) > self.max_size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Drop every text held."""
+        self._entries.clear()
+
+
+def _cache_from_conf(conf: dict[str, Any]) -> FileCache | None:
+    size = conf.get("max_cache_size")
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        raise InvalidOptionError(
+            f"the directory backend's max_cache_size is a number of files above 0 (or None: no cache), "
+            f"got {size!r}"
+        )
+    return FileCache(size)
+
+
 def _path_from_conf(conf: dict[str, Any]) -> str:
     url = conf.get("connection", "")
     path = ""
@@ -124,6 +178,8 @@ class DirBackend:
     def __init__(self, conf: dict[str, Any] | None = None) -> None:
         self.conf = dict(conf or {})
         self.path = _path_from_conf(self.conf)
+        #: The text of recently read records (``max_cache_size``), or ``None``.
+        self.file_cache = _cache_from_conf(self.conf)
         self._lock_path = os.path.join(self.path, ".lock")
         self._ready = False
 
@@ -221,11 +277,27 @@ class DirBackend:
                 ) from exc
             raise
 
+    def _read_text(self, path: str) -> str:
+        """The text of ``path`` (from the cache while the file is unchanged)."""
+        cache = self.file_cache
+        if cache is None:
+            with open(path, encoding="utf-8") as src:
+                return src.read()
+        info = os.stat(path)
+        stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
+        text = cache.get(path, stamp)
+        if text is None:
+            # Replaced since the stat? Then this text is newer, and cached under a stamp
+            # the file no longer has: the next read reads it again.
+            with open(path, encoding="utf-8") as src:
+                text = src.read()
+            cache.put(path, stamp, text)
+        return text
+
     def _read(self, kind: str, uuid: str, what: str) -> dict[str, Any]:
         path = self._file(kind, uuid)
         try:
-            with open(path, encoding="utf-8") as src:
-                data = json.load(src)
+            data = json.loads(self._read_text(path))
         except FileNotFoundError:
             raise NotFoundError(f"no {what} with uuid {uuid!r} in {self.path!r}") from None
         except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
@@ -398,6 +470,8 @@ class DirBackend:
 
     def clear_all(self) -> None:
         """Remove every record (the layout is made again)."""
+        if self.file_cache is not None:
+            self.file_cache.clear()
         with self._locked(exclusive=True):
             for kind in _KINDS:
                 shutil.rmtree(os.path.join(self.path, kind), ignore_errors=True)
