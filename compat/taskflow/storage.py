@@ -156,7 +156,7 @@ class Storage:
 
     def get_flow_state(self) -> str:
         """The flow's state (``PENDING`` for a flow that never ran)."""
-        return self.flow_detail.state
+        return self.flow_detail.state or states.PENDING
 
     def set_flow_state(self, state: str) -> None:
         """Set and persist the flow's state."""

@@ -318,6 +318,9 @@ class FlowDetail:
     another uuid is kept beside it (an engine gives each of its atoms one
     detail; a record written elsewhere may hold several of one name, and
     TaskFlow's model allows it). ``find_by_name`` gives the one added last.
+
+    ``state`` is ``None`` until an engine records one (storage reads a flow
+    that never ran as ``PENDING``), as in TaskFlow's records.
     """
 
     __slots__ = ("_by_name", "_shadowed", "_uuid", "meta", "name", "state")
@@ -325,7 +328,7 @@ class FlowDetail:
     def __init__(self, name: str, uuid: str | None = None) -> None:
         self._uuid = uuid
         self.name = name
-        self.state: str = states.PENDING
+        self.state: str | None = None
         self.meta: dict[str, Any] = {}
         self._by_name: dict[str, AtomDetail] = {}
         # Earlier details of a name _by_name holds another record of (rare: None until needed).
@@ -401,7 +404,7 @@ class FlowDetail:
         try:
             _check_format(data, "flow detail")
             fd = FlowDetail(data["name"], data["uuid"])
-            fd.state = _known(data["state"], _STATE_NAMES, "state")
+            fd.state = None if data["state"] is None else _known(data["state"], _STATE_NAMES, "state")
             fd.meta = dict(data.get("meta") or {})
             for atom in data.get("atoms", ()):
                 fd.add(AtomDetail.from_dict(atom))

@@ -274,6 +274,23 @@ def test_two_atom_details_of_one_name_are_both_kept(open_backend):
     assert found is not None and found.version == "4.2"
 
 
+def test_a_flow_that_never_ran_is_stored_without_a_state_and_runs(open_backend):
+    book = LogBook("book")
+    flow_detail = FlowDetail("chain")
+    book.add(flow_detail)
+    open_backend().get_connection().save_logbook(book)
+    stored = open_backend().get_connection().get_flow_details(flow_detail.uuid)
+    assert stored.state is None
+    runs: list[str] = []
+    engine = greenflow.load(_chain(runs, 2), store={"x": 1}, backend=open_backend(), flow_detail=stored)
+    assert engine.storage.get_flow_state() == states.PENDING
+    engine.run()
+    assert (runs, open_backend().get_connection().get_flow_details(flow_detail.uuid).state) == (
+        ["add1", "add2"],
+        states.SUCCESS,
+    )
+
+
 def test_destroyed_logbook_is_gone_with_its_details(open_backend):
     book, flow_detail, task, _ = _sample_book()
     conn = open_backend().get_connection()

@@ -259,10 +259,18 @@ def test_records_of_another_format_version_are_rejected(parse, record):
         parse(record)
 
 
+def test_a_new_flow_detail_holds_no_state_and_keeps_none_through_its_record():
+    flow = FlowDetail("f")
+    assert flow.state is None
+    assert FlowDetail.from_dict(flow.to_dict()).state is None
+    flow.state = states.SUCCESS
+    assert FlowDetail.from_dict(flow.to_dict()).state == states.SUCCESS
+
+
 def test_repr_names_the_record():
     flow = FlowDetail("create_vm")
     flow.add(TaskDetail("boot"))
-    assert repr(flow) == "FlowDetail('create_vm', state=PENDING, atoms=1)"
+    assert repr(flow) == "FlowDetail('create_vm', state=None, atoms=1)"  # no run recorded a state yet
     assert repr(TaskDetail("boot")) == "TaskDetail('boot', state=PENDING, intention=EXECUTE)"
 
 

@@ -262,7 +262,7 @@ def atom_from_row(row: Mapping[Any, Any]) -> AtomDetail:
 def flow_from_row(row: Mapping[Any, Any]) -> FlowDetail:
     """A flow detail (without atoms) from a ``flowdetails`` row."""
     flow = FlowDetail(row["name"], row["uuid"])
-    flow.state = _state(row, "flowdetails", _STATES)
+    flow.state = None if row["state"] is None else _state(row, "flowdetails", _STATES)  # None: never ran
     flow.meta = _meta(row, "flowdetails")
     return flow
 
