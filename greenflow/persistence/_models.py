@@ -120,6 +120,21 @@ def _known(value: Any, allowed: frozenset[str], field: str) -> str:
     return str(value)
 
 
+def _header(record: Any, indent: int, *fields: tuple[str, Any]) -> list[str]:
+    """The first lines of a record's ``pformat``: its kind and name, then ``- field = value`` lines."""
+    pad = " " * (indent + 1)
+    lines = [f"{' ' * indent}{type(record).__name__}: {record.name!r}"]
+    lines.extend(f"{pad}- {field} = {value}" for field, value in fields)
+    meta = record.meta
+    if meta:
+        lines.append(f"{pad}- meta:")
+        for key, value in meta.items():
+            if key == "progress" and isinstance(value, (int, float)):
+                value = f"{value * 100.0:0.2f}%"
+            lines.append(f"{pad}  + {key} = {value}")
+    return lines
+
+
 def _check_format(data: dict[str, Any], what: str) -> None:
     version = data.get("format", MODEL_FORMAT_VERSION)
     if version != MODEL_FORMAT_VERSION:
@@ -269,6 +284,18 @@ class AtomDetail:
             raise StorageError(f"not an atom detail record: {data!r:.300} (missing or bad {exc})") from exc
         return detail
 
+    def pformat(self, indent: int = 0, linesep: str = "\n") -> str:
+        """The record for people to read: kind and name, then one ``- field = value`` line each."""
+        fields = (
+            ("uuid", self.uuid),
+            ("state", self.state),
+            ("intention", self.intention),
+            ("version", self._version),
+            ("results", self.results),
+            ("failure", self.failure is not None),
+        )
+        return linesep.join(_header(self, indent, *fields))
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, state={self.state}, intention={self.intention})"
 
@@ -412,6 +439,12 @@ class FlowDetail:
             raise StorageError(f"not a flow detail record: {data!r:.300} (missing or bad {exc})") from exc
         return fd
 
+    def pformat(self, indent: int = 0, linesep: str = "\n") -> str:
+        """The record for people to read, with its atom details indented below it."""
+        lines = _header(self, indent, ("uuid", self.uuid), ("state", self.state))
+        lines.extend(atom.pformat(indent + 1, linesep) for atom in self)
+        return linesep.join(lines)
+
     def __repr__(self) -> str:
         return f"FlowDetail({self.name!r}, state={self.state}, atoms={len(self)})"
 
@@ -463,6 +496,15 @@ class LogBook:
         if include_flows:
             data["flows"] = [f.to_dict() for f in self._flows.values()]
         return data
+
+    def pformat(self, indent: int = 0, linesep: str = "\n") -> str:
+        """The logbook for people to read, with its flow and atom details indented below it."""
+        fields = [("uuid", self.uuid), ("created_at", self.created_at)]
+        if self.updated_at is not None:
+            fields.append(("updated_at", self.updated_at))
+        lines = _header(self, indent, *fields)
+        lines.extend(flow.pformat(indent + 1, linesep) for flow in self)
+        return linesep.join(lines)
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> LogBook:

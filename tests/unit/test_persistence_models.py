@@ -267,6 +267,36 @@ def test_a_new_flow_detail_holds_no_state_and_keeps_none_through_its_record():
     assert FlowDetail.from_dict(flow.to_dict()).state == states.SUCCESS
 
 
+def test_pformat_shows_a_logbook_with_its_flows_and_atoms_indented():
+    book = LogBook("orders", "book-1")
+    book.created_at = "2026-01-01T00:00:00+00:00"
+    flow = FlowDetail("ship", "flow-1")
+    flow.state = states.SUCCESS
+    task = TaskDetail("pack", "task-1")
+    task.state, task.version, task.results = states.SUCCESS, (1, 0), {"box": 3}
+    task.meta["progress"] = 0.5
+    flow.add(task)
+    book.add(flow)
+    assert book.pformat().splitlines() == [
+        "LogBook: 'orders'",
+        " - uuid = book-1",
+        " - created_at = 2026-01-01T00:00:00+00:00",
+        " FlowDetail: 'ship'",
+        "  - uuid = flow-1",
+        "  - state = SUCCESS",
+        "  TaskDetail: 'pack'",
+        "   - uuid = task-1",
+        "   - state = SUCCESS",
+        "   - intention = EXECUTE",
+        "   - version = 1.0",
+        "   - results = {'box': 3}",
+        "   - failure = False",
+        "   - meta:",
+        "     + progress = 50.00%",
+    ]
+    assert flow.pformat(indent=2, linesep="|").startswith("  FlowDetail: 'ship'|   - uuid = flow-1")
+
+
 def test_repr_names_the_record():
     flow = FlowDetail("create_vm")
     flow.add(TaskDetail("boot"))
