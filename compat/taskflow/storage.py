@@ -41,11 +41,14 @@ from greenflow.compiler import ARG_FROM_ATOM, ARG_FROM_INJECT, ARG_FROM_STORE
 from greenflow.exceptions import DuplicateNameError, InvalidOptionError, NotFoundError
 from greenflow.failure import Failure
 from greenflow.hubs import resolve_hub
-from greenflow.persistence import AtomDetail, FlowDetail, RetryDetail, TaskDetail
+from greenflow.persistence import AtomDetail, FlowDetail, LogBook, RetryDetail, TaskDetail
 from greenflow.storage import Storage as _CoreStorage
 
 __all__ = ["Storage"]
 
+#: The name of the logbook holding the flow detail of a storage given no backend (TaskFlow's
+#: temporary logbooks are named so).
+_OWN_BOOK: Final = "tmp"
 #: TaskFlow's name of the atom detail holding a flow's injected values.
 INJECTOR_NAME: Final = "_TaskFlow_INJECTOR"
 #: Meta keys of a task's progress (TaskFlow's names: its records read the same).
@@ -107,6 +110,7 @@ class Storage:
         self._failures: dict[str, dict[str, Failure]] = {}
         # From the hub: a write under it may wait on a database, which switches green threads.
         self._lock = resolve_hub(None).Lock()
+        self._own_backend: Any = None  # the ``backend`` of a storage given none, once asked for
 
     @classmethod
     def _of_engine(cls, engine: Any, atoms: Callable[[], Mapping[str, Any]]) -> Storage:
@@ -118,6 +122,7 @@ class Storage:
         self._order, self._save_as, self._atom_transient = [], {}, {}
         self._failures = {}
         self._lock = engine.hub.Lock()
+        self._own_backend = None
         return self
 
     # -- the flow ----------------------------------------------------------------------------
@@ -131,8 +136,22 @@ class Storage:
 
     @property
     def backend(self) -> Any:
-        """The persistence backend records are written to (``None``: memory only)."""
-        return self._core.backend
+        """The persistence backend records are written to.
+
+        A storage given none has, as in TaskFlow, an in-memory backend of its own
+        holding its flow detail (made when first asked for; it writes nothing).
+        """
+        backend = self._core.backend
+        if backend is not None:
+            return backend
+        if self._own_backend is None:
+            from taskflow.persistence.backends.impl_memory import MemoryBackend
+
+            book = LogBook(_OWN_BOOK)
+            book.add(self.flow_detail)
+            self._own_backend = MemoryBackend()
+            self._own_backend.save_logbook(book)
+        return self._own_backend
 
     @property
     def flow_name(self) -> str:
@@ -156,7 +175,7 @@ class Storage:
 
     def get_flow_state(self) -> str:
         """The flow's state (``PENDING`` for a flow that never ran)."""
-        return self.flow_detail.state
+        return self.flow_detail.state or states.PENDING
 
     def set_flow_state(self, state: str) -> None:
         """Set and persist the flow's state."""

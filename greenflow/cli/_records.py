@@ -205,9 +205,8 @@ def flow_run(flow_detail: FlowDetail) -> FlowRun:
             for text in earlier.get(detail.name, []):
                 failure = failure or text
     atoms.sort(key=lambda a: (a.start is None, a.start or 0.0))
-    return FlowRun(
-        flow_detail.uuid, flow_detail.name, flow_detail.state, start, end, tuple(atoms), failure, flow_detail
-    )
+    state = flow_detail.state or states.PENDING  # a flow that never ran holds no state yet
+    return FlowRun(flow_detail.uuid, flow_detail.name, state, start, end, tuple(atoms), failure, flow_detail)
 
 
 def _every_flow(conn: Any) -> dict[str, FlowDetail]:

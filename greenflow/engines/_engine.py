@@ -571,7 +571,7 @@ class Engine:
     def _set_flow_state(self, new: str, notify: bool = True) -> str | None:
         """Record the flow's state; return the old one (``None`` if the transition does not apply)."""
         fd = self.storage.flow_detail
-        old = fd.state
+        old = self.storage.get_flow_state()
         if not states.check_flow_transition(fd.name, old, new):
             return None
         fd.state = new

@@ -31,6 +31,7 @@ from greenflow.persistence._models import (
     TaskDetail,
     json_error,
     new_uuid,
+    version_text,
 )
 from greenflow.persistence._shared import close_shared_backends, shared_backend, shared_backends
 
@@ -52,6 +53,7 @@ __all__ = [
     "owner_is_stale",
     "shared_backend",
     "shared_backends",
+    "version_text",
 ]
 
 # URL scheme (before any "+driver") -> "module:class", imported on first use.

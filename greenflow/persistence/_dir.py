@@ -8,6 +8,13 @@ Layout under the root directory::
     claims/<uuid>.json   the owner running a flow detail, while it runs
     .lock                taken with ``flock`` around multi-file changes
 
+``max_cache_size`` (``{'connection': 'dir', 'path': ..., 'max_cache_size': 256}``)
+keeps the text of that many record files in memory, least recently read
+dropped first; a cached text is used only while the file is the one it was
+read from (same inode, size and modification time: every write replaces the
+file), so another process's writes are always seen. ``None`` (the default)
+caches nothing.
+
 Every file is written whole to a temporary file in the same directory,
 fsynced and renamed over the old one, so a reader (or a process resuming
 after a crash) sees the old record or the new one, never half of one. An atom
@@ -41,6 +48,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final
 
@@ -102,6 +110,52 @@ def _sync_filesystem(path: str) -> bool:
         os.close(fd)
 
 
+class FileCache:
+    """The text of recently read record files, at most ``max_size`` of them (least recently read dropped)."""
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self._entries: OrderedDict[str, tuple[tuple[int, int, int], str]] = OrderedDict()
+
+    @property
+    def currsize(self) -> int:
+        """How many files' text is held."""
+        return len(self._entries)
+
+    def get(self, path: str, stamp: tuple[int, int, int]) -> str | None:
+        """The text read from ``path`` while it had ``stamp`` (inode, size, mtime), if held."""
+        entry = self._entries.get(path)
+        if entry is None or entry[0] != stamp:
+            return None
+        with contextlib.suppress(KeyError):  # another thread dropped it meanwhile
+            self._entries.move_to_end(path)
+        return entry[1]
+
+    def put(self, path: str, stamp: tuple[int, int, int], text: str) -> None:
+        """Hold ``text``, read from ``path`` while it had ``stamp``."""
+        self._entries[path] = (stamp, text)
+        with contextlib.suppress(KeyError):
+            self._entries.move_to_end(path)
+            while len(self._entries) > self.max_size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Drop every text held."""
+        self._entries.clear()
+
+
+def _cache_from_conf(conf: dict[str, Any]) -> FileCache | None:
+    size = conf.get("max_cache_size")
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        raise InvalidOptionError(
+            f"the directory backend's max_cache_size is a number of files above 0 (or None: no cache), "
+            f"got {size!r}"
+        )
+    return FileCache(size)
+
+
 def _path_from_conf(conf: dict[str, Any]) -> str:
     url = conf.get("connection", "")
     path = ""
@@ -127,6 +181,8 @@ class DirBackend:
     def __init__(self, conf: dict[str, Any] | None = None) -> None:
         self.conf = dict(conf or {})
         self.path = _path_from_conf(self.conf)
+        #: The text of recently read records (``max_cache_size``), or ``None``.
+        self.file_cache = _cache_from_conf(self.conf)
         self._lock_path = os.path.join(self.path, ".lock")
         self._ready = False
 
@@ -263,11 +319,27 @@ class DirBackend:
                 ) from exc
             raise
 
+    def _read_text(self, path: str) -> str:
+        """The text of ``path`` (from the cache while the file is unchanged)."""
+        cache = self.file_cache
+        if cache is None:
+            with open(path, encoding="utf-8") as src:
+                return src.read()
+        info = os.stat(path)
+        stamp = (info.st_ino, info.st_size, info.st_mtime_ns)
+        text = cache.get(path, stamp)
+        if text is None:
+            # Replaced since the stat? Then this text is newer, and cached under a stamp
+            # the file no longer has: the next read reads it again.
+            with open(path, encoding="utf-8") as src:
+                text = src.read()
+            cache.put(path, stamp, text)
+        return text
+
     def _read(self, kind: str, uuid: str, what: str) -> dict[str, Any]:
         path = self._file(kind, uuid)
         try:
-            with open(path, encoding="utf-8") as src:
-                data = json.load(src)
+            data = json.loads(self._read_text(path))
         except FileNotFoundError:
             raise NotFoundError(f"no {what} with uuid {uuid!r} in {self.path!r}") from None
         except (OSError, ValueError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
@@ -314,7 +386,8 @@ class DirBackend:
                 flow_detail.add(self._load_atom(atom_uuid))
         return flow_detail
 
-    def _load_book(self, book_uuid: str, lazy: bool) -> LogBook:
+    def _load_book(self, book_uuid: str, lazy: bool) -> tuple[LogBook, list[str]]:
+        """The logbook (with its flow and atom details unless ``lazy``) and its flows' uuids."""
         data = self._read("books", book_uuid, "logbook")
         path = self._file("books", book_uuid)
         flows = self._links(data, "flows", path)
@@ -322,19 +395,23 @@ class DirBackend:
             book = LogBook.from_dict({**data, "flows": []})
         except StorageError as exc:
             raise StorageError(f"{path}: {exc}") from exc
-        for flow_uuid in flows:
-            book.add(self._load_flow(flow_uuid, lazy))
-        return book
+        if not lazy:
+            for flow_uuid in flows:
+                book.add(self._load_flow(flow_uuid, lazy=False))
+        return book, flows
 
     def get_logbook(self, book_uuid: str, lazy: bool = False) -> LogBook:
-        """The logbook with this uuid (``NotFoundError`` if none; ``StorageError`` if corrupt)."""
+        """The logbook with this uuid (``NotFoundError`` if none; ``StorageError`` if corrupt).
+
+        With its flow and atom details, or, ``lazy``, without them (``get_flows_for_book`` reads them).
+        """
         with self._locked(exclusive=False):
-            return self._load_book(book_uuid, lazy)
+            return self._load_book(book_uuid, lazy)[0]
 
     def get_logbooks(self, lazy: bool = False) -> list[LogBook]:
         """Every stored logbook."""
         with self._locked(exclusive=False):
-            return [self._load_book(u, lazy) for u in self._uuids("books")]
+            return [self._load_book(u, lazy)[0] for u in self._uuids("books")]
 
     def get_flow_details(self, flow_uuid: str, lazy: bool = False) -> FlowDetail:
         """The flow detail with this uuid (with its atom details unless ``lazy``)."""
@@ -351,8 +428,10 @@ class DirBackend:
         return list(self.get_flow_details(flow_uuid))
 
     def get_flows_for_book(self, book_uuid: str, lazy: bool = False) -> list[FlowDetail]:
-        """The flow details of a logbook."""
-        return list(self.get_logbook(book_uuid, lazy=lazy))
+        """The flow details of a logbook (with their atom details unless ``lazy``)."""
+        with self._locked(exclusive=False):
+            _, flows = self._load_book(book_uuid, lazy=True)
+            return [self._load_flow(flow_uuid, lazy) for flow_uuid in flows]
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -387,20 +466,41 @@ class DirBackend:
         return book
 
     def update_flow_details(self, flow_detail: FlowDetail) -> FlowDetail:
-        """Store a flow detail's fields and any of its atom details not stored yet."""
+        """Store a flow detail's fields and any of its atom details not stored yet.
+
+        ``NotFoundError`` if the flow detail was never stored (save it in its logbook first).
+        """
         with self._locked(exclusive=True):
+            if not os.path.exists(self._file("flows", flow_detail.uuid)):
+                raise NotFoundError(
+                    f"flow detail {flow_detail.name!r} ({flow_detail.uuid}) is not stored in {self.path!r}; "
+                    f"add it to a logbook and save_logbook() it first"
+                )
             self._save_flow(flow_detail, every_atom=False)
         return flow_detail
 
     def update_atom_details(self, atom_detail: AtomDetail) -> AtomDetail:
-        """Store one atom detail: one atomic file replacement, no lock (fenced: under the lock)."""
+        """Store one atom detail: one atomic file replacement, no lock (fenced: under the lock).
+
+        ``NotFoundError`` if the atom detail was never stored (``update_flow_details``
+        of its flow detail stores it).
+        """
         self._ensure()
+        path = self._file("atoms", atom_detail.uuid)
         if self.fence is None:
-            self._write(self._file("atoms", atom_detail.uuid), atom_detail.to_dict())
+            self._write_existing_atom(path, atom_detail)
             return atom_detail
         with self._locked(exclusive=True):
-            self._write(self._file("atoms", atom_detail.uuid), atom_detail.to_dict())
+            self._write_existing_atom(path, atom_detail)
         return atom_detail
+
+    def _write_existing_atom(self, path: str, atom_detail: AtomDetail) -> None:
+        if not os.path.exists(path):
+            raise NotFoundError(
+                f"atom detail {atom_detail.name!r} ({atom_detail.uuid}) is not stored in {self.path!r}; "
+                f"add it to its flow detail and update_flow_details() it first"
+            )
+        self._write(path, atom_detail.to_dict())
 
     def destroy_logbook(self, book_uuid: str) -> None:
         """Remove a logbook, its flow and atom details and their claims."""
@@ -419,6 +519,8 @@ class DirBackend:
 
     def clear_all(self) -> None:
         """Remove every record (the layout is made again)."""
+        if self.file_cache is not None:
+            self.file_cache.clear()
         with self._locked(exclusive=True):
             for kind in _KINDS:
                 shutil.rmtree(os.path.join(self.path, kind), ignore_errors=True)

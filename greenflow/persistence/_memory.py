@@ -15,8 +15,13 @@ class MemoryBackend:
 
     Engines write atom details in place, so there is nothing to copy on each
     transition (``writes_through`` is false: the engine skips the save calls).
-    The backend is its own connection; ``lazy`` arguments are accepted for
-    the API's sake (everything is already loaded).
+    The backend is its own connection. As on every backend, a record is known
+    once saved: updating a flow or atom detail never saved raises
+    ``NotFoundError``, and saving another ``LogBook`` object with a stored
+    logbook's uuid merges it into the stored one (its fields, and its flow
+    details added). ``lazy`` reads give a copy of the record's own fields
+    without what it holds (a logbook without flow details, a flow detail
+    without atom details).
     """
 
     writes_through = False
@@ -44,25 +49,39 @@ class MemoryBackend:
     # -- logbooks ---------------------------------------------------------------------------
 
     def save_logbook(self, book: LogBook) -> LogBook:
-        """Store (or replace) a logbook and index its flow details."""
-        if book.uuid in self._books:
-            book.updated_at = now_iso()
-        self._books[book.uuid] = book
+        """Store a logbook and index its flow details; returns the stored logbook.
+
+        Another object with a stored logbook's uuid is merged into the stored one.
+        """
+        stored = self._books.get(book.uuid)
+        if stored is None:
+            self._books[book.uuid] = stored = book
+        else:
+            if stored is not book:
+                stored.name, stored.meta = book.name, book.meta
+                for flow_detail in book:
+                    stored.add(flow_detail)
+            stored.updated_at = book.updated_at = now_iso()
         for flow_detail in book:
             self._flows[flow_detail.uuid] = flow_detail
             self._book_of[flow_detail.uuid] = book.uuid
-        return book
+        return stored
 
     def get_logbook(self, book_uuid: str, lazy: bool = False) -> LogBook:
-        """The logbook with this uuid; ``NotFoundError`` if none."""
+        """The logbook with this uuid (``lazy``: a copy of its fields, no flows); else ``NotFoundError``."""
         try:
-            return self._books[book_uuid]
+            book = self._books[book_uuid]
         except KeyError:
             raise NotFoundError(f"no logbook with uuid {book_uuid!r} in the memory backend") from None
+        if not lazy:
+            return book
+        shell = LogBook(book.name, book.uuid)
+        shell.meta, shell.created_at, shell.updated_at = dict(book.meta), book.created_at, book.updated_at
+        return shell
 
     def get_logbooks(self, lazy: bool = False) -> list[LogBook]:
         """Every stored logbook."""
-        return list(self._books.values())
+        return [self.get_logbook(uuid, lazy) for uuid in list(self._books)]
 
     def destroy_logbook(self, book_uuid: str) -> None:
         """Remove a logbook and its flow details; ``NotFoundError`` if none."""
@@ -84,20 +103,35 @@ class MemoryBackend:
     # -- flow and atom details --------------------------------------------------------------
 
     def update_flow_details(self, flow_detail: FlowDetail) -> FlowDetail:
-        """Index the flow detail (it is a live object: nothing to copy)."""
+        """Take the saved flow detail's place (nothing to copy); ``NotFoundError`` if never saved."""
+        book_uuid = self._book_of.get(flow_detail.uuid)
+        if book_uuid is None:
+            raise NotFoundError(
+                f"flow detail {flow_detail.name!r} ({flow_detail.uuid}) is not in the memory backend; "
+                f"add it to a logbook and save_logbook() it first"
+            )
         self._flows[flow_detail.uuid] = flow_detail
+        book = self._books[book_uuid]
+        if book.find(flow_detail.uuid) is not flow_detail:
+            book.add(flow_detail)
         return flow_detail
 
     def update_atom_details(self, atom_detail: AtomDetail) -> AtomDetail:
-        """Nothing to do: atom details are live objects."""
+        """Nothing to store (a live object); ``NotFoundError`` if it is in no saved flow detail."""
+        self.get_atom_details(atom_detail.uuid)
         return atom_detail
 
     def get_flow_details(self, flow_uuid: str, lazy: bool = False) -> FlowDetail:
-        """The flow detail with this uuid; ``NotFoundError`` if none."""
+        """The flow detail with this uuid (``lazy``: its fields, no atoms); else ``NotFoundError``."""
         try:
-            return self._flows[flow_uuid]
+            flow_detail = self._flows[flow_uuid]
         except KeyError:
             raise NotFoundError(f"no flow detail with uuid {flow_uuid!r} in the memory backend") from None
+        if not lazy:
+            return flow_detail
+        shell = FlowDetail(flow_detail.name, flow_detail.uuid)
+        shell.state, shell.meta = flow_detail.state, dict(flow_detail.meta)
+        return shell
 
     def get_atom_details(self, atom_uuid: str) -> AtomDetail:
         """The atom detail with this uuid; ``NotFoundError`` if none."""
@@ -112,8 +146,8 @@ class MemoryBackend:
         return list(self.get_flow_details(flow_uuid))
 
     def get_flows_for_book(self, book_uuid: str, lazy: bool = False) -> list[FlowDetail]:
-        """The flow details of a logbook."""
-        return list(self.get_logbook(book_uuid))
+        """The flow details of a logbook (``lazy``: copies without their atoms)."""
+        return [self.get_flow_details(fd.uuid, lazy) for fd in self.get_logbook(book_uuid)]
 
     # -- claims -----------------------------------------------------------------------------
 

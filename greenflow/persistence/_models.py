@@ -11,6 +11,7 @@ value (a result, an injected value) can be stored at all.
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import uuid as uuidlib
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ __all__ = [
     "TaskDetail",
     "json_error",
     "new_uuid",
+    "version_text",
 ]
 
 #: Version of the dicts produced by ``to_dict()``; bump on any change.
@@ -38,6 +40,19 @@ MODEL_FORMAT_VERSION: Final = 1
 def new_uuid() -> str:
     """A fresh random identifier, as text."""
     return str(uuidlib.uuid4())
+
+
+def version_text(version: Any) -> str | None:
+    """An atom's version as its records hold it: dotted text (``(1, 0)`` -> ``'1.0'``), or ``None``.
+
+    Records keep the text, as TaskFlow's do: what a backend stores (``'4.2'``,
+    ``'1.0-beta'``) is what it reads back.
+    """
+    if version is None:
+        return None
+    if isinstance(version, (tuple, list)):
+        return ".".join(str(part) for part in version)
+    return str(version)
 
 
 def now_iso() -> str:
@@ -105,6 +120,21 @@ def _known(value: Any, allowed: frozenset[str], field: str) -> str:
     return str(value)
 
 
+def _header(record: Any, indent: int, *fields: tuple[str, Any]) -> list[str]:
+    """The first lines of a record's ``pformat``: its kind and name, then ``- field = value`` lines."""
+    pad = " " * (indent + 1)
+    lines = [f"{' ' * indent}{type(record).__name__}: {record.name!r}"]
+    lines.extend(f"{pad}- {field} = {value}" for field, value in fields)
+    meta = record.meta
+    if meta:
+        lines.append(f"{pad}- meta:")
+        for key, value in meta.items():
+            if key == "progress" and isinstance(value, (int, float)):
+                value = f"{value * 100.0:0.2f}%"
+            lines.append(f"{pad}  + {key} = {value}")
+    return lines
+
+
 def _check_format(data: dict[str, Any], what: str) -> None:
     version = data.get("format", MODEL_FORMAT_VERSION)
     if version != MODEL_FORMAT_VERSION:
@@ -132,7 +162,7 @@ _ATOM_FIELDS: Final = (
     "revert_results",
     "revert_failure",
     "_meta",
-    "version",
+    "_version",
 )
 
 
@@ -142,6 +172,7 @@ class AtomDetail:
     __slots__ = (
         "_meta",
         "_uuid",
+        "_version",
         "failure",
         "intention",
         "name",
@@ -149,7 +180,6 @@ class AtomDetail:
         "revert_failure",
         "revert_results",
         "state",
-        "version",
     )
     kind: str = "atom"
 
@@ -163,7 +193,7 @@ class AtomDetail:
         self.revert_results: Any = None
         self.revert_failure: Failure | None = None
         self._meta: dict[str, Any] | None = None
-        self.version: Any = None
+        self._version: str | None = None
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -175,6 +205,19 @@ class AtomDetail:
     @meta.setter
     def meta(self, value: dict[str, Any]) -> None:
         self._meta = value
+
+    @property
+    def version(self) -> str | None:
+        """The version of the atom that made the record, as dotted text (``'1.0'``), or ``None``.
+
+        A tuple or list set here is kept as its text (``(1, 0)`` -> ``'1.0'``),
+        so every backend reads back the same value.
+        """
+        return self._version
+
+    @version.setter
+    def version(self, value: Any) -> None:
+        self._version = version_text(value)
 
     @property
     def uuid(self) -> str:
@@ -215,7 +258,7 @@ class AtomDetail:
             "revert_results": self.revert_results,
             "revert_failure": _failure_to_dict(self.revert_failure),
             "meta": self._meta or {},
-            "version": list(self.version) if isinstance(self.version, tuple) else self.version,
+            "version": self._version,
         }
 
     @staticmethod
@@ -232,8 +275,7 @@ class AtomDetail:
             detail.revert_results = data.get("revert_results")
             detail.revert_failure = _failure_from_dict(data.get("revert_failure"))
             detail.meta = dict(data.get("meta") or {})
-            version = data.get("version")
-            detail.version = tuple(version) if isinstance(version, list) else version
+            detail.version = data.get("version")  # a list, as records of older greenflows hold: its text
             if detail.kind == "retry":
                 detail.results = [
                     (r, {k: Failure.from_dict(v) for k, v in f.items()}) for r, f in (detail.results or [])
@@ -241,6 +283,18 @@ class AtomDetail:
         except _BAD_RECORD as exc:
             raise StorageError(f"not an atom detail record: {data!r:.300} (missing or bad {exc})") from exc
         return detail
+
+    def pformat(self, indent: int = 0, linesep: str = "\n") -> str:
+        """The record for people to read: kind and name, then one ``- field = value`` line each."""
+        fields = (
+            ("uuid", self.uuid),
+            ("state", self.state),
+            ("intention", self.intention),
+            ("version", self._version),
+            ("results", self.results),
+            ("failure", self.failure is not None),
+        )
+        return linesep.join(_header(self, indent, *fields))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, state={self.state}, intention={self.intention})"
@@ -278,17 +332,34 @@ class RetryDetail(AtomDetail):
 _DETAIL_KINDS: Final[dict[str, type[AtomDetail]]] = {"task": TaskDetail, "retry": RetryDetail}
 
 
-class FlowDetail:
-    """The record of one flow run: its state, meta, and its atoms' details by uuid."""
+def _same_uuid(a: AtomDetail, b: AtomDetail) -> bool:
+    """Whether two details are one record (a uuid not made yet is nobody else's)."""
+    return a._uuid is not None and a._uuid == b._uuid
 
-    __slots__ = ("_by_name", "_uuid", "meta", "name", "state")
+
+class FlowDetail:
+    """The record of one flow run: its state, meta, and its atoms' details.
+
+    Atom details are records, told apart by uuid: adding one replaces the
+    detail of the same name and uuid, and one with a name already held but
+    another uuid is kept beside it (an engine gives each of its atoms one
+    detail; a record written elsewhere may hold several of one name, and
+    TaskFlow's model allows it). ``find_by_name`` gives the one added last.
+
+    ``state`` is ``None`` until an engine records one (storage reads a flow
+    that never ran as ``PENDING``), as in TaskFlow's records.
+    """
+
+    __slots__ = ("_by_name", "_shadowed", "_uuid", "meta", "name", "state")
 
     def __init__(self, name: str, uuid: str | None = None) -> None:
         self._uuid = uuid
         self.name = name
-        self.state: str = states.PENDING
+        self.state: str | None = None
         self.meta: dict[str, Any] = {}
         self._by_name: dict[str, AtomDetail] = {}
+        # Earlier details of a name _by_name holds another record of (rare: None until needed).
+        self._shadowed: list[AtomDetail] | None = None
 
     @property
     def uuid(self) -> str:
@@ -307,28 +378,39 @@ class FlowDetail:
         _check_same_record(self, other, "flow detail")
         self.name, self.state, self.meta = other.name, other.state, other.meta
         self._by_name = dict(other._by_name)
+        self._shadowed = list(other._shadowed) if other._shadowed else None
         return self
 
     def add(self, detail: AtomDetail) -> None:
-        """Add (or replace) an atom detail (atom names are unique in a flow)."""
+        """Add an atom detail, replacing the one with its name and uuid (see the class docstring)."""
+        if self._shadowed:  # it may replace a shadowed record of its uuid
+            kept = [d for d in self._shadowed if d is not detail and not _same_uuid(d, detail)]
+            self._shadowed = kept or None
+        held = self._by_name.get(detail.name)
+        if held is not None and held is not detail and not _same_uuid(held, detail):
+            if self._shadowed is None:
+                self._shadowed = []
+            self._shadowed.append(held)
         self._by_name[detail.name] = detail
 
     def find(self, uuid: str) -> AtomDetail | None:
         """The atom detail with this uuid, if any."""
-        for detail in self._by_name.values():
+        for detail in self:
             if detail.uuid == uuid:
                 return detail
         return None
 
     def find_by_name(self, name: str) -> AtomDetail | None:
-        """The atom detail with this name, if any."""
+        """The atom detail with this name (the one added last, if several have it), if any."""
         return self._by_name.get(name)
 
     def __iter__(self) -> Iterator[AtomDetail]:
+        if self._shadowed:
+            return itertools.chain(self._shadowed, self._by_name.values())
         return iter(self._by_name.values())
 
     def __len__(self) -> int:
-        return len(self._by_name)
+        return len(self._by_name) + (len(self._shadowed) if self._shadowed else 0)
 
     def to_dict(self, include_atoms: bool = True) -> dict[str, Any]:
         """The JSON-safe, versioned form (with the atom details unless ``include_atoms`` is false)."""
@@ -340,7 +422,7 @@ class FlowDetail:
             "meta": self.meta,
         }
         if include_atoms:
-            data["atoms"] = [a.to_dict() for a in self._by_name.values()]
+            data["atoms"] = [a.to_dict() for a in self]
         return data
 
     @staticmethod
@@ -349,7 +431,7 @@ class FlowDetail:
         try:
             _check_format(data, "flow detail")
             fd = FlowDetail(data["name"], data["uuid"])
-            fd.state = _known(data["state"], _STATE_NAMES, "state")
+            fd.state = None if data["state"] is None else _known(data["state"], _STATE_NAMES, "state")
             fd.meta = dict(data.get("meta") or {})
             for atom in data.get("atoms", ()):
                 fd.add(AtomDetail.from_dict(atom))
@@ -357,8 +439,14 @@ class FlowDetail:
             raise StorageError(f"not a flow detail record: {data!r:.300} (missing or bad {exc})") from exc
         return fd
 
+    def pformat(self, indent: int = 0, linesep: str = "\n") -> str:
+        """The record for people to read, with its atom details indented below it."""
+        lines = _header(self, indent, ("uuid", self.uuid), ("state", self.state))
+        lines.extend(atom.pformat(indent + 1, linesep) for atom in self)
+        return linesep.join(lines)
+
     def __repr__(self) -> str:
-        return f"FlowDetail({self.name!r}, state={self.state}, atoms={len(self._by_name)})"
+        return f"FlowDetail({self.name!r}, state={self.state}, atoms={len(self)})"
 
 
 class LogBook:
@@ -408,6 +496,15 @@ class LogBook:
         if include_flows:
             data["flows"] = [f.to_dict() for f in self._flows.values()]
         return data
+
+    def pformat(self, indent: int = 0, linesep: str = "\n") -> str:
+        """The logbook for people to read, with its flow and atom details indented below it."""
+        fields = [("uuid", self.uuid), ("created_at", self.created_at)]
+        if self.updated_at is not None:
+            fields.append(("updated_at", self.updated_at))
+        lines = _header(self, indent, *fields)
+        lines.extend(flow.pformat(indent + 1, linesep) for flow in self)
+        return linesep.join(lines)
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> LogBook:

@@ -313,7 +313,8 @@ class ZooKeeperBackend:
                 flow_detail.add(atom)
         return flow_detail
 
-    def _load_book(self, book_uuid: str, lazy: bool) -> LogBook:
+    def _load_book(self, book_uuid: str, lazy: bool) -> tuple[LogBook, list[str]]:
+        """The logbook (with its flow and atom details unless ``lazy``) and its flows' uuids."""
         data, _ = self._read("books", book_uuid, "logbook")
         node = self._node("books", book_uuid)
         flows = self._links(data, "flows", node)
@@ -321,20 +322,24 @@ class ZooKeeperBackend:
             book = LogBook.from_dict({**data, "flows": []})
         except StorageError as exc:
             raise StorageError(f"znode {node}: {exc}") from exc
-        for flow_uuid in flows:
-            book.add(self._load_flow(flow_uuid, lazy))
-        return book
+        if not lazy:
+            for flow_uuid in flows:
+                book.add(self._load_flow(flow_uuid, lazy=False))
+        return book, flows
 
     def get_logbook(self, book_uuid: str, lazy: bool = False) -> LogBook:
-        """The logbook with this uuid (``NotFoundError`` if none; ``StorageError`` if corrupt)."""
-        return self._load_book(book_uuid, lazy)
+        """The logbook with this uuid (``NotFoundError`` if none; ``StorageError`` if corrupt).
+
+        With its flow and atom details, or, ``lazy``, without them (``get_flows_for_book`` reads them).
+        """
+        return self._load_book(book_uuid, lazy)[0]
 
     def get_logbooks(self, lazy: bool = False) -> list[LogBook]:
         """Every stored logbook."""
         zk = self._ensure()
         with self._translate("list logbooks"):
             uuids = sorted(zk.get_children(self._node("books")))
-        return [self._load_book(u, lazy) for u in uuids]
+        return [self._load_book(u, lazy)[0] for u in uuids]
 
     def get_flow_details(self, flow_uuid: str, lazy: bool = False) -> FlowDetail:
         """The flow detail with this uuid (with its atom details unless ``lazy``)."""
@@ -350,8 +355,9 @@ class ZooKeeperBackend:
         return list(self.get_flow_details(flow_uuid))
 
     def get_flows_for_book(self, book_uuid: str, lazy: bool = False) -> list[FlowDetail]:
-        """The flow details of a logbook."""
-        return list(self.get_logbook(book_uuid, lazy=lazy))
+        """The flow details of a logbook (with their atom details unless ``lazy``)."""
+        _, flows = self._load_book(book_uuid, lazy=True)
+        return [self._load_flow(flow_uuid, lazy) for flow_uuid in flows]
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -372,8 +378,13 @@ class ZooKeeperBackend:
         known = set(links)
         return links + [u for u in ours if u not in known]
 
-    def _add_flow(self, txn: Any, flow_detail: FlowDetail, every_atom: bool) -> None:
-        """Add to ``txn`` the writes that store ``flow_detail`` (all its atoms, or only new ones)."""
+    def _add_flow(
+        self, txn: Any, flow_detail: FlowDetail, every_atom: bool, stored_only: bool = False
+    ) -> None:
+        """Add to ``txn`` the writes that store ``flow_detail`` (all its atoms, or only new ones).
+
+        ``stored_only``: ``NotFoundError`` if the flow detail has no znode yet.
+        """
         atoms = list(flow_detail)
         stored_atoms = self._exists("atoms", [a.uuid for a in atoms])
         for atom in atoms:
@@ -383,6 +394,11 @@ class ZooKeeperBackend:
             elif every_atom:
                 txn.set_data(node, self._encode(atom.to_dict(), node))
         read = self._read_or_none("flows", flow_detail.uuid, "flow detail")
+        if read is None and stored_only:
+            raise NotFoundError(
+                f"flow detail {flow_detail.name!r} ({flow_detail.uuid}) is not stored in ZooKeeper at "
+                f"{self.hosts}{self.path}; add it to a logbook and save_logbook() it first"
+            )
         data = flow_detail.to_dict(include_atoms=False)
         node = self._node("flows", flow_detail.uuid)
         stored, stat = (None, None) if read is None else read
@@ -410,19 +426,26 @@ class ZooKeeperBackend:
         return self._retrying(f"save logbook {book.uuid}", attempt)
 
     def update_flow_details(self, flow_detail: FlowDetail) -> FlowDetail:
-        """Store a flow detail's fields and any of its atom details not stored yet (one transaction)."""
+        """Store a flow detail's fields and any of its atom details not stored yet (one transaction).
+
+        ``NotFoundError`` if the flow detail was never stored (save it in its logbook first).
+        """
 
         def attempt() -> FlowDetail:
             txn = self._ensure().transaction()
-            self._add_flow(txn, flow_detail, every_atom=False)
+            self._add_flow(txn, flow_detail, every_atom=False, stored_only=True)
             self._commit(txn, f"save flow detail {flow_detail.uuid}")
             return flow_detail
 
         return self._retrying(f"save flow detail {flow_detail.uuid}", attempt)
 
     def update_atom_details(self, atom_detail: AtomDetail) -> AtomDetail:
-        """Store one atom detail: one ``set`` of its znode (created the first time)."""
-        from kazoo.exceptions import NodeExistsError, NoNodeError
+        """Store one atom detail: one ``set`` of its znode.
+
+        ``NotFoundError`` if the atom detail was never stored (``update_flow_details``
+        of its flow detail stores it).
+        """
+        from kazoo.exceptions import NoNodeError
 
         node = self._node("atoms", atom_detail.uuid)
         raw = self._encode(atom_detail.to_dict(), node)
@@ -431,10 +454,10 @@ class ZooKeeperBackend:
             try:
                 zk.set(node, raw)
             except NoNodeError:
-                try:
-                    zk.create(node, raw)
-                except NodeExistsError:  # another writer created it in between
-                    zk.set(node, raw)
+                raise NotFoundError(
+                    f"atom detail {atom_detail.name!r} ({atom_detail.uuid}) is not stored in ZooKeeper at "
+                    f"{self.hosts}{self.path}; add it to its flow detail and update_flow_details() it first"
+                ) from None
         return atom_detail
 
     def destroy_logbook(self, book_uuid: str) -> None:

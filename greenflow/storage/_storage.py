@@ -296,7 +296,8 @@ class Storage:
     def save_flow(self) -> None:
         """Persist the flow detail itself (state, meta)."""
         if self._writes:
-            _stamp(self.flow_detail.meta, self.flow_detail.state)
+            if self.flow_detail.state is not None:
+                _stamp(self.flow_detail.meta, self.flow_detail.state)
             if self._creating is not None:
                 return  # the whole record is written with the claim
             if self._writer is not None:
@@ -545,8 +546,8 @@ class Storage:
         return {n: (self._detail(n).state, self._detail(n).intention) for n in atom_names}
 
     def get_flow_state(self) -> str:
-        """The flow's state."""
-        return self.flow_detail.state
+        """The flow's state (``PENDING`` for a flow that never ran: its record holds no state yet)."""
+        return self.flow_detail.state or states.PENDING
 
     def get_failures(self) -> dict[str, Failure]:
         """``{atom name: Failure}`` for every atom whose execute failed."""

@@ -69,3 +69,61 @@ def test_links_read_their_target_and_loops_raise(fs) -> None:  # type: ignore[no
     del fs["/b"]
     with pytest.raises(exceptions.NotFound):
         fs["/c"]
+
+
+def test_pformat_shows_each_path_under_its_parent() -> None:
+    from taskflow.persistence.backends.impl_memory import FakeFilesystem
+
+    fs = FakeFilesystem()
+    fs["/b/x"] = 1
+    fs["/a/y/z"] = 2
+    fs.symlink("/a/y", "/b/link")
+    assert fs.pformat().splitlines() == [
+        "/",
+        "  a: None",
+        "    y: None",
+        "      z: 2",
+        "  b: None",
+        "    link -> /a/y",
+        "    x: 1",
+    ]
+
+
+def test_memory_backend_shows_what_it_holds_in_taskflows_layout() -> None:
+    from taskflow.persistence import backends, models
+    from taskflow.persistence.backends import impl_memory
+
+    backend = backends.fetch({"connection": "memory://"})
+    assert isinstance(backend, impl_memory.MemoryBackend)
+    book = models.LogBook("b")
+    flow = models.FlowDetail("f")
+    atom = models.TaskDetail("t")
+    flow.add(atom)
+    book.add(flow)
+    backend.get_connection().save_logbook(book)
+    fs = backend.memory
+    assert fs.ls("/") == ["atom_details", "books", "flow_details"]
+    assert fs[f"/books/{book.uuid}"]["name"] == "b"
+    assert fs[f"/books/{book.uuid}/{flow.uuid}"]["name"] == "f"  # a link to the flow detail
+    assert fs[f"/flow_details/{flow.uuid}/{atom.uuid}"]["state"] == "PENDING"
+    atom.state = "SUCCESS"  # a live view: each read shows the backend as it is
+    assert backend.memory[f"/atom_details/{atom.uuid}"]["state"] == "SUCCESS"
+
+
+def test_an_engine_given_no_backend_has_a_memory_backend_holding_its_flow() -> None:
+    import taskflow.engines
+    from taskflow import task
+    from taskflow.patterns import linear_flow
+
+    class Noop(task.Task):
+        def execute(self):  # type: ignore[no-untyped-def]
+            pass
+
+    engine = taskflow.engines.load(linear_flow.Flow("f").add(Noop("n")))
+    engine.run()
+    backend = engine.storage.backend
+    assert backend is engine.storage.backend
+    flow_uuid = engine.storage.flow_uuid
+    assert backend.memory[f"/flow_details/{flow_uuid}"]["state"] == "SUCCESS"
+    (atom_uuid,) = backend.memory.ls(f"/flow_details/{flow_uuid}")
+    assert backend.memory[f"/atom_details/{atom_uuid}"]["name"] == "n"

@@ -132,6 +132,32 @@ def test_retry_history_and_progress(backend) -> None:  # type: ignore[no-untyped
         s.set_task_progress("t", 2.0)
 
 
+def test_an_engine_keeps_what_a_running_task_reports_with_its_details() -> None:
+    import taskflow.engines
+    from taskflow import task
+    from taskflow.patterns import linear_flow
+
+    class Copies(task.Task):
+        def execute(self):  # type: ignore[no-untyped-def]
+            self.update_progress(0.25)
+            self.notifier.notify(task.EVENT_UPDATE_PROGRESS, {"progress": 0.5, "file": "a.img"})
+
+    class Plain(task.Task):
+        def execute(self):  # type: ignore[no-untyped-def]
+            self.update_progress(0.5)
+
+    copies, plain = Copies("copies"), Plain("plain")
+    engine = taskflow.engines.load(linear_flow.Flow("f").add(copies, plain))
+    engine.run()
+    # 1.0 at the end (the engine's own report), the details as the task gave them mid-run
+    assert engine.storage.get_task_progress("copies") == 1.0
+    details = engine.storage.get_task_progress_details("copies")
+    assert details == {"at_progress": 0.5, "details": {"file": "a.img"}}
+    plain_meta = engine.storage.flow_detail.find_by_name("plain").meta
+    assert (plain_meta["progress"], plain_meta["progress_details"]) == (1.0, None)
+    assert not copies._notifier and not plain._notifier  # nothing left registered on the tasks
+
+
 def test_a_retry_cannot_reuse_a_tasks_record(backend) -> None:  # type: ignore[no-untyped-def]
     from taskflow import exceptions, retry
 

@@ -179,7 +179,7 @@ def test_logbook_round_trips_through_a_reopened_backend(open_backend):
     assert (loaded_task.state, loaded_task.results, loaded_task.version) == (
         states.SUCCESS,
         {"box": [1, 2, 3], "label": "fragile"},
-        (1, 0),
+        "1.0",  # set as (1, 0): a version is kept as its dotted text
     )
     loaded_retry = conn.get_atom_details(retry.uuid)
     assert isinstance(loaded_retry, RetryDetail)
@@ -207,6 +207,88 @@ def test_updates_of_flow_and_atom_details_are_seen_after_reopening(open_backend)
     assert loaded_task is not None
     assert (loaded_task.state, loaded_task.revert_results) == (states.REVERTED, "unpacked")
     assert again.get_atom_details(extra.uuid).name == "label"
+
+
+def test_updating_records_never_saved_raises_not_found(open_backend):
+    book, flow_detail, task, _ = _sample_book()
+    conn = open_backend().get_connection()
+    with pytest.raises(NotFoundError, match=flow_detail.uuid):
+        conn.update_flow_details(flow_detail)
+    with pytest.raises(NotFoundError, match=task.uuid):
+        conn.update_atom_details(task)
+    conn.save_logbook(book)
+    conn.update_flow_details(flow_detail)
+    conn.update_atom_details(task)
+    stray = TaskDetail("stray")
+    with pytest.raises(NotFoundError, match=stray.uuid):
+        conn.update_atom_details(stray)
+
+
+def test_a_new_logbook_has_no_update_time_until_saved_again(open_backend):
+    book, _, _, _ = _sample_book()
+    conn = open_backend().get_connection()
+    conn.save_logbook(book)
+    assert open_backend().get_connection().get_logbook(book.uuid).updated_at is None
+    conn.save_logbook(book)
+    assert open_backend().get_connection().get_logbook(book.uuid).updated_at is not None
+
+
+def test_lazy_reads_leave_out_what_a_record_holds(open_backend):
+    book, flow_detail, _, _ = _sample_book()
+    open_backend().get_connection().save_logbook(book)
+    conn = open_backend().get_connection()
+    lazy_book = conn.get_logbook(book.uuid, lazy=True)
+    assert (lazy_book.name, lazy_book.meta, len(lazy_book)) == ("orders", {"tenant": "t-1"}, 0)
+    assert [len(b) for b in conn.get_logbooks(lazy=True)] == [0]
+    lazy_flow = conn.get_flow_details(flow_detail.uuid, lazy=True)
+    assert (lazy_flow.name, lazy_flow.meta, len(lazy_flow)) == ("ship", {"injected": {"order": 42}}, 0)
+    lazy_flows = conn.get_flows_for_book(book.uuid, lazy=True)
+    assert [(f.uuid, len(f)) for f in lazy_flows] == [(flow_detail.uuid, 0)]
+    assert [len(f) for f in conn.get_flows_for_book(book.uuid)] == [2]
+    assert (len(book), len(flow_detail)) == (1, 2)  # the saved objects are untouched
+
+
+def test_saving_another_logbook_object_of_a_stored_uuid_adds_its_flows(open_backend):
+    book, flow_detail, _, _ = _sample_book()
+    open_backend().get_connection().save_logbook(book)
+    again = LogBook("orders", book.uuid)
+    other = FlowDetail("return")
+    again.add(other)
+    open_backend().get_connection().save_logbook(again)
+    loaded = open_backend().get_connection().get_logbook(book.uuid)
+    assert {f.uuid for f in loaded} == {flow_detail.uuid, other.uuid}
+
+
+def test_two_atom_details_of_one_name_are_both_kept(open_backend):
+    book, flow_detail, task, _ = _sample_book()
+    conn = open_backend().get_connection()
+    conn.save_logbook(book)
+    twin = TaskDetail(task.name)
+    twin.version = "4.2"
+    flow_detail.add(twin)
+    conn.update_flow_details(flow_detail)
+    loaded = open_backend().get_connection().get_logbook(book.uuid).find(flow_detail.uuid)
+    assert loaded is not None
+    assert loaded.find(task.uuid) is not None
+    found = loaded.find(twin.uuid)
+    assert found is not None and found.version == "4.2"
+
+
+def test_a_flow_that_never_ran_is_stored_without_a_state_and_runs(open_backend):
+    book = LogBook("book")
+    flow_detail = FlowDetail("chain")
+    book.add(flow_detail)
+    open_backend().get_connection().save_logbook(book)
+    stored = open_backend().get_connection().get_flow_details(flow_detail.uuid)
+    assert stored.state is None
+    runs: list[str] = []
+    engine = greenflow.load(_chain(runs, 2), store={"x": 1}, backend=open_backend(), flow_detail=stored)
+    assert engine.storage.get_flow_state() == states.PENDING
+    engine.run()
+    assert (runs, open_backend().get_connection().get_flow_details(flow_detail.uuid).state) == (
+        ["add1", "add2"],
+        states.SUCCESS,
+    )
 
 
 def test_destroyed_logbook_is_gone_with_its_details(open_backend):

@@ -125,6 +125,7 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "owner_is_stale",
         "shared_backend",
         "shared_backends",
+        "version_text",
     ],
     "greenflow.exceptions": [
         "AmbiguousDependencyError",

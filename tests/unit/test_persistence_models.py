@@ -92,7 +92,7 @@ def test_task_detail_round_trip_keeps_results_failures_and_version():
     assert task.revert_results == "cleaned"
     assert task.revert_failure == original.revert_failure
     assert task.meta == {"progress": 1.0}
-    assert task.version == (1, 2)
+    assert task.version == "1.2"  # set as (1, 2): records keep a version as its dotted text
 
 
 def test_retry_detail_round_trip_keeps_its_history_of_failures():
@@ -148,6 +148,30 @@ def test_flow_detail_finds_atoms_by_uuid_and_name():
     assert flow.find_by_name("t") is task
     assert flow.find("missing") is None
     assert flow.find_by_name("missing") is None
+
+
+def test_flow_detail_keeps_two_records_of_one_name_and_replaces_one_of_the_same_uuid():
+    flow = FlowDetail("f")
+    first, second = TaskDetail("t", "uuid-1"), TaskDetail("t", "uuid-2")
+    flow.add(first)
+    flow.add(second)
+    assert (len(flow), flow.find("uuid-1"), flow.find("uuid-2")) == (2, first, second)
+    assert flow.find_by_name("t") is second
+    again = TaskDetail("t", "uuid-1")
+    flow.add(again)
+    assert (len(flow), flow.find("uuid-1"), flow.find_by_name("t")) == (2, again, again)
+    assert {d.uuid for d in FlowDetail.from_dict(flow.to_dict())} == {"uuid-1", "uuid-2"}
+    flow.add(again)  # adding the same detail twice changes nothing
+    assert sorted(d.uuid for d in flow) == ["uuid-1", "uuid-2"]
+
+
+@pytest.mark.parametrize(("given", "kept"), [((1, 0), "1.0"), ([2, 1], "2.1"), ("4.2", "4.2"), (None, None)])
+def test_atom_detail_version_is_kept_as_dotted_text(given, kept):
+    task = TaskDetail("t")
+    task.version = given
+    assert task.version == kept
+    assert AtomDetail.from_dict(task.to_dict()).version == kept
+    assert AtomDetail.from_dict({**task.to_dict(), "version": [3, 0]}).version == "3.0"  # older records
 
 
 # -- reset ------------------------------------------------------------------------------------------
@@ -235,10 +259,48 @@ def test_records_of_another_format_version_are_rejected(parse, record):
         parse(record)
 
 
+def test_a_new_flow_detail_holds_no_state_and_keeps_none_through_its_record():
+    flow = FlowDetail("f")
+    assert flow.state is None
+    assert FlowDetail.from_dict(flow.to_dict()).state is None
+    flow.state = states.SUCCESS
+    assert FlowDetail.from_dict(flow.to_dict()).state == states.SUCCESS
+
+
+def test_pformat_shows_a_logbook_with_its_flows_and_atoms_indented():
+    book = LogBook("orders", "book-1")
+    book.created_at = "2026-01-01T00:00:00+00:00"
+    flow = FlowDetail("ship", "flow-1")
+    flow.state = states.SUCCESS
+    task = TaskDetail("pack", "task-1")
+    task.state, task.version, task.results = states.SUCCESS, (1, 0), {"box": 3}
+    task.meta["progress"] = 0.5
+    flow.add(task)
+    book.add(flow)
+    assert book.pformat().splitlines() == [
+        "LogBook: 'orders'",
+        " - uuid = book-1",
+        " - created_at = 2026-01-01T00:00:00+00:00",
+        " FlowDetail: 'ship'",
+        "  - uuid = flow-1",
+        "  - state = SUCCESS",
+        "  TaskDetail: 'pack'",
+        "   - uuid = task-1",
+        "   - state = SUCCESS",
+        "   - intention = EXECUTE",
+        "   - version = 1.0",
+        "   - results = {'box': 3}",
+        "   - failure = False",
+        "   - meta:",
+        "     + progress = 50.00%",
+    ]
+    assert flow.pformat(indent=2, linesep="|").startswith("  FlowDetail: 'ship'|   - uuid = flow-1")
+
+
 def test_repr_names_the_record():
     flow = FlowDetail("create_vm")
     flow.add(TaskDetail("boot"))
-    assert repr(flow) == "FlowDetail('create_vm', state=PENDING, atoms=1)"
+    assert repr(flow) == "FlowDetail('create_vm', state=None, atoms=1)"  # no run recorded a state yet
     assert repr(TaskDetail("boot")) == "TaskDetail('boot', state=PENDING, intention=EXECUTE)"
 
 

@@ -10,6 +10,8 @@ engine's own (``notifier``, ``atom_notifier``, ``compile()``, ``prepare()``,
 from __future__ import annotations
 
 import functools
+import itertools
+import weakref
 from collections.abc import Generator, Mapping
 from typing import Any
 
@@ -67,6 +69,38 @@ class Compilation:
         return getattr(self._compiled, name)
 
 
+#: The engines that progress recorders report to, by key (a recorder pickled into another
+#: process finds none there, and does nothing).
+_RECORDING: weakref.WeakValueDictionary[int, Engine] = weakref.WeakValueDictionary()
+_KEYS = itertools.count()
+
+
+class _ProgressRecorder:
+    """Registered on a running task's notifier: hands its progress events to the engine.
+
+    It holds a key, not the engine, so a task holding it can still be pickled
+    (process executors send the task to another process).
+    """
+
+    __slots__ = ("key", "name")
+
+    def __init__(self, key: int, name: str) -> None:
+        self.key = key
+        self.name = name
+
+    def __call__(self, event: str, details: Mapping[str, Any]) -> None:
+        engine = _RECORDING.get(self.key)
+        if engine is not None and "progress" in details:
+            extra = {k: v for k, v in details.items() if k != "progress"}
+            engine._set_progress(self.name, details["progress"], extra)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ProgressRecorder) and (other.key, other.name) == (self.key, self.name)
+
+    def __hash__(self) -> int:
+        return hash((self.key, self.name))
+
+
 def _atoms_by_name(flow: Any) -> dict[str, Any]:
     # A function of the flow, not a method: the storage must not keep the engine wrapper alive.
     return {a.name: a for a in flow.iter_atoms()} if flow is not None else {}
@@ -83,7 +117,11 @@ class Engine:
         self._flow = flow
         self._compilation: Compilation | None = None
         # TaskFlow reports progress 0.0 when a task starts and 1.0 when it ends, on the
-        # task's own notifier, and keeps the latest progress in the task detail's meta.
+        # task's own notifier, and keeps the latest progress in the task detail's meta;
+        # what the task reports while it executes (update_progress(), or a notify() of
+        # its own with details) is kept with those details (meta['progress_details']).
+        self._key = next(_KEYS)
+        _RECORDING[self._key] = self
         notifier = engine.atom_notifier
         notifier.register(EVENT_UPDATE_PROGRESS, self._record_progress)
         for state in (states.RUNNING, states.SUCCESS, states.FAILURE):
@@ -95,22 +133,41 @@ class Engine:
             self._tasks = {a.name: a for a in atoms if isinstance(a, Task)}
         return self._tasks.get(name)
 
+    def _set_progress(self, name: str, progress: Any, details: Mapping[str, Any] | None) -> None:
+        """Keep ``progress`` in the task detail's meta, with ``details`` unless ``None`` (TaskFlow's layout).
+
+        In place: the detail is written with the task's next transition (a write from
+        here could race the engine's own, from the task's thread).
+        """
+        detail = self._engine.storage.flow_detail.find_by_name(name)
+        if detail is None:
+            return
+        detail.meta["progress"] = progress
+        if details is not None:
+            detail.meta["progress_details"] = (
+                {"at_progress": progress, "details": dict(details)} if details else None
+            )
+
     def _record_progress(self, event: str, details: Mapping[str, Any]) -> None:
-        detail = self._engine.storage.flow_detail.find_by_name(details["task_name"])
-        if detail is not None:
-            detail.meta["progress"] = details["progress"]
+        # update_progress(p) of a running task: TaskFlow records it with no details.
+        self._set_progress(details["task_name"], details["progress"], {})
 
     def _report_progress(self, state: str, details: Mapping[str, Any]) -> None:
         name = details.get("task_name")
         if name is None:
             return
         progress = 0.0 if state == states.RUNNING else 1.0
-        detail = self._engine.storage.flow_detail.find_by_name(name)
-        if detail is not None:
-            detail.meta["progress"] = progress
+        self._set_progress(name, progress, None)
         task = self._task(name)
-        if task is not None and task._notifier:
+        if task is None:
+            return
+        recorder = _ProgressRecorder(self._key, name)
+        if state != states.RUNNING and task._notifier:
+            task.notifier.deregister(EVENT_UPDATE_PROGRESS, recorder)
+        if task._notifier:
             task.notifier.notify(EVENT_UPDATE_PROGRESS, {"progress": progress})
+        if state == states.RUNNING and not task.notifier.is_registered(EVENT_UPDATE_PROGRESS, recorder):
+            task.notifier.register(EVENT_UPDATE_PROGRESS, recorder)
 
     @property
     def compilation(self) -> Compilation:

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from greenflow.persistence import version_text
+
 __all__ = [
     "as_int",
     "binary_decode",
@@ -84,10 +86,7 @@ def decode_json(raw_data: str | bytes, root_types: tuple[type, ...] = (dict,)) -
 
 def get_version_string(obj: Any) -> str | None:
     """``obj.version`` as a string (``(1, 0)`` -> ``'1.0'``), or ``None``."""
-    version = getattr(obj, "version", None)
-    if isinstance(version, (list, tuple)):
-        return ".".join(str(part) for part in version)
-    return None if version is None else str(version)
+    return version_text(getattr(obj, "version", None))
 
 
 def clamp(value: float, minimum: float, maximum: float, on_clamped: Any = None) -> float:

@@ -54,6 +54,7 @@ from greenflow.persistence._sql._codec import (
     encoded_size,
     flow_from_row,
     flow_values,
+    iso,
     utcnow,
 )
 from greenflow.persistence._sql._schema import (
@@ -405,7 +406,7 @@ class SqlBackend:
         now = utcnow()
         row = self._row
         return {
-            "books": [row({"uuid": book.uuid, **book_values(book, now)})],
+            "books": [row({"uuid": book.uuid, **book_values(book, None)})],
             "flows": [
                 row({"uuid": fd.uuid, "parent_uuid": book.uuid, "created_at": now, **flow_values(fd, now)})
                 for fd in book
@@ -712,12 +713,15 @@ class SqlConnection:
         flow_rows = {fd.uuid: flow_values(fd, now) for fd in flows}
         atom_rows = {ad.uuid: (fd.uuid, atom_values(ad, now)) for fd in flows for ad in fd}
         with self._tx(f"saving logbook {book.name!r} ({book.uuid})") as conn:
-            if conn.execute(_UPDATE_BOOK, {"b_uuid": book.uuid, **book_row}).rowcount == 0:
-                conn.execute(sa.insert(logbooks), {"uuid": book.uuid, **book_row})
+            updated = conn.execute(_UPDATE_BOOK, {"b_uuid": book.uuid, **book_row}).rowcount > 0
+            if not updated:
+                conn.execute(sa.insert(logbooks), {"uuid": book.uuid, **book_values(book, None)})
             if flow_rows:
                 self._upsert_flows(conn, book.uuid, flow_rows, now)
             if atom_rows:
                 self._upsert_atoms(conn, list(flow_rows), atom_rows, now)
+        if updated:
+            book.updated_at = iso(now)
         return book
 
     @staticmethod
@@ -795,13 +799,17 @@ class SqlConnection:
     def update_atom_details(self, atom_detail: AtomDetail) -> AtomDetail:
         """Store one atom detail: a single ``UPDATE`` of its row.
 
-        An atom detail not stored yet has no row to update (and the detail
-        does not know its flow): the next ``update_flow_details`` of its flow
-        inserts it, as in TaskFlow, where atoms are added through their flow.
+        ``NotFoundError`` for an atom detail not stored yet: it has no row to
+        update (and the detail does not know its flow); ``update_flow_details``
+        of its flow inserts it, as in TaskFlow, where atoms are added through their flow.
         """
         row = atom_values(atom_detail, utcnow())
         with self._tx(f"saving atom {atom_detail.name!r} ({atom_detail.uuid})") as conn:
-            conn.execute(_UPDATE_ATOM, {"b_uuid": atom_detail.uuid, **row})
+            if conn.execute(_UPDATE_ATOM, {"b_uuid": atom_detail.uuid, **row}).rowcount == 0:
+                raise NotFoundError(
+                    f"atom detail {atom_detail.name!r} ({atom_detail.uuid}) is not stored in "
+                    f"{self.backend.url_text}; add it to its flow detail and update_flow_details() it first"
+                )
         return atom_detail
 
     def destroy_logbook(self, book_uuid: str) -> None:

@@ -5,7 +5,7 @@ and ``revert_failure`` (SQL NULL for ``None``); failures in TaskFlow's dict
 form (``version``, ``exc_args`` and nested ``causes`` on every cause, so
 TaskFlow's ``Failure.from_dict`` accepts them); a retry's results as a list of
 ``[result, {atom name: failure dict}]`` pairs; versions as dotted text
-(``"1.0"``); times as naive UTC. Reading checks every value it trusts
+(``"1.0"``, read back as the text it is); times as naive UTC. Reading checks every value it trusts
 (``atom_type``, states, JSON) and names the table and uuid of a bad row.
 """
 
@@ -19,7 +19,13 @@ from typing import Any, Final
 from greenflow import states
 from greenflow.exceptions import InvalidOptionError, StorageError
 from greenflow.failure import FAILURE_FORMAT_VERSION, Failure
-from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook, RetryDetail, TaskDetail
+from greenflow.persistence._models import (
+    AtomDetail,
+    FlowDetail,
+    LogBook,
+    RetryDetail,
+    TaskDetail,
+)
 from greenflow.persistence._sql._schema import ATOM_TYPES
 
 __all__ = [
@@ -30,6 +36,7 @@ __all__ = [
     "encoded_size",
     "flow_from_row",
     "flow_values",
+    "iso",
     "utcnow",
 ]
 
@@ -65,7 +72,8 @@ def _naive_utc(text: str | None) -> datetime.datetime:
     return when
 
 
-def _iso(when: Any) -> str | None:
+def iso(when: Any) -> str | None:
+    """A stored (naive UTC) time as the ISO 8601 text the model holds; ``None`` stays ``None``."""
     if not isinstance(when, datetime.datetime):
         return None if when is None else str(when)
     return when.replace(tzinfo=datetime.timezone.utc).isoformat()
@@ -121,14 +129,6 @@ def _record(failure: Failure, inner: list[Failure]) -> dict[str, Any]:
     }
 
 
-def _version_text(version: Any) -> str | None:
-    if version is None:
-        return None
-    if isinstance(version, (tuple, list)):
-        return ".".join(str(part) for part in version)
-    return str(version)
-
-
 def atom_values(detail: AtomDetail, now: datetime.datetime) -> dict[str, Any]:
     """Column values of ``detail`` (everything but ``uuid``, ``parent_uuid`` and ``created_at``)."""
     owner = f"atom {detail.name!r} ({detail.uuid})"
@@ -145,7 +145,7 @@ def atom_values(detail: AtomDetail, now: datetime.datetime) -> dict[str, Any]:
         "atom_type": ATOM_TYPES[detail.kind],
         "state": detail.state,
         "intention": detail.intention,
-        "version": _version_text(detail.version),
+        "version": detail.version,
         "results": _encode(results, owner, "results"),
         "failure": _encode(failure_record(failure), owner, "failure") if failure is not None else None,
         "revert_results": _encode(detail.revert_results, owner, "revert_results"),
@@ -169,13 +169,17 @@ def flow_values(flow: FlowDetail, now: datetime.datetime) -> dict[str, Any]:
     }
 
 
-def book_values(book: LogBook, now: datetime.datetime) -> dict[str, Any]:
-    """Column values of ``book`` (everything but ``uuid``)."""
+def book_values(book: LogBook, now: datetime.datetime | None) -> dict[str, Any]:
+    """Column values of ``book`` (everything but ``uuid``).
+
+    ``now`` is the time of an update; ``None`` for a logbook being inserted,
+    whose ``updated_at`` stays what the logbook holds (``None`` until a save updates it).
+    """
     return {
         "name": book.name,
         "meta": _encode(book.meta, f"logbook {book.name!r} ({book.uuid})", "meta"),
         "created_at": _naive_utc(book.created_at),
-        "updated_at": now,
+        "updated_at": now if now is not None else (_naive_utc(book.updated_at) if book.updated_at else None),
     }
 
 
@@ -224,12 +228,6 @@ def _state(row: Mapping[Any, Any], table: str, allowed: frozenset[str], column: 
     return str(value)
 
 
-def _version(text: Any) -> Any:
-    if isinstance(text, str) and text and all(part.isdigit() for part in text.split(".")):
-        return tuple(int(part) for part in text.split("."))
-    return text
-
-
 def atom_from_row(row: Mapping[Any, Any]) -> AtomDetail:
     """An atom detail from an ``atomdetails`` row; ``StorageError`` naming the row if it is bad."""
     table = "atomdetails"
@@ -257,14 +255,14 @@ def atom_from_row(row: Mapping[Any, Any]) -> AtomDetail:
     detail.revert_results = _decode(row, "revert_results", table)
     detail.revert_failure = _failure(row, "revert_failure", table)
     detail.meta = _meta(row, table)
-    detail.version = _version(row["version"])
+    detail.version = row["version"]
     return detail
 
 
 def flow_from_row(row: Mapping[Any, Any]) -> FlowDetail:
     """A flow detail (without atoms) from a ``flowdetails`` row."""
     flow = FlowDetail(row["name"], row["uuid"])
-    flow.state = _state(row, "flowdetails", _STATES)
+    flow.state = None if row["state"] is None else _state(row, "flowdetails", _STATES)  # None: never ran
     flow.meta = _meta(row, "flowdetails")
     return flow
 
@@ -273,6 +271,6 @@ def book_from_row(row: Mapping[Any, Any]) -> LogBook:
     """A logbook (without flows) from a ``logbooks`` row."""
     book = LogBook(row["name"], row["uuid"])
     book.meta = _meta(row, "logbooks")
-    book.created_at = _iso(row["created_at"]) or book.created_at
-    book.updated_at = _iso(row["updated_at"])
+    book.created_at = iso(row["created_at"]) or book.created_at
+    book.updated_at = iso(row["updated_at"])
     return book

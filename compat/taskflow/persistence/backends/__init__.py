@@ -13,6 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from greenflow.persistence import MemoryBackend as _CoreMemoryBackend
 from greenflow.persistence import fetch_backend
 
 __all__ = ["BACKEND_NAMESPACE", "backend", "fetch"]
@@ -27,7 +28,12 @@ def fetch(conf: Any, namespace: str = BACKEND_NAMESPACE, **kwargs: Any) -> Any:
         conf = {"connection": conf}
     if isinstance(conf, dict):
         conf = {**conf, **kwargs}
-    return fetch_backend(conf)
+    backend = fetch_backend(conf)
+    if type(backend) is _CoreMemoryBackend:  # TaskFlow's memory backend has a ``memory`` view
+        from taskflow.persistence.backends.impl_memory import MemoryBackend
+
+        return MemoryBackend(backend.conf)
+    return backend
 
 
 @contextlib.contextmanager

@@ -1,7 +1,12 @@
 """``taskflow.persistence.backends.impl_memory``: greenflow's in-process backend, and ``FakeFilesystem``.
 
 Unlike TaskFlow's, ``MemoryBackend`` keeps the saved objects themselves (no
-copies): a detail changed after saving is changed in the backend too.
+copies): a detail changed after saving is changed in the backend too. Its
+``memory`` is what it holds in TaskFlow's layout, a ``FakeFilesystem`` made
+when asked for: ``/books/<uuid>``, ``/flow_details/<uuid>`` and
+``/atom_details/<uuid>`` hold each record's dict form (``to_dict()``), and
+``/books/<book>/<flow>`` and ``/flow_details/<flow>/<atom>`` link to what a
+record holds.
 
 ``FakeFilesystem`` is TaskFlow's in-memory tree of values addressed by absolute
 paths (``fs['/a/b'] = v``), with ``ls``/``ls_r``, ``ensure_path``, ``delete``,
@@ -15,7 +20,7 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from greenflow.exceptions import InvalidOptionError, NotFoundError
-from greenflow.persistence import MemoryBackend
+from greenflow.persistence import MemoryBackend as _CoreMemoryBackend
 
 __all__ = ["FakeFilesystem", "MemoryBackend"]
 
@@ -155,13 +160,15 @@ class FakeFilesystem:
         return iter(self.ls_r(self.root_path, absolute=True))
 
     def pformat(self) -> str:
-        """The tree, one path per line, indented by depth, with each value."""
+        """The tree, each path under its parent (indented by depth), with its value or link target."""
         lines = [self.root_path]
-        for path in self.ls_r(self.root_path, absolute=True):
-            depth = path.count("/")
-            node = self._find(path, follow_last=False)
+        stack = [(1, name, child) for name, child in sorted(self._root.children.items(), reverse=True)]
+        while stack:
+            depth, name, node = stack.pop()
             shown = f" -> {node.link}" if node.link is not None else f": {node.value!r}"
-            lines.append("  " * depth + posixpath.basename(path) + shown)
+            lines.append("  " * depth + name + shown)
+            if node.link is None:
+                stack.extend((depth + 1, n, c) for n, c in sorted(node.children.items(), reverse=True))
         return "\n".join(lines)
 
     # -- writing ---------------------------------------------------------------------------
@@ -219,3 +226,23 @@ class FakeFilesystem:
     def clear(self) -> None:
         """Remove every path but the root."""
         self._root = _Node()
+
+
+class MemoryBackend(_CoreMemoryBackend):
+    """greenflow's memory backend, with TaskFlow's ``memory`` view of what it holds."""
+
+    @property
+    def memory(self) -> FakeFilesystem:
+        """What the backend holds now, in TaskFlow's layout (a new snapshot each time it is read)."""
+        fs = FakeFilesystem()
+        for top in ("/books", "/flow_details", "/atom_details"):
+            fs.ensure_path(top)
+        for book in self.get_logbooks():
+            fs[f"/books/{book.uuid}"] = book.to_dict(include_flows=False)
+            for flow_detail in book:
+                fs[f"/flow_details/{flow_detail.uuid}"] = flow_detail.to_dict(include_atoms=False)
+                fs.symlink(f"/flow_details/{flow_detail.uuid}", f"/books/{book.uuid}/{flow_detail.uuid}")
+                for atom in flow_detail:
+                    fs[f"/atom_details/{atom.uuid}"] = atom.to_dict()
+                    fs.symlink(f"/atom_details/{atom.uuid}", f"/flow_details/{flow_detail.uuid}/{atom.uuid}")
+        return fs
