@@ -451,3 +451,80 @@ def test_resume_of_a_finished_run_asks_for_nothing(interrupted):
     assert runtime.start() == []
     assert runtime.finished and runtime.end_state == states.SUCCESS
     assert recorder.log == []
+
+
+def test_resume_decides_a_failure_recorded_before_the_run_was_cut_off():
+    # Killed after a's failure was recorded, before its retry was asked: the retry decides now.
+    flow = LinearFlow("f", retry=Times(3, name="r")).add(Echo("a"))
+    failure = Failure.from_exception(RuntimeError("a broke"))
+    runtime, recorder = make(
+        flow,
+        _recorded(
+            r={"state": states.SUCCESS, "results": [(1, {})]},
+            a={"state": states.FAILURE, "failure": failure},
+        ),
+        interrupted=True,
+    )
+    assert drive(runtime) == [("revert", "a"), ("execute", "r"), ("execute", "a")]
+    assert runtime.end_state == states.SUCCESS
+    assert ("retry_failure", "a") in recorder.of("r")  # added to the attempt it failed in
+    assert ("result", 2) in recorder.of("r")
+
+
+def test_resume_of_a_failure_with_no_retry_reverts_and_raises_it():
+    flow = LinearFlow("f").add(Echo("a"), Echo("b"))
+    failure = Failure.from_exception(RuntimeError("b broke"))
+    runtime, _ = make(
+        flow,
+        _recorded(
+            a={"state": states.SUCCESS, "results": "A"},
+            b={"state": states.FAILURE, "failure": failure},
+        ),
+        interrupted=True,
+    )
+    assert drive(runtime) == [("revert", "b"), ("revert", "a")]
+    assert runtime.end_state == states.REVERTED
+    assert [f.exception_str for f in runtime.failures] == ["b broke"]
+
+
+def test_resume_reverts_the_whole_flow_of_a_retry_that_decided_to_retry():
+    # Killed right after the retry's RETRY was recorded: a and b had no intention yet.
+    flow = LinearFlow("f", retry=Times(3, name="r")).add(Echo("a"), Echo("b"))
+    failure = Failure.from_exception(RuntimeError("b broke"))
+    runtime, recorder = make(
+        flow,
+        _recorded(
+            r={"state": states.SUCCESS, "intention": states.RETRY, "results": [(1, {"b": failure})]},
+            a={"state": states.SUCCESS, "results": "A"},
+            b={"state": states.FAILURE, "failure": failure},
+        ),
+        interrupted=True,
+    )
+    assert drive(runtime) == [
+        ("revert", "b"),
+        ("revert", "a"),
+        ("execute", "r"),
+        ("execute", "a"),
+        ("execute", "b"),
+    ]
+    assert runtime.end_state == states.SUCCESS
+    assert ("result", 2) in recorder.of("r")
+
+
+def test_resume_of_a_retry_cut_off_while_restarting_its_flow_restarts_it():
+    # RETRYING recorded, the flow's atoms not all reset yet: b still IGNORE from the last attempt.
+    flow = LinearFlow("f", retry=Times(3, name="r")).add(Echo("a"), Echo("b"))
+    runtime, recorder = make(
+        flow,
+        _recorded(
+            r={"state": states.RETRYING, "results": [(1, {})]},
+            a={"state": states.PENDING},
+            b={"state": states.IGNORE},
+        ),
+        interrupted=True,
+    )
+    assert recorder.of("b") == [("reset", states.PENDING)]
+    assert recorder.of("r") == []  # not reset: it goes from RETRYING to RUNNING, history kept
+    assert drive(runtime) == [("execute", "r"), ("execute", "a"), ("execute", "b")]
+    assert recorder.of("r") == [("state", states.RUNNING), ("result", 2)]
+    assert runtime.end_state == states.SUCCESS
