@@ -21,7 +21,9 @@ What happens after a failure (TaskFlow's documented semantics):
   ``REVERT`` asks the enclosing retry in turn, and with none left reverts
   only that flow (or everything, with ``defer_reverts``): the other flows
   go on, and the run ends REVERTED raising that failure; ``REVERT_ALL`` and
-  a failure outside any retry revert every atom that ran;
+  a failure outside any retry revert every atom that ran; reverting a
+  retry's flow reverts what follows it too (it may have used the flow's
+  results), and running the flow again runs that again;
 * a retried flow starts afresh: its atoms, what its deciders ignored, and
   the history of the retries nested in it (a reverted retry forgets it);
 * ``never_resolve`` skips all of that: the flow ends in FAILURE at once;
@@ -325,7 +327,7 @@ class Runtime:
         if not retrying and not any(state[i] in _NEEDS_REVERT for i in reverting):
             return  # every revert was over: the run goes on forward
         for r in retrying:
-            self._regions.append(_Revert(self._revert_region(r), r, True))
+            self._add_region(_Revert(self._revert_region(r), r, True))
         # Joins and ignored atoms have no intention recorded but pass the revert order on.
         members = {i for i in reverting if i not in in_retried}
         members.update(
@@ -334,11 +336,11 @@ class Runtime:
             if i not in in_retried and (node.kind == JOIN or state[i] == states.IGNORE)
         )
         if any(state[i] in _NEEDS_REVERT for i in members):
-            self._regions.append(_Revert(members, -1, False))
+            self._add_region(_Revert(members, -1, False))
         if self._failed:
             return  # started by _resolve_failures, with the regions the failures make
         self.phase = _REVERTING
-        for region in self._regions:
+        for region in list(self._regions):
             self._start_region(region)
 
     def start(self) -> list[Action]:
@@ -640,14 +642,11 @@ class Runtime:
                 members = self._revert_region(r)
                 if not targets[r]:
                     members.add(r)
-                self._regions.append(_Revert(members, r, targets[r]))
+                self._add_region(_Revert(members, r, targets[r]))
             covered = set().union(*(region.members for region in self._regions), chosen)
             for region in resumed:
-                if region.retry in covered:
-                    continue  # decided again, by the failures just resolved
-                region.members -= covered
-                if region.members:
-                    self._regions.append(region)
+                if region.retry not in covered:  # else decided again, by the failures just resolved
+                    self._add_region(region)
             for i in failed:
                 failure = self._failure[i]
                 if failure is not None and any(
@@ -660,8 +659,15 @@ class Runtime:
                     self._abandoned[j] = 1
         self.phase = _REVERTING
         self._region_of = {}
-        for region in self._regions:
+        for region in list(self._regions):
             self._start_region(region)
+
+    def _add_region(self, region: _Revert) -> None:
+        """Add ``region``, without the nodes an earlier one holds (what follows two flows is in both)."""
+        for other in self._regions:
+            region.members -= other.members
+        if region.members or region.then_retry:
+            self._regions.append(region)
 
     def _decide(self, i: int) -> tuple[int, bool]:
         """Return ``(retry index or -1 for everything, run that retry's flow again?)``."""
@@ -714,6 +720,8 @@ class Runtime:
         for i in region.members:
             if region.waiting[i] == 0:
                 self._work.append(i)
+        if not region.members:  # nothing of its own to revert (what it covers, another region holds)
+            self._region_done(region)
 
     def _drain_revert(self) -> None:
         work, nodes, state = self._work, self._nodes, self.state
@@ -762,13 +770,29 @@ class Runtime:
                 if region.waiting[p] == 0:
                     self._work.append(p)
         if not region.members:
-            self._regions.remove(region)
-            if region.then_retry and self._end_state != states.FAILURE:
-                self._to_retry.append(region.retry)
+            self._region_done(region)
+
+    def _region_done(self, region: _Revert) -> None:
+        self._regions.remove(region)
+        if region.then_retry and self._end_state != states.FAILURE:
+            self._to_retry.append(region.retry)
 
     def _revert_region(self, r: int) -> set[int]:
-        """The nodes retry ``r``'s revert covers: its flow's."""
-        return set(self._nodes[r].scope)
+        """The nodes retry ``r``'s revert covers: its flow's, and every node after them.
+
+        What follows the flow may have used its results (or ran before them, in
+        a resumed run): reverting the flow reverts it too, and running the flow
+        again runs it again.
+        """
+        nodes = self._nodes
+        region = set(nodes[r].scope)
+        stack = [s for j in region for s in nodes[j].succs if s not in region]
+        while stack:
+            j = stack.pop()
+            if j not in region:
+                region.add(j)
+                stack.extend(nodes[j].succs)
+        return region
 
     def _restart_retry(self, r: int) -> None:
         nodes, state, waiting, ignored = self._nodes, self.state, self._waiting, self._ignored

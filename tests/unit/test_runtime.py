@@ -528,3 +528,47 @@ def test_resume_of_a_retry_cut_off_while_restarting_its_flow_restarts_it():
     assert drive(runtime) == [("execute", "r"), ("execute", "a"), ("execute", "b")]
     assert recorder.of("r") == [("state", states.RUNNING), ("result", 2)]
     assert runtime.end_state == states.SUCCESS
+
+
+def test_retry_reverts_and_runs_again_what_follows_its_flow():
+    # a (outside the retried flow) had run with b's x: reverting the flow reverts a too.
+    flow = GraphFlow("g").add(
+        Echo("a", requires="x"),
+        LinearFlow("sub", retry=Times(2, name="r")).add(Echo("b", provides="x"), Echo("c")),
+    )
+    failure = Failure.from_exception(RuntimeError("c broke"))
+    runtime, _ = make(
+        flow,
+        _recorded(
+            r={"state": states.SUCCESS, "results": [(1, {})]},
+            b={"state": states.SUCCESS, "results": "B"},
+            a={"state": states.SUCCESS, "results": "A"},
+            c={"state": states.FAILURE, "failure": failure},
+        ),
+        interrupted=True,
+    )
+    assert drive(runtime) == [
+        ("revert", "a"),
+        ("revert", "c"),
+        ("revert", "b"),
+        ("execute", "r"),
+        ("execute", "b"),
+        ("execute", "c"),
+        ("execute", "a"),
+    ]
+    assert runtime.end_state == states.SUCCESS
+
+
+def test_two_retried_flows_followed_by_one_atom_both_run_again():
+    flow = LinearFlow("main").add(
+        UnorderedFlow("u").add(
+            LinearFlow("s1", retry=Times(2, name="r1")).add(Echo("x", fails=1)),
+            LinearFlow("s2", retry=Times(2, name="r2")).add(Echo("y", fails=1)),
+        ),
+        Echo("z"),
+    )
+    runtime, _ = make(flow)
+    done = drive(runtime)
+    assert sorted(name for kind, name in done if kind == "revert") == ["x", "y"]
+    assert [name for kind, name in done if kind == "execute"][-1] == "z"
+    assert runtime.end_state == states.SUCCESS
