@@ -455,8 +455,10 @@ class Runtime:
     def suspend(self) -> None:
         """Start nothing new; finish as SUSPENDED once running atoms are done.
 
-        A revert in progress is completed first (suspension takes effect at the
-        next forward step), so a suspended flow never holds a half-done revert.
+        That holds for reverts too: a revert in progress stops with the atoms
+        reverting now (a failure that happened is still decided first, its
+        intentions recorded), and resuming the flow continues it, as it does
+        after a crash.
         """
         self.suspending = True
 
@@ -725,7 +727,7 @@ class Runtime:
 
     def _drain_revert(self) -> None:
         work, nodes, state = self._work, self._nodes, self.state
-        while work:
+        while work and not self.suspending:
             i = work.popleft()
             region = self._region_of.get(i)
             if region is None:
@@ -818,7 +820,14 @@ class Runtime:
         self._work.append(r)
 
     def _maybe_finish(self) -> None:
-        if self.running or self._actions or self.phase != _REVERTING or self._regions:
+        if self.running or self._actions or self.phase != _REVERTING:
+            return
+        if self.suspending and self._end_state != states.FAILURE and (self._regions or self._to_retry):
+            # Suspended mid-revert: the intentions recorded say what a resumed run continues.
+            self._end_state = states.SUSPENDED
+            self.phase = _FINISHED
+            return
+        if self._regions:
             return
         if self._to_retry and self._end_state != states.FAILURE:
             # Every region is reverted: the retried flows run again (the failures

@@ -572,3 +572,41 @@ def test_two_retried_flows_followed_by_one_atom_both_run_again():
     assert sorted(name for kind, name in done if kind == "revert") == ["x", "y"]
     assert [name for kind, name in done if kind == "execute"][-1] == "z"
     assert runtime.end_state == states.SUCCESS
+
+
+def test_suspend_during_a_retry_revert_stops_it_and_a_resumed_run_retries():
+    flow = LinearFlow("f", retry=Times(3, name="r")).add(Echo("a"), Echo("b"), Echo("c", fails=1))
+    runtime, recorder = make(flow)
+    c = flow._children[2]
+    actions = runtime.start()
+    while actions:
+        (action,) = actions
+        kind, i, atom, kwargs = action
+        if kind == ActionKind.EXECUTE:
+            try:
+                actions = runtime.executed_ok(i, atom.execute(**kwargs))
+            except RuntimeError as exc:
+                actions = runtime.executed_failed(i, Failure.from_exception(exc))
+        else:
+            runtime.suspend()  # while c's revert runs
+            actions = runtime.reverted_ok(i, atom.revert(**kwargs))
+    assert runtime.finished and runtime.end_state == states.SUSPENDED
+    assert [r.state for r in recorder.records if r is not None] == [
+        states.SUCCESS,  # r: RETRY recorded, not restarted yet
+        states.SUCCESS,
+        states.SUCCESS,
+        states.REVERTED,
+    ]
+    assert recorder.record("r").intention == states.RETRY
+    assert c.fails == 0
+    compiled, atoms = bind_flow(flow)
+    resumed = Runtime(compiled, recorder, None, interrupted=True, atoms=atoms)
+    assert drive(resumed) == [
+        ("revert", "b"),
+        ("revert", "a"),
+        ("execute", "r"),
+        ("execute", "a"),
+        ("execute", "b"),
+        ("execute", "c"),
+    ]
+    assert resumed.end_state == states.SUCCESS
