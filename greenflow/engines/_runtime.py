@@ -51,9 +51,9 @@ Resuming from storage (a run that is not brand new):
   again. A retry whose flow was being reverted then runs that flow again,
   with its history; one left RETRYING (cut off while restarting its flow)
   runs it again straight away, every atom of it from PENDING. The execute
-  failures recorded on atoms reverted for good are what the run raises at
-  the end (rebuilt from storage: ``RemoteFailureError`` unless the backend
-  kept the live exception).
+  failures recorded on atoms reverted for good (those the flow no longer
+  has included) are what the run raises at the end (rebuilt from storage:
+  ``RemoteFailureError`` unless the backend kept the live exception).
 
 What storage cannot say, a resumed run does not know: the exception of a
 retry controller's ``on_failure`` (a REVERT_ALL forced by it is continued,
@@ -322,6 +322,11 @@ class Runtime:
             failure = self._failure[i]
             if failure is not None:
                 self._atom_of[id(failure)] = nodes[i].name
+                self._given_up.append(failure)
+        if any(i not in in_retried for i in reverting):
+            # Atoms the flow no longer has may be what failed: the revert is theirs too.
+            for name, failure in self._recorder.departed_failures():
+                self._atom_of[id(failure)] = name
                 self._given_up.append(failure)
         self.failures = list(self._given_up)
         if not retrying and not any(state[i] in _NEEDS_REVERT for i in reverting):

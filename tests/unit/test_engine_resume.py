@@ -235,3 +235,15 @@ def test_records_written_before_the_first_run_are_taken_as_they_say(step, calls,
     assert calls == [("execute", "a"), ("execute", "b")]
     assert events.of("r") == [states.RETRYING, states.RUNNING, states.SUCCESS]
     assert engine.storage.get_flow_state() == states.SUCCESS
+
+
+def test_resumed_revert_raises_the_failure_of_an_atom_the_flow_no_longer_has(step, calls):
+    crashed = _crash(LinearFlow("lin").add(_CrashingRevert("a", calls), step("b"), step("c", fail=True)))
+    assert _states(crashed, ["c"]) == {"c": (states.REVERTED, states.REVERT)}
+    calls.clear()
+    # The flow changed while it was down: c, whose failure the revert is for, is gone.
+    engine = _resume(crashed, LinearFlow("lin").add(step("a"), step("b")))
+    with pytest.raises(RuntimeError, match=r"^c failed$"):
+        engine.run()
+    assert engine.storage.get_flow_state() == states.REVERTED
+    assert calls == [("revert", "a")]

@@ -50,6 +50,7 @@ class FakeRecorder:
         self.checks_results = False
         self.defers_commits = False
         self.refused: set[Any] = set()  # results ``unstorable`` refuses
+        self.departed: list[tuple[str, Failure]] = []  # what ``departed_failures`` says
 
     def record(self, name: str) -> Record:
         found = [r for r in self.records if r is not None and r.name == name]
@@ -64,6 +65,9 @@ class FakeRecorder:
 
     def recorded(self) -> list[Record | None]:
         return self.records
+
+    def departed_failures(self) -> list[tuple[str, Failure]]:
+        return list(self.departed)
 
     def record_state(self, i: int, state: str, intention: str | None = None) -> None:
         record = self._at(i, "state", state)
