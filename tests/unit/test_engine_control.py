@@ -265,6 +265,21 @@ def test_validate_names_the_flow_atom_and_missing_symbol(step):
     assert info.value.missing == frozenset({"image_id"})
 
 
+def test_each_run_checks_the_injected_values_again(step, calls):
+    from greenflow.persistence import MemoryBackend
+
+    flow = LinearFlow("create").add(step("boot_vm", requires="image_id"))
+    engine = load(flow, store={"image_id": "img"}, backend=MemoryBackend())
+    engine.validate()
+    engine.run()
+    # The record changed since (another process, a resumed flow's storage edited): run checks again.
+    engine.storage.flow_detail.meta["injected"] = {}
+    engine.reset()
+    with pytest.raises(MissingDependencyError, match="image_id"):
+        engine.run()
+    assert calls == [("execute", "boot_vm")]
+
+
 def test_run_with_a_missing_requirement_raises_before_running_anything(step, calls, listen):
     engine = load(LinearFlow("create").add(step("first"), step("boot_vm", requires="image_id")))
     events = listen(engine)
