@@ -190,3 +190,30 @@ def test_a_futurist_green_pool_in_an_unpatched_process_runs_the_atoms():
         finally:
             pool.shutdown()
     assert [engine.storage.fetch(f"y{i}") for i in range(5)] == [0, 2, 4, 6, 8]
+
+
+def test_an_engines_task_executor_is_the_kind_taskflow_would_run_it_on() -> None:
+    import warnings
+
+    import taskflow.engines
+    from taskflow.engines.action_engine import executor
+
+    def kind(**options):  # type: ignore[no-untyped-def]
+        return type(taskflow.engines.load(_flow(), **options)._task_executor)
+
+    assert kind() is executor.SerialTaskExecutor
+    assert kind(engine="parallel") is executor.ParallelThreadTaskExecutor
+    assert kind(engine="parallel", executor="threads") is executor.ParallelThreadTaskExecutor
+    assert kind(engine="parallel", executor="processes") is executor.ParallelProcessTaskExecutor
+    pytest.importorskip("eventlet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # eventlet and futurist's eventlet pool are deprecated
+        import futurist
+
+        with futurist.ThreadPoolExecutor(1) as pool:
+            assert kind(engine="parallel", executor=pool) is executor.ParallelThreadTaskExecutor
+        green = futurist.GreenThreadPoolExecutor()
+        try:
+            assert kind(engine="parallel", executor=green) is executor.ParallelGreenThreadTaskExecutor
+        finally:
+            green.shutdown()
