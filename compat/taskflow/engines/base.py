@@ -82,6 +82,9 @@ class Engine:
         self._tasks: dict[str, Any] | None = None
         self._flow = flow
         self._compilation: Compilation | None = None
+        #: Why this engine cannot run, raised when it compiles (TaskFlow loads such a flow and
+        #: refuses it then): set by ``load()`` for a retry given as the whole flow.
+        self._refusal: Exception | None = None
         # TaskFlow reports progress 0.0 when a task starts and 1.0 when it ends, on the
         # task's own notifier, and keeps the latest progress in the task detail's meta.
         notifier = engine.atom_notifier
@@ -112,10 +115,26 @@ class Engine:
         if task is not None and task._notifier:
             task.notifier.notify(EVENT_UPDATE_PROGRESS, {"progress": progress})
 
+    def compile(self) -> Any:
+        """Compile the flow (greenflow's ``Engine.compile()``)."""
+        if self._refusal is not None:
+            raise self._refusal
+        return self._engine.compile()
+
+    def prepare(self) -> None:
+        """Create the storage records of every atom (compiling first)."""
+        self.compile()
+        self._engine.prepare()
+
+    def validate(self) -> None:
+        """Check that every requirement nothing provides has been injected (compiling first)."""
+        self.compile()
+        self._engine.validate()
+
     @property
     def compilation(self) -> Compilation:
         """The compiled flow (``execution_graph`` is a networkx ``DiGraph``, as in TaskFlow)."""
-        compiled = self._engine.compile()
+        compiled = self.compile()
         if self._compilation is None or self._compilation._compiled is not compiled:
             atoms = {a.name: a for a in self._flow.iter_atoms()} if self._flow is not None else {}
             self._compilation = Compilation(compiled, atoms)
@@ -161,6 +180,7 @@ class Engine:
 
     def run(self, timeout: float | None = None) -> None:
         """Run the flow to its end (``timeout`` is accepted for TaskFlow's signature; see README)."""
+        self.compile()
         self._engine.run()
 
     def run_iter(self, timeout: float | None = None) -> Generator[str, Any, None]:
@@ -173,6 +193,7 @@ class Engine:
         caller that just iterates never spins, and ``send(True)`` asks the
         engine to suspend.
         """
+        self.compile()
         engine = self._engine
         last = None
         for state in engine.run_iter(steps=True):
