@@ -819,8 +819,8 @@ class Runtime:
             elif intention.pop(j, None) == states.REVERT:
                 self._recorder.record_intention(j, states.EXECUTE)
         # Count again what each node waits for (the retry runs again with its history; what
-        # follows the region counted its nodes down the first time).
-        for k in region | {s for j in region for s in nodes[j].succs}:
+        # follows the flow, in the region too, counted its nodes down the first time).
+        for k in region:
             waiting[k] = sum(1 for p in nodes[k].preds if state[p] not in _DONE_FORWARD)
         self._work.append(r)
 
