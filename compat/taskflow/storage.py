@@ -25,9 +25,10 @@ TaskFlow's semantics, kept here and not in greenflow's core:
 Injected values: an engine's storage keeps greenflow's layout (``meta['injected']``
 of the flow detail, or the ``_TaskFlow_INJECTOR`` atom detail of a record TaskFlow
 wrote); a storage used on its own writes TaskFlow's (that atom detail), which
-greenflow's engines read too. Values injected into one atom (``inject_atom_args``)
-exist only in a storage used on its own: an engine takes an atom's own values from
-its ``inject=``.
+greenflow's engines read too. ``save(injector_name, values)`` replaces the persisted
+injected values, in either layout, as it does in TaskFlow. Values injected into one
+atom (``inject_atom_args``) exist only in a storage used on its own: an engine takes
+an atom's own values from its ``inject=``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ _PROGRESS: Final = "progress"
 _PROGRESS_DETAILS: Final = "progress_details"
 #: Meta key of the values injected into one atom (``inject_atom_args``), persisted ones.
 _ATOM_INJECTED: Final = "injected"
+#: Meta key of the flow detail where greenflow's storage keeps the persisted injected values.
+_CORE_INJECTED: Final = "injected"
 #: States in which an atom's execute result (or failure) is kept.
 _EXECUTE_RESULT_STATES: Final = frozenset(
     {
@@ -329,6 +332,9 @@ class Storage:
                 + f", got {type(result).__name__} {result!r:.200}"
             )
         with self._lock:
+            if atom_name == INJECTOR_NAME and self.flow_detail.find_by_name(INJECTOR_NAME) is None:
+                self._save_injected(result, state)
+                return
             detail = self._detail(atom_name)
             if not failed:
                 problem = self._core.unsaveable(atom_name, result)
@@ -352,6 +358,19 @@ class Storage:
                 self._failures.setdefault(atom_name, {})[states.REVERT] = result
             detail.state = state
             self._save(detail)
+
+    def _save_injected(self, values: Any, state: str) -> None:
+        """``save(injector_name, values)`` where greenflow keeps them: they replace the persisted ones."""
+        if state != states.SUCCESS or not isinstance(values, Mapping):
+            raise InvalidOptionError(
+                f"save() of {INJECTOR_NAME!r} records the injected values: a dict in state SUCCESS, "
+                f"got {type(values).__name__} {values!r:.200} in state {state}"
+            )
+        self.flow_detail.meta.pop(_CORE_INJECTED, None)
+        if values:
+            self._core.inject(values)
+        else:
+            self._core.save_flow()
 
     def _failure(self, detail: AtomDetail, intention: str) -> Failure | None:
         stored = detail.failure if intention == states.EXECUTE else detail.revert_failure

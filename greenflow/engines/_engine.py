@@ -91,7 +91,6 @@ class Engine:
         self._compiled: CompiledFlow | None = None
         self._atoms: tuple[Any, ...] = ()  # the flow's atoms, aligned with the graph's nodes
         self._details: list[AtomDetail | None] | None = None
-        self._validated = False
         self._running = False
         self._runtime: Runtime | None = None
         self._runs = 0
@@ -140,10 +139,12 @@ class Engine:
             self._details = self.storage.ensure_atoms(compiled)
 
     def validate(self) -> None:
-        """Check that every requirement nothing provides has been injected."""
+        """Check that every requirement nothing provides has been injected.
+
+        Each run checks again: what is injected may have changed since the last
+        one (a suspended flow resumed with its storage changed, a record refreshed).
+        """
         self.prepare()
-        if self._validated:
-            return
         compiled = self._compiled
         assert compiled is not None
         missing: dict[str, tuple[str, ...]] = {}
@@ -161,7 +162,6 @@ class Engine:
                 atom=atom_names[0],
                 missing=frozenset(missing),
             )
-        self._validated = True
 
     # -- running ----------------------------------------------------------------------------
 

@@ -21,7 +21,9 @@ What happens after a failure (TaskFlow's documented semantics):
   ``REVERT`` asks the enclosing retry in turn, and with none left reverts
   only that flow (or everything, with ``defer_reverts``): the other flows
   go on, and the run ends REVERTED raising that failure; ``REVERT_ALL`` and
-  a failure outside any retry revert every atom that ran;
+  a failure outside any retry revert every atom that ran; reverting a
+  retry's flow reverts what follows it too (it may have used the flow's
+  results), and running the flow again runs that again;
 * a retried flow starts afresh: its atoms, what its deciders ignored, and
   the history of the retries nested in it (a reverted retry forgets it);
 * ``never_resolve`` skips all of that: the flow ends in FAILURE at once;
@@ -35,18 +37,23 @@ Resuming from storage (a run that is not brand new):
 
 * a flow that had ended (REVERTED, FAILURE) runs again: what succeeded is
   kept, every other atom runs again;
-* a flow that was interrupted (the process died, or it was suspended) goes
-  on from where it was. Finished atoms are kept; atoms left RUNNING, or
-  FAILURE before any revert was decided, run again. An interrupted revert
-  is continued, not undone: the intentions a revert records (REVERT on each
-  atom of the reverted flow, RETRY on the retry that runs it again) say
-  which atoms it covered. Those in SUCCESS, FAILURE, REVERT_FAILURE or
-  REVERTING (cut off mid-revert) are reverted, in reverse dependency order;
-  REVERTED ones are not reverted twice; none of them runs again. A retry
-  whose flow was being reverted then runs that flow again, with its
-  history. The execute failures recorded on atoms reverted for good are
-  what the run raises at the end (rebuilt from storage: ``RemoteFailureError``
-  unless the backend kept the live exception).
+* a flow that was interrupted (the process died, or it was suspended; or
+  its records were written before its first run, its state PENDING) goes
+  on from where it was. Finished atoms are kept; atoms left RUNNING run
+  again. An atom left in FAILURE before any revert was decided failed: its
+  failure is decided now, as if it had just happened (its retry is asked,
+  and so on). An interrupted revert is continued, not undone: the
+  intentions a revert records (REVERT on each atom of the reverted flow,
+  RETRY on the retry that runs it again) say which atoms it covered; a
+  retry's RETRY covers every atom of its flow. Those in SUCCESS, FAILURE,
+  REVERT_FAILURE or REVERTING (cut off mid-revert) are reverted, in reverse
+  dependency order; REVERTED ones are not reverted twice; none of them runs
+  again. A retry whose flow was being reverted then runs that flow again,
+  with its history; one left RETRYING (cut off while restarting its flow)
+  runs it again straight away, every atom of it from PENDING. The execute
+  failures recorded on atoms reverted for good (those the flow no longer
+  has included) are what the run raises at the end (rebuilt from storage:
+  ``RemoteFailureError`` unless the backend kept the live exception).
 
 What storage cannot say, a resumed run does not know: the exception of a
 retry controller's ``on_failure`` (a REVERT_ALL forced by it is continued,
@@ -85,9 +92,11 @@ _DONE_FORWARD: Final = frozenset({states.SUCCESS, states.IGNORE})
 # REVERTING: only a resumed run finds an atom there before reverting it (cut off mid-revert).
 _NEEDS_REVERT: Final = frozenset({states.SUCCESS, states.FAILURE, states.REVERT_FAILURE, states.REVERTING})
 _REVERT_INTENTIONS: Final = frozenset({states.REVERT, states.RETRY})
-#: Flow states of a run that did not end: its revert, if any, is continued.
+#: Flow states of a run that did not end: its revert, if any, is continued. PENDING too: a
+#: flow whose records were written before its first run (by hand, or by TaskFlow's tools) is
+#: taken as they say.
 INTERRUPTED_FLOW_STATES: Final = frozenset(
-    {states.RUNNING, states.REVERTING, states.SUSPENDING, states.SUSPENDED, states.RESUMING}
+    {states.PENDING, states.RUNNING, states.REVERTING, states.SUSPENDING, states.SUSPENDED, states.RESUMING}
 )
 
 # Phases of a run.
@@ -216,12 +225,29 @@ class Runtime:
         """Take the states recorded in storage (a resumed run keeps what finished).
 
         ``interrupted``: the run did not end (see the module docstring), so a
-        revert it recorded is continued; otherwise the revert is over and its
-        intentions are forgotten.
+        revert it recorded is continued, a retry cut off while restarting its
+        flow restarts it, and a failure no revert was decided for yet is
+        resolved now; otherwise the revert is over and its intentions are
+        forgotten.
         """
         nodes, state, waiting = self._nodes, self.state, self._waiting
         recorder, history = self._recorder, self._history
         recorded = recorder.recorded()
+        # The flows of retries that had decided to run them again (RETRY): their atoms are
+        # that revert's, whatever their own intention says; and of retries cut off while
+        # restarting their flow (RETRYING): their atoms run again, from PENDING.
+        retried: set[int] = set()
+        restarting: set[int] = set()
+        if interrupted:
+            for i in self._graph.atoms:
+                record = recorded[i]
+                assert record is not None
+                if nodes[i].kind == RETRY:
+                    if record.intention == states.RETRY:
+                        retried.update(self._revert_region(i))
+                    elif record.state == states.RETRYING:
+                        restarting.update(nodes[i].scope)
+            restarting -= retried
         done: list[int] = []
         reverting: list[int] = []  # atoms a revert of the interrupted run covers
         retrying: list[int] = []  # retries whose flow was being reverted, to run it again
@@ -236,19 +262,35 @@ class Runtime:
             else:
                 self.values[i] = record.results
             intention = record.intention
-            kept = interrupted and intention in _REVERT_INTENTIONS
-            if kept:
+            if i in restarting:
+                # Its retry restarts the flow: it runs again, whatever the revert left.
+                if s != states.PENDING:
+                    self._reset(i, states.PENDING)
+                elif intention != states.EXECUTE:
+                    recorder.record_intention(i, states.EXECUTE)
+                continue
+            kept = i in retried or (interrupted and intention in _REVERT_INTENTIONS)
+            if kept and i not in retried:
                 (retrying if intention == states.RETRY else reverting).append(i)
                 self._intention[i] = intention
-            elif intention in _REVERT_INTENTIONS and (s in _DONE_FORWARD or s == states.PENDING):
+            elif not kept and intention in _REVERT_INTENTIONS and (s in _DONE_FORWARD or s == states.PENDING):
                 recorder.record_intention(i, states.EXECUTE)  # the revert is over
             if s in _DONE_FORWARD:
                 done.append(i)
-            elif not kept and s != states.PENDING:
+            elif kept:
+                pass  # reverted, or still to revert; never run again
+            elif interrupted and s == states.FAILURE:
+                # It failed and the run was cut off before deciding what to do: decide now.
+                failure = self._failure[i]
+                if failure is not None:
+                    self._atom_of[id(failure)] = nodes[i].name
+                self._failed.append(i)
+            elif interrupted and s == states.RETRYING:
+                pass  # a retry restarting its flow: it runs again with its history (``start``)
+            elif s != states.PENDING:
                 # Interrupted mid-run, or finished badly: run it again (an intention
                 # left by an ended revert is forgotten with the rest).
                 self._reset(i, states.PENDING)
-            # kept: reverted, or still to revert; never run again
         for i, node in enumerate(nodes):
             # A join is passed once everything before it is done (its preds are atoms).
             if node.kind == JOIN and node.preds and all(state[p] in _DONE_FORWARD for p in node.preds):
@@ -266,11 +308,13 @@ class Runtime:
         Each retry to run again gets its flow back as a region; everything
         else that was to be reverted is one region, reverted for good: its
         atoms never run again, and their failures are what the run raises.
+        The regions start at once, or, when failures are still to be decided
+        (``_failed``), together with the regions those decide.
         """
         nodes, state = self._nodes, self.state
         in_retried: set[int] = set()
         for r in retrying:
-            in_retried.update(nodes[r].scope)
+            in_retried.update(self._revert_region(r))
         for i in reverting:
             if i in in_retried:
                 continue
@@ -279,11 +323,16 @@ class Runtime:
             if failure is not None:
                 self._atom_of[id(failure)] = nodes[i].name
                 self._given_up.append(failure)
+        if any(i not in in_retried for i in reverting):
+            # Atoms the flow no longer has may be what failed: the revert is theirs too.
+            for name, failure in self._recorder.departed_failures():
+                self._atom_of[id(failure)] = name
+                self._given_up.append(failure)
         self.failures = list(self._given_up)
         if not retrying and not any(state[i] in _NEEDS_REVERT for i in reverting):
             return  # every revert was over: the run goes on forward
         for r in retrying:
-            self._regions.append(_Revert(set(nodes[r].scope), r, True))
+            self._add_region(_Revert(self._revert_region(r), r, True))
         # Joins and ignored atoms have no intention recorded but pass the revert order on.
         members = {i for i in reverting if i not in in_retried}
         members.update(
@@ -292,15 +341,24 @@ class Runtime:
             if i not in in_retried and (node.kind == JOIN or state[i] == states.IGNORE)
         )
         if any(state[i] in _NEEDS_REVERT for i in members):
-            self._regions.append(_Revert(members, -1, False))
+            self._add_region(_Revert(members, -1, False))
+        if self._failed:
+            return  # started by _resolve_failures, with the regions the failures make
         self.phase = _REVERTING
-        for region in self._regions:
+        for region in list(self._regions):
             self._start_region(region)
 
     def start(self) -> list[Action]:
         """The first actions of a (possibly resumed) run."""
         state, waiting, abandoned = self.state, self._waiting, self._abandoned
-        ready = [i for i in range(len(self._nodes)) if state[i] == states.PENDING and waiting[i] == 0]
+        # RETRYING: a resumed retry that was restarting its flow runs again from there.
+        ready = [
+            i
+            for i in range(len(self._nodes))
+            if (state[i] == states.PENDING or state[i] == states.RETRYING) and waiting[i] == 0
+        ]
+        if self._failed and self.phase == _FORWARD:
+            self.phase = _HALTING  # failures recorded before the run was cut off are decided first
         if self.phase == _FORWARD:
             self._work.extend(i for i in ready if not abandoned[i])
         else:  # a resumed revert comes first; a retry may resume forward progress after it
@@ -402,8 +460,10 @@ class Runtime:
     def suspend(self) -> None:
         """Start nothing new; finish as SUSPENDED once running atoms are done.
 
-        A revert in progress is completed first (suspension takes effect at the
-        next forward step), so a suspended flow never holds a half-done revert.
+        That holds for reverts too: a revert in progress stops with the atoms
+        reverting now (a failure that happened is still decided first, its
+        intentions recorded), and resuming the flow continues it, as it does
+        after a crash.
         """
         self.suspending = True
 
@@ -577,18 +637,23 @@ class Runtime:
                 targets = {-1: False}
                 break
             targets[target] = targets.get(target, False) or again
+        # Regions of a resumed revert not started yet (none in a run that was not cut off).
+        resumed, self._regions = self._regions, []
         if -1 in targets:
             region = _Revert(set(range(len(self._nodes))), -1, False)
             self._regions = [region]
         else:
             # An outer retry's region holds the inner ones: keep the outermost only.
             chosen = [r for r in targets if not any(o != r and r in self._nodes[o].scope for o in targets)]
-            self._regions = []
             for r in chosen:
-                members = set(self._nodes[r].scope)
+                members = self._revert_region(r)
                 if not targets[r]:
                     members.add(r)
-                self._regions.append(_Revert(members, r, targets[r]))
+                self._add_region(_Revert(members, r, targets[r]))
+            covered = set().union(*(region.members for region in self._regions), chosen)
+            for region in resumed:
+                if region.retry not in covered:  # else decided again, by the failures just resolved
+                    self._add_region(region)
             for i in failed:
                 failure = self._failure[i]
                 if failure is not None and any(
@@ -601,8 +666,15 @@ class Runtime:
                     self._abandoned[j] = 1
         self.phase = _REVERTING
         self._region_of = {}
-        for region in self._regions:
+        for region in list(self._regions):
             self._start_region(region)
+
+    def _add_region(self, region: _Revert) -> None:
+        """Add ``region``, without the nodes an earlier one holds (what follows two flows is in both)."""
+        for other in self._regions:
+            region.members -= other.members
+        if region.members or region.then_retry:
+            self._regions.append(region)
 
     def _decide(self, i: int) -> tuple[int, bool]:
         """Return ``(retry index or -1 for everything, run that retry's flow again?)``."""
@@ -655,10 +727,12 @@ class Runtime:
         for i in region.members:
             if region.waiting[i] == 0:
                 self._work.append(i)
+        if not region.members:  # nothing of its own to revert (what it covers, another region holds)
+            self._region_done(region)
 
     def _drain_revert(self) -> None:
         work, nodes, state = self._work, self._nodes, self.state
-        while work:
+        while work and not self.suspending:
             i = work.popleft()
             region = self._region_of.get(i)
             if region is None:
@@ -703,36 +777,62 @@ class Runtime:
                 if region.waiting[p] == 0:
                     self._work.append(p)
         if not region.members:
-            self._regions.remove(region)
-            if region.then_retry and self._end_state != states.FAILURE:
-                self._to_retry.append(region.retry)
+            self._region_done(region)
+
+    def _region_done(self, region: _Revert) -> None:
+        self._regions.remove(region)
+        if region.then_retry and self._end_state != states.FAILURE:
+            self._to_retry.append(region.retry)
+
+    def _revert_region(self, r: int) -> set[int]:
+        """The nodes retry ``r``'s revert covers: its flow's, and every node after them.
+
+        What follows the flow may have used its results (or ran before them, in
+        a resumed run): reverting the flow reverts it too, and running the flow
+        again runs it again.
+        """
+        nodes = self._nodes
+        region = set(nodes[r].scope)
+        stack = [s for j in region for s in nodes[j].succs if s not in region]
+        while stack:
+            j = stack.pop()
+            if j not in region:
+                region.add(j)
+                stack.extend(nodes[j].succs)
+        return region
 
     def _restart_retry(self, r: int) -> None:
         nodes, state, waiting, ignored = self._nodes, self.state, self._waiting, self._ignored
         intention = self._intention
         intention.pop(r, None)
         self._set_state(r, states.RETRYING, states.EXECUTE)
-        for j in nodes[r].scope:
+        region = self._revert_region(r)
+        for j in region:
             for ignore in self._vetoes.pop(j, ()):
                 for k in ignore:
                     ignored[k] -= 1
-        for j in nodes[r].scope:
-            waiting[j] = len(nodes[j].preds)
+        for j in region:
             if nodes[j].kind == JOIN:
                 state[j] = states.PENDING
             elif state[j] != states.PENDING:
                 self._reset(j, states.PENDING)
             elif intention.pop(j, None) == states.REVERT:
                 self._recorder.record_intention(j, states.EXECUTE)
-        # Successors outside the flow counted its atoms down the first time: count again.
-        in_scope = set(nodes[r].scope)
-        for s in {s for j in in_scope for s in nodes[j].succs if s not in in_scope}:
-            waiting[s] = sum(1 for p in nodes[s].preds if state[p] not in _DONE_FORWARD)
-        # The retry runs again with its history; its successors wait for it as before.
+        # Count again what each node waits for (the retry runs again with its history; what
+        # follows the flow, in the region too, counted its nodes down the first time).
+        for k in region:
+            waiting[k] = sum(1 for p in nodes[k].preds if state[p] not in _DONE_FORWARD)
         self._work.append(r)
 
     def _maybe_finish(self) -> None:
-        if self.running or self._actions or self.phase != _REVERTING or self._regions:
+        if self.running or self._actions or self.phase != _REVERTING:
+            return
+        if self.suspending and self._end_state != states.FAILURE and (self._regions or self._to_retry):
+            # Suspended mid-revert: the intentions recorded say what a resumed run continues.
+            self._end_state = states.SUSPENDED
+            self.phase = _FINISHED
+            return
+        if self._regions:
             return
         if self._to_retry and self._end_state != states.FAILURE:
             # Every region is reverted: the retried flows run again (the failures

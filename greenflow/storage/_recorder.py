@@ -29,6 +29,8 @@ The contract, for a recorder and for whoever drives a runtime:
 * ``recorded()`` is read once, when a runtime starts, and describes the
   atoms as the last run left them (aligned with the compiled nodes, ``None``
   for joins). The runtime keeps its own copy of what it needs from then on.
+  ``departed_failures()``, read then too, is what the records of atoms the
+  flow no longer has say failed before a revert covered them.
 * ``lookup_injected`` and ``unstorable`` are pure reads: the runtime asks
   them for arguments and to check, once per result when ``checks_results``
   is true, that the recorder can store it (an atom returning something
@@ -82,6 +84,13 @@ class Recorder(Protocol):
 
     def recorded(self) -> Sequence[RecordedAtom | None]:
         """The atoms' records as the last run left them, aligned with the compiled nodes."""
+
+    def departed_failures(self) -> Sequence[tuple[str, Failure]]:
+        """``(atom name, execute failure)`` of recorded atoms the flow no longer has, reverted for it.
+
+        Atoms whose record says a revert covered them (intention REVERT): a
+        resumed run that continues that revert raises their failures too.
+        """
 
     def record_state(self, i: int, state: str, intention: str | None = None) -> None:
         """Atom ``i`` is now in ``state`` (and, when given, has ``intention``)."""

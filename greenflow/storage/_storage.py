@@ -126,6 +126,18 @@ class Storage:
         """The atom details, aligned with the compiled nodes (``None`` for joins)."""
         return self._details
 
+    def departed_failures(self) -> list[tuple[str, Failure]]:
+        """Execute failures of atom details no compiled atom has, whose intention is REVERT."""
+        mine = {id(detail) for detail in self._details if detail is not None}
+        return [
+            (detail.name, detail.failure)
+            for detail in self.flow_detail
+            if id(detail) not in mine
+            and detail.name != TASKFLOW_INJECTOR
+            and detail.intention == states.REVERT
+            and detail.failure is not None
+        ]
+
     def _save(self, detail: AtomDetail | None) -> None:
         assert detail is not None
         if self._writes:

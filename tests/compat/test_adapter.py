@@ -261,3 +261,30 @@ def test_a_task_as_a_flows_retry_counts_in_its_requires_but_does_not_compile() -
     assert flow.requires == {"x"} and flow.provides == {"x"}
     with pytest.raises(exceptions.CompilationFailure, match="which is not a Retry"):
         engines.load(flow, store={"x": 1}).compile()
+
+
+def test_an_engines_task_executor_is_the_kind_taskflow_would_run_it_on() -> None:
+    import warnings
+
+    import taskflow.engines
+    from taskflow.engines.action_engine import executor
+
+    def kind(**options):  # type: ignore[no-untyped-def]
+        return type(taskflow.engines.load(_flow(), **options)._task_executor)
+
+    assert kind() is executor.SerialTaskExecutor
+    assert kind(engine="parallel") is executor.ParallelThreadTaskExecutor
+    assert kind(engine="parallel", executor="threads") is executor.ParallelThreadTaskExecutor
+    assert kind(engine="parallel", executor="processes") is executor.ParallelProcessTaskExecutor
+    pytest.importorskip("eventlet")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # eventlet and futurist's eventlet pool are deprecated
+        import futurist
+
+        with futurist.ThreadPoolExecutor(1) as pool:
+            assert kind(engine="parallel", executor=pool) is executor.ParallelThreadTaskExecutor
+        green = futurist.GreenThreadPoolExecutor()
+        try:
+            assert kind(engine="parallel", executor=green) is executor.ParallelGreenThreadTaskExecutor
+        finally:
+            green.shutdown()

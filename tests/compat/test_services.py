@@ -60,6 +60,16 @@ def test_a_lone_task_loads_as_a_flow_of_one_atom() -> None:
     assert engines.run(lone) == {"only": "only"}
 
 
+def test_a_lone_retry_loads_and_is_refused_when_it_compiles() -> None:
+    from taskflow import engines, retry
+
+    engine = engines.load(retry.Times(3, name="r"))  # TaskFlow loads it too
+    steps = (engine.compile, engine.prepare, engine.validate, engine.run, lambda: list(engine.run_iter()))
+    for step in steps:
+        with pytest.raises(TypeError, match="retry 'r' cannot run as the whole flow"):
+            step()
+
+
 def test_execution_graph_is_a_networkx_digraph_of_the_atoms() -> None:
     import networkx as nx
     from taskflow import engines

@@ -188,3 +188,21 @@ def test_what_is_saved_through_an_engines_storage_is_what_the_run_starts_from() 
     assert engine.storage.get_flow_state() == states.SUCCESS
     with pytest.raises(ValueError, match="inject_atom_args"):
         engine.storage.inject_atom_args("a", {"x": 1})
+
+
+def test_saving_the_injector_replaces_an_engines_injected_values() -> None:
+    import taskflow.engines
+    from taskflow import exceptions
+    from taskflow.patterns import linear_flow
+
+    engine = taskflow.engines.load(linear_flow.Flow("f").add(_task("a", requires="foo")))
+    engine.storage.inject({"foo": "bar"})
+    engine.run()
+    engine.storage.save(engine.storage.injector_name, {})
+    with pytest.raises(exceptions.NotFound, match="foo"):
+        engine.storage.fetch("foo")
+    engine.reset()
+    with pytest.raises(exceptions.MissingDependencies):
+        engine.run()
+    engine.storage.save(engine.storage.injector_name, {"foo": "baz"})
+    assert engine.storage.fetch("foo") == "baz"

@@ -13,6 +13,11 @@ Usage: ``python persisted_child.py MODE HUB BACKEND_URL WORKDIR``
 * ``revert`` and ``resume-revert``: like ``run`` and ``resume``, but step 4
   fails, so the flow reverts; in ``revert``, step 2's revert writes the
   marker then sleeps (the test kills the process mid-revert).
+* ``retry`` and ``resume-retry``: the flow has a retry (``Times(2)``), and
+  steps 3 and 4 run side by side (step 4 takes ``x2``); in ``retry`` step 4
+  fails, and step 3, once that failure is in the backend, writes the marker
+  then sleeps (the test kills the process with the failure recorded and
+  nothing decided about it: the engine waits for step 3 first).
 
 Every step appends its name to ``WORKDIR/executions.log`` when it starts
 executing, and to ``WORKDIR/reverts.log`` when it starts reverting, so the
@@ -38,8 +43,8 @@ def main(argv: list[str]) -> int:
     from pathlib import Path
 
     import greenflow
-    from greenflow.atoms import Task
-    from greenflow.patterns import LinearFlow
+    from greenflow.atoms import Task, Times
+    from greenflow.patterns import LinearFlow, UnorderedFlow
     from greenflow.persistence import fetch_backend
 
     work = Path(workdir)
@@ -57,15 +62,24 @@ def main(argv: list[str]) -> int:
             log.flush()
             os.fsync(log.fileno())
 
+    retrying = mode in ("retry", "resume-retry")
+
     class Step(Task):
         def __init__(self, index: int) -> None:
-            super().__init__(f"step{index}", provides=f"x{index}", rebind={"x": f"x{index - 1}"})
+            before = 2 if retrying and index == 4 else index - 1
+            super().__init__(f"step{index}", provides=f"x{index}", rebind={"x": f"x{before}"})
             self.index = index
 
         def execute(self, x: int) -> int:
             record("executions.log", self.name)
-            if reverting and self.index == 4:
+            if (reverting or mode == "retry") and self.index == 4:
                 raise RuntimeError("step4 failed")
+            if mode == "retry" and self.index == 3:
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline and not step4_failed():
+                    time.sleep(0.02)
+                write_atomically("marker", "step3")
+                time.sleep(120)  # killed here
             if mode == "run" and self.index == 3:
                 write_atomically("marker", "step3")
                 time.sleep(120)  # killed here
@@ -82,10 +96,23 @@ def main(argv: list[str]) -> int:
                 write_atomically("marker", "step2")
                 time.sleep(120)  # killed here
 
-    flow = LinearFlow("crashy").add(*(Step(i) for i in range(1, 6)))
+    if retrying:
+        steps = [Step(i) for i in range(1, 6)]
+        flow = LinearFlow("crashy", retry=Times(2, name="again")).add(
+            steps[0], steps[1], UnorderedFlow("side-by-side").add(steps[2], steps[3]), steps[4]
+        )
+    else:
+        flow = LinearFlow("crashy").add(*(Step(i) for i in range(1, 6)))
     backend = fetch_backend(url)
+
+    def step4_failed() -> bool:
+        uuid = (work / "flow_uuid").read_text()
+        stored = fetch_backend(url).get_connection().get_flow_details(uuid)
+        found = stored.find_by_name("step4")
+        return found is not None and found.state == "FAILURE"
+
     options = {"engine": "parallel", "hub": hub}
-    if mode in ("run", "hold", "revert"):
+    if mode in ("run", "hold", "revert", "retry"):
         engine = greenflow.load(flow, store={"x0": 100}, backend=backend, **options)
         write_atomically("flow_uuid", engine.storage.flow_uuid)
         write_atomically("owner", engine.owner)

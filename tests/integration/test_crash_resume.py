@@ -9,6 +9,8 @@ SQLite and PostgreSQL backends. A child killed while the flow reverts (step 4
 failed, step 2's revert sleeps) is resumed the same way: the revert goes on
 (step 2 reverted again, then step 1; step 3 and step 4 not twice), no step
 executes again, and the flow ends REVERTED raising step 4's recorded failure.
+A child killed with step 4's failure recorded, while its retry was being asked
+what to do, is resumed by asking the retry: the flow is reverted and runs again.
 Claims are tested across processes too: an engine in one process refuses a
 flow detail another process is running.
 """
@@ -204,6 +206,39 @@ def test_flow_killed_mid_revert_resumes_the_revert_without_running_steps_again(
         "step5": states.PENDING,
     }
     assert final.find_by_name("step4").failure.exception_str == "step4 failed"
+
+
+@pytest.mark.parametrize("kind", CRASH_BACKENDS)
+def test_flow_killed_before_its_retry_decided_resumes_by_asking_the_retry(
+    kind, hub, request, tmp_path, opened
+):
+    url, workdir = _killed_at_marker("retry", kind, hub, request, tmp_path, opened)
+    assert sorted(_executions(workdir)) == ["step1", "step2", "step3", "step4"]
+    flow_uuid = (workdir / "flow_uuid").read_text()
+    detail = opened(url).get_connection().get_flow_details(flow_uuid)
+    assert {a.name: (a.state, a.intention) for a in detail if a.name in ("again", "step3", "step4")} == {
+        "again": (states.SUCCESS, states.EXECUTE),  # nothing decided about step 4's failure
+        "step3": (states.RUNNING, states.EXECUTE),
+        "step4": (states.FAILURE, states.EXECUTE),
+    }
+
+    resumer = _spawn("resume-retry", hub, url, workdir)
+    code, output = _finish(resumer)
+    assert code == 0, output
+    # Not step 4 run again as if it had not failed: the retry was asked, the flow reverted
+    # (step 3, cut off, has nothing to revert) and ran again.
+    assert _reverts(workdir) == ["step4", "step2", "step1"]
+    again = _executions(workdir)[4:]
+    assert (
+        again[:2] == ["step1", "step2"]
+        and sorted(again[2:4]) == ["step3", "step4"]
+        and again[4:] == ["step5"]
+    )
+    assert json.loads((workdir / "result.json").read_text())["x5"] == 112
+
+    final = opened(url).get_connection().get_flow_details(flow_uuid)
+    assert final.state == states.SUCCESS
+    assert [sorted(failures) for _, failures in final.find_by_name("again").results] == [["step4"], []]
 
 
 class _Step(Task):

@@ -86,7 +86,7 @@ def test_suspend_inside_a_retry_flow_resumes_with_its_history(step, calls):
     assert list(engine.storage.get_retry_history("f_retry").provided_iter()) == [1, 2]
 
 
-def test_suspend_during_a_revert_lets_the_revert_finish(step, calls):
+def test_suspend_during_a_revert_stops_it_and_run_finishes_it(step, calls):
     class SuspendingRevert(Task):
         engine: Any = None
 
@@ -95,14 +95,22 @@ def test_suspend_during_a_revert_lets_the_revert_finish(step, calls):
 
         def revert(self, **kwargs):  # type: ignore[override]
             calls.append(("revert", self.name))
-            self.engine.suspend()
+            if self.engine is not None:
+                self.engine.suspend()
 
     b = SuspendingRevert("b")
     engine = load(LinearFlow("f").add(step("a"), b, step("c", fail=True)))
     b.engine = engine
+    engine.run()  # suspended: returns, raising nothing yet
+    assert [name for kind, name in calls if kind == "revert"] == ["c", "b"]
+    assert engine.storage.get_flow_state() == states.SUSPENDED
+    assert engine.storage.get_atom_state("a") == states.SUCCESS
+    calls.clear()
+    b.engine = None
     with pytest.raises(RuntimeError, match="c failed"):
         engine.run()
-    assert [name for kind, name in calls if kind == "revert"] == ["c", "b", "a"]
+    # The revert goes on where it stopped: nothing runs again, nothing is reverted twice.
+    assert calls == [("revert", "a")]
     assert engine.storage.get_flow_state() == states.REVERTED
 
 
@@ -255,6 +263,21 @@ def test_validate_names_the_flow_atom_and_missing_symbol(step):
     assert info.value.flow == "create"
     assert info.value.atom == "boot_vm"
     assert info.value.missing == frozenset({"image_id"})
+
+
+def test_each_run_checks_the_injected_values_again(step, calls):
+    from greenflow.persistence import MemoryBackend
+
+    flow = LinearFlow("create").add(step("boot_vm", requires="image_id"))
+    engine = load(flow, store={"image_id": "img"}, backend=MemoryBackend())
+    engine.validate()
+    engine.run()
+    # The record changed since (another process, a resumed flow's storage edited): run checks again.
+    engine.storage.flow_detail.meta["injected"] = {}
+    engine.reset()
+    with pytest.raises(MissingDependencyError, match="image_id"):
+        engine.run()
+    assert calls == [("execute", "boot_vm")]
 
 
 def test_run_with_a_missing_requirement_raises_before_running_anything(step, calls, listen):

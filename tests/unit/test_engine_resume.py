@@ -186,3 +186,64 @@ def test_running_a_flow_that_ended_in_failure_again_forgets_its_revert(step, cal
     # The ended run's revert is over: a keeps its result; what did not succeed runs again.
     assert calls == [("execute", "b"), ("execute", "c")]
     assert _states(engine, "abc") == dict.fromkeys("abc", (states.SUCCESS, states.EXECUTE))
+
+
+class _CrashingTimes(Times):
+    """A ``Times`` retry whose first ``on_failure`` "kills the process" (the failure is recorded)."""
+
+    crash = True
+
+    def on_failure(self, history: Any, *args: Any, **kwargs: Any) -> Any:
+        if _CrashingTimes.crash:
+            _CrashingTimes.crash = False
+            raise _Crash
+        return super().on_failure(history, *args, **kwargs)
+
+
+def test_failure_recorded_before_a_crash_is_decided_by_its_retry_on_resumption(step, calls):
+    _CrashingTimes.crash = True
+    flow = LinearFlow("f", retry=_CrashingTimes(3, name="r", provides="attempt")).add(
+        step("a", requires="attempt", fail=1)
+    )
+    crashed = _crash(flow)
+    assert _states(crashed, ["a"]) == {"a": (states.FAILURE, states.EXECUTE)}
+    calls.clear()
+    engine = _resume(crashed, flow)
+    engine.run()
+    # Not run again as if nothing had happened: reverted, and the retry's second attempt runs it.
+    assert calls == [("revert", "a"), ("execute", "a")]
+    assert engine.storage.fetch("attempt") == 2
+    assert engine.storage.get_flow_state() == states.SUCCESS
+
+
+def test_records_written_before_the_first_run_are_taken_as_they_say(step, calls, listen):
+    # A flow prepared by hand (or by TaskFlow's tools): r had decided to retry its flow.
+    flow = LinearFlow("f", retry=Times(3, name="r")).add(step("a"), step("b"))
+    prepared = load(flow, backend=MemoryBackend())
+    prepared.prepare()
+    for name, state, intention in (
+        ("r", states.SUCCESS, states.RETRY),
+        ("a", states.REVERTED, states.EXECUTE),
+        ("b", states.REVERTED, states.EXECUTE),
+    ):
+        detail = prepared.storage.flow_detail.find_by_name(name)
+        detail.state, detail.intention = state, intention
+    engine = _resume(prepared, flow)
+    assert engine.storage.get_flow_state() == states.PENDING
+    events = listen(engine)
+    engine.run()
+    assert calls == [("execute", "a"), ("execute", "b")]
+    assert events.of("r") == [states.RETRYING, states.RUNNING, states.SUCCESS]
+    assert engine.storage.get_flow_state() == states.SUCCESS
+
+
+def test_resumed_revert_raises_the_failure_of_an_atom_the_flow_no_longer_has(step, calls):
+    crashed = _crash(LinearFlow("lin").add(_CrashingRevert("a", calls), step("b"), step("c", fail=True)))
+    assert _states(crashed, ["c"]) == {"c": (states.REVERTED, states.REVERT)}
+    calls.clear()
+    # The flow changed while it was down: c, whose failure the revert is for, is gone.
+    engine = _resume(crashed, LinearFlow("lin").add(step("a"), step("b")))
+    with pytest.raises(RuntimeError, match=r"^c failed$"):
+        engine.run()
+    assert engine.storage.get_flow_state() == states.REVERTED
+    assert calls == [("revert", "a")]

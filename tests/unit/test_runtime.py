@@ -50,6 +50,7 @@ class FakeRecorder:
         self.checks_results = False
         self.defers_commits = False
         self.refused: set[Any] = set()  # results ``unstorable`` refuses
+        self.departed: list[tuple[str, Failure]] = []  # what ``departed_failures`` says
 
     def record(self, name: str) -> Record:
         found = [r for r in self.records if r is not None and r.name == name]
@@ -64,6 +65,9 @@ class FakeRecorder:
 
     def recorded(self) -> list[Record | None]:
         return self.records
+
+    def departed_failures(self) -> list[tuple[str, Failure]]:
+        return list(self.departed)
 
     def record_state(self, i: int, state: str, intention: str | None = None) -> None:
         record = self._at(i, "state", state)
@@ -451,3 +455,162 @@ def test_resume_of_a_finished_run_asks_for_nothing(interrupted):
     assert runtime.start() == []
     assert runtime.finished and runtime.end_state == states.SUCCESS
     assert recorder.log == []
+
+
+def test_resume_decides_a_failure_recorded_before_the_run_was_cut_off():
+    # Killed after a's failure was recorded, before its retry was asked: the retry decides now.
+    flow = LinearFlow("f", retry=Times(3, name="r")).add(Echo("a"))
+    failure = Failure.from_exception(RuntimeError("a broke"))
+    runtime, recorder = make(
+        flow,
+        _recorded(
+            r={"state": states.SUCCESS, "results": [(1, {})]},
+            a={"state": states.FAILURE, "failure": failure},
+        ),
+        interrupted=True,
+    )
+    assert drive(runtime) == [("revert", "a"), ("execute", "r"), ("execute", "a")]
+    assert runtime.end_state == states.SUCCESS
+    assert ("retry_failure", "a") in recorder.of("r")  # added to the attempt it failed in
+    assert ("result", 2) in recorder.of("r")
+
+
+def test_resume_of_a_failure_with_no_retry_reverts_and_raises_it():
+    flow = LinearFlow("f").add(Echo("a"), Echo("b"))
+    failure = Failure.from_exception(RuntimeError("b broke"))
+    runtime, _ = make(
+        flow,
+        _recorded(
+            a={"state": states.SUCCESS, "results": "A"},
+            b={"state": states.FAILURE, "failure": failure},
+        ),
+        interrupted=True,
+    )
+    assert drive(runtime) == [("revert", "b"), ("revert", "a")]
+    assert runtime.end_state == states.REVERTED
+    assert [f.exception_str for f in runtime.failures] == ["b broke"]
+
+
+def test_resume_reverts_the_whole_flow_of_a_retry_that_decided_to_retry():
+    # Killed right after the retry's RETRY was recorded: a and b had no intention yet.
+    flow = LinearFlow("f", retry=Times(3, name="r")).add(Echo("a"), Echo("b"))
+    failure = Failure.from_exception(RuntimeError("b broke"))
+    runtime, recorder = make(
+        flow,
+        _recorded(
+            r={"state": states.SUCCESS, "intention": states.RETRY, "results": [(1, {"b": failure})]},
+            a={"state": states.SUCCESS, "results": "A"},
+            b={"state": states.FAILURE, "failure": failure},
+        ),
+        interrupted=True,
+    )
+    assert drive(runtime) == [
+        ("revert", "b"),
+        ("revert", "a"),
+        ("execute", "r"),
+        ("execute", "a"),
+        ("execute", "b"),
+    ]
+    assert runtime.end_state == states.SUCCESS
+    assert ("result", 2) in recorder.of("r")
+
+
+def test_resume_of_a_retry_cut_off_while_restarting_its_flow_restarts_it():
+    # RETRYING recorded, the flow's atoms not all reset yet: b still IGNORE from the last attempt.
+    flow = LinearFlow("f", retry=Times(3, name="r")).add(Echo("a"), Echo("b"))
+    runtime, recorder = make(
+        flow,
+        _recorded(
+            r={"state": states.RETRYING, "results": [(1, {})]},
+            a={"state": states.PENDING},
+            b={"state": states.IGNORE},
+        ),
+        interrupted=True,
+    )
+    assert recorder.of("b") == [("reset", states.PENDING)]
+    assert recorder.of("r") == []  # not reset: it goes from RETRYING to RUNNING, history kept
+    assert drive(runtime) == [("execute", "r"), ("execute", "a"), ("execute", "b")]
+    assert recorder.of("r") == [("state", states.RUNNING), ("result", 2)]
+    assert runtime.end_state == states.SUCCESS
+
+
+def test_retry_reverts_and_runs_again_what_follows_its_flow():
+    # a (outside the retried flow) had run with b's x: reverting the flow reverts a too.
+    flow = GraphFlow("g").add(
+        Echo("a", requires="x"),
+        LinearFlow("sub", retry=Times(2, name="r")).add(Echo("b", provides="x"), Echo("c")),
+    )
+    failure = Failure.from_exception(RuntimeError("c broke"))
+    runtime, _ = make(
+        flow,
+        _recorded(
+            r={"state": states.SUCCESS, "results": [(1, {})]},
+            b={"state": states.SUCCESS, "results": "B"},
+            a={"state": states.SUCCESS, "results": "A"},
+            c={"state": states.FAILURE, "failure": failure},
+        ),
+        interrupted=True,
+    )
+    assert drive(runtime) == [
+        ("revert", "a"),
+        ("revert", "c"),
+        ("revert", "b"),
+        ("execute", "r"),
+        ("execute", "b"),
+        ("execute", "c"),
+        ("execute", "a"),
+    ]
+    assert runtime.end_state == states.SUCCESS
+
+
+def test_two_retried_flows_followed_by_one_atom_both_run_again():
+    flow = LinearFlow("main").add(
+        UnorderedFlow("u").add(
+            LinearFlow("s1", retry=Times(2, name="r1")).add(Echo("x", fails=1)),
+            LinearFlow("s2", retry=Times(2, name="r2")).add(Echo("y", fails=1)),
+        ),
+        Echo("z"),
+    )
+    runtime, _ = make(flow)
+    done = drive(runtime)
+    assert sorted(name for kind, name in done if kind == "revert") == ["x", "y"]
+    assert [name for kind, name in done if kind == "execute"][-1] == "z"
+    assert runtime.end_state == states.SUCCESS
+
+
+def test_suspend_during_a_retry_revert_stops_it_and_a_resumed_run_retries():
+    flow = LinearFlow("f", retry=Times(3, name="r")).add(Echo("a"), Echo("b"), Echo("c", fails=1))
+    runtime, recorder = make(flow)
+    c = flow._children[2]
+    actions = runtime.start()
+    while actions:
+        (action,) = actions
+        kind, i, atom, kwargs = action
+        if kind == ActionKind.EXECUTE:
+            try:
+                actions = runtime.executed_ok(i, atom.execute(**kwargs))
+            except RuntimeError as exc:
+                actions = runtime.executed_failed(i, Failure.from_exception(exc))
+        else:
+            runtime.suspend()  # while c's revert runs
+            actions = runtime.reverted_ok(i, atom.revert(**kwargs))
+    assert runtime.finished and runtime.end_state == states.SUSPENDED
+    assert [r.state for r in recorder.records if r is not None] == [
+        states.SUCCESS,  # r: RETRY recorded, not restarted yet
+        states.SUCCESS,
+        states.SUCCESS,
+        states.REVERTED,
+    ]
+    assert recorder.record("r").intention == states.RETRY
+    assert c.fails == 0
+    compiled, atoms = bind_flow(flow)
+    resumed = Runtime(compiled, recorder, None, interrupted=True, atoms=atoms)
+    assert drive(resumed) == [
+        ("revert", "b"),
+        ("revert", "a"),
+        ("execute", "r"),
+        ("execute", "a"),
+        ("execute", "b"),
+        ("execute", "c"),
+    ]
+    assert resumed.end_state == states.SUCCESS

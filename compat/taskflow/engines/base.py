@@ -116,6 +116,9 @@ class Engine:
         self._tasks: dict[str, Any] | None = None
         self._flow = flow
         self._compilation: Compilation | None = None
+        #: Why this engine cannot run, raised when it compiles (TaskFlow loads such a flow and
+        #: refuses it then): set by ``load()`` for a retry given as the whole flow.
+        self._refusal: Exception | None = None
         # TaskFlow reports progress 0.0 when a task starts and 1.0 when it ends, on the
         # task's own notifier, and keeps the latest progress in the task detail's meta;
         # what the task reports while it executes (update_progress(), or a notify() of
@@ -169,14 +172,42 @@ class Engine:
         if state == states.RUNNING and not task.notifier.is_registered(EVENT_UPDATE_PROGRESS, recorder):
             task.notifier.register(EVENT_UPDATE_PROGRESS, recorder)
 
+    def compile(self) -> Any:
+        """Compile the flow (greenflow's ``Engine.compile()``)."""
+        if self._refusal is not None:
+            raise self._refusal
+        return self._engine.compile()
+
+    def prepare(self) -> None:
+        """Create the storage records of every atom (compiling first)."""
+        self.compile()
+        self._engine.prepare()
+
+    def validate(self) -> None:
+        """Check that every requirement nothing provides has been injected (compiling first)."""
+        self.compile()
+        self._engine.validate()
+
     @property
     def compilation(self) -> Compilation:
         """The compiled flow (``execution_graph`` is a networkx ``DiGraph``, as in TaskFlow)."""
-        compiled = self._engine.compile()
+        compiled = self.compile()
         if self._compilation is None or self._compilation._compiled is not compiled:
             atoms = {a.name: a for a in self._flow.iter_atoms()} if self._flow is not None else {}
             self._compilation = Compilation(compiled, atoms)
         return self._compilation
+
+    @property
+    def _task_executor(self) -> Any:
+        """The kind of TaskFlow task executor this engine stands for (its tests check it)."""
+        from taskflow.engines.action_engine.executor import kind_of
+
+        given = self._options.get("executor")  # as given: compat may run it through another
+        if isinstance(given, str):
+            from taskflow.engines.helpers import ALIASES
+
+            given = ALIASES["executor"].get(given.lower(), given)
+        return kind_of(self._engine.options.engine, given)
 
     @property
     def greenflow_engine(self) -> Any:
@@ -206,6 +237,7 @@ class Engine:
 
     def run(self, timeout: float | None = None) -> None:
         """Run the flow to its end (``timeout`` is accepted for TaskFlow's signature; see README)."""
+        self.compile()
         self._engine.run()
 
     def run_iter(self, timeout: float | None = None) -> Generator[str, Any, None]:
@@ -218,6 +250,7 @@ class Engine:
         caller that just iterates never spins, and ``send(True)`` asks the
         engine to suspend.
         """
+        self.compile()
         engine = self._engine
         last = None
         for state in engine.run_iter(steps=True):

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import greenflow.engines as _gf_engines
+from greenflow.exceptions import InvalidOptionError
 from taskflow.engines.base import Engine
 from taskflow.exceptions import NotFound
 from taskflow.exceptions import NotImplementedError as _Unsupported
@@ -208,16 +209,22 @@ def _greenflow_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _as_flow(flow: Any) -> Any:
-    """TaskFlow runs a lone task or retry as a flow of one atom; so does the adapter."""
+def _as_flow(flow: Any) -> tuple[Any, Exception | None]:
+    """``(flow, why it cannot run)``: TaskFlow runs a lone task as a flow of one atom, so does the adapter.
+
+    A lone retry loads (as an empty flow) and is refused when it compiles, as in TaskFlow.
+    """
     from greenflow.atoms import Atom, Retry
     from greenflow.patterns import LinearFlow
 
     if isinstance(flow, Retry):
-        return LinearFlow(flow.name, retry=flow)
+        return LinearFlow(flow.name), InvalidOptionError(
+            f"retry {flow.name!r} cannot run as the whole flow: a retry controls a flow, "
+            f"pass it as Flow(name, retry=...)"
+        )
     if isinstance(flow, Atom):
-        return LinearFlow(flow.name).add(flow)
-    return flow
+        return LinearFlow(flow.name).add(flow), None
+    return flow, None
 
 
 def _import_factory(name: str) -> Callable[..., Any]:
@@ -274,11 +281,12 @@ def load(
         flow_detail = _flow_detail_for(flow, book, backend)
         book = None
     owned = gf_options.pop("_owned_executor", None)
-    flow = _as_flow(flow)
+    flow, refusal = _as_flow(flow)
     gf_engine = _gf_engines.load(
         flow, store=store, backend=backend, book=book, flow_detail=flow_detail, **gf_options
     )
     wrapped = _wrap(gf_engine, flow, kind, options)
+    wrapped._refusal = refusal
     if owned is not None:
         # TaskFlow's worker-based engine owns its executor: it lives as long as the engine.
         weakref.finalize(wrapped, _shut_down_elsewhere, owned)

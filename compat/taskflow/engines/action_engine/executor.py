@@ -1,10 +1,13 @@
 """``taskflow.engines.action_engine.executor``: TaskFlow's names of its task executor kinds.
 
 greenflow's engine picks its executor from ``executor=``; these classes exist so
-code that checks or names TaskFlow's kinds keeps importing.
+code that checks or names TaskFlow's kinds keeps importing, and so that a loaded
+engine's ``_task_executor`` says which kind it runs atoms on (``kind_of``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 __all__ = [
     "ParallelGreenThreadTaskExecutor",
@@ -13,6 +16,7 @@ __all__ = [
     "ParallelThreadTaskExecutor",
     "SerialTaskExecutor",
     "TaskExecutor",
+    "kind_of",
 ]
 
 
@@ -38,3 +42,25 @@ class ParallelGreenThreadTaskExecutor(ParallelThreadTaskExecutor):
 
 class ParallelProcessTaskExecutor(ParallelTaskExecutor):
     """In processes (``executor='processes'``)."""
+
+
+def kind_of(engine: str, executor: Any) -> TaskExecutor:
+    """The kind of task executor TaskFlow would run ``engine`` (greenflow's name) on with ``executor``.
+
+    ``executor`` is greenflow's ``executor`` option: ``None`` (TaskFlow's default, threads),
+    a name (``'greenthread'``, ``'thread'``, ``'process'``, ``'synchronous'``) or an executor.
+    """
+    if engine == "serial" or executor == "synchronous":
+        return SerialTaskExecutor()
+    if executor is None or executor == "thread":
+        return ParallelThreadTaskExecutor()
+    if executor == "greenthread":
+        return ParallelGreenThreadTaskExecutor()
+    if executor == "process":
+        return ParallelProcessTaskExecutor()
+    names = {cls.__name__ for cls in type(executor).__mro__}
+    if "GreenThreadPoolExecutor" in names or "GreenExecutor" in names:
+        return ParallelGreenThreadTaskExecutor()
+    if "ProcessPoolExecutor" in names or "ProcessExecutor" in names:
+        return ParallelProcessTaskExecutor()
+    return ParallelThreadTaskExecutor()
