@@ -314,6 +314,12 @@ class Engine:
             pending = commit() if commit is not None else None
             if pending is not None:
                 yield from self._wait_durable(pending)
+            if self._steps and not actions:
+                # Every run shows a round, even with nothing to start (an empty flow, a
+                # resumed flow whose atoms are all done): a driver sees the same shape.
+                yield SCHEDULING
+                yield WAITING
+                yield ANALYZING
             if executor is None:
                 yield from self._run_inline(runtime, actions, sink)
             else:

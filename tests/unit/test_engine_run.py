@@ -333,3 +333,13 @@ def test_run_iter_with_steps_shows_each_round_of_atoms():
     assert seen[0] == "RUNNING" and seen[-1] == "SUCCESS"
     assert seen.count(SCHEDULING) == 2 and seen.count(ANALYZING) == 2
     assert seen.index(SCHEDULING) < seen.index(WAITING) < seen.index(ANALYZING)
+
+
+def test_run_iter_with_steps_shows_one_round_for_an_empty_flow():
+    import greenflow
+    from greenflow.engines import ANALYZING, SCHEDULING, WAITING
+
+    for engine in ("serial", "parallel"):
+        flow = greenflow.LinearFlow("empty").add(greenflow.UnorderedFlow("inner"))
+        seen = list(greenflow.load(flow, engine=engine).run_iter(steps=True))
+        assert seen == ["RUNNING", SCHEDULING, WAITING, ANALYZING, "SUCCESS"]
