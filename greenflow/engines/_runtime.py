@@ -71,6 +71,7 @@ from greenflow.atoms import Action, ActionKind, Decision, History
 from greenflow.compiler import ARG_FROM_ATOM, ARG_FROM_INJECT, JOIN, RETRY, CompiledFlow
 from greenflow.exceptions import NotFoundError
 from greenflow.failure import Failure
+from greenflow.patterns import Depth
 from greenflow.storage import Recorder
 
 __all__ = ["INTERRUPTED_FLOW_STATES", "Runtime"]
@@ -85,6 +86,8 @@ _DONE_FORWARD: Final = frozenset({states.SUCCESS, states.IGNORE})
 # REVERTING: only a resumed run finds an atom there before reverting it (cut off mid-revert).
 _NEEDS_REVERT: Final = frozenset({states.SUCCESS, states.FAILURE, states.REVERT_FAILURE, states.REVERTING})
 _REVERT_INTENTIONS: Final = frozenset({states.REVERT, states.RETRY})
+# How far a decider's "no" reaches: of several, the widest is followed.
+_WIDTH: Final = {Depth.ATOM: 0, Depth.NEIGHBORS: 1, Depth.FLOW: 2, Depth.ALL: 3}
 #: Flow states of a run that did not end: its revert, if any, is continued.
 INTERRUPTED_FLOW_STATES: Final = frozenset(
     {states.RUNNING, states.REVERTING, states.SUSPENDING, states.SUSPENDED, states.RESUMING}
@@ -485,21 +488,36 @@ class Runtime:
             self._actions.append(new_action((_EXECUTE, i, self._atoms[i], kwargs)))
 
     def _deciders_allow(self, i: int) -> bool:
+        """Ask every decider guarding ``i``; on any "no", ignore what the widest "no" reaches.
+
+        Each decider sees the results of all the guarding links' sources; a link
+        whose sources were all ignored has no say.
+        """
         nodes, values, state = self._nodes, self.values, self.state
-        for edge in nodes[i].deciders:
-            history = {nodes[s].name: values[s] for s in edge.sources if state[s] == states.SUCCESS}
+        edges = nodes[i].deciders
+        history: dict[str, Any] = {}
+        for edge in edges:
+            for s in edge.sources:
+                if state[s] == states.SUCCESS:
+                    history[nodes[s].name] = values[s]
+        widest = None
+        for edge in edges:
+            if edge.sources and all(state[s] == states.IGNORE for s in edge.sources):
+                continue
             try:
-                allowed = bool(edge.decider(history))
+                allowed = bool(edge.decider(dict(history)))
             except Exception as exc:
                 self._fail(i, Failure.from_exception(exc))
                 return False
-            if not allowed:
-                for j in edge.ignore:
-                    self._ignored[j] += 1
-                self._vetoes.setdefault(i, []).append(edge.ignore)
-                self._ignore(i)
-                return False
-        return True
+            if not allowed and (widest is None or _WIDTH[edge.depth] > _WIDTH[widest.depth]):
+                widest = edge
+        if widest is None:
+            return True
+        for j in widest.ignore:
+            self._ignored[j] += 1
+        self._vetoes.setdefault(i, []).append(widest.ignore)
+        self._ignore(i)
+        return False
 
     def _ignore(self, i: int) -> None:
         self._set_state(i, states.IGNORE, states.IGNORE)

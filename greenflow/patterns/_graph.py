@@ -15,10 +15,12 @@ __all__ = ["Depth", "GraphFlow"]
 class Depth(str, enum.Enum):
     """How far a decider's "no" reaches past the link's target.
 
-    ``ALL``: the target and everything that runs after it; ``FLOW``: the
-    target and what follows it inside the graph flow that holds the link;
-    ``NEIGHBORS``: the target and its immediate successors; ``ATOM``: the
-    target only.
+    The target is the atom the link leads to (for a link to a flow, each of
+    its first atoms). ``ALL``: the target and everything that runs after it;
+    ``FLOW``: the target and the tasks after it in its own flow, not entering
+    nested flows nor leaving the flow; ``NEIGHBORS``: the target and the tasks
+    of its own flow right after it; ``ATOM``: the target only. When several
+    deciders guard one atom, each is asked and the widest "no" is followed.
     """
 
     ALL = "ALL"
@@ -44,9 +46,10 @@ class GraphFlow(Flow):
 
     An item that requires a symbol another item of this flow provides runs
     after it. ``link(u, v, decider=f)`` also makes ``v`` wait for ``u``; if
-    ``f(history)`` returns false (``history`` maps the names of ``u``'s atoms
-    to their results), ``v`` and, per ``decider_depth``, what follows it are
-    ignored.
+    ``f(history)`` returns false, ``v`` and, per ``decider_depth``, what
+    follows it are ignored. ``history`` maps the names of the atoms of every
+    link guarding ``v`` that has a decider to their results; a decider whose
+    source atoms were all ignored is not asked.
     """
 
     pattern: ClassVar[str] = "graph"
