@@ -148,6 +148,9 @@ class Atom:
 
     #: What the atom provides when ``provides`` is not given.
     default_provides: ClassVar[Any] = None
+    #: Of the atoms ready to run at the same time, those of higher priority start first
+    #: (set it on the class or on an atom; it is read when the atoms become ready).
+    priority: int = 0
     _skip_args: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(

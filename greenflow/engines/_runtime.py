@@ -456,6 +456,8 @@ class Runtime:
     def _drain(self) -> None:
         """Start every node made ready (iteratively: ignores and joins cascade)."""
         work, nodes = self._work, self._nodes
+        if len(work) > 1:
+            self._by_priority(work)
         while work:
             if self.phase != _FORWARD or self.suspending:
                 self._park()
@@ -486,6 +488,16 @@ class Runtime:
                 self._notify(i, states.RUNNING, old, None)
             self.running += 1
             self._actions.append(new_action((_EXECUTE, i, self._atoms[i], kwargs)))
+
+    def _by_priority(self, work: deque[int]) -> None:
+        """Order the nodes made ready together by their atoms' ``priority``, highest first."""
+        atoms = self._atoms
+        ranks = [getattr(atoms[i], "priority", 0) for i in work]
+        if any(ranks):
+            order = sorted(range(len(ranks)), key=lambda k: -ranks[k])  # stable: ties keep their order
+            ready = list(work)
+            work.clear()
+            work.extend(ready[k] for k in order)
 
     def _deciders_allow(self, i: int) -> bool:
         """Ask every decider guarding ``i``; on any "no", ignore what the widest "no" reaches.

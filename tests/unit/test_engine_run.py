@@ -343,3 +343,12 @@ def test_run_iter_with_steps_shows_one_round_for_an_empty_flow():
         flow = greenflow.LinearFlow("empty").add(greenflow.UnorderedFlow("inner"))
         seen = list(greenflow.load(flow, engine=engine).run_iter(steps=True))
         assert seen == ["RUNNING", SCHEDULING, WAITING, ANALYZING, "SUCCESS"]
+
+
+def test_atoms_ready_together_start_by_priority_highest_first(step, calls):
+    atoms = [step(f"t{i}") for i in range(5)]
+    for atom, priority in zip(atoms, [0, 3, 1, 3, 2], strict=True):
+        atom.priority = priority
+    load(UnorderedFlow("u").add(*atoms)).run()
+    # Ties keep the flow's order.
+    assert [name for _, name in calls] == ["t1", "t3", "t4", "t2", "t0"]
