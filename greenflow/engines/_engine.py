@@ -198,8 +198,10 @@ class Engine:
 
         ``steps=True`` shows each scheduling round too: ``SCHEDULING`` before
         atoms are started, ``WAITING`` once they are under way (for atoms run
-        in the engine itself, once they have run) and ``ANALYZING`` once their
-        outcomes are taken in (compat/ maps these to TaskFlow's engine states).
+        in the engine itself, once they have run) and ``ANALYZING`` once some
+        have finished, before their outcomes are taken in, so a ``suspend()``
+        asked for at ``WAITING`` or ``ANALYZING`` starts no further atom
+        (compat/ maps these to TaskFlow's engine states).
         """
         with _STATE_LOCK:  # held for a test-and-set only: never across a green switch
             already, self._running = self._running, True
@@ -368,13 +370,13 @@ class Engine:
             yield SCHEDULING
             outcomes = [(a, invoke_atom(a.kind, a.atom, a.kwargs, sink)) for a in actions]
             yield WAITING  # they ran here: nothing to wait for
+            yield ANALYZING  # before the outcomes are taken in: a suspend() here starts nothing more
             actions = []
             for action, outcome in outcomes:
                 actions.extend(self._feed(runtime, action, outcome))
             pending = commit() if commit is not None else None
             if pending is not None:
                 yield from self._wait_durable(pending)
-            yield ANALYZING
 
     def _wait_durable(self, pending: PendingCommit) -> Iterator[str]:
         """Yield ``WAITING`` until the recorder's ``pending`` commit rings; raise its write error."""
@@ -464,6 +466,11 @@ class Engine:
                         done.append((action, AtomOutcome(False, Failure.from_exception(exc))))
                     running += 1
                 if done:
+                    if steps:
+                        if unwaited:  # a round is always scheduled, waited for, analysed
+                            unwaited = False
+                            yield WAITING
+                        yield ANALYZING  # before the outcomes are taken in, as inline
                     # Callbacks on other threads may append meanwhile: take by index,
                     # then drop exactly what was taken.
                     taken = 0
@@ -474,11 +481,6 @@ class Engine:
                         outcome = raw if raw.__class__ is AtomOutcome else read(action, raw, sink)
                         actions.extend(self._feed(runtime, action, outcome))
                     del done[:taken]
-                    if steps:
-                        if unwaited:  # a round is always scheduled, waited for, analysed
-                            unwaited = False
-                            yield WAITING
-                        yield ANALYZING
                 if commit is not None:
                     pending = commit()
                     if pending is not None:  # what was just recorded is not durable yet: start nothing

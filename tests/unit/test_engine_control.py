@@ -142,6 +142,23 @@ def test_run_iter_of_a_suspended_flow_ends_with_suspended(step, calls):
     assert list(engine.run_iter()) == [states.RUNNING, states.SUSPENDED]
 
 
+@pytest.mark.parametrize("stop_at", ["WAITING", "ANALYZING"])
+@pytest.mark.parametrize("options", [{"engine": "serial"}, {"engine": "parallel", "executor": "thread"}])
+def test_suspend_at_a_step_of_run_iter_starts_no_further_atom(step, calls, stop_at, options):
+    engine = load(LinearFlow("f").add(step("a"), step("b")), **options)
+    seen = []
+    for state in engine.run_iter(steps=True):
+        seen.append(state)
+        if state == stop_at:
+            engine.suspend()
+        if state == "WAITING":
+            engine.wait_step()
+    assert seen[-1] == states.SUSPENDED
+    assert _executed(calls) == ["a"]
+    engine.run()
+    assert _executed(calls) == ["a", "b"]
+
+
 # -- engine states ------------------------------------------------------------------------------
 
 
