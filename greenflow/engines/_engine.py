@@ -192,6 +192,9 @@ class Engine:
 
         Yields ``RUNNING`` first and the final state (``SUCCESS``, ``REVERTED``,
         ``FAILURE`` or ``SUSPENDED``) last, then raises the failure, if any.
+        An exception thrown in (``throw()``) ends the run there: the flow is
+        FAILURE (RUNNING if it was reverting, so that a resumed run continues
+        the revert) and the exception is raised.
         ``WAITING`` means atoms run elsewhere and none has finished: the caller
         may drive other engines, then resume this generator (``wait_step()``
         waits until it can go on).
@@ -292,9 +295,10 @@ class Engine:
         details = self._details
         assert compiled is not None and details is not None
         # A run that did not end (killed, suspended) goes on where it was, its revert included.
-        interrupted = self.storage.get_flow_state() in INTERRUPTED_FLOW_STATES
-        self._set_flow_state(states.RUNNING)
-        yield states.RUNNING
+        prior = self.storage.get_flow_state()
+        interrupted = prior in INTERRUPTED_FLOW_STATES
+        # Made before the flow is RUNNING: the atoms that run again go back to PENDING first
+        # (and a reverted flow too), so listeners hear the run again start from PENDING.
         runtime = Runtime(
             compiled,
             self.storage,
@@ -305,6 +309,10 @@ class Engine:
             interrupted=interrupted,
             atoms=self._atoms,
         )
+        if prior == states.REVERTED:
+            self._set_flow_state(states.PENDING)
+        self._set_flow_state(states.RUNNING)
+        yield states.RUNNING
         self._runtime = runtime
         self._runs += 1
         sink = self._progress if self._atom_notifier else None
@@ -326,6 +334,13 @@ class Engine:
                 yield from self._run_inline(runtime, actions, sink)
             else:
                 yield from self._run_with(executor, limit, runtime, actions, sink)
+        except Exception:
+            # The run was cut off (an exception thrown into run_iter() by its driver, a write
+            # that failed): the flow ends in FAILURE, except mid-revert, where it stays RUNNING
+            # so that a resumed run continues the revert.
+            if not runtime.reverting:
+                self._fail_flow()
+            raise
         finally:
             if owned:
                 executor.shutdown(wait=True)
@@ -587,6 +602,17 @@ class Engine:
         if notify and self._notifier:
             self._notify_flow(new, old)
         return old
+
+    def _fail_flow(self) -> None:
+        """Record the flow FAILURE after its run was cut off; the error that cut it off is raised."""
+        try:
+            self._set_flow_state(states.FAILURE)
+            if self.storage.defers_commits:
+                self.storage.commit()
+        except Exception:
+            _LOG.exception(
+                "flow %r: could not record its FAILURE after its run was cut off", self.storage.flow_name
+            )
 
     def _notify_flow(self, new: str, old: str) -> None:
         if self._notifier:

@@ -398,6 +398,11 @@ class Runtime:
         return self.phase == _FINISHED
 
     @property
+    def reverting(self) -> bool:
+        """Whether the run is reverting atoms (a run cut off now is to continue that revert)."""
+        return self.phase == _REVERTING
+
+    @property
     def end_state(self) -> str:
         """The flow's final state (valid once ``finished``)."""
         return self._end_state

@@ -165,6 +165,18 @@ def test_run_iter_waits_for_running_atoms_itself_as_taskflow_does():
     assert seen.count("WAITING") <= 4  # one per finished atom or so: never a busy loop
 
 
+def test_an_exception_thrown_into_run_iter_reaches_the_engine_which_records_failure():
+    from taskflow import engines, states
+
+    engine = engines.load(_flow())
+    run = engine.run_iter()
+    assert next(run) == "RESUMING"
+    assert next(run) == "SCHEDULING"
+    with pytest.raises(OSError, match="I broke"):
+        run.throw(OSError("I broke"))
+    assert engine.storage.get_flow_state() == states.FAILURE
+
+
 @pytest.mark.timeout(30)
 def test_a_futurist_green_pool_in_an_unpatched_process_runs_the_atoms():
     futurist = pytest.importorskip("futurist")

@@ -159,6 +159,51 @@ def test_suspend_at_a_step_of_run_iter_starts_no_further_atom(step, calls, stop_
     assert _executed(calls) == ["a", "b"]
 
 
+def test_an_exception_thrown_into_run_iter_ends_the_flow_in_failure(step, calls):
+    engine = load(LinearFlow("f").add(step("a"), step("b"), step("c")))
+    run = engine.run_iter(steps=True)
+    scheduled = 0
+    with pytest.raises(OSError, match="cut off"):
+        for state in run:
+            scheduled += state == "SCHEDULING"
+            if scheduled == 2:
+                run.throw(OSError("cut off"))
+    assert engine.storage.get_flow_state() == states.FAILURE
+    engine.run()  # what had finished is kept
+    assert _executed(calls) == ["a", "b", "c"]
+    assert engine.storage.get_flow_state() == states.SUCCESS
+
+
+def test_an_exception_thrown_into_run_iter_mid_revert_leaves_the_revert_to_resume(step, calls):
+    engine = load(LinearFlow("f").add(step("a"), step("b", fail=True)))
+    run = engine.run_iter(steps=True)
+    scheduled = 0
+    with pytest.raises(OSError, match="cut off"):
+        for state in run:
+            scheduled += state == "SCHEDULING"
+            if scheduled == 3:  # the round reverting b
+                run.throw(OSError("cut off"))
+    assert engine.storage.get_flow_state() == states.RUNNING
+    with pytest.raises(RuntimeError, match="b failed"):
+        engine.run()
+    assert _executed(calls) == ["a", "b"]
+    assert engine.storage.get_flow_state() == states.REVERTED
+
+
+def test_running_a_reverted_flow_again_reports_its_atoms_then_it_pending_before_running(step):
+    from greenflow.notifier import ANY
+
+    engine = load(LinearFlow("f").add(step("a", fail=True)))
+    with pytest.raises(RuntimeError):
+        engine.run()
+    heard: list[str] = []
+    engine.notifier.register(ANY, lambda state, details: heard.append(f"f {state}"))
+    engine.atom_notifier.register(ANY, lambda state, details: heard.append(f"a {state}"))
+    with pytest.raises(RuntimeError):
+        engine.run()
+    assert heard[:4] == ["a PENDING", "f PENDING", "f RUNNING", "a RUNNING"]
+
+
 # -- engine states ------------------------------------------------------------------------------
 
 

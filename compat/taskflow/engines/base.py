@@ -162,15 +162,24 @@ class Engine:
         engine to suspend.
         """
         engine = self._engine
+        steps = engine.run_iter(steps=True)
         last = None
-        for state in engine.run_iter(steps=True):
+        state = next(steps, None)
+        while state is not None:
             if not (state == last == _WAITING):  # one WAITING a round, however often it woke
-                suspend = yield (_RESUMING if state == states.RUNNING else state)
+                try:
+                    suspend = yield (_RESUMING if state == states.RUNNING else state)
+                except Exception as exc:
+                    # Thrown in by the caller (TaskFlow's run_iter().throw()): it ends the
+                    # engine's run there, which records the flow FAILURE and re-raises it.
+                    steps.throw(exc)
+                    raise
                 if suspend:
                     engine.suspend()
             last = state
             if state == _WAITING:
                 engine.wait_step(timeout)
+            state = next(steps, None)
 
     #: TaskFlow's older name of ``run_iter``.
     iter_run = run_iter
