@@ -25,7 +25,7 @@ from greenflow.atoms import EVENT_UPDATE_PROGRESS, Action, ActionKind, AtomOutco
 from greenflow.compiler import RETRY, CompiledFlow, bind_flow
 from greenflow.engines._options import EngineOptions
 from greenflow.engines._runtime import INTERRUPTED_FLOW_STATES, Runtime
-from greenflow.exceptions import EngineStateError, MissingDependencyError, StorageError
+from greenflow.exceptions import ClaimLostError, EngineStateError, MissingDependencyError, StorageError
 from greenflow.executors import Starter, green_share, make_executor, shared_executor, starter_for
 from greenflow.failure import Failure
 from greenflow.hubs import Wakeup, resolve_hub
@@ -194,7 +194,8 @@ class Engine:
         ``FAILURE`` or ``SUSPENDED``) last, then raises the failure, if any.
         An exception thrown in (``throw()``) ends the run there: the flow is
         FAILURE (RUNNING if it was reverting, so that a resumed run continues
-        the revert) and the exception is raised.
+        the revert) and the exception is raised; a storage error leaves the
+        flow as it was recorded.
         ``WAITING`` means atoms run elsewhere and none has finished: the caller
         may drive other engines, then resume this generator (``wait_step()``
         waits until it can go on).
@@ -334,11 +335,12 @@ class Engine:
                 yield from self._run_inline(runtime, actions, sink)
             else:
                 yield from self._run_with(executor, limit, runtime, actions, sink)
-        except Exception:
-            # The run was cut off (an exception thrown into run_iter() by its driver, a write
-            # that failed): the flow ends in FAILURE, except mid-revert, where it stays RUNNING
-            # so that a resumed run continues the revert.
-            if not runtime.reverting:
+        except Exception as exc:
+            # The run was cut off (an exception thrown into run_iter() by its driver, a task
+            # callback that raised): the flow ends in FAILURE, except mid-revert, where it stays
+            # RUNNING so that a resumed run continues the revert. When storage itself failed
+            # or refused a write (a lost claim), nothing more is written.
+            if not runtime.reverting and not isinstance(exc, (StorageError, ClaimLostError)):
                 self._fail_flow()
             raise
         finally:
