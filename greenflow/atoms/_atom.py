@@ -138,7 +138,9 @@ class Atom:
     """A unit of work in a flow: something the engine executes and can revert.
 
     Subclasses (``Task``, ``Retry``) define ``execute``; an atom's arguments are
-    looked up by name in the results of earlier atoms and in injected values.
+    looked up by name in the results of earlier atoms and in injected values
+    (a value injected into the engine, with ``store=`` or ``storage.inject()``
+    before the run, is preferred to an earlier atom's result of that name).
 
     ``rebind`` maps argument names to other symbols: a list binds the required
     arguments in order, a dict maps ``{argument: symbol}``. ``requires`` adds

@@ -130,6 +130,7 @@ class Runtime:
         "_graph",
         "_history",
         "_ignored",
+        "_injected_over",
         "_intention",
         "_never_resolve",
         "_nodes",
@@ -210,6 +211,11 @@ class Runtime:
         self._given_up: list[Failure] = []
         self.executed = 0
         self.reverted = 0
+        # Symbols atoms provide that are also injected (store=, storage.inject()) when the run
+        # starts: the injected value is what every atom gets (TaskFlow's scoping rule).
+        self._injected_over = frozenset(
+            symbol for symbol in compiled.providers if recorder.lookup_injected(symbol)[0]
+        )
         if not fresh:  # a brand-new run has nothing recorded to take over
             self._load_states(interrupted)
 
@@ -542,10 +548,13 @@ class Runtime:
 
     def _arguments(self, i: int, sources: Any) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
-        values, state = self.values, self.state
+        values, state, injected_over = self.values, self.state, self._injected_over
         for src in sources:
             kind = src.kind
             if kind == ARG_FROM_ATOM:
+                if injected_over and src.symbol in injected_over:
+                    kwargs[src.arg] = self._recorder.lookup_injected(src.symbol)[1]
+                    continue
                 p = src.ref
                 if state[p] != states.SUCCESS:
                     if src.optional:

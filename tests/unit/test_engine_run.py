@@ -352,3 +352,17 @@ def test_atoms_ready_together_start_by_priority_highest_first(step, calls):
     load(UnorderedFlow("u").add(*atoms)).run()
     # Ties keep the flow's order.
     assert [name for _, name in calls] == ["t1", "t3", "t4", "t2", "t0"]
+
+
+def test_an_injected_value_is_preferred_to_an_earlier_atoms_result_of_that_name():
+    import greenflow
+
+    class AddOne(greenflow.Task):
+        def execute(self, value: int) -> int:
+            return value + 1
+
+    flow = LinearFlow("f").add(*(AddOne(name, provides="value") for name in "abc"))
+    engine = load(flow, store={"value": 0})
+    engine.run()
+    # Each atom got the injected 0, not the result of the atom before it.
+    assert [engine.storage.get(name) for name in "abc"] == [1, 1, 1]
