@@ -85,6 +85,47 @@ def test_misspelt_option_is_an_error_not_ignored() -> None:
         engines.load(_flow(), engine="parallel", max_worker=2)
 
 
+def test_options_greenflow_does_not_have_are_passed_through_to_engine_options() -> None:
+    from taskflow import engines
+
+    engine = engines.load(_flow(), pass_1=1, pass_2=2)
+    assert engine.options == {"pass_1": 1, "pass_2": 2}
+    engine.run()
+
+
+def test_flow_from_detail_says_what_is_missing_as_taskflow_does() -> None:
+    from taskflow import engines
+    from taskflow.utils import persistence_utils
+
+    _book, detail = persistence_utils.temporary_flow_detail()
+    with pytest.raises(ValueError, match=r"^Cannot .* no factory information saved\.$"):
+        engines.flow_from_detail(detail)
+    detail.meta["factory"] = {"name": "no such module.factory"}
+    with pytest.raises(ImportError, match=r"^Could not import factory"):
+        engines.flow_from_detail(detail)
+
+
+def make_a_task(name):  # type: ignore[no-untyped-def]
+    from taskflow import task
+
+    class Nop(task.Task):
+        def execute(self) -> None:
+            pass
+
+    return Nop(name)
+
+
+def test_a_factory_may_return_a_lone_task_which_the_engine_keeps_as_given() -> None:
+    from taskflow import engines
+
+    engine = engines.load_from_factory(make_a_task, factory_kwargs={"name": "solo"})
+    assert engine._flow.name == "solo" and not hasattr(engine._flow, "iter_atoms")
+    assert engine.storage.flow_detail.name == "solo"
+    engine.run()
+    again = engines.flow_from_detail(engine.storage.flow_detail)
+    assert type(again).__name__ == "Nop"
+
+
 def test_green_executor_without_a_green_hub_says_how_to_fix_it() -> None:
     from taskflow import engines
 

@@ -75,12 +75,14 @@ def _atoms_by_name(flow: Any) -> dict[str, Any]:
 class Engine:
     """TaskFlow's engine API over a greenflow engine (``engine.greenflow_engine``)."""
 
-    def __init__(self, engine: Any, options: Mapping[str, Any], flow: Any = None) -> None:
+    def __init__(self, engine: Any, options: Mapping[str, Any], flow: Any = None, given: Any = None) -> None:
         self._engine = engine
         self._options = dict(options)
         self._storage = Storage._of_engine(engine, functools.partial(_atoms_by_name, flow))
         self._tasks: dict[str, Any] | None = None
-        self._flow = flow
+        self._run_flow = flow  # the flow greenflow runs (a lone atom given is wrapped in one)
+        # TaskFlow's engine._flow: what load() was given, an atom or a flow.
+        self._flow = given if given is not None else flow
         self._compilation: Compilation | None = None
         # TaskFlow reports progress 0.0 when a task starts and 1.0 when it ends, on the
         # task's own notifier, and keeps the latest progress in the task detail's meta.
@@ -91,7 +93,7 @@ class Engine:
 
     def _task(self, name: str) -> Any:
         if self._tasks is None:
-            atoms = self._flow.iter_atoms() if self._flow is not None else ()
+            atoms = self._run_flow.iter_atoms() if self._run_flow is not None else ()
             self._tasks = {a.name: a for a in atoms if isinstance(a, Task)}
         return self._tasks.get(name)
 
@@ -117,7 +119,7 @@ class Engine:
         """The compiled flow (``execution_graph`` is a networkx ``DiGraph``, as in TaskFlow)."""
         compiled = self._engine.compile()
         if self._compilation is None or self._compilation._compiled is not compiled:
-            atoms = {a.name: a for a in self._flow.iter_atoms()} if self._flow is not None else {}
+            atoms = _atoms_by_name(self._run_flow)
             self._compilation = Compilation(compiled, atoms)
         return self._compilation
 
