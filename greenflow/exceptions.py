@@ -64,6 +64,11 @@ class _Failure(Protocol):
 class GreenflowError(Exception):
     """Base class of every greenflow error."""
 
+    @property
+    def cause(self) -> BaseException | None:
+        """The exception this one was raised from (``raise ... from``), if any."""
+        return self.__cause__
+
 
 class CompilationError(GreenflowError):
     """Raised by the compiler when a flow cannot be turned into an execution graph."""

@@ -154,13 +154,23 @@ class Engine:
         if missing:
             symbol, atom_names = next(iter(missing.items()))
             parts = [f"atom {', '.join(map(repr, names))} requires {sym!r}" for sym, names in missing.items()]
+            # The cause is the first atom's own error: what that one atom lacks.
+            first = atom_names[0]
+            lacks = sorted(sym for sym, names in missing.items() if first in names)
+            cause = MissingDependencyError(
+                f"atom {first!r} in flow {compiled.name!r} requires {', '.join(map(repr, lacks))}, "
+                f"which nothing provides or injects",
+                flow=compiled.name,
+                atom=first,
+                missing=frozenset(lacks),
+            )
             raise MissingDependencyError(
                 f"flow {compiled.name!r}: {'; '.join(parts)}, which nothing provides or injects "
                 f"(pass it with store={{...}} or engine.storage.inject())",
                 flow=compiled.name,
-                atom=atom_names[0],
+                atom=first,
                 missing=frozenset(missing),
-            )
+            ) from cause
         self._validated = True
 
     # -- running ----------------------------------------------------------------------------

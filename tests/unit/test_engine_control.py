@@ -319,6 +319,18 @@ def test_validate_names_the_flow_atom_and_missing_symbol(step):
     assert info.value.missing == frozenset({"image_id"})
 
 
+def test_validate_with_several_atoms_missing_values_is_caused_by_the_first_atoms_error(step):
+    boot, attach = step("boot_vm", requires=("image", "flavor")), step("attach", requires="volume")
+    flow = LinearFlow("create").add(boot, attach)
+    with pytest.raises(MissingDependencyError) as info:
+        load(flow).validate()
+    assert info.value.missing == frozenset({"image", "flavor", "volume"})
+    cause = info.value.cause
+    assert isinstance(cause, MissingDependencyError) and cause is info.value.__cause__
+    assert cause.atom == "boot_vm" and cause.missing == frozenset({"image", "flavor"})
+    assert "atom 'boot_vm' in flow 'create' requires 'flavor', 'image'" in str(cause)
+
+
 def test_run_with_a_missing_requirement_raises_before_running_anything(step, calls, listen):
     engine = load(LinearFlow("create").add(step("first"), step("boot_vm", requires="image_id")))
     events = listen(engine)
