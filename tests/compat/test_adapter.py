@@ -126,6 +126,20 @@ def test_a_factory_may_return_a_lone_task_which_the_engine_keeps_as_given() -> N
     assert type(again).__name__ == "Nop"
 
 
+def test_load_takes_what_is_not_a_flow_and_compiling_it_raises_as_in_taskflow() -> None:
+    from taskflow import engines
+    from taskflow.engines.action_engine import engine as action_engine
+
+    class NotAFlow:
+        pass
+
+    engine = engines.load(NotAFlow)
+    assert isinstance(engine, action_engine.SerialActionEngine)
+    for step in (engine.compile, engine.validate, engine.run, lambda: list(engine.run_iter())):
+        with pytest.raises(TypeError, match="NotAFlow"):
+            step()
+
+
 def test_green_executor_without_a_green_hub_says_how_to_fix_it() -> None:
     from taskflow import engines
 

@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import greenflow.engines as _gf_engines
+from greenflow.compiler import compile_flow
+from greenflow.patterns import Flow, LinearFlow
 from taskflow.engines.base import Engine
 from taskflow.exceptions import NotFound
 from taskflow.exceptions import NotImplementedError as _Unsupported
@@ -224,13 +226,33 @@ def _greenflow_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
 def _as_flow(flow: Any) -> Any:
     """TaskFlow runs a lone task or retry as a flow of one atom; so does the adapter."""
     from greenflow.atoms import Atom, Retry
-    from greenflow.patterns import LinearFlow
 
     if isinstance(flow, Retry):
         return LinearFlow(flow.name, retry=flow)
     if isinstance(flow, Atom):
         return LinearFlow(flow.name).add(flow)
     return flow
+
+
+class _NotAFlow:
+    """The greenflow engine of something that is not a flow: compiling (or running) it raises.
+
+    Everything else (notifiers, storage of an empty flow detail) is that of an engine of
+    an empty flow, so TaskFlow's engine wrapper can be made before the error is raised.
+    """
+
+    def __init__(self, engine: Any, value: Any) -> None:
+        self._engine = engine
+        self._value = value
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        compile_flow(self._value)  # raises the error saying what an engine runs
+        raise AssertionError("unreachable: compile_flow() accepted a non-flow")
+
+    compile = prepare = validate = run = run_iter = reset = _refuse
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
 
 
 def _import_factory(name: str) -> Callable[..., Any]:
@@ -288,9 +310,15 @@ def load(
         book = None
     owned = gf_options.pop("_owned_executor", None)
     given, flow = flow, _as_flow(flow)
-    gf_engine = _gf_engines.load(
-        flow, store=store, backend=backend, book=book, flow_detail=flow_detail, **gf_options
-    )
+    if not isinstance(flow, Flow):
+        # TaskFlow's load() takes anything and its compile() refuses what is not a flow.
+        gf_engine = _NotAFlow(
+            _gf_engines.load(LinearFlow("not-a-flow"), backend=backend, book=book, **gf_options), flow
+        )
+    else:
+        gf_engine = _gf_engines.load(
+            flow, store=store, backend=backend, book=book, flow_detail=flow_detail, **gf_options
+        )
     wrapped = _wrap(gf_engine, flow, kind, options, given)
     if owned is not None:
         # TaskFlow's worker-based engine owns its executor: it lives as long as the engine.
