@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from taskflow import task as _task
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -257,3 +258,43 @@ def test_a_futurist_green_pool_in_an_unpatched_process_runs_the_atoms():
         finally:
             pool.shutdown()
     assert [engine.storage.fetch(f"y{i}") for i in range(5)] == [0, 2, 4, 6, 8]
+
+
+class Chunks(_task.Task):
+    """Reports each chunk as progress (module level: a worker imports it by module and name)."""
+
+    def execute(self, chunks):  # type: ignore[no-untyped-def]
+        for chunk in chunks:
+            self.update_progress(chunk)
+        return len(chunks)
+
+
+@pytest.mark.timeout(60)
+def test_progress_a_task_reports_on_a_worker_reaches_the_flows_task_object():
+    from taskflow import engines, task
+    from taskflow.engines.worker_based import worker
+    from taskflow.patterns import linear_flow
+
+    shared = {"exchange": "progress", "transport": "memory", "transport_options": {"polling_interval": 0.01}}
+    w = worker.Worker(topic="progress-topic", tasks=[__name__], **shared)
+    import threading
+
+    thread = threading.Thread(target=w.run, daemon=True)
+    thread.start()
+    try:
+        w.wait()
+        heard = []
+        work = Chunks("work")
+        work.notifier.register(task.EVENT_UPDATE_PROGRESS, lambda event, details: heard.append(details))
+        engine = engines.load(
+            linear_flow.Flow("f").add(work),
+            store={"chunks": (0.2, 0.5)},
+            engine="worker-based",
+            topics=["progress-topic"],
+            **shared,
+        )
+        engine.run()
+        assert heard == [{"progress": 0.0}, {"progress": 0.2}, {"progress": 0.5}, {"progress": 1.0}]
+    finally:
+        w.stop()
+        thread.join(10)

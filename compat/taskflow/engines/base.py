@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Generator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from greenflow import states
 from greenflow.atoms import EVENT_UPDATE_PROGRESS, Task
@@ -75,6 +75,10 @@ def _atoms_by_name(flow: Any) -> dict[str, Any]:
 class Engine:
     """TaskFlow's engine API over a greenflow engine (``engine.greenflow_engine``)."""
 
+    #: Whether tasks run on the very atom objects of the flow (not on copies elsewhere, as
+    #: on remote workers): a task's own notifier then hears its progress from the task.
+    _runs_atoms_here: ClassVar[bool] = True
+
     def __init__(self, engine: Any, options: Mapping[str, Any], flow: Any = None, given: Any = None) -> None:
         self._engine = engine
         self._options = dict(options)
@@ -101,6 +105,11 @@ class Engine:
         detail = self._engine.storage.flow_detail.find_by_name(details["task_name"])
         if detail is not None:
             detail.meta["progress"] = details["progress"]
+        if not self._runs_atoms_here:
+            # The task ran elsewhere: its progress reaches the flow's task object only from here.
+            task = self._task(details["task_name"])
+            if task is not None and task._notifier:
+                task.notifier.notify(EVENT_UPDATE_PROGRESS, {"progress": details["progress"]})
 
     def _report_progress(self, state: str, details: Mapping[str, Any]) -> None:
         name = details.get("task_name")
