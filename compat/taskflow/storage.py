@@ -727,6 +727,9 @@ class Storage:
             if source.kind == ARG_FROM_INJECT:
                 return self._atom_injected(atom_name, source.ref)
             if source.kind == ARG_FROM_ATOM:
+                injected = self._core.lookup_injected(source.symbol)
+                if injected[0]:  # an injected value is preferred, as by the engine's runtime
+                    return injected  # type: ignore[no-any-return]
                 return self._atom_value(compiled.nodes[source.ref].name, source.key)
             if source.kind == ARG_FROM_STORE:
                 return self._core.lookup_injected(source.ref)  # type: ignore[no-any-return]

@@ -176,7 +176,9 @@ class Atom:
     """A unit of work in a flow: something the engine executes and can revert.
 
     Subclasses (``Task``, ``Retry``) define ``execute``; an atom's arguments are
-    looked up by name in the results of earlier atoms and in injected values.
+    looked up by name in the results of earlier atoms and in injected values
+    (a value injected into the engine, with ``store=`` or ``storage.inject()``
+    before the run, is preferred to an earlier atom's result of that name).
 
     ``rebind`` maps argument names to other symbols: a list binds the required
     arguments in order, a dict maps ``{argument: symbol}``. ``requires`` adds
@@ -186,6 +188,9 @@ class Atom:
 
     #: What the atom provides when ``provides`` is not given.
     default_provides: ClassVar[Any] = None
+    #: Of the atoms ready to run at the same time, those of higher priority start first
+    #: (set it on the class or on an atom; it is read when the atoms become ready).
+    priority: int = 0
     _skip_args: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(

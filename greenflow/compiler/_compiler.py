@@ -265,7 +265,9 @@ class FlowCompiler:
         self._atoms: list[Any] = []  # aligned with _nodes (None for joins)
         self._preds: list[list[int]] = []
         self._succs: list[list[int]] = []
-        self._deciders: list[list[tuple[Any, Depth, list[int], list[int], int]]] = []
+        self._deciders: list[list[tuple[Any, Depth, list[int], int]]] = []
+        # id() of the innermost flow holding each node: decider depths FLOW and NEIGHBORS stay in it.
+        self._flow_of: list[int] = []
         self._graph_ranges: dict[int, range] = {}  # id(graph flow) -> its node indices
         self._names: dict[str, int] = {}
         self._seen_atoms: set[int] = set()
@@ -295,6 +297,7 @@ class FlowCompiler:
         self._preds.append([])
         self._succs.append([])
         self._deciders.append([])
+        self._flow_of.append(id(flow))
         return index
 
     def _edge(self, u: int, v: int) -> None:
@@ -333,8 +336,8 @@ class FlowCompiler:
         for i, edges in enumerate(self._deciders):
             if edges:
                 nodes[i].deciders = tuple(
-                    DeciderEdge(decider, depth, tuple(sources), self._ignore_set(targets, depth, graph))
-                    for decider, depth, sources, targets, graph in edges
+                    DeciderEdge(decider, depth, tuple(sources), self._ignore_set(target, depth))
+                    for decider, depth, sources, target in edges
                 )
         atoms = tuple(n.index for n in nodes if n.kind != JOIN)
         return CompiledFlow(
@@ -468,7 +471,6 @@ class FlowCompiler:
         compiled: dict[int, tuple[list[int], list[int], dict[str, list[tuple[int, Any]]], list[int]]] = {}
         provides: dict[str, list[tuple[int, Any]]] = {}
         path = [*graph_path, flow]
-        graph_id = id(flow)
         for i in order:
             child = children[i]
             # A child sees what its direct predecessors provide and, failing that, what the
@@ -501,10 +503,10 @@ class FlowCompiler:
                 decider = meta.get("decider")
                 if decider is not None:
                     sources = [n for n in c_nodes if self._nodes[n].kind != JOIN]
+                    # A link to a flow guards each of its first atoms (what runs after
+                    # them follows from the depth, as for a link to an atom).
                     for e in compiled[j][0]:
-                        self._deciders[e].append(
-                            (decider, meta["decider_depth"], sources, compiled[j][3], graph_id)
-                        )
+                        self._deciders[e].append((decider, meta["decider_depth"], sources, e))
             if not before:
                 entries.extend(c_entries)
             if not succs[i]:
@@ -599,24 +601,24 @@ class FlowCompiler:
             stack.extend(self._succs[u])
         return order
 
-    def _ignore_set(self, targets: list[int], depth: Depth, graph: int) -> tuple[int, ...]:
+    def _ignore_set(self, target: int, depth: Depth) -> tuple[int, ...]:
+        """The nodes a "no" of a decider guarding ``target`` ignores, per ``depth`` (see ``Depth``)."""
+        if depth is Depth.ALL:
+            return tuple(sorted(self._reachable([target])))
         if depth is Depth.ATOM:
-            chosen = set(targets)
-        elif depth is Depth.NEIGHBORS:
-            chosen = set(targets)
-            frontier = [s for t in targets for s in self._succs[t] if s not in chosen]
-            while frontier:  # step through join nodes to the real neighbours
-                s = frontier.pop()
-                if s in chosen:
-                    continue
-                chosen.add(s)
-                if self._nodes[s].kind == JOIN:
-                    frontier.extend(self._succs[s])
-        elif depth is Depth.FLOW:
-            members = self._graph_ranges[graph]
-            chosen = {n for n in self._reachable(targets) if n in members}
-        else:
-            chosen = set(self._reachable(targets))
+            return (target,)
+        # FLOW and NEIGHBORS stay among the tasks of the target's own flow: an edge into a
+        # nested flow or out of the flow ends them. Join nodes are stepped through.
+        nodes, flow_of, home = self._nodes, self._flow_of, self._flow_of[target]
+        chosen = {target}
+        frontier = list(self._succs[target])
+        while frontier:
+            s = frontier.pop()
+            if s in chosen or flow_of[s] != home or nodes[s].kind == RETRY:
+                continue
+            chosen.add(s)
+            if depth is Depth.FLOW or nodes[s].kind == JOIN:
+                frontier.extend(self._succs[s])
         return tuple(sorted(chosen))
 
 

@@ -25,7 +25,7 @@ from greenflow.atoms import EVENT_UPDATE_PROGRESS, Action, ActionKind, AtomOutco
 from greenflow.compiler import RETRY, CompiledFlow, bind_flow
 from greenflow.engines._options import EngineOptions
 from greenflow.engines._runtime import INTERRUPTED_FLOW_STATES, Runtime
-from greenflow.exceptions import EngineStateError, MissingDependencyError, StorageError
+from greenflow.exceptions import ClaimLostError, EngineStateError, MissingDependencyError, StorageError
 from greenflow.executors import Starter, green_share, make_executor, shared_executor, starter_for
 from greenflow.failure import Failure
 from greenflow.hubs import Wakeup, resolve_hub
@@ -155,13 +155,23 @@ class Engine:
         if missing:
             symbol, atom_names = next(iter(missing.items()))
             parts = [f"atom {', '.join(map(repr, names))} requires {sym!r}" for sym, names in missing.items()]
+            # The cause is the first atom's own error: what that one atom lacks.
+            first = atom_names[0]
+            lacks = sorted(sym for sym, names in missing.items() if first in names)
+            cause = MissingDependencyError(
+                f"atom {first!r} in flow {compiled.name!r} requires {', '.join(map(repr, lacks))}, "
+                f"which nothing provides or injects",
+                flow=compiled.name,
+                atom=first,
+                missing=frozenset(lacks),
+            )
             raise MissingDependencyError(
                 f"flow {compiled.name!r}: {'; '.join(parts)}, which nothing provides or injects "
                 f"(pass it with store={{...}} or engine.storage.inject())",
                 flow=compiled.name,
-                atom=atom_names[0],
+                atom=first,
                 missing=frozenset(missing),
-            )
+            ) from cause
 
     # -- running ----------------------------------------------------------------------------
 
@@ -192,14 +202,20 @@ class Engine:
 
         Yields ``RUNNING`` first and the final state (``SUCCESS``, ``REVERTED``,
         ``FAILURE`` or ``SUSPENDED``) last, then raises the failure, if any.
+        An exception thrown in (``throw()``) ends the run there: the flow is
+        FAILURE (RUNNING if it was reverting, so that a resumed run continues
+        the revert) and the exception is raised; a storage error leaves the
+        flow as it was recorded.
         ``WAITING`` means atoms run elsewhere and none has finished: the caller
         may drive other engines, then resume this generator (``wait_step()``
         waits until it can go on).
 
         ``steps=True`` shows each scheduling round too: ``SCHEDULING`` before
         atoms are started, ``WAITING`` once they are under way (for atoms run
-        in the engine itself, once they have run) and ``ANALYZING`` once their
-        outcomes are taken in (compat/ maps these to TaskFlow's engine states).
+        in the engine itself, once they have run) and ``ANALYZING`` once some
+        have finished, before their outcomes are taken in, so a ``suspend()``
+        asked for at ``WAITING`` or ``ANALYZING`` starts no further atom
+        (compat/ maps these to TaskFlow's engine states).
         """
         with _STATE_LOCK:  # held for a test-and-set only: never across a green switch
             already, self._running = self._running, True
@@ -290,9 +306,10 @@ class Engine:
         details = self._details
         assert compiled is not None and details is not None
         # A run that did not end (killed, suspended) goes on where it was, its revert included.
-        interrupted = self.storage.get_flow_state() in INTERRUPTED_FLOW_STATES
-        self._set_flow_state(states.RUNNING)
-        yield states.RUNNING
+        prior = self.storage.get_flow_state()
+        interrupted = prior in INTERRUPTED_FLOW_STATES
+        # Made before the flow is RUNNING: the atoms that run again go back to PENDING first
+        # (and a reverted flow too), so listeners hear the run again start from PENDING.
         runtime = Runtime(
             compiled,
             self.storage,
@@ -303,6 +320,10 @@ class Engine:
             interrupted=interrupted,
             atoms=self._atoms,
         )
+        if prior == states.REVERTED:
+            self._set_flow_state(states.PENDING)
+        self._set_flow_state(states.RUNNING)
+        yield states.RUNNING
         self._runtime = runtime
         self._runs += 1
         sink = self._progress if self._atom_notifier else None
@@ -314,10 +335,24 @@ class Engine:
             pending = commit() if commit is not None else None
             if pending is not None:
                 yield from self._wait_durable(pending)
+            if self._steps and not actions:
+                # Every run shows a round, even with nothing to start (an empty flow, a
+                # resumed flow whose atoms are all done): a driver sees the same shape.
+                yield SCHEDULING
+                yield WAITING
+                yield ANALYZING
             if executor is None:
                 yield from self._run_inline(runtime, actions, sink)
             else:
                 yield from self._run_with(executor, limit, runtime, actions, sink)
+        except Exception as exc:
+            # The run was cut off (an exception thrown into run_iter() by its driver, a task
+            # callback that raised): the flow ends in FAILURE, except mid-revert, where it stays
+            # RUNNING so that a resumed run continues the revert. When storage itself failed
+            # or refused a write (a lost claim), nothing more is written.
+            if not runtime.reverting and not isinstance(exc, (StorageError, ClaimLostError)):
+                self._fail_flow()
+            raise
         finally:
             if owned:
                 executor.shutdown(wait=True)
@@ -362,13 +397,13 @@ class Engine:
             yield SCHEDULING
             outcomes = [(a, invoke_atom(a.kind, a.atom, a.kwargs, sink)) for a in actions]
             yield WAITING  # they ran here: nothing to wait for
+            yield ANALYZING  # before the outcomes are taken in: a suspend() here starts nothing more
             actions = []
             for action, outcome in outcomes:
                 actions.extend(self._feed(runtime, action, outcome))
             pending = commit() if commit is not None else None
             if pending is not None:
                 yield from self._wait_durable(pending)
-            yield ANALYZING
 
     def _wait_durable(self, pending: PendingCommit) -> Iterator[str]:
         """Yield ``WAITING`` until the recorder's ``pending`` commit rings; raise its write error."""
@@ -458,6 +493,11 @@ class Engine:
                         done.append((action, AtomOutcome(False, Failure.from_exception(exc))))
                     running += 1
                 if done:
+                    if steps:
+                        if unwaited:  # a round is always scheduled, waited for, analysed
+                            unwaited = False
+                            yield WAITING
+                        yield ANALYZING  # before the outcomes are taken in, as inline
                     # Callbacks on other threads may append meanwhile: take by index,
                     # then drop exactly what was taken.
                     taken = 0
@@ -468,11 +508,6 @@ class Engine:
                         outcome = raw if raw.__class__ is AtomOutcome else read(action, raw, sink)
                         actions.extend(self._feed(runtime, action, outcome))
                     del done[:taken]
-                    if steps:
-                        if unwaited:  # a round is always scheduled, waited for, analysed
-                            unwaited = False
-                            yield WAITING
-                        yield ANALYZING
                 if commit is not None:
                     pending = commit()
                     if pending is not None:  # what was just recorded is not durable yet: start nothing
@@ -579,6 +614,17 @@ class Engine:
         if notify and self._notifier:
             self._notify_flow(new, old)
         return old
+
+    def _fail_flow(self) -> None:
+        """Record the flow FAILURE after its run was cut off; the error that cut it off is raised."""
+        try:
+            self._set_flow_state(states.FAILURE)
+            if self.storage.defers_commits:
+                self.storage.commit()
+        except Exception:
+            _LOG.exception(
+                "flow %r: could not record its FAILURE after its run was cut off", self.storage.flow_name
+            )
 
     def _notify_flow(self, new: str, old: str) -> None:
         if self._notifier:

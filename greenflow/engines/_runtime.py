@@ -78,6 +78,7 @@ from greenflow.atoms import Action, ActionKind, Decision, History
 from greenflow.compiler import ARG_FROM_ATOM, ARG_FROM_INJECT, JOIN, RETRY, CompiledFlow
 from greenflow.exceptions import NotFoundError
 from greenflow.failure import Failure
+from greenflow.patterns import Depth
 from greenflow.storage import Recorder
 
 __all__ = ["INTERRUPTED_FLOW_STATES", "Runtime"]
@@ -92,6 +93,8 @@ _DONE_FORWARD: Final = frozenset({states.SUCCESS, states.IGNORE})
 # REVERTING: only a resumed run finds an atom there before reverting it (cut off mid-revert).
 _NEEDS_REVERT: Final = frozenset({states.SUCCESS, states.FAILURE, states.REVERT_FAILURE, states.REVERTING})
 _REVERT_INTENTIONS: Final = frozenset({states.REVERT, states.RETRY})
+# How far a decider's "no" reaches: of several, the widest is followed.
+_WIDTH: Final = {Depth.ATOM: 0, Depth.NEIGHBORS: 1, Depth.FLOW: 2, Depth.ALL: 3}
 #: Flow states of a run that did not end: its revert, if any, is continued. PENDING too: a
 #: flow whose records were written before its first run (by hand, or by TaskFlow's tools) is
 #: taken as they say.
@@ -136,6 +139,7 @@ class Runtime:
         "_graph",
         "_history",
         "_ignored",
+        "_injected_over",
         "_intention",
         "_never_resolve",
         "_nodes",
@@ -216,6 +220,11 @@ class Runtime:
         self._given_up: list[Failure] = []
         self.executed = 0
         self.reverted = 0
+        # Symbols atoms provide that are also injected (store=, storage.inject()) when the run
+        # starts: the injected value is what every atom gets (TaskFlow's scoping rule).
+        self._injected_over = frozenset(
+            symbol for symbol in compiled.providers if recorder.lookup_injected(symbol)[0]
+        )
         if not fresh:  # a brand-new run has nothing recorded to take over
             self._load_states(interrupted)
 
@@ -453,6 +462,11 @@ class Runtime:
         return self.phase == _FINISHED
 
     @property
+    def reverting(self) -> bool:
+        """Whether the run is reverting atoms (a run cut off now is to continue that revert)."""
+        return self.phase == _REVERTING
+
+    @property
     def end_state(self) -> str:
         """The flow's final state (valid once ``finished``)."""
         return self._end_state
@@ -513,6 +527,8 @@ class Runtime:
     def _drain(self) -> None:
         """Start every node made ready (iteratively: ignores and joins cascade)."""
         work, nodes = self._work, self._nodes
+        if len(work) > 1:
+            self._by_priority(work)
         while work:
             if self.phase != _FORWARD or self.suspending:
                 self._park()
@@ -544,22 +560,47 @@ class Runtime:
             self.running += 1
             self._actions.append(new_action((_EXECUTE, i, self._atoms[i], kwargs)))
 
+    def _by_priority(self, work: deque[int]) -> None:
+        """Order the nodes made ready together by their atoms' ``priority``, highest first."""
+        atoms = self._atoms
+        ranks = [getattr(atoms[i], "priority", 0) for i in work]
+        if any(ranks):
+            order = sorted(range(len(ranks)), key=lambda k: -ranks[k])  # stable: ties keep their order
+            ready = list(work)
+            work.clear()
+            work.extend(ready[k] for k in order)
+
     def _deciders_allow(self, i: int) -> bool:
+        """Ask every decider guarding ``i``; on any "no", ignore what the widest "no" reaches.
+
+        Each decider sees the results of all the guarding links' sources; a link
+        whose sources were all ignored has no say.
+        """
         nodes, values, state = self._nodes, self.values, self.state
-        for edge in nodes[i].deciders:
-            history = {nodes[s].name: values[s] for s in edge.sources if state[s] == states.SUCCESS}
+        edges = nodes[i].deciders
+        history: dict[str, Any] = {}
+        for edge in edges:
+            for s in edge.sources:
+                if state[s] == states.SUCCESS:
+                    history[nodes[s].name] = values[s]
+        widest = None
+        for edge in edges:
+            if edge.sources and all(state[s] == states.IGNORE for s in edge.sources):
+                continue
             try:
-                allowed = bool(edge.decider(history))
+                allowed = bool(edge.decider(dict(history)))
             except Exception as exc:
                 self._fail(i, Failure.from_exception(exc))
                 return False
-            if not allowed:
-                for j in edge.ignore:
-                    self._ignored[j] += 1
-                self._vetoes.setdefault(i, []).append(edge.ignore)
-                self._ignore(i)
-                return False
-        return True
+            if not allowed and (widest is None or _WIDTH[edge.depth] > _WIDTH[widest.depth]):
+                widest = edge
+        if widest is None:
+            return True
+        for j in widest.ignore:
+            self._ignored[j] += 1
+        self._vetoes.setdefault(i, []).append(widest.ignore)
+        self._ignore(i)
+        return False
 
     def _ignore(self, i: int) -> None:
         self._set_state(i, states.IGNORE, states.IGNORE)
@@ -567,10 +608,13 @@ class Runtime:
 
     def _arguments(self, i: int, sources: Any) -> dict[str, Any]:
         kwargs: dict[str, Any] = {}
-        values, state = self.values, self.state
+        values, state, injected_over = self.values, self.state, self._injected_over
         for src in sources:
             kind = src.kind
             if kind == ARG_FROM_ATOM:
+                if injected_over and src.symbol in injected_over:
+                    kwargs[src.arg] = self._recorder.lookup_injected(src.symbol)[1]
+                    continue
                 p = src.ref
                 if state[p] != states.SUCCESS:
                     if src.optional:

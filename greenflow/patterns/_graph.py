@@ -16,10 +16,12 @@ __all__ = ["Depth", "GraphFlow"]
 class Depth(str, enum.Enum):
     """How far a decider's "no" reaches past the link's target.
 
-    ``ALL``: the target and everything that runs after it; ``FLOW``: the
-    target and what follows it inside the graph flow that holds the link;
-    ``NEIGHBORS``: the target and its immediate successors; ``ATOM``: the
-    target only.
+    The target is the atom the link leads to (for a link to a flow, each of
+    its first atoms). ``ALL``: the target and everything that runs after it;
+    ``FLOW``: the target and the tasks after it in its own flow, not entering
+    nested flows nor leaving the flow; ``NEIGHBORS``: the target and the tasks
+    of its own flow right after it; ``ATOM``: the target only. When several
+    deciders guard one atom, each is asked and the widest "no" is followed.
     """
 
     ALL = "ALL"
@@ -50,10 +52,11 @@ class GraphFlow(Flow):
     providers of a needed symbol raise ``AmbiguousDependencyError``, and an add
     or link that would make a cycle raises ``CycleError``, leaving the flow as
     it was. ``link(u, v, decider=f)`` also makes ``v`` wait for ``u``; if
-    ``f(history)`` returns false (``history`` maps the names of ``u``'s atoms to
-    their results), ``v`` and, per ``decider_depth``, what follows it are
-    ignored. ``set_target(item)`` restricts the flow to ``item`` and what it
-    depends on (directly or not).
+    ``f(history)`` returns false, ``v`` and, per ``decider_depth``, what
+    follows it are ignored. ``history`` maps the names of the atoms of every
+    link guarding ``v`` that has a decider to their results; a decider whose
+    source atoms were all ignored is not asked. ``set_target(item)`` restricts
+    the flow to ``item`` and what it depends on (directly or not).
     """
 
     pattern: ClassVar[str] = "graph"

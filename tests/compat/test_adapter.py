@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from taskflow import task as _task
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -83,6 +84,61 @@ def test_misspelt_option_is_an_error_not_ignored() -> None:
 
     with pytest.raises(TypeError, match="unknown engine option 'max_worker'"):
         engines.load(_flow(), engine="parallel", max_worker=2)
+
+
+def test_options_greenflow_does_not_have_are_passed_through_to_engine_options() -> None:
+    from taskflow import engines
+
+    engine = engines.load(_flow(), pass_1=1, pass_2=2)
+    assert engine.options == {"pass_1": 1, "pass_2": 2}
+    engine.run()
+
+
+def test_flow_from_detail_says_what_is_missing_as_taskflow_does() -> None:
+    from taskflow import engines
+    from taskflow.utils import persistence_utils
+
+    _book, detail = persistence_utils.temporary_flow_detail()
+    with pytest.raises(ValueError, match=r"^Cannot .* no factory information saved\.$"):
+        engines.flow_from_detail(detail)
+    detail.meta["factory"] = {"name": "no such module.factory"}
+    with pytest.raises(ImportError, match=r"^Could not import factory"):
+        engines.flow_from_detail(detail)
+
+
+def make_a_task(name):  # type: ignore[no-untyped-def]
+    from taskflow import task
+
+    class Nop(task.Task):
+        def execute(self) -> None:
+            pass
+
+    return Nop(name)
+
+
+def test_a_factory_may_return_a_lone_task_which_the_engine_keeps_as_given() -> None:
+    from taskflow import engines
+
+    engine = engines.load_from_factory(make_a_task, factory_kwargs={"name": "solo"})
+    assert engine._flow.name == "solo" and not hasattr(engine._flow, "iter_atoms")
+    assert engine.storage.flow_detail.name == "solo"
+    engine.run()
+    again = engines.flow_from_detail(engine.storage.flow_detail)
+    assert type(again).__name__ == "Nop"
+
+
+def test_load_takes_what_is_not_a_flow_and_compiling_it_raises_as_in_taskflow() -> None:
+    from taskflow import engines
+    from taskflow.engines.action_engine import engine as action_engine
+
+    class NotAFlow:
+        pass
+
+    engine = engines.load(NotAFlow)
+    assert isinstance(engine, action_engine.SerialActionEngine)
+    for step in (engine.compile, engine.validate, engine.run, lambda: list(engine.run_iter())):
+        with pytest.raises(TypeError, match="NotAFlow"):
+            step()
 
 
 def test_green_executor_without_a_green_hub_says_how_to_fix_it() -> None:
@@ -207,6 +263,18 @@ def test_run_iter_waits_for_running_atoms_itself_as_taskflow_does():
     assert seen.count("WAITING") <= 4  # one per finished atom or so: never a busy loop
 
 
+def test_an_exception_thrown_into_run_iter_reaches_the_engine_which_records_failure():
+    from taskflow import engines, states
+
+    engine = engines.load(_flow())
+    run = engine.run_iter()
+    assert next(run) == "RESUMING"
+    assert next(run) == "SCHEDULING"
+    with pytest.raises(OSError, match="I broke"):
+        run.throw(OSError("I broke"))
+    assert engine.storage.get_flow_state() == states.FAILURE
+
+
 @pytest.mark.timeout(30)
 def test_a_futurist_green_pool_in_an_unpatched_process_runs_the_atoms():
     futurist = pytest.importorskip("futurist")
@@ -288,3 +356,43 @@ def test_an_engines_task_executor_is_the_kind_taskflow_would_run_it_on() -> None
             assert kind(engine="parallel", executor=green) is executor.ParallelGreenThreadTaskExecutor
         finally:
             green.shutdown()
+
+
+class Chunks(_task.Task):
+    """Reports each chunk as progress (module level: a worker imports it by module and name)."""
+
+    def execute(self, chunks):  # type: ignore[no-untyped-def]
+        for chunk in chunks:
+            self.update_progress(chunk)
+        return len(chunks)
+
+
+@pytest.mark.timeout(60)
+def test_progress_a_task_reports_on_a_worker_reaches_the_flows_task_object():
+    from taskflow import engines, task
+    from taskflow.engines.worker_based import worker
+    from taskflow.patterns import linear_flow
+
+    shared = {"exchange": "progress", "transport": "memory", "transport_options": {"polling_interval": 0.01}}
+    w = worker.Worker(topic="progress-topic", tasks=[__name__], **shared)
+    import threading
+
+    thread = threading.Thread(target=w.run, daemon=True)
+    thread.start()
+    try:
+        w.wait()
+        heard = []
+        work = Chunks("work")
+        work.notifier.register(task.EVENT_UPDATE_PROGRESS, lambda event, details: heard.append(details))
+        engine = engines.load(
+            linear_flow.Flow("f").add(work),
+            store={"chunks": (0.2, 0.5)},
+            engine="worker-based",
+            topics=["progress-topic"],
+            **shared,
+        )
+        engine.run()
+        assert heard == [{"progress": 0.0}, {"progress": 0.2}, {"progress": 0.5}, {"progress": 1.0}]
+    finally:
+        w.stop()
+        thread.join(10)

@@ -109,6 +109,22 @@ def test_atom_injected_values_win_for_that_atom(backend) -> None:  # type: ignor
     assert s.fetch_unsatisfied_args("boot", t.rebind) == set()
 
 
+def test_engine_storage_prefers_an_injected_value_to_an_earlier_atoms_result() -> None:
+    from taskflow import engines, task
+    from taskflow.patterns import linear_flow
+
+    class AddOne(task.Task):
+        def execute(self, value):  # type: ignore[no-untyped-def]
+            return value + 1
+
+    flow = linear_flow.Flow("f").add(*(AddOne(name, provides="value") for name in "abc"))
+    engine = engines.load(flow, store={"value": 0})
+    engine.run()
+    for name in "abc":
+        assert engine.storage.fetch_mapped_args({"value": "value"}, atom_name=name) == {"value": 0}
+        assert engine.storage.get(name) == 1
+
+
 def test_retry_history_and_progress(backend) -> None:  # type: ignore[no-untyped-def]
     from taskflow import retry, states
     from taskflow.types import failure

@@ -150,6 +150,68 @@ def test_run_iter_of_a_suspended_flow_ends_with_suspended(step, calls):
     assert list(engine.run_iter()) == [states.RUNNING, states.SUSPENDED]
 
 
+@pytest.mark.parametrize("stop_at", ["WAITING", "ANALYZING"])
+@pytest.mark.parametrize("options", [{"engine": "serial"}, {"engine": "parallel", "executor": "thread"}])
+def test_suspend_at_a_step_of_run_iter_starts_no_further_atom(step, calls, stop_at, options):
+    engine = load(LinearFlow("f").add(step("a"), step("b")), **options)
+    seen = []
+    for state in engine.run_iter(steps=True):
+        seen.append(state)
+        if state == stop_at:
+            engine.suspend()
+        if state == "WAITING":
+            engine.wait_step()
+    assert seen[-1] == states.SUSPENDED
+    assert _executed(calls) == ["a"]
+    engine.run()
+    assert _executed(calls) == ["a", "b"]
+
+
+def test_an_exception_thrown_into_run_iter_ends_the_flow_in_failure(step, calls):
+    engine = load(LinearFlow("f").add(step("a"), step("b"), step("c")))
+    run = engine.run_iter(steps=True)
+    scheduled = 0
+    with pytest.raises(OSError, match="cut off"):
+        for state in run:
+            scheduled += state == "SCHEDULING"
+            if scheduled == 2:
+                run.throw(OSError("cut off"))
+    assert engine.storage.get_flow_state() == states.FAILURE
+    engine.run()  # what had finished is kept
+    assert _executed(calls) == ["a", "b", "c"]
+    assert engine.storage.get_flow_state() == states.SUCCESS
+
+
+def test_an_exception_thrown_into_run_iter_mid_revert_leaves_the_revert_to_resume(step, calls):
+    engine = load(LinearFlow("f").add(step("a"), step("b", fail=True)))
+    run = engine.run_iter(steps=True)
+    scheduled = 0
+    with pytest.raises(OSError, match="cut off"):
+        for state in run:
+            scheduled += state == "SCHEDULING"
+            if scheduled == 3:  # the round reverting b
+                run.throw(OSError("cut off"))
+    assert engine.storage.get_flow_state() == states.RUNNING
+    with pytest.raises(RuntimeError, match="b failed"):
+        engine.run()
+    assert _executed(calls) == ["a", "b"]
+    assert engine.storage.get_flow_state() == states.REVERTED
+
+
+def test_running_a_reverted_flow_again_reports_its_atoms_then_it_pending_before_running(step):
+    from greenflow.notifier import ANY
+
+    engine = load(LinearFlow("f").add(step("a", fail=True)))
+    with pytest.raises(RuntimeError):
+        engine.run()
+    heard: list[str] = []
+    engine.notifier.register(ANY, lambda state, details: heard.append(f"f {state}"))
+    engine.atom_notifier.register(ANY, lambda state, details: heard.append(f"a {state}"))
+    with pytest.raises(RuntimeError):
+        engine.run()
+    assert heard[:4] == ["a PENDING", "f PENDING", "f RUNNING", "a RUNNING"]
+
+
 # -- engine states ------------------------------------------------------------------------------
 
 
@@ -278,6 +340,18 @@ def test_each_run_checks_the_injected_values_again(step, calls):
     with pytest.raises(MissingDependencyError, match="image_id"):
         engine.run()
     assert calls == [("execute", "boot_vm")]
+
+
+def test_validate_with_several_atoms_missing_values_is_caused_by_the_first_atoms_error(step):
+    boot, attach = step("boot_vm", requires=("image", "flavor")), step("attach", requires="volume")
+    flow = LinearFlow("create").add(boot, attach)
+    with pytest.raises(MissingDependencyError) as info:
+        load(flow).validate()
+    assert info.value.missing == frozenset({"image", "flavor", "volume"})
+    cause = info.value.cause
+    assert isinstance(cause, MissingDependencyError) and cause is info.value.__cause__
+    assert cause.atom == "boot_vm" and cause.missing == frozenset({"image", "flavor"})
+    assert "atom 'boot_vm' in flow 'create' requires 'flavor', 'image'" in str(cause)
 
 
 def test_run_with_a_missing_requirement_raises_before_running_anything(step, calls, listen):

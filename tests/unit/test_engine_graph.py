@@ -133,6 +133,69 @@ def test_decider_on_a_nested_flow_source_receives_every_atom_result(step, calls)
     assert engine.storage.get_atom_state("target") == states.IGNORE
 
 
+@pytest.mark.parametrize(
+    ("depth", "executed"),
+    [
+        # ``inner`` follows b but is a nested flow: FLOW and NEIGHBORS do not reach into it.
+        (Depth.ATOM, ["a", "c", "i1", "i2", "d"]),
+        (Depth.NEIGHBORS, ["a", "i1", "i2", "d"]),
+        (Depth.FLOW, ["a", "i1", "i2"]),
+        (Depth.ALL, ["a"]),
+    ],
+)
+def test_decider_depths_flow_and_neighbors_stop_at_nested_flows(step, calls, depth, executed):
+    a, b, c, d = step("a"), step("b"), step("c"), step("d")
+    inner = LinearFlow("inner").add(step("i1"), step("i2"))
+    graph = GraphFlow("g").add(a, b, inner, c, d)
+    graph.link(a, b, decider=lambda history: False, decider_depth=depth)
+    graph.link(b, inner).link(b, c).link(c, d)
+    load(graph).run()
+    assert sorted(_executed(calls)) == sorted(executed)
+
+
+def test_decider_at_depth_atom_on_a_link_to_a_flow_ignores_its_first_atoms_only(step, calls):
+    a = step("a")
+    inner = LinearFlow("inner").add(step("i1"), step("i2"))
+    graph = GraphFlow("g").add(a, inner)
+    graph.link(a, inner, decider=lambda history: False, decider_depth=Depth.ATOM)
+    engine = load(graph)
+    engine.run()
+    assert _executed(calls) == ["a", "i2"]
+    assert _states(engine, ["i1", "i2"]) == {"i1": states.IGNORE, "i2": states.SUCCESS}
+
+
+def test_every_decider_guarding_an_atom_is_asked_and_the_widest_no_wins(step, calls):
+    seen: list[dict[str, Any]] = []
+
+    def no(history: dict[str, Any]) -> bool:
+        seen.append(dict(history))
+        return False
+
+    a, b, c, d = step("a", value=1), step("b", value=2), step("c"), step("d")
+    graph = GraphFlow("g").add(a, b, c, d).link(a, b).link(c, d)
+    graph.link(a, c, decider=no, decider_depth=Depth.ATOM)
+    graph.link(b, c, decider=no, decider_depth=Depth.ALL)
+    engine = load(graph)
+    engine.run()
+    # Both are asked, each with the results of both sources; ALL (b's) reaches d too.
+    assert seen == [{"a": 1, "b": 2}, {"a": 1, "b": 2}]
+    assert _executed(calls) == ["a", "b"]
+    assert _states(engine, ["c", "d"]) == {"c": states.IGNORE, "d": states.IGNORE}
+
+
+def test_a_decider_whose_source_was_ignored_has_no_say(step, calls):
+    asked: list[str] = []
+    a, b, c = step("a"), step("b"), step("c")
+    graph = GraphFlow("g").add(a, b, c)
+    graph.link(a, b, decider=lambda history: False, decider_depth=Depth.ATOM)
+    graph.link(b, c, decider=lambda history: asked.append("b->c") or False)
+    graph.link(a, c, decider=lambda history: asked.append("a->c") or True)
+    engine = load(graph)
+    engine.run()
+    assert asked == ["a->c"]
+    assert engine.storage.get_atom_state("c") == states.SUCCESS
+
+
 def test_decider_that_raises_fails_the_target_and_reverts_the_flow(step, calls):
     def decider(history: dict[str, Any]) -> bool:
         raise LookupError("no decision")

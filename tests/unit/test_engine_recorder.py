@@ -149,6 +149,8 @@ def test_a_failed_commit_ends_the_run_with_the_write_error():
     with pytest.raises(StorageError, match="disk full"):
         engine.run()
     assert [name for name in ("a", "b") if engine.storage.get_atom_state(name) == states.SUCCESS] == []
+    # Storage failed: the engine writes nothing more (the flow is not made FAILURE).
+    assert engine.storage.get_flow_state() == states.RUNNING
 
 
 def test_run_many_multiplexes_engines_whose_commits_are_acknowledged_later():

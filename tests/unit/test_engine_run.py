@@ -333,3 +333,36 @@ def test_run_iter_with_steps_shows_each_round_of_atoms():
     assert seen[0] == "RUNNING" and seen[-1] == "SUCCESS"
     assert seen.count(SCHEDULING) == 2 and seen.count(ANALYZING) == 2
     assert seen.index(SCHEDULING) < seen.index(WAITING) < seen.index(ANALYZING)
+
+
+def test_run_iter_with_steps_shows_one_round_for_an_empty_flow():
+    import greenflow
+    from greenflow.engines import ANALYZING, SCHEDULING, WAITING
+
+    for engine in ("serial", "parallel"):
+        flow = greenflow.LinearFlow("empty").add(greenflow.UnorderedFlow("inner"))
+        seen = list(greenflow.load(flow, engine=engine).run_iter(steps=True))
+        assert seen == ["RUNNING", SCHEDULING, WAITING, ANALYZING, "SUCCESS"]
+
+
+def test_atoms_ready_together_start_by_priority_highest_first(step, calls):
+    atoms = [step(f"t{i}") for i in range(5)]
+    for atom, priority in zip(atoms, [0, 3, 1, 3, 2], strict=True):
+        atom.priority = priority
+    load(UnorderedFlow("u").add(*atoms)).run()
+    # Ties keep the flow's order.
+    assert [name for _, name in calls] == ["t1", "t3", "t4", "t2", "t0"]
+
+
+def test_an_injected_value_is_preferred_to_an_earlier_atoms_result_of_that_name():
+    import greenflow
+
+    class AddOne(greenflow.Task):
+        def execute(self, value: int) -> int:
+            return value + 1
+
+    flow = LinearFlow("f").add(*(AddOne(name, provides="value") for name in "abc"))
+    engine = load(flow, store={"value": 0})
+    engine.run()
+    # Each atom got the injected 0, not the result of the atom before it.
+    assert [engine.storage.get(name) for name in "abc"] == [1, 1, 1]

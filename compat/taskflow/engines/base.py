@@ -13,7 +13,7 @@ import functools
 import itertools
 import weakref
 from collections.abc import Generator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from greenflow import states
 from greenflow.atoms import EVENT_UPDATE_PROGRESS, Task
@@ -109,12 +109,18 @@ def _atoms_by_name(flow: Any) -> dict[str, Any]:
 class Engine:
     """TaskFlow's engine API over a greenflow engine (``engine.greenflow_engine``)."""
 
-    def __init__(self, engine: Any, options: Mapping[str, Any], flow: Any = None) -> None:
+    #: Whether tasks run on the very atom objects of the flow (not on copies elsewhere, as
+    #: on remote workers): a task's own notifier then hears its progress from the task.
+    _runs_atoms_here: ClassVar[bool] = True
+
+    def __init__(self, engine: Any, options: Mapping[str, Any], flow: Any = None, given: Any = None) -> None:
         self._engine = engine
         self._options = dict(options)
         self._storage = Storage._of_engine(engine, functools.partial(_atoms_by_name, flow))
         self._tasks: dict[str, Any] | None = None
-        self._flow = flow
+        self._run_flow = flow  # the flow greenflow runs (a lone atom given is wrapped in one)
+        # TaskFlow's engine._flow: what load() was given, an atom or a flow.
+        self._flow = given if given is not None else flow
         self._compilation: Compilation | None = None
         #: Why this engine cannot run, raised when it compiles (TaskFlow loads such a flow and
         #: refuses it then): set by ``load()`` for a retry given as the whole flow.
@@ -132,7 +138,7 @@ class Engine:
 
     def _task(self, name: str) -> Any:
         if self._tasks is None:
-            atoms = self._flow.iter_atoms() if self._flow is not None else ()
+            atoms = self._run_flow.iter_atoms() if self._run_flow is not None else ()
             self._tasks = {a.name: a for a in atoms if isinstance(a, Task)}
         return self._tasks.get(name)
 
@@ -154,6 +160,11 @@ class Engine:
     def _record_progress(self, event: str, details: Mapping[str, Any]) -> None:
         # update_progress(p) of a running task: TaskFlow records it with no details.
         self._set_progress(details["task_name"], details["progress"], {})
+        if not self._runs_atoms_here:
+            # The task ran elsewhere: its progress reaches the flow's task object only from here.
+            task = self._task(details["task_name"])
+            if task is not None and task._notifier:
+                task.notifier.notify(EVENT_UPDATE_PROGRESS, {"progress": details["progress"]})
 
     def _report_progress(self, state: str, details: Mapping[str, Any]) -> None:
         name = details.get("task_name")
@@ -193,7 +204,7 @@ class Engine:
         """The compiled flow (``execution_graph`` is a networkx ``DiGraph``, as in TaskFlow)."""
         compiled = self.compile()
         if self._compilation is None or self._compilation._compiled is not compiled:
-            atoms = {a.name: a for a in self._flow.iter_atoms()} if self._flow is not None else {}
+            atoms = _atoms_by_name(self._run_flow)
             self._compilation = Compilation(compiled, atoms)
         return self._compilation
 
@@ -252,15 +263,24 @@ class Engine:
         """
         self.compile()
         engine = self._engine
+        steps = engine.run_iter(steps=True)
         last = None
-        for state in engine.run_iter(steps=True):
+        state = next(steps, None)
+        while state is not None:
             if not (state == last == _WAITING):  # one WAITING a round, however often it woke
-                suspend = yield (_RESUMING if state == states.RUNNING else state)
+                try:
+                    suspend = yield (_RESUMING if state == states.RUNNING else state)
+                except Exception as exc:
+                    # Thrown in by the caller (TaskFlow's run_iter().throw()): it ends the
+                    # engine's run there, which records the flow FAILURE and re-raises it.
+                    steps.throw(exc)
+                    raise
                 if suspend:
                     engine.suspend()
             last = state
             if state == _WAITING:
                 engine.wait_step(timeout)
+            state = next(steps, None)
 
     #: TaskFlow's older name of ``run_iter``.
     iter_run = run_iter

@@ -4,10 +4,15 @@ Translates TaskFlow's engine selection (``engine='parallel'``, an engine URI suc
 as ``'parallel://?executor=threaded'``, the legacy ``engine_conf``) and option
 names into greenflow's ``EngineOptions``, and records new flow details in the
 given backend's logbook as TaskFlow does. What greenflow cannot honour raises.
+Options greenflow does not have are kept in ``engine.options`` only, as TaskFlow
+passes them through, unless one looks like a misspelling of an option greenflow
+has: greenflow refuses that one, naming the option meant.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import importlib
 import threading
 import urllib.parse
@@ -17,7 +22,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import greenflow.engines as _gf_engines
+from greenflow.compiler import compile_flow
 from greenflow.exceptions import InvalidOptionError
+from greenflow.patterns import Flow, LinearFlow
 from taskflow.engines.base import Engine
 from taskflow.exceptions import NotFound
 from taskflow.exceptions import NotImplementedError as _Unsupported
@@ -66,6 +73,9 @@ ALIASES: Final[Mapping[str, Mapping[str, str]]] = {
     },
 }
 _KINDS: Final = ALIASES["engine"]
+
+# The options greenflow's engines have (EngineOptions' fields).
+_GREENFLOW_OPTIONS: Final = sorted(f.name for f in dataclasses.fields(_gf_engines.EngineOptions))
 
 # Options where TaskFlow reads None as "the default".
 _DEFAULTED_BY_NONE = frozenset(
@@ -201,7 +211,12 @@ def _greenflow_options(kind: str, options: Mapping[str, Any]) -> dict[str, Any]:
             value = ALIASES["executor"].get(value.lower(), value)
         if name == "max_workers" and isinstance(value, str) and value.isdigit():
             value = int(value)  # from an engine URI's query string
-        out[name] = value  # greenflow rejects unknown names precisely
+        if name not in _GREENFLOW_OPTIONS and not difflib.get_close_matches(name, _GREENFLOW_OPTIONS, n=1):
+            # TaskFlow passes options it does not know through to engine.options (code of the
+            # service's own may read them there); one that looks like a misspelt option of
+            # greenflow's is left for greenflow to refuse, naming the option meant.
+            continue
+        out[name] = value
     if out["engine"] == "serial":
         # TaskFlow's serial engine accepts an executor and ignores it (services such as
         # Octavia always pass one); so does the adapter.
@@ -215,7 +230,6 @@ def _as_flow(flow: Any) -> tuple[Any, Exception | None]:
     A lone retry loads (as an empty flow) and is refused when it compiles, as in TaskFlow.
     """
     from greenflow.atoms import Atom, Retry
-    from greenflow.patterns import LinearFlow
 
     if isinstance(flow, Retry):
         return LinearFlow(flow.name), InvalidOptionError(
@@ -225,6 +239,27 @@ def _as_flow(flow: Any) -> tuple[Any, Exception | None]:
     if isinstance(flow, Atom):
         return LinearFlow(flow.name).add(flow), None
     return flow, None
+
+
+class _NotAFlow:
+    """The greenflow engine of something that is not a flow: compiling (or running) it raises.
+
+    Everything else (notifiers, storage of an empty flow detail) is that of an engine of
+    an empty flow, so TaskFlow's engine wrapper can be made before the error is raised.
+    """
+
+    def __init__(self, engine: Any, value: Any) -> None:
+        self._engine = engine
+        self._value = value
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        compile_flow(self._value)  # raises the error saying what an engine runs
+        raise AssertionError("unreachable: compile_flow() accepted a non-flow")
+
+    compile = prepare = validate = run = run_iter = reset = _refuse
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
 
 
 def _import_factory(name: str) -> Callable[..., Any]:
@@ -242,7 +277,7 @@ def _flow_detail_for(flow: Any, book: Any, backend: Any) -> Any:
     return persistence_utils.create_flow_detail(flow, book=book, backend=backend)
 
 
-def _wrap(engine: Any, flow: Any, kind: str, options: Mapping[str, Any]) -> Engine:
+def _wrap(engine: Any, flow: Any, kind: str, options: Mapping[str, Any], given: Any) -> Engine:
     from taskflow.engines.action_engine import engine as action_engine
 
     cls: type[Engine]
@@ -255,7 +290,7 @@ def _wrap(engine: Any, flow: Any, kind: str, options: Mapping[str, Any]) -> Engi
     else:
         cls = action_engine.SerialActionEngine
     # TaskFlow's engine.options are the options it was given, the engine's name aside.
-    return cls(engine, {k: v for k, v in options.items() if k != "engine"}, flow)
+    return cls(engine, {k: v for k, v in options.items() if k != "engine"}, flow, given)
 
 
 def load(
@@ -281,11 +316,18 @@ def load(
         flow_detail = _flow_detail_for(flow, book, backend)
         book = None
     owned = gf_options.pop("_owned_executor", None)
+    given = flow
     flow, refusal = _as_flow(flow)
-    gf_engine = _gf_engines.load(
-        flow, store=store, backend=backend, book=book, flow_detail=flow_detail, **gf_options
-    )
-    wrapped = _wrap(gf_engine, flow, kind, options)
+    if not isinstance(flow, Flow):
+        # TaskFlow's load() takes anything and its compile() refuses what is not a flow.
+        gf_engine = _NotAFlow(
+            _gf_engines.load(LinearFlow("not-a-flow"), backend=backend, book=book, **gf_options), flow
+        )
+    else:
+        gf_engine = _gf_engines.load(
+            flow, store=store, backend=backend, book=book, flow_detail=flow_detail, **gf_options
+        )
+    wrapped = _wrap(gf_engine, flow, kind, options, given)
     wrapped._refusal = refusal
     if owned is not None:
         # TaskFlow's worker-based engine owns its executor: it lives as long as the engine.
@@ -346,13 +388,37 @@ def load_from_factory(
     return eng
 
 
+def _import_class(name: str) -> Callable[..., Any]:
+    """The factory named ``name``: through oslo.utils' ``import_class`` when it is installed.
+
+    TaskFlow imports factories with it, and code testing a TaskFlow program mocks it
+    (``oslo_utils.importutils.import_class``): it is looked up at each call so a mock applies.
+    """
+    try:
+        from oslo_utils import importutils
+    except ImportError:
+        return _import_factory(name)
+    return importutils.import_class(name)  # type: ignore[no-any-return]
+
+
 def flow_from_detail(flow_detail: Any) -> Any:
-    """Rebuild the flow recorded (by ``load_from_factory``) in ``flow_detail``.
+    """Rebuild the flow recorded by ``load_from_factory`` in ``flow_detail`` (what its factory returns).
 
     As in TaskFlow, any importable factory the record names is called (greenflow's
-    own ``load_from_detail`` allows only the prefixes it is given).
+    own ``load_from_detail`` allows only the prefixes it is given). ``ValueError``
+    when the record names no factory, ``ImportError`` when it cannot be imported.
     """
-    return _gf_engines.flow_from_detail(flow_detail, factory_prefixes=("*",))
+    recorded = (flow_detail.meta or {}).get("factory")
+    if not recorded:
+        raise ValueError(
+            f"Cannot reconstruct flow {flow_detail.name} {flow_detail.uuid}, no factory information saved."
+        )
+    name = recorded.get("name")
+    try:
+        factory = _import_class(name)
+    except (ImportError, ValueError, AttributeError, NotFound) as exc:
+        raise ImportError(f"Could not import factory {name!r}: {exc}") from exc
+    return factory(*recorded.get("args", ()), **recorded.get("kwargs", {}))
 
 
 def load_from_detail(

@@ -9,3 +9,5 @@ __all__ = ["WorkerBasedActionEngine"]
 
 class WorkerBasedActionEngine(ActionEngine):
     """Sends each task to a remote worker (greenflow's ``WorkerExecutor``)."""
+
+    _runs_atoms_here = False  # workers run tasks of their own: progress comes back as messages
