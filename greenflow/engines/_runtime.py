@@ -148,6 +148,7 @@ class Runtime:
         "_recorder",
         "_region_of",
         "_regions",
+        "_restarted",
         "_to_retry",
         "_vetoes",
         "_waiting",
@@ -203,6 +204,9 @@ class Runtime:
         self.phase = _FORWARD
         self.suspending = False
         self._failed: list[int] = []  # atoms whose failure is not yet resolved
+        #: ``(atom, state it was in)``: atoms a resumed retry's restart sends back to PENDING,
+        #: recorded and reported when the run starts (once the flow is RUNNING, as a restart is).
+        self._restarted: list[tuple[int, str]] | tuple[()] = ()
         self._regions: list[_Revert] = []
         self._region_of: dict[int, _Revert] = {}
         self._end_state = states.SUCCESS
@@ -274,7 +278,9 @@ class Runtime:
             if i in restarting:
                 # Its retry restarts the flow: it runs again, whatever the revert left.
                 if s != states.PENDING:
-                    self._reset(i, states.PENDING)
+                    self.values[i] = self._failure[i] = None
+                    state[i] = states.PENDING
+                    self._restarted = [*self._restarted, (i, s)]
                 elif intention != states.EXECUTE:
                     recorder.record_intention(i, states.EXECUTE)
                 continue
@@ -360,6 +366,11 @@ class Runtime:
     def start(self) -> list[Action]:
         """The first actions of a (possibly resumed) run."""
         state, waiting, abandoned = self.state, self._waiting, self._abandoned
+        for i, was in self._restarted:
+            self._recorder.record_reset(i, states.PENDING)
+            if self._notify is not None:
+                self._notify(i, states.PENDING, was, None)
+        self._restarted = ()
         # RETRYING: a resumed retry that was restarting its flow runs again from there.
         ready = [
             i
