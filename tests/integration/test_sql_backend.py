@@ -275,6 +275,9 @@ def test_newer_schema_revision_is_refused(backend: SqlBackend) -> None:
     try:
         with pytest.raises(StorageError, match=r"'9999_future'.*does not know"):
             fresh.get_connection().validate()
+        # Upgrading cannot go back either: the same error, not alembic's.
+        with pytest.raises(StorageError, match=r"'9999_future'.*does not know.*upgrade greenflow"):
+            fresh.get_connection().upgrade()
     finally:
         fresh.close()
 

@@ -350,8 +350,14 @@ class SqlBackend:
             self.upgrade()
 
     def upgrade(self, revision: str = "head") -> None:
-        """Create or migrate the schema (TaskFlow's tables where missing, greenflow's own)."""
+        """Create or migrate the schema (TaskFlow's tables where missing, greenflow's own).
+
+        ``StorageError`` if a newer greenflow migrated the database past what this one knows.
+        """
         with self.transaction(f"upgrading the schema to {revision}") as conn:
+            current = _migrate.current_revision(conn)
+            if current is not None and current not in _migrate.known_revisions():
+                raise self._newer_schema(current)
             _migrate.run_upgrade(conn, revision)
         self._reachable = True
         self._schema_ok = False
@@ -375,7 +381,10 @@ class SqlBackend:
                 f"the greenflow schema at {self.url_text} is at revision {current!r}, older than "
                 f"{HEAD_REVISION!r}; {how}"
             )
-        raise StorageError(
+        raise self._newer_schema(current)
+
+    def _newer_schema(self, current: str) -> StorageError:
+        return StorageError(
             f"the greenflow schema at {self.url_text} is at revision {current!r}, which this version "
             f"of greenflow does not know (a newer greenflow migrated it); upgrade greenflow"
         )
