@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, NamedTuple
 
 from greenflow.exceptions import InvalidOptionError
 
@@ -22,8 +22,12 @@ _RESERVED_RETRY_ARGS: Final = frozenset({"history"})
 
 
 _SIGNATURES: dict[Any, tuple[tuple[str, ...], frozenset[str], bool, frozenset[str]]] = {}
-# Argument bindings of atoms built without binding options, per (execute, revert, skipped args).
-_MAPPINGS: dict[Any, tuple[Any, ...]] = {}
+# What atoms built alike have alike (what they provide, their argument bindings, what they
+# require when nothing is injected), per (execute, revert, skipped args, options): a flow
+# built per request then costs a lookup per atom. Bounded: atoms of generated classes or
+# callables (a FunctorTask per lambda) cannot grow it, nor keep those alive.
+_TEMPLATES: dict[Any, _Template] = {}
+_TEMPLATES_LIMIT: Final = 4096
 
 
 def infer_arguments(
@@ -142,6 +146,29 @@ class SaveAs(Mapping[str, Any]):
         return f"SaveAs({self._map!r})"
 
 
+def _requires(mappings: tuple[Any, ...], inject_keys: Mapping[str, Any]) -> frozenset[str]:
+    """The symbols an atom with these bindings must get from storage, given what it injects.
+
+    Not optional and not injected by the atom (``inject`` may be keyed by the argument or,
+    as in TaskFlow, by the symbol it is bound to); what revert needs counts too: a revert
+    must not fail for a missing input.
+    """
+    rebind_map, optional, _, _, _, _, revert_map, revert_optional = mappings
+    needed: frozenset[str] = _shared(
+        frozenset(
+            sym
+            for arg, sym in rebind_map.items()
+            if arg not in optional and arg not in inject_keys and sym not in inject_keys
+        )
+        | frozenset(
+            sym
+            for arg, sym in revert_map.items()
+            if arg not in revert_optional and arg not in inject_keys and sym not in inject_keys
+        )
+    )
+    return needed
+
+
 def _normalise_provides(atom_name: str, provides: Any) -> SaveAs:
     """Map ``provides`` to ``((symbol, index_or_key_or_None), ...)``.
 
@@ -170,6 +197,16 @@ def _check_names(atom_name: str, what: str, names: Iterable[Any]) -> None:
             raise InvalidOptionError(
                 f"atom {atom_name!r}: every name in {what} must be a string, got {name!r}"
             )
+
+
+class _Template(NamedTuple):
+    """Everything ``Atom.__init__`` derives from an atom's class and options (not its name)."""
+
+    save_as: Any
+    provides: frozenset[str]
+    mappings: tuple[Any, ...]
+    #: What the atom requires when it injects nothing (else it is worked out per atom).
+    requires: frozenset[str]
 
 
 class Atom:
@@ -214,43 +251,40 @@ class Atom:
         self.version: tuple[int, int] = getattr(self, "version", (1, 0))
         if provides is None:
             provides = self.default_provides
-        self.save_as: SaveAs = _shared(_normalise_provides(name, provides))
-        self.provides: frozenset[str] = _shared(frozenset(self.save_as))
         if inject is not None and not isinstance(inject, Mapping):
             raise InvalidOptionError(f"atom {name!r}: inject must be a dict, got {inject!r}")
-        self.inject: dict[str, Any] = dict(inject or {})
+        self.inject: dict[str, Any] = dict(inject) if inject else {}
         execute_fn = self._execute_callable()
         revert_fn = self._revert_callable()
-        execute_key = getattr(execute_fn, "__func__", execute_fn)
-        revert_key = getattr(revert_fn, "__func__", revert_fn)
         key: Any
-        if (
-            requires is None
-            and rebind is None
-            and ignore_list is None
-            and revert_rebind is None
-            and revert_requires is None
-        ):
-            key = (execute_key, revert_key, self._skip_args, auto_extract)
-        else:
+        try:
             key = (
-                execute_key,
-                revert_key,
+                getattr(execute_fn, "__func__", execute_fn),
+                getattr(revert_fn, "__func__", revert_fn),
                 self._skip_args,
                 auto_extract,
-                _freeze(requires),
-                _freeze(rebind),
-                _freeze(ignore_list),
-                _freeze(revert_rebind),
-                _freeze(revert_requires),
+                provides if provides is None or type(provides) is str else _freeze(provides),
             )
-        try:
-            hash(key)
+            if not (
+                requires is None
+                and rebind is None
+                and ignore_list is None
+                and revert_rebind is None
+                and revert_requires is None
+            ):
+                key += (
+                    _freeze(requires),
+                    _freeze(rebind),
+                    _freeze(ignore_list),
+                    _freeze(revert_rebind),
+                    _freeze(revert_requires),
+                )
+            template = _TEMPLATES.get(key)
         except TypeError:  # an unhashable option or callable: derive without the cache
-            key = None
-        cached = _MAPPINGS.get(key) if key is not None else None
-        if cached is None:
-            cached = self._derive_mappings(
+            key, template = None, None
+        if template is None:
+            save_as: SaveAs = _shared(_normalise_provides(name, provides))
+            mappings = self._derive_mappings(
                 execute_fn,
                 revert_fn,
                 requires,
@@ -260,8 +294,11 @@ class Atom:
                 revert_rebind,
                 revert_requires,
             )
-            if key is not None:
-                _MAPPINGS[key] = cached
+            template = _Template(save_as, _shared(frozenset(save_as)), mappings, _requires(mappings, {}))
+            if key is not None and len(_TEMPLATES) < _TEMPLATES_LIMIT:
+                _TEMPLATES[key] = template
+        self.save_as = template.save_as
+        self.provides: frozenset[str] = template.provides
         (
             rebind_map,
             self.optional,
@@ -271,29 +308,15 @@ class Atom:
             self.revert_takes_kwargs,
             revert_map,
             self.revert_optional_args,
-        ) = cached
+        ) = template.mappings
         # Copies: atoms of one class share the cached mapping, never the dicts.
         self.rebind: dict[str, str] = dict(rebind_map)
         self.revert_rebind: dict[str, str] = dict(revert_rebind_map)
         #: What ``revert`` receives: the execute arguments (when it can take them) plus its own.
         self.revert_mapping: dict[str, str] = dict(revert_map)
-        #: Symbols that must come from storage (not optional, not atom-injected). ``inject``
-        #: may be keyed by the argument or, as in TaskFlow, by the symbol it is bound to.
-        inject_keys = self.inject
-        optional = self.optional
-        # What revert needs is required too: a revert must not fail for a missing input.
-        revert_optional = self.revert_optional_args
-        self.requires: frozenset[str] = _shared(
-            frozenset(
-                sym
-                for arg, sym in rebind_map.items()
-                if arg not in optional and arg not in inject_keys and sym not in inject_keys
-            )
-            | frozenset(
-                sym
-                for arg, sym in revert_map.items()
-                if arg not in revert_optional and arg not in inject_keys and sym not in inject_keys
-            )
+        #: Symbols that must come from storage (not optional, not atom-injected).
+        self.requires: frozenset[str] = (
+            _requires(template.mappings, self.inject) if self.inject else template.requires
         )
 
     def _derive_mappings(

@@ -505,3 +505,26 @@ def test_revert_binds_an_argument_it_shares_with_execute_as_execute_does():
     with pytest.raises(RuntimeError, match="boot failed"):
         engine.run()
     assert engine.storage.get_revert_result("boot") == ("cirros", "v1")
+
+
+def test_atoms_built_alike_share_what_they_derive_and_generated_callables_cannot_grow_it() -> None:
+    from greenflow.atoms import _atom
+
+    class Resize(Task):
+        def execute(self, volume, size=1):  # type: ignore[no-untyped-def]
+            return size
+
+    first, second = Resize("r1", provides="size"), Resize("r2", provides="size")
+    assert first.requires == second.requires == frozenset({"volume"})
+    assert first.provides is second.provides and first.save_as is second.save_as
+    assert first.rebind == second.rebind and first.rebind is not second.rebind  # never one dict
+    injected = Resize("r3", provides="size", inject={"volume": "v"})
+    assert injected.requires == frozenset() and Resize("r4").requires == frozenset({"volume"})
+    # Another provides, another binding: never the first one's.
+    other = Resize("r5", provides=("a", "b"), rebind={"volume": "vol"})
+    assert other.requires == frozenset({"vol"}) and other.provides == frozenset({"a", "b"})
+    # A FunctorTask per lambda: the cache stops at its bound, the atoms are still right.
+    for k in range(_atom._TEMPLATES_LIMIT + 50):
+        atom = FunctorTask(lambda x, k=k: x + k, name=f"f{k}", provides="y")
+        assert atom.requires == frozenset({"x"}) and atom.provides == frozenset({"y"})
+    assert len(_atom._TEMPLATES) <= _atom._TEMPLATES_LIMIT
