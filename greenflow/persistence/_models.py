@@ -10,6 +10,7 @@ value (a result, an injected value) can be stored at all.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
 import json
@@ -50,9 +51,23 @@ def version_text(version: Any) -> str | None:
     """
     if version is None:
         return None
+    if type(version) is tuple:
+        try:
+            known = _VERSION_TEXTS.get(version)
+        except TypeError:  # an unhashable part: worked out below, not kept
+            known = None
+        if known is not None:
+            return known
     if isinstance(version, (tuple, list)):
-        return ".".join(str(part) for part in version)
+        text = ".".join(str(part) for part in version)
+        if type(version) is tuple and len(_VERSION_TEXTS) < 256:
+            with contextlib.suppress(TypeError):  # atoms of a class share a version: one text
+                _VERSION_TEXTS[version] = text
+        return text
     return str(version)
+
+
+_VERSION_TEXTS: dict[tuple[Any, ...], str] = {}
 
 
 def now_iso() -> str:
