@@ -9,7 +9,8 @@ flow-detail claim) on the lease, refusing it with ``ClaimLostError``.
 
 Where the store can fence its own writes (SQL databases: a
 ``greenflow_fences`` row per job; the directory backend: a fence file under
-its lock), the fence is atomic: each write raises the job's fence to the
+its lock; ZooKeeper: a fence znode every write's transaction checks), the
+fence is atomic: each write raises the job's fence to the
 lease's token and checks it in the same transaction as its rows. A conductor
 passes the fence (``FencedBackend.enter``) before it reads the job's flow
 detail, so once a later claim's holder has started, nothing an earlier holder
@@ -17,8 +18,8 @@ writes lands, however long that one was frozen: every earlier write either
 landed before the new holder read the records, or is refused. A lost lease
 (found by the heartbeat) suspends the engine.
 
-Elsewhere (ZooKeeper persistence) each write first asks the board whether the
-lease's token is still the job's current one. The check and the write then go
+Elsewhere (a backend of one's own without ``fenced()``) each write first asks
+the board whether the lease's token is still the job's current one. The check and the write then go
 to different servers, so a writer frozen between the two for longer than the
 claim's remaining time could still land that one write; every later write is
 refused. The job's consume/abandon/trash is fenced atomically on the board in
@@ -114,7 +115,7 @@ class FencedConnection:
     """A persistence connection whose writes are fenced on the lease (reads pass straight through).
 
     Where the backend's connection can fence its own writes (``fenced(name,
-    token)``: SQL databases, the directory backend), every write passes the
+    token)``: SQL databases, the directory and ZooKeeper backends), every write passes the
     job's fence with the lease's token in the same transaction as its rows,
     and is refused once a later holder's token passed it (``atomic`` is
     True). Elsewhere each write first asks the board whether the lease still

@@ -27,11 +27,12 @@ the client it makes uses kazoo's handler for that hub.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 from collections.abc import Callable, Iterator
 from typing import Any, Final, TypeVar
 
-from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
+from greenflow.exceptions import InvalidOptionError, NotFoundError, StaleFenceError, StorageError
 from greenflow.persistence._claims import claim_refused
 from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook, now_iso
 from greenflow.persistence._zookeeper_client import (
@@ -43,7 +44,7 @@ from greenflow.persistence._zookeeper_client import (
 
 __all__ = ["ZooKeeperBackend", "ZooKeeperConnection"]
 
-_KINDS: Final = ("books", "flows", "atoms", "claims")
+_KINDS: Final = ("books", "flows", "atoms", "claims", "fences")
 _DEFAULT_PATH: Final = "/greenflow/persistence"
 _OPTIONS: Final = frozenset({"connection", "hosts", "path", "timeout", "handler", "auth", "client"})
 #: TaskFlow's ZooKeeper backend options this one does without (accepted, unused).
@@ -59,20 +60,69 @@ class _Race(Exception):
     """A transaction failed because another writer changed what it read: read and try again."""
 
 
+class _Fence:
+    """A fenced connection's fence: its name, the writer's token, the fence znode's version once passed."""
+
+    __slots__ = ("name", "token", "version")
+
+    def __init__(self, name: str, token: int) -> None:
+        self.name = name
+        self.token = token
+        self.version: int | None = None
+
+
+#: The fence of the fenced connection whose write is being made (per thread and green thread).
+_CURRENT_FENCE: contextvars.ContextVar[_Fence | None] = contextvars.ContextVar(
+    "greenflow_zk_fence", default=None
+)
+
+#: The connection methods that write: a fenced connection runs each under its fence.
+_WRITES: Final = frozenset(
+    {"save_logbook", "update_flow_details", "update_atom_details", "claim_flow", "release_flow", "pass_fence"}
+)
+
+
 class ZooKeeperConnection:
     """The backend's methods; ``close()`` leaves the session open (``backend.close()`` ends it).
 
     TaskFlow's programs close a connection after each use (``contextlib.closing(
     backend.get_connection())``): ending the session each time would reconnect on every call.
+
+    A connection made by ``fenced(name, token)`` checks the fence znode
+    ``fences/<name>`` in every transaction it writes with: once a higher token
+    passed that fence, its writes are refused (``StaleFenceError``) and
+    nothing of them is stored.
     """
 
-    __slots__ = ("_backend",)
+    __slots__ = ("_backend", "_fence")
 
-    def __init__(self, backend: ZooKeeperBackend) -> None:
+    def __init__(self, backend: ZooKeeperBackend, fence: _Fence | None = None) -> None:
         self._backend = backend
+        self._fence = fence
+
+    def fenced(self, name: str, token: int) -> ZooKeeperConnection:
+        """A connection whose writes are refused (``StaleFenceError``) once a higher token passed ``name``."""
+        return ZooKeeperConnection(self._backend, _Fence(name, token))
+
+    @property
+    def fence(self) -> tuple[str, int] | None:
+        """``(name, token)`` of this connection's fence, or ``None``."""
+        return None if self._fence is None else (self._fence.name, self._fence.token)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._backend, name)
+        attr = getattr(self._backend, name)
+        if self._fence is None or name not in _WRITES:
+            return attr
+        fence = self._fence
+
+        def fenced_write(*args: Any, **kwargs: Any) -> Any:
+            reset = _CURRENT_FENCE.set(fence)
+            try:
+                return attr(*args, **kwargs)
+            finally:
+                _CURRENT_FENCE.reset(reset)
+
+        return fenced_write
 
     def close(self) -> None:
         """Nothing to release: connections share the backend's session."""
@@ -246,15 +296,78 @@ class ZooKeeperBackend:
             )
         return links
 
+    def _transaction(self) -> Any:
+        """A new transaction; under a fenced write, it first checks the fence is still ours."""
+        txn = self._ensure().transaction()
+        fence = _CURRENT_FENCE.get()
+        if fence is not None:
+            if fence.version is None:
+                self._pass(fence)
+            txn.check(self._node("fences", fence.name), fence.version)
+        return txn
+
+    def _pass(self, fence: _Fence) -> None:
+        """Raise the fence znode to ``fence.token`` (or find it there); ``StaleFenceError`` if higher."""
+        from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError
+
+        node = self._node("fences", fence.name)
+        zk = self._ensure()
+        for _ in range(_RACE_ATTEMPTS):
+            with self._translate(f"pass fence {fence.name}"):
+                try:
+                    data, stat = zk.get(node)
+                except NoNodeError:
+                    try:
+                        zk.create(node, str(fence.token).encode())
+                    except NodeExistsError:
+                        continue  # another writer made it first: read it
+                    fence.version = 0
+                    return
+                held = int(data.decode() or 0)
+                if held > fence.token:
+                    raise StaleFenceError(
+                        f"the ZooKeeper backend at {self.hosts} (path {self.path!r}): write refused: fence "
+                        f"{fence.name} was passed by token {held}, this writer holds {fence.token}",
+                        fence=fence.name,
+                        token=fence.token,
+                        current=held,
+                    )
+                if held == fence.token:
+                    fence.version = stat.version
+                    return
+                try:
+                    stat = zk.set(node, str(fence.token).encode(), version=stat.version)
+                except BadVersionError:
+                    continue
+                fence.version = stat.version
+                return
+        raise StorageError(f"the ZooKeeper backend could not pass fence {fence.name}: it kept changing")
+
+    def pass_fence(self) -> None:
+        """Raise the current fenced connection's fence to its token now (``StaleFenceError`` if stale)."""
+        fence = _CURRENT_FENCE.get()
+        if fence is None:
+            raise StorageError(f"{self!r}: pass_fence() needs a fenced connection (connection.fenced(...))")
+        fence.version = None
+        self._pass(fence)
+
     def _commit(self, txn: Any, doing: str) -> None:
         """Commit ``txn``; ``_Race`` when another writer changed a znode it checks."""
-        from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError, NotEmptyError
 
         with self._translate(doing):
             results = txn.commit()
+        self._check_results(results, doing)
+
+    def _check_results(self, results: list[Any], doing: str) -> None:
+        """Nothing if a transaction's ``results`` hold no error; else ``_Race`` or ``StorageError``."""
+        from kazoo.exceptions import BadVersionError, NodeExistsError, NoNodeError, NotEmptyError
+
         failures = [r for r in results if isinstance(r, Exception)]
         if not failures:
             return
+        fence = _CURRENT_FENCE.get()
+        if fence is not None and isinstance(results[0], BadVersionError):
+            fence.version = None  # the fence moved: the next attempt reads it (and may be refused)
         if any(
             isinstance(r, (BadVersionError, NodeExistsError, NoNodeError, NotEmptyError)) for r in failures
         ):
@@ -409,7 +522,7 @@ class ZooKeeperBackend:
         """Store a logbook with its flow and atom details in one transaction (stored links are kept)."""
 
         def attempt() -> LogBook:
-            txn = self._ensure().transaction()
+            txn = self._transaction()
             read = self._read_or_none("books", book.uuid, "logbook")
             if read is not None:
                 book.updated_at = now_iso()
@@ -432,7 +545,7 @@ class ZooKeeperBackend:
         """
 
         def attempt() -> FlowDetail:
-            txn = self._ensure().transaction()
+            txn = self._transaction()
             self._add_flow(txn, flow_detail, every_atom=False, stored_only=True)
             self._commit(txn, f"save flow detail {flow_detail.uuid}")
             return flow_detail
@@ -450,14 +563,28 @@ class ZooKeeperBackend:
         node = self._node("atoms", atom_detail.uuid)
         raw = self._encode(atom_detail.to_dict(), node)
         zk = self._ensure()
+        missing = NotFoundError(
+            f"atom detail {atom_detail.name!r} ({atom_detail.uuid}) is not stored in ZooKeeper at "
+            f"{self.hosts}{self.path}; add it to its flow detail and update_flow_details() it first"
+        )
+        if _CURRENT_FENCE.get() is not None:  # fenced: the set and the fence's check, one transaction
+
+            def attempt() -> None:
+                txn = self._transaction()
+                txn.set_data(node, raw)
+                with self._translate(f"save atom detail {atom_detail.uuid}"):
+                    results = txn.commit()
+                if isinstance(results[-1], NoNodeError) and not isinstance(results[0], Exception):
+                    raise missing
+                self._check_results(results, f"save atom detail {atom_detail.uuid}")
+
+            self._retrying(f"save atom detail {atom_detail.uuid}", attempt)
+            return atom_detail
         with self._translate(f"save atom detail {atom_detail.uuid}"):
             try:
                 zk.set(node, raw)
             except NoNodeError:
-                raise NotFoundError(
-                    f"atom detail {atom_detail.name!r} ({atom_detail.uuid}) is not stored in ZooKeeper at "
-                    f"{self.hosts}{self.path}; add it to its flow detail and update_flow_details() it first"
-                ) from None
+                raise missing from None
         return atom_detail
 
     def destroy_logbook(self, book_uuid: str) -> None:
@@ -465,7 +592,7 @@ class ZooKeeperBackend:
 
         def attempt() -> None:
             data, stat = self._read("books", book_uuid, "logbook")
-            txn = self._ensure().transaction()
+            txn = self._transaction()
             for flow_uuid in self._links(data, "flows", self._node("books", book_uuid)):
                 read = self._read_or_none("flows", flow_uuid, "flow detail")
                 if read is None:
@@ -520,7 +647,7 @@ class ZooKeeperBackend:
             refused = claim_refused(flow_uuid, None if current is None else current[0], owner)
             if refused is not None:
                 raise refused
-            txn = self._ensure().transaction()
+            txn = self._transaction()
             record = {"name": flow_uuid, "owner": owner, "claimed_at": now_iso()}
             self._put(txn, "claims", flow_uuid, record, None if current is None else current[1])
             self._commit(txn, f"claim flow detail {flow_uuid}")
@@ -537,7 +664,7 @@ class ZooKeeperBackend:
                 current = (owner, None)  # a corrupt claim of ours: remove it rather than keep the flow locked
             if current is None or current[0] != owner:
                 return
-            txn = self._ensure().transaction()
+            txn = self._transaction()
             txn.delete(
                 self._node("claims", flow_uuid), version=-1 if current[1] is None else current[1].version
             )

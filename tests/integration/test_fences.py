@@ -1,5 +1,6 @@
 """Atomic fencing in the store: a write shows its job's token, and the store refuses it, in the write's own
-transaction, once a higher token has passed the job's fence (SQLite, PostgreSQL, MariaDB, directory).
+transaction, once a higher token has passed the job's fence (SQLite, PostgreSQL, MariaDB, directory,
+ZooKeeper).
 
 These are the store's half of fenced claims: the jobboard hands out growing tokens, the conductor passes the
 job's fence before it reads the job's records, and from then on nothing an earlier holder writes lands.
@@ -26,7 +27,7 @@ from .conftest import backend_url_for
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture(params=["dir", "sqlite", "postgresql", "mariadb"])
+@pytest.fixture(params=["dir", "sqlite", "postgresql", "mariadb", "zookeeper"])
 def store(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
     """A fresh store holding one logbook with one flow of one task: ``(backend, url, book, flow, task)``."""
     url = backend_url_for(request.param, request, tmp_path)
@@ -126,11 +127,12 @@ def test_the_check_and_the_write_are_one_transaction(
     backend.close()
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "zookeeper"])
 def test_a_conductor_lease_is_refused_by_the_store_once_a_later_claim_entered(
-    request: pytest.FixtureRequest, tmp_path: Any
+    kind: str, request: pytest.FixtureRequest, tmp_path: Any
 ) -> None:
     """The store refuses the earlier holder even while the board cannot tell it (no board call is made)."""
-    url = backend_url_for("sqlite", request, tmp_path)
+    url = backend_url_for(kind, request, tmp_path)
     backend = fetch_backend(url)
     backend.get_connection().upgrade()
     book, flow, task = LogBook("b"), FlowDetail("f"), TaskDetail("t")
