@@ -450,6 +450,14 @@ class Conductor:
             self._engines[job.uuid] = engine
         if self._stopping.is_set():
             engine.suspend()
+
+        def suspend_if_stopping(state: str, details: Mapping[str, Any]) -> None:
+            # stop() between the check before the run and the run's start suspends no engine
+            # (one not yet running ignores it): the run checks again once it is running.
+            if self._stopping.is_set():
+                engine.suspend()
+
+        engine.notifier.register(states.RUNNING, suspend_if_stopping)
         details = {"job": job, "engine": engine, "conductor": self}
         for listener in listeners:
             listener.register()
@@ -478,6 +486,7 @@ class Conductor:
             self._log.info("conductor %s: job %r ended in failure: %s", self._name, job.name, exc)
             return True
         finally:
+            engine.notifier.deregister(states.RUNNING, suspend_if_stopping)
             for listener in listeners:
                 listener.deregister()
             with self._lock:

@@ -87,6 +87,7 @@ class Engine:
         self.options = options
         self.storage = Storage(flow_detail, backend)
         self._notifier: Notifier | None = None
+        self._suspend_asked = False
         self._atom_notifier: Notifier | None = None
         self._compiled: CompiledFlow | None = None
         self._atoms: tuple[Any, ...] = ()  # the flow's atoms, aligned with the graph's nodes
@@ -219,6 +220,8 @@ class Engine:
         """
         with _STATE_LOCK:  # held for a test-and-set only: never across a green switch
             already, self._running = self._running, True
+            if not already:
+                self._suspend_asked = False
         if already:
             raise EngineStateError(
                 f"the engine of flow {self.storage.flow_name!r} is already running; "
@@ -325,6 +328,8 @@ class Engine:
         self._set_flow_state(states.RUNNING)
         yield states.RUNNING
         self._runtime = runtime
+        if self._suspend_asked:  # suspend() came after the run began, before its runtime existed
+            runtime.suspend()
         self._runs += 1
         sink = self._progress if self._atom_notifier else None
         executor, owned, limit = self._executor()
@@ -582,6 +587,10 @@ class Engine:
         The flow ends in SUSPENDED; ``run()`` resumes it. Has no effect when the
         engine is not running.
         """
+        if self._running:
+            # Remembered for a run that has begun but not yet made its runtime (it applies it
+            # once made): a suspend is never lost in that window. Set before the runtime is read.
+            self._suspend_asked = True
         runtime = self._runtime
         if runtime is not None:
             runtime.suspend()

@@ -289,3 +289,52 @@ def test_taskflow_etcd_conf_fetches_a_working_board(etcd_address: str) -> None:
         assert board.find_owner(job) == "controller-1"
         board.consume(job, "controller-1")
         assert board.job_count == 0
+
+
+def test_zookeeper_board_lists_through_fetch_jobs_and_a_conductor_outlives_its_failure(
+    zookeeper_hosts: str,
+) -> None:
+    """TaskFlow's ``_fetch_jobs`` is the ZooKeeper board's listing: a failure there is a transient one."""
+    from taskflow import engines
+    from taskflow import exceptions as tf_exc
+    from taskflow.conductors import backends as conductor_backends
+    from taskflow.jobs import backends as job_backends
+    from taskflow.jobs import base as job_base
+    from taskflow.persistence.backends import impl_memory
+    from taskflow.utils import persistence_utils
+
+    persistence = impl_memory.MemoryBackend()
+    conf = {"board": "zookeeper", "hosts": zookeeper_hosts, "path": f"/taskflow-test/{uuid.uuid4().hex[:12]}"}
+    with job_backends.backend("flaky", conf, persistence=persistence) as board:
+        listings: list[bool] = []
+        real_fetch = board._fetch_jobs
+
+        def flaky_fetch(*args: Any, **kwargs: Any) -> Any:
+            listings.append(True)
+            if len(listings) == 1:
+                raise tf_exc.JobFailure("the ensemble is electing a leader")
+            return real_fetch(*args, **kwargs)
+
+        board._fetch_jobs = flaky_fetch
+        with pytest.raises(tf_exc.JobFailure):
+            list(board.iterjobs())
+        assert len(listings) == 1
+        removed = threading.Event()
+        board.notifier.register(job_base.REMOVAL, lambda event, details: removed.set())
+        listings.clear()
+        conductor = conductor_backends.fetch(
+            "blocking", "flaky", board, persistence=persistence, wait_timeout=0.05
+        )
+        runner = threading.Thread(target=conductor.run, daemon=True)
+        runner.start()
+        try:
+            book, detail = persistence_utils.temporary_flow_detail(persistence)
+            engines.save_factory_details(detail, make_flow, ["hello"], {}, backend=persistence)
+            board.post("greet", book, details={"flow_uuid": detail.uuid, "store": {"name": "zk"}})
+            assert removed.wait(30), "the conductor died on the failed listing"
+            assert len(listings) >= 2
+        finally:
+            conductor.stop()
+            assert conductor.wait(30)
+            runner.join(30)
+        board.destroy()

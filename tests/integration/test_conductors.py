@@ -181,6 +181,31 @@ def test_stop_before_a_job_starts_running_gives_it_back_unrun(board: JobBoard, b
     assert _flow_states(backend) != {"early": states.SUCCESS}
 
 
+def test_stop_just_before_the_engine_runs_still_suspends_it(board: JobBoard, backend: Any) -> None:
+    """stop() after the conductor's last check but before the engine's run began abandons the job unrun."""
+    job = board.post_flow("late", job_flows.linear, (2, 0.0), store={"job_key": "k"})
+
+    class StopsAsTheRunStarts(BlockingConductor):
+        def _load_engine(self, flow_detail: Any, store: Any, backend: Any) -> Any:
+            engine = super()._load_engine(flow_detail, store, backend)
+            run = engine.run
+
+            def stop_then_run() -> None:
+                self.stop()  # the engine is not running yet: its suspend() alone would be a no-op
+                run()
+
+            engine.run = stop_then_run
+            return engine
+
+    conductor = StopsAsTheRunStarts("c1", board, persistence=backend, claim_expiry=5)
+    runner = threading.Thread(target=conductor.run, daemon=True)
+    runner.start()
+    assert conductor.wait(10)
+    assert conductor.counts["abandoned"] == 1 and conductor.counts["consumed"] == 0
+    assert board.job_count == 1 and board.find_owner(job) is None
+    assert _flow_states(backend) == {"late": states.SUSPENDED}
+
+
 def test_conductor_options_are_checked(board: JobBoard) -> None:
     with pytest.raises(InvalidOptionError, match="unknown conductor kind 'speedy'"):
         fetch_conductor("speedy", "c", board)

@@ -121,6 +121,18 @@ def test_suspend_when_not_running_has_no_effect(step, calls):
     assert engine.storage.get_flow_state() == states.SUCCESS
 
 
+def test_suspend_once_the_run_began_is_kept_until_its_atoms_would_start(step, calls):
+    """A suspend after run_iter() yielded RUNNING (the run's atoms not yet scheduled) is not lost."""
+    engine = load(LinearFlow("f").add(step("a"), step("b")))
+    steps = engine.run_iter()
+    assert next(steps) == states.RUNNING
+    engine.suspend()
+    assert list(steps) == [states.SUSPENDED]
+    assert calls == []
+    engine.run()  # the next run is not suspended by it
+    assert _executed(calls) == ["a", "b"] and engine.storage.get_flow_state() == states.SUCCESS
+
+
 # -- run_iter -------------------------------------------------------------------------------------
 
 
