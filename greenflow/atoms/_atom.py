@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar, Final, NamedTuple
 
 from greenflow.exceptions import InvalidOptionError
@@ -207,6 +208,10 @@ class _Template(NamedTuple):
     mappings: tuple[Any, ...]
     #: What the atom requires when it injects nothing (else it is worked out per atom).
     requires: frozenset[str]
+    #: Read-only views of the bindings, shared by every atom made from this template.
+    rebind: Mapping[str, str]
+    revert_rebind: Mapping[str, str]
+    revert_mapping: Mapping[str, str]
 
 
 class Atom:
@@ -294,30 +299,56 @@ class Atom:
                 revert_rebind,
                 revert_requires,
             )
-            template = _Template(save_as, _shared(frozenset(save_as)), mappings, _requires(mappings, {}))
+            template = _Template(
+                save_as,
+                _shared(frozenset(save_as)),
+                mappings,
+                _requires(mappings, {}),
+                MappingProxyType(mappings[0]),
+                MappingProxyType(mappings[3]),
+                MappingProxyType(mappings[6]),
+            )
             if key is not None and len(_TEMPLATES) < _TEMPLATES_LIMIT:
                 _TEMPLATES[key] = template
         self.save_as = template.save_as
         self.provides: frozenset[str] = template.provides
         (
-            rebind_map,
+            _,
             self.optional,
             self.takes_kwargs,
-            revert_rebind_map,
+            _,
             self.revert_optional,
             self.revert_takes_kwargs,
-            revert_map,
+            _,
             self.revert_optional_args,
         ) = template.mappings
-        # Copies: atoms of one class share the cached mapping, never the dicts.
-        self.rebind: dict[str, str] = dict(rebind_map)
-        self.revert_rebind: dict[str, str] = dict(revert_rebind_map)
+        # Read-only, and shared by the atoms built alike: an atom's bindings are fixed when it
+        # is made (a compiled graph, shared by flows of one shape, was made from them).
+        self.rebind: Mapping[str, str] = template.rebind
+        self.revert_rebind: Mapping[str, str] = template.revert_rebind
         #: What ``revert`` receives: the execute arguments (when it can take them) plus its own.
-        self.revert_mapping: dict[str, str] = dict(revert_map)
+        self.revert_mapping: Mapping[str, str] = template.revert_mapping
         #: Symbols that must come from storage (not optional, not atom-injected).
         self.requires: frozenset[str] = (
             _requires(template.mappings, self.inject) if self.inject else template.requires
         )
+
+    #: The attributes that hold read-only views of the bindings (plain dicts when pickled).
+    _BINDING_VIEWS: ClassVar[tuple[str, ...]] = ("rebind", "revert_rebind", "revert_mapping")
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The atom's attributes, its binding views as dicts (a view cannot be pickled)."""
+        state = dict(self.__dict__)
+        for name in self._BINDING_VIEWS:
+            if isinstance(state.get(name), MappingProxyType):
+                state[name] = dict(state[name])
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name in self._BINDING_VIEWS:
+            if isinstance(state.get(name), dict):
+                state[name] = MappingProxyType(state[name])
+        self.__dict__.update(state)
 
     def _derive_mappings(
         self,

@@ -19,7 +19,7 @@ any flow) changes structure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Final, NamedTuple, TypeAlias
@@ -537,7 +537,7 @@ class FlowCompiler:
     def _resolve_mapping(
         self,
         atom: Atom,
-        mapping: dict[str, str],
+        mapping: Mapping[str, str],
         optional: frozenset[str],
         scope: _Scope,
         record: bool = False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import pytest
@@ -507,17 +508,26 @@ def test_revert_binds_an_argument_it_shares_with_execute_as_execute_does():
     assert engine.storage.get_revert_result("boot") == ("cirros", "v1")
 
 
+class Resize(Task):
+    """Module level: the test pickles one."""
+
+    def execute(self, volume, size=1):  # type: ignore[no-untyped-def]
+        return size
+
+
 def test_atoms_built_alike_share_what_they_derive_and_generated_callables_cannot_grow_it() -> None:
     from greenflow.atoms import _atom
-
-    class Resize(Task):
-        def execute(self, volume, size=1):  # type: ignore[no-untyped-def]
-            return size
 
     first, second = Resize("r1", provides="size"), Resize("r2", provides="size")
     assert first.requires == second.requires == frozenset({"volume"})
     assert first.provides is second.provides and first.save_as is second.save_as
-    assert first.rebind == second.rebind and first.rebind is not second.rebind  # never one dict
+    assert first.rebind == second.rebind == {"volume": "volume", "size": "size"}
+    with pytest.raises(TypeError):  # read-only: the bindings are fixed when the atom is made
+        first.rebind["volume"] = "other"  # type: ignore[index]
+    copy = pickle.loads(pickle.dumps(first))  # process executors and workers pickle atoms
+    assert copy.rebind == first.rebind and copy.requires == first.requires
+    with pytest.raises(TypeError):
+        copy.rebind["volume"] = "other"  # type: ignore[index]
     injected = Resize("r3", provides="size", inject={"volume": "v"})
     assert injected.requires == frozenset() and Resize("r4").requires == frozenset({"volume"})
     # Another provides, another binding: never the first one's.
