@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import json
 import time
 import warnings
@@ -87,6 +88,29 @@ def _enc(value: str | bytes) -> str:
     return base64.b64encode(value.encode() if isinstance(value, str) else value).decode()
 
 
+@functools.cache
+def _tls_session_class() -> type[Any]:
+    """A requests session whose own ``verify`` (the board's ``ca_cert``) is what a request verifies with.
+
+    Plain requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` in the environment override a
+    session's ``verify``, so a board given its CA would verify the server against the system's
+    bundle instead, and fail (or trust what the board's CA did not sign). Made on first use:
+    requests comes with etcd3gw.
+    """
+    import requests
+
+    class TlsSession(requests.Session):
+        def merge_environment_settings(
+            self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+        ) -> dict[str, Any]:
+            if verify is None and self.verify is not True:
+                verify = self.verify
+            settings: dict[str, Any] = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            return settings
+
+    return TlsSession
+
+
 class EtcdJobBoard(JobBoard):
     """A jobboard kept in etcd (see the module docstring for its keys).
 
@@ -142,12 +166,13 @@ class EtcdJobBoard(JobBoard):
             raise InvalidOptionError(
                 f"the etcd jobboard needs etcd3gw ({exc}); install it with: pip install greenflow[etcd]"
             ) from exc
-        options = {
-            k: self._conf[k]
-            for k in ("protocol", "ca_cert", "cert_key", "cert_cert", "api_path")
-            if self._conf.get(k)
-        }
-        return Etcd3Client(host=self.host, port=self.port, timeout=self.timeout, **options)
+        options = {k: self._conf[k] for k in ("protocol", "api_path") if self._conf.get(k)}
+        session = _tls_session_class()()
+        if self._conf.get("ca_cert"):
+            session.verify = self._conf["ca_cert"]
+        if self._conf.get("cert_cert") and self._conf.get("cert_key"):
+            session.cert = (self._conf["cert_cert"], self._conf["cert_key"])
+        return Etcd3Client(host=self.host, port=self.port, timeout=self.timeout, session=session, **options)
 
     @property
     def connected(self) -> bool:
