@@ -626,21 +626,26 @@ class Runtime:
                 if injected_over and src.symbol in injected_over:
                     kwargs[src.arg] = self._recorder.lookup_injected(src.symbol)[1]
                     continue
-                p = src.ref
+                p, key = src.ref, src.key
                 if state[p] != states.SUCCESS:
-                    if src.optional:
+                    # A provider a decider ignored: an earlier provider of the symbol serves.
+                    earlier = self._provider_before(p, src.symbol) if state[p] == states.IGNORE else None
+                    if earlier is not None:
+                        p, key = earlier
+                    elif src.optional:
                         continue
-                    raise NotFoundError(
-                        f"atom {self._nodes[i].name!r} requires {src.symbol!r} from atom "
-                        f"{self._nodes[p].name!r}, which is {state[p]} and has no result"
-                    )
+                    else:
+                        raise NotFoundError(
+                            f"atom {self._nodes[i].name!r} requires {src.symbol!r} from atom "
+                            f"{self._nodes[p].name!r}, which is {state[p]} and has no result"
+                        )
                 value = values[p]
-                if src.key is not None:
+                if key is not None:
                     try:
-                        value = value[src.key]
+                        value = value[key]
                     except (KeyError, IndexError, TypeError) as exc:
                         raise NotFoundError(
-                            f"atom {self._nodes[i].name!r} requires {src.symbol!r}, item {src.key!r} of "
+                            f"atom {self._nodes[i].name!r} requires {src.symbol!r}, item {key!r} of "
                             f"atom {self._nodes[p].name!r}'s result {value!r}, which has no such item"
                         ) from exc
                 kwargs[src.arg] = value
@@ -656,6 +661,30 @@ class Runtime:
                         f"{src.symbol!r}, which nothing provides or injects"
                     )
         return kwargs
+
+    def _provider_before(self, p: int, symbol: str) -> tuple[int, Any] | None:
+        """``(atom, key)``: the nearest atom before ``p`` that provides ``symbol`` and succeeded.
+
+        What an atom whose provider was ignored by a decider gets, as in TaskFlow: the
+        value of the symbol from further up (``None`` if no earlier atom has one).
+        """
+        nodes, state = self._nodes, self.state
+        seen = {p}
+        level = [p]
+        while level:
+            following: list[int] = []
+            for u in level:
+                for q in nodes[u].preds:
+                    if q not in seen:
+                        seen.add(q)
+                        following.append(q)
+            for q in following:
+                if state[q] == states.SUCCESS:
+                    for provided, key in nodes[q].save_as:
+                        if provided == symbol:
+                            return q, key
+            level = following
+        return None
 
     # -- failure --------------------------------------------------------------------------
 

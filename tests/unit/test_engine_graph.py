@@ -235,3 +235,43 @@ def test_a_retry_withdraws_what_its_deciders_ignored_outside_its_flow(step, call
     engine.run()
     assert _states(engine, ["a", "b", "f", "z"]) == dict.fromkeys(["a", "b", "f", "z"], states.SUCCESS)
     assert _executed(calls)[-1] == "z"
+
+
+def test_an_atom_whose_provider_was_ignored_gets_the_symbol_from_an_earlier_provider():
+    from greenflow import Task
+
+    class AddOne(Task):
+        default_provides = "x"
+
+        def execute(self, x):  # type: ignore[no-untyped-def]
+            return x + 1
+
+    a, b, c = AddOne("a", inject={"x": 0}), AddOne("b"), AddOne("c")
+    graph = GraphFlow("g").add(a, b, c, resolve_requires=False)
+    graph.link(a, b, decider=lambda history: False, decider_depth=Depth.ATOM).link(b, c)
+    engine = load(graph)
+    engine.run()
+    # b was ignored: c takes x from a (1), the nearest provider before b that ran.
+    assert engine.storage.get_atom_state("b") == states.IGNORE
+    assert engine.storage.fetch("x") == 2
+
+
+def test_an_atom_whose_only_provider_was_ignored_still_fails_saying_so():
+    from greenflow import Task
+    from greenflow.exceptions import NotFoundError
+
+    class Make(Task):
+        default_provides = "x"
+
+        def execute(self):  # type: ignore[no-untyped-def]
+            return 1
+
+    class Use(Task):
+        def execute(self, x):  # type: ignore[no-untyped-def]
+            return x
+
+    start, make, use = Make("start", provides="other"), Make("make"), Use("use")
+    graph = GraphFlow("g").add(start, make, use)
+    graph.link(start, make, decider=lambda history: False, decider_depth=Depth.ATOM).link(start, use)
+    with pytest.raises(NotFoundError, match="requires 'x' from atom 'make', which is IGNORE"):
+        load(graph).run()
