@@ -69,9 +69,9 @@ TaskFlow's do), so the atoms' intentions are the record.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from greenflow import states
 from greenflow.atoms import Action, ActionKind, Decision, History
@@ -119,6 +119,25 @@ class _Revert:
         self.waiting: dict[int, int] = {}
         self.retry = retry
         self.then_retry = then_retry
+
+
+T = TypeVar("T")
+
+
+def _appended(items: list[T] | tuple[()], item: T) -> list[T]:
+    """``items`` with ``item`` at the end: the same list, or a new one for the shared empty tuple."""
+    if isinstance(items, tuple):
+        return [item]
+    items.append(item)
+    return items
+
+
+def _extended(items: list[T] | tuple[()], more: Iterable[T]) -> list[T]:
+    """``items`` with ``more`` at the end: the same list, or a new one for the shared empty tuple."""
+    if isinstance(items, tuple):
+        return list(more)
+    items.extend(more)
+    return items
 
 
 class Runtime:
@@ -203,25 +222,27 @@ class Runtime:
         self.running = 0
         self.phase = _FORWARD
         self.suspending = False
-        self._failed: list[int] = []  # atoms whose failure is not yet resolved
+        # The lists below stay the shared empty tuple until something goes wrong: most runs
+        # never fail, and each list is an object the garbage collector scans, per engine.
+        self._failed: list[int] | tuple[()] = ()  # atoms whose failure is not yet resolved
         #: ``(atom, state it was in)``: atoms a resumed retry's restart sends back to PENDING,
         #: recorded and reported when the run starts (once the flow is RUNNING, as a restart is).
         self._restarted: list[tuple[int, str]] | tuple[()] = ()
         self._regions: list[_Revert] = []
         self._region_of: dict[int, _Revert] = {}
         self._end_state = states.SUCCESS
-        self.failures: list[Failure] = []  # what the run raises, in order
+        self.failures: list[Failure] | tuple[()] = ()  # what the run raises, in order
         self._atom_of: dict[int, str] = {}  # id(failure) -> the atom it is the failure of
         self._actions: list[Action] = []
         self._work: deque[int] = deque()
         # Nodes made ready while forward progress was stopped by a failure: started
         # when a retry resumes it, unless their flow was reverted for good.
-        self._parked: list[int] = []
+        self._parked: list[int] | tuple[()] = ()
         self._abandoned = bytearray(n)
-        self._to_retry: list[int] = []
+        self._to_retry: list[int] | tuple[()] = ()
         # Failures whose flow was reverted without a retry while other flows go on
         # (REVERT with no enclosing retry): the run ends REVERTED and raises them.
-        self._given_up: list[Failure] = []
+        self._given_up: list[Failure] | tuple[()] = ()
         self.executed = 0
         self.reverted = 0
         # Symbols atoms provide that are also injected (store=, storage.inject()) when the run
@@ -299,7 +320,7 @@ class Runtime:
                 failure = self._failure[i]
                 if failure is not None:
                     self._atom_of[id(failure)] = nodes[i].name
-                self._failed.append(i)
+                self._failed = _appended(self._failed, i)
             elif interrupted and s == states.RETRYING:
                 pass  # a retry restarting its flow: it runs again with its history (``start``)
             elif s != states.PENDING:
@@ -337,12 +358,12 @@ class Runtime:
             failure = self._failure[i]
             if failure is not None:
                 self._atom_of[id(failure)] = nodes[i].name
-                self._given_up.append(failure)
+                self._given_up = _appended(self._given_up, failure)
         if any(i not in in_retried for i in reverting):
             # Atoms the flow no longer has may be what failed: the revert is theirs too.
             for name, failure in self._recorder.departed_failures():
                 self._atom_of[id(failure)] = name
-                self._given_up.append(failure)
+                self._given_up = _appended(self._given_up, failure)
         self.failures = list(self._given_up)
         if not retrying and not any(state[i] in _NEEDS_REVERT for i in reverting):
             return  # every revert was over: the run goes on forward
@@ -382,7 +403,7 @@ class Runtime:
         if self.phase == _FORWARD:
             self._work.extend(i for i in ready if not abandoned[i])
         else:  # a resumed revert comes first; a retry may resume forward progress after it
-            self._parked.extend(ready)
+            self._parked = _extended(self._parked, ready)
         self._advance()
         return self._take()
 
@@ -451,14 +472,12 @@ class Runtime:
         self._recorder.record_revert_failure(i, failure)
         self._atom_of[id(failure)] = self._nodes[i].name
         self._changed(i, states.REVERT_FAILURE, failure)
-        if self._end_state != states.FAILURE:
-            self.failures.clear()
-        self.failures.append(failure)
+        self.failures = [failure] if self._end_state != states.FAILURE else _appended(self.failures, failure)
         self._end_state = states.FAILURE
         # Nothing before this atom may be reverted now: stop at the running ones.
         self._regions.clear()
         self._region_of.clear()
-        self._to_retry.clear()
+        self._to_retry = ()
         self._advance()
         return self._take()
 
@@ -693,23 +712,23 @@ class Runtime:
         self._atom_of[id(failure)] = self._nodes[i].name
         self._recorder.record_failure(i, failure)
         self._changed(i, states.FAILURE, failure)
-        self._failed.append(i)
+        self._failed = _appended(self._failed, i)
         if self.phase == _FORWARD:
             self.phase = _HALTING
         self._park()
 
     def _park(self) -> None:
         if self._work:
-            self._parked.extend(self._work)
+            self._parked = _extended(self._parked, self._work)
             self._work.clear()
 
     def _resolve_failures(self) -> None:
         self._park()
-        failed, self._failed = self._failed, []
+        failed, self._failed = self._failed, ()
         for i in failed:
             failure = self._failure[i]
             if failure is not None:
-                self.failures.append(failure)
+                self.failures = _appended(self.failures, failure)
         if self._never_resolve:
             self._end_state = states.FAILURE
             self.phase = _FINISHED
@@ -743,7 +762,7 @@ class Runtime:
                 if failure is not None and any(
                     not region.then_retry and i in region.members for region in self._regions
                 ):
-                    self._given_up.append(failure)
+                    self._given_up = _appended(self._given_up, failure)
         for region in self._regions:
             if not region.then_retry:
                 for j in region.members:
@@ -791,7 +810,7 @@ class Runtime:
         except Exception as exc:
             failure = Failure.from_exception(exc)
             self._atom_of[id(failure)] = node.name
-            self.failures.append(failure)
+            self.failures = _appended(self.failures, failure)
             return Decision.REVERT_ALL
 
     # -- revert ---------------------------------------------------------------------------
@@ -866,7 +885,7 @@ class Runtime:
     def _region_done(self, region: _Revert) -> None:
         self._regions.remove(region)
         if region.then_retry and self._end_state != states.FAILURE:
-            self._to_retry.append(region.retry)
+            self._to_retry = _appended(self._to_retry, region.retry)
 
     def _revert_region(self, r: int) -> set[int]:
         """The nodes retry ``r``'s revert covers: its flow's, and every node after them.
@@ -922,10 +941,10 @@ class Runtime:
             # Every region is reverted: the retried flows run again (the failures
             # of flows reverted for good are still raised at the end).
             self.failures = list(self._given_up)
-            retries, self._to_retry = self._to_retry, []
+            retries, self._to_retry = self._to_retry, ()
             for r in retries:
                 self._restart_retry(r)
-            parked, self._parked = self._parked, []
+            parked, self._parked = self._parked, ()
             state, waiting, abandoned = self.state, self._waiting, self._abandoned
             self._work.extend(
                 j for j in parked if state[j] == states.PENDING and waiting[j] == 0 and not abandoned[j]

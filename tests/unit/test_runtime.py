@@ -194,7 +194,7 @@ def test_linear_flow_runs_each_atom_after_the_one_before_with_its_result():
     assert runtime.finished and runtime.end_state == states.SUCCESS
     assert recorder.of("a") == [("state", states.RUNNING), ("result", "A")]
     assert recorder.of("b") == [("state", states.RUNNING), ("result", "B")]
-    assert runtime.failures == []
+    assert list(runtime.failures) == []
 
 
 def test_unordered_flow_asks_for_every_atom_at_once():
