@@ -396,3 +396,37 @@ def test_progress_a_task_reports_on_a_worker_reaches_the_flows_task_object():
     finally:
         w.stop()
         thread.join(10)
+
+
+def test_a_times_subclass_gives_up_with_taskflows_revert_action_as_octavia_writes_it() -> None:
+    from taskflow import engines, retry
+    from taskflow.patterns import linear_flow
+
+    class SleepingRetry(retry.Times):  # Octavia's retry controllers: positional arguments
+        def __init__(self, attempts=1, name=None, provides=None, requires=None,  # type: ignore[no-untyped-def]
+                     auto_extract=True, rebind=None, revert_all=False, interval=0):  # fmt: skip
+            super().__init__(attempts, name, provides, requires, auto_extract, rebind, revert_all)
+            self._interval = interval
+
+        def on_failure(self, history, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if len(history) < self._attempts:
+                return retry.RETRY
+            return self._revert_action
+
+    assert SleepingRetry(2, "r")._revert_action == retry.REVERT
+    assert SleepingRetry(2, "r", revert_all=True)._revert_action == retry.REVERT_ALL
+    assert retry.ForEach([1], "f")._revert_action == retry.REVERT
+    from taskflow import task
+
+    runs: list[int] = []
+
+    class Boom(task.Task):
+        def execute(self, attempt):  # type: ignore[no-untyped-def]
+            runs.append(attempt)
+            raise RuntimeError(f"attempt {attempt} failed")
+
+    flow = linear_flow.Flow("f", retry=SleepingRetry(3, "r", provides="attempt")).add(Boom("boom"))
+    engine = engines.load(flow)
+    with pytest.raises(RuntimeError):
+        engine.run()
+    assert runs == [1, 2, 3] and engine.storage.get_flow_state() == "REVERTED"
