@@ -15,9 +15,9 @@ import os
 import socket
 import uuid
 
-from greenflow.exceptions import StorageError
+from greenflow.exceptions import StaleFenceError, StorageError
 
-__all__ = ["claim_refused", "make_owner", "owner_is_stale"]
+__all__ = ["claim_refused", "fence_passed", "make_owner", "owner_is_stale"]
 
 
 def make_owner(tag: str | None = None) -> str:
@@ -55,3 +55,13 @@ def claim_refused(flow_uuid: str, holder: str | None, owner: str) -> StorageErro
     if holder is None or holder == owner or owner_is_stale(holder):
         return None
     return StorageError(f"flow detail {flow_uuid} is already claimed by {holder} (claim asked by {owner})")
+
+
+def fence_passed(where: str, name: str, token: int, held: int) -> StaleFenceError:
+    """The error of a write fenced on ``name`` with ``token`` that the higher ``held`` has passed."""
+    return StaleFenceError(
+        f"{where}: write refused: fence {name} was passed by token {held}, this writer holds {token}",
+        fence=name,
+        token=token,
+        current=held,
+    )

@@ -52,9 +52,9 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final
 
-from greenflow.exceptions import InvalidOptionError, NotFoundError, StaleFenceError, StorageError
+from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
 from greenflow.masking import mask_conf
-from greenflow.persistence._claims import claim_refused
+from greenflow.persistence._claims import claim_refused, fence_passed
 from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook, now_iso
 
 if TYPE_CHECKING:
@@ -217,13 +217,7 @@ class DirBackend:
         if held is not None and not isinstance(held, int):
             raise StorageError(f"corrupt fence record {self._file('fences', name)!r}: token {held!r}")
         if held is not None and held > token:
-            raise StaleFenceError(
-                f"{self.path!r}: write refused: fence {name} was passed by token {held}, "
-                f"this writer holds {token}",
-                fence=name,
-                token=token,
-                current=held,
-            )
+            raise fence_passed(repr(self.path), name, token, held)
         if held != token:
             self._write(self._file("fences", name), {"name": name, "token": token})
 

@@ -32,8 +32,8 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any, Final, TypeVar
 
-from greenflow.exceptions import InvalidOptionError, NotFoundError, StaleFenceError, StorageError
-from greenflow.persistence._claims import claim_refused
+from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
+from greenflow.persistence._claims import claim_refused, fence_passed
 from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook, now_iso
 from greenflow.persistence._zookeeper_client import (
     SCHEMES,
@@ -325,12 +325,11 @@ class ZooKeeperBackend:
                     return
                 held = int(data.decode() or 0)
                 if held > fence.token:
-                    raise StaleFenceError(
-                        f"the ZooKeeper backend at {self.hosts} (path {self.path!r}): write refused: fence "
-                        f"{fence.name} was passed by token {held}, this writer holds {fence.token}",
-                        fence=fence.name,
-                        token=fence.token,
-                        current=held,
+                    raise fence_passed(
+                        f"the ZooKeeper backend at {self.hosts} (path {self.path!r})",
+                        fence.name,
+                        fence.token,
+                        held,
                     )
                 if held == fence.token:
                     fence.version = stat.version

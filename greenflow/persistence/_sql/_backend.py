@@ -41,9 +41,9 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import StaticPool
 
-from greenflow.exceptions import InvalidOptionError, NotFoundError, StaleFenceError, StorageError
+from greenflow.exceptions import InvalidOptionError, NotFoundError, StorageError
 from greenflow.masking import mask_conf, mask_text, mask_url
-from greenflow.persistence._claims import owner_is_stale
+from greenflow.persistence._claims import fence_passed, owner_is_stale
 from greenflow.persistence._models import AtomDetail, FlowDetail, LogBook, TaskDetail
 from greenflow.persistence._sql import _migrate
 from greenflow.persistence._sql._codec import (
@@ -698,12 +698,7 @@ class SqlConnection:
             if held is None:
                 raise StorageError(f"{what}: fence {name} was written but cannot be read back")
             if int(held) != token:
-                raise StaleFenceError(
-                    f"{what}: refused: fence {name} was passed by token {held}, this writer holds {token}",
-                    fence=name,
-                    token=token,
-                    current=int(held),
-                )
+                raise fence_passed(what, name, token, int(held))
             yield conn
 
     def _tx(self, what: str, write: bool = True) -> contextlib.AbstractContextManager[sa.Connection]:
