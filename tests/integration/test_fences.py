@@ -27,19 +27,25 @@ from .conftest import backend_url_for
 pytestmark = pytest.mark.timeout(60)
 
 
+def _stored_book(url: str, name: str, clear: bool = False) -> tuple[Any, LogBook, FlowDetail, TaskDetail]:
+    """A backend on ``url`` (schema made, emptied first if ``clear``) holding a saved logbook of one flow
+    of one task."""
+    backend = fetch_backend(url)
+    backend.get_connection().upgrade()
+    if clear:
+        backend.get_connection().clear_all()
+    book, flow, task = LogBook(name), FlowDetail("f"), TaskDetail("t")
+    flow.add(task)
+    book.add(flow)
+    backend.get_connection().save_logbook(book)
+    return backend, book, flow, task
+
+
 @pytest.fixture(params=["dir", "sqlite", "postgresql", "mariadb", "zookeeper"])
 def store(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
     """A fresh store holding one logbook with one flow of one task: ``(backend, url, book, flow, task)``."""
     url = backend_url_for(request.param, request, tmp_path)
-    backend = fetch_backend(url)
-    backend.get_connection().upgrade()
-    backend.get_connection().clear_all()
-    book = LogBook("fenced")
-    flow = FlowDetail("f")
-    task = TaskDetail("t")
-    flow.add(task)
-    book.add(flow)
-    backend.get_connection().save_logbook(book)
+    backend, book, flow, task = _stored_book(url, "fenced", clear=True)
     yield backend, url, book, flow, task
     backend.close()
 
@@ -92,12 +98,7 @@ def test_the_check_and_the_write_are_one_transaction(
 ) -> None:
     """A stale write racing the takeover waits for it and is then refused, never written after it."""
     url = backend_url_for(kind, request, tmp_path)
-    backend = fetch_backend(url)
-    backend.get_connection().upgrade()
-    book, flow, task = LogBook("race"), FlowDetail("f"), TaskDetail("t")
-    flow.add(task)
-    book.add(flow)
-    backend.get_connection().save_logbook(book)
+    backend, _book, _flow, task = _stored_book(url, "race")
     fence = f"job-{uuid.uuid4().hex[:8]}"
     old = backend.get_connection().fenced(fence, 10)
     old.pass_fence()
@@ -133,12 +134,7 @@ def test_a_conductor_lease_is_refused_by_the_store_once_a_later_claim_entered(
 ) -> None:
     """The store refuses the earlier holder even while the board cannot tell it (no board call is made)."""
     url = backend_url_for(kind, request, tmp_path)
-    backend = fetch_backend(url)
-    backend.get_connection().upgrade()
-    book, flow, task = LogBook("b"), FlowDetail("f"), TaskDetail("t")
-    flow.add(task)
-    book.add(flow)
-    backend.get_connection().save_logbook(book)
+    backend, book, flow, task = _stored_book(url, "b")
     board_url = f"sqlite:///{tmp_path}/jobs.db"
     with jobboard(f"board-{uuid.uuid4().hex[:8]}", board_url, persistence=backend) as board:
         job = board.post("j", book=book)

@@ -37,9 +37,9 @@ def _conf(server: redis_tls.TlsRedis, **changes: Any) -> dict[str, Any]:
         "port": server.port,
         "password": redis_tls.PASSWORD,
         "ssl": True,
-        "ssl_ca_certs": str(server.ca),
-        "ssl_certfile": str(server.cert),
-        "ssl_keyfile": str(server.key),
+        "ssl_ca_certs": str(server.pki.ca),
+        "ssl_certfile": str(server.pki.client_cert),
+        "ssl_keyfile": str(server.pki.client_key),
         "namespace": "tls-test",
         "socket_timeout": 5,
     }
@@ -64,7 +64,8 @@ def test_a_board_configured_by_dict_works_over_mutual_tls(tls_server: redis_tls.
 def test_a_rediss_url_carries_the_tls_options(tls_server: redis_tls.TlsRedis) -> None:
     url = (
         f"rediss://:{redis_tls.PASSWORD}@127.0.0.1:{tls_server.port}/0?namespace=tls-url"
-        f"&ssl_ca_certs={tls_server.ca}&ssl_certfile={tls_server.cert}&ssl_keyfile={tls_server.key}"
+        f"&ssl_ca_certs={tls_server.pki.ca}&ssl_certfile={tls_server.pki.client_cert}"
+        f"&ssl_keyfile={tls_server.pki.client_key}"
     )
     with jobboard("tls-url", url) as board:
         _round_trip(board)
@@ -83,7 +84,7 @@ def test_a_refused_tls_connection_is_a_clear_job_error_without_the_password(
     tls_server: redis_tls.TlsRedis, changes: dict[str, Any], why: str
 ) -> None:
     if changes.get("ssl_ca_certs") == "other":
-        changes = {**changes, "ssl_ca_certs": str(tls_server.other_ca)}
+        changes = {**changes, "ssl_ca_certs": str(tls_server.pki.other_ca)}
     with pytest.raises(JobError) as caught, jobboard("tls-bad", _conf(tls_server, **changes)) as board:
         board.post("never")
     message = str(caught.value)

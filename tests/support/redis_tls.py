@@ -23,13 +23,10 @@ PASSWORD = "tls-s3cret"
 
 @dataclass
 class TlsRedis:
-    """Where the server listens and the files a client needs."""
+    """Where the server listens, and its certificate authority's files (``pki.client_cert``...)."""
 
     port: int
-    ca: Path
-    cert: Path
-    key: Path
-    other_ca: Path  # a CA that signed nothing the server shows
+    pki: tls.Pki
 
 
 def problem() -> str | None:
@@ -61,4 +58,4 @@ def start(folder: Path) -> tuple[subprocess.Popen[bytes], TlsRedis]:
                 proc.kill()
                 raise RuntimeError(f"redis-server with TLS did not start on port {port}") from None
             time.sleep(0.1)
-    return proc, TlsRedis(port, pki.ca, pki.client_cert, pki.client_key, pki.other_ca)
+    return proc, TlsRedis(port, pki)
