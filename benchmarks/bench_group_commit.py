@@ -353,13 +353,16 @@ def run_taskflow(python: str | None, kind: str, url: str, n: int) -> dict[str, A
     record: dict[str, Any] = {"bench": "group_commit", "impl": "taskflow", "backend": kind, "engines": n}
     if python is None:
         return {**record, "skipped": "no TaskFlow virtual environment (see --taskflow-python)"}
-    proc = subprocess.run(
-        [python, "-c", _TASKFLOW_CHILD, kind, url, str(n)], capture_output=True, text=True, timeout=1800
-    )
+    return {**record, **_child_record([python, "-c", _TASKFLOW_CHILD, kind, url, str(n)], record)}
+
+
+def _child_record(cmd: list[str], record: dict[str, Any], **options: Any) -> dict[str, Any]:
+    """The last JSON line ``cmd`` prints, or ``record`` with the error when it printed none or failed."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, **options)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         return {**record, "error": f"exit {proc.returncode}: {proc.stderr.strip()[-600:]}"}
-    return {**record, **json.loads(lines[-1])}
+    return dict(json.loads(lines[-1]))
 
 
 def child(which: str, kind: str, url: str, n: int) -> int:
@@ -379,12 +382,8 @@ def run_child(which: str, kind: str, url: str, n: int) -> dict[str, Any]:
     env.pop("GREENFLOW_HUB", None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", which, kind, url, str(n)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, env=env)
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        error = f"exit {proc.returncode}: {proc.stderr.strip()[-600:]}"
-        return {"bench": "group_commit", "impl": which, "backend": kind, "engines": n, "error": error}
-    return dict(json.loads(lines[-1]))
+    record = {"bench": "group_commit", "impl": which, "backend": kind, "engines": n}
+    return _child_record(cmd, record, env=env)
 
 
 def markdown(records: list[dict[str, Any]]) -> str:
