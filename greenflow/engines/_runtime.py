@@ -301,7 +301,7 @@ class Runtime:
                 if s != states.PENDING:
                     self.values[i] = self._failure[i] = None
                     state[i] = states.PENDING
-                    self._restarted = [*self._restarted, (i, s)]
+                    self._restarted = _appended(self._restarted, (i, s))
                 elif intention != states.EXECUTE:
                     recorder.record_intention(i, states.EXECUTE)
                 continue
