@@ -170,6 +170,9 @@ class CompiledFlow:
     indegrees: tuple[int, ...] = ()
     #: ``symbol -> ((atom index, item key or None), ...)`` in compile order.
     providers: dict[str, tuple[tuple[int, Any], ...]] = field(default_factory=dict)
+    #: Whether a run's per-node counters (predecessors left, deciders that said no) fit in
+    #: a byte: every indegree and the number of decider links are below 256.
+    small_counts: bool = True
 
     def atom_names(self) -> list[str]:
         """The names of every task and retry, in compile order."""
@@ -349,6 +352,8 @@ class FlowCompiler:
             store_requires={k: tuple(v) for k, v in self._store_requires.items()},
             indegrees=tuple(len(n.preds) for n in nodes),
             providers=_providers_of(nodes, atoms),
+            small_counts=max((len(n.preds) for n in nodes), default=0) < 256
+            and sum(len(n.deciders) for n in nodes) < 256,
         )
 
     def _compile_item(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -56,6 +56,25 @@ ANALYZING: Final = "ANALYZING"
 _EXECUTE: Final = ActionKind.EXECUTE
 
 _RESULT_STATES: Final = frozenset({states.SUCCESS, states.FAILURE, states.REVERTED, states.REVERT_FAILURE})
+
+
+class _Arrivals(list[tuple[Action, Any]]):
+    """The outcomes that arrived for an engine run, ``(action, raw)``; calling it adds one.
+
+    It is the ``done`` callback its starter calls (from any thread), and the
+    list the engine takes the outcomes from: one object per engine in flight
+    where a closure over a list and a wakeup would be four.
+    """
+
+    __slots__ = ("_wakeup",)
+
+    def __init__(self, wakeup: Any) -> None:
+        super().__init__()
+        self._wakeup = wakeup
+
+    def __call__(self, action: Action, raw: Any) -> None:
+        self.append((action, raw))
+        self._wakeup.notify()
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,8 +247,29 @@ class Engine:
                 f"an engine runs one flow at a time (load another engine to run it twice)"
             )
         self._steps = steps
+        # What ``_run_claimed`` needs around it is here, not in a generator of its own: a
+        # generator is an object each engine in flight holds, and it runs one frame deeper.
+        storage = self.storage
+        recorded = storage.writes_through
         try:
-            yield from self._run_steps()
+            self.validate()
+            if recorded:
+                # A backend with a writer group-commits this run with every other engine's on the hub.
+                storage.attach(self.hub)
+            try:
+                self._claim()
+                try:
+                    if self._claimed and recorded:
+                        # Run from what is stored, not from what this engine last saw: another
+                        # engine may have run the flow since (a stale load), or a save of this
+                        # engine's last run may have failed half-way.
+                        storage.refresh()
+                    yield from self._run_claimed()
+                finally:
+                    self._release()
+            finally:
+                if recorded:
+                    storage.detach()
         finally:
             self._runtime = None
             self._running = False
@@ -281,28 +321,6 @@ class Engine:
             _LOG.warning(
                 "flow %r: could not release the claim of %s: %s", self.storage.flow_name, self.owner, exc
             )
-
-    def _run_steps(self) -> Iterator[str]:
-        self.validate()
-        storage = self.storage
-        recorded = storage.writes_through
-        if recorded:
-            # A backend with a writer group-commits this run with every other engine's on the hub.
-            storage.attach(self.hub)
-        try:
-            self._claim()
-            try:
-                if self._claimed and recorded:
-                    # Run from what is stored, not from what this engine last saw: another
-                    # engine may have run the flow since (a stale load), or a save of this
-                    # engine's last run may have failed half-way.
-                    storage.refresh()
-                yield from self._run_claimed()
-            finally:
-                self._release()
-        finally:
-            if recorded:
-                storage.detach()
 
     def _run_claimed(self) -> Iterator[str]:
         compiled = self._compiled
@@ -376,7 +394,7 @@ class Engine:
         if end in (states.REVERTED, states.FAILURE):
             Failure.reraise_if_any(runtime.failures, runtime.failure_atoms())
 
-    def _run_inline(self, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
+    def _run_inline(self, runtime: Runtime, actions: Sequence[Action], sink: Any) -> Iterator[str]:
         if self._steps:
             yield from self._run_inline_steps(runtime, actions, sink)
             return
@@ -395,7 +413,7 @@ class Engine:
             if pending is not None:
                 yield from self._wait_durable(pending)
 
-    def _run_inline_steps(self, runtime: Runtime, actions: list[Action], sink: Any) -> Iterator[str]:
+    def _run_inline_steps(self, runtime: Runtime, actions: Sequence[Action], sink: Any) -> Iterator[str]:
         """``_run_inline`` for ``run_iter(steps=True)``: each round of ready atoms is a step."""
         commit = self.storage.commit if self.storage.defers_commits else None
         while actions:
@@ -441,7 +459,7 @@ class Engine:
                 self.atom_notifier.notify(state, event)
 
     def _run_with(
-        self, executor: Any, limit: int | None, runtime: Runtime, actions: list[Action], sink: Any
+        self, executor: Any, limit: int | None, runtime: Runtime, started: Sequence[Action], sink: Any
     ) -> Iterator[str]:
         """Run atoms on ``executor``, at most ``limit`` at a time (``None``: no bound).
 
@@ -453,25 +471,21 @@ class Engine:
         in the engine's green thread: there is nothing to overlap it with, and a
         blocking call in it yields to the hub anyway.
         """
-        # Plain lists consumed from an index, not deques: an engine in flight keeps
-        # both, and a deque's first block alone is some 600 bytes.
-        done: list[tuple[Action, Any]] = []
-        waiting: list[Action] = []  # waiting[head:] are still to start
-        head = 0
         wakeup = self._wakeup = self._idle_wakeup or self.hub.new_wakeup()
         self._idle_wakeup = None
-        notify = wakeup.notify
+        # Plain lists consumed from an index, not deques: an engine in flight keeps
+        # both, and a deque's first block alone is some 600 bytes.
+        done = _Arrivals(wakeup)  # what finished: (action, raw), appended from any thread
+        waiting: list[Action] = []  # waiting[head:] are still to start
+        actions: list[Action] = list(started)  # made ready, not yet waiting
+        head = 0
         starter: Starter = starter_for(executor)
-        start, read, inline = starter.start, starter.outcome, starter.inline_when_alone
+        inline = starter.inline_when_alone
         steps = self._steps
         unwaited = False  # steps: a round was scheduled and no WAITING shown since
         inline = inline and not steps  # each atom a step of its own
         commit = self.storage.commit if self.storage.defers_commits else None
         running = 0
-
-        def finished(action: Action, raw: Any) -> None:
-            done.append((action, raw))
-            notify()
 
         try:
             while True:
@@ -488,12 +502,14 @@ class Engine:
                     action = waiting[head]
                     head += 1
                     if inline and running == 0 and head == end:
-                        actions = self._feed(
-                            runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)
+                        actions.extend(
+                            self._feed(
+                                runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)
+                            )
                         )
                         break
                     try:
-                        start(action, sink, finished)
+                        starter.start(action, sink, done)
                     except Exception as exc:  # the executor refused it (shut down, not picklable...)
                         done.append((action, AtomOutcome(False, Failure.from_exception(exc))))
                     running += 1
@@ -510,7 +526,7 @@ class Engine:
                         action, raw = done[taken]
                         taken += 1
                         running -= 1
-                        outcome = raw if raw.__class__ is AtomOutcome else read(action, raw, sink)
+                        outcome = raw if raw.__class__ is AtomOutcome else starter.outcome(action, raw, sink)
                         actions.extend(self._feed(runtime, action, outcome))
                     del done[:taken]
                 if commit is not None:

@@ -331,7 +331,7 @@ class ManyRunner:
                 return index, engine, exc
             return index, engine, None
 
-        def finished(result: tuple[int, Engine, BaseException | None]) -> None:
+        def finished(_tag: None, result: tuple[int, Engine, BaseException | None]) -> None:
             done.append(result)
             notify()
 
@@ -345,9 +345,9 @@ class ManyRunner:
                     break
                 index, engine = taken
                 if submit is not None:
-                    submit(run_engine, (index, engine), finished)
+                    submit(run_engine, (index, engine), finished, None)
                 else:
-                    hub.spawn(lambda i=index, e=engine: finished(run_engine(i, e)))
+                    hub.spawn(lambda i=index, e=engine: finished(None, run_engine(i, e)))
             while done:
                 index, engine, exc = done.popleft()
                 del active[index]

@@ -69,7 +69,7 @@ TaskFlow's do), so the atoms' intentions are the record.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, MutableSequence, Sequence
 from functools import partial
 from typing import Any, Final, TypeVar
 
@@ -122,6 +122,9 @@ class _Revert:
 
 
 T = TypeVar("T")
+
+
+_NOTHING: Final[frozenset[str]] = frozenset()
 
 
 def _appended(items: list[T] | tuple[()], item: T) -> list[T]:
@@ -209,15 +212,21 @@ class Runtime:
         self.values: list[Any] = [None] * n
         # What the run knows of each atom beyond its state: its execute failure, and a
         # retry's history ``[(result, {atom name: Failure})]`` (the recorder keeps both too).
-        self._failure: list[Failure | None] = [None] * n
+        self._failure: dict[int, Failure] = {}  # (a dict: left empty, the collector skips it)
         # (Histories are made when a retry first runs or is loaded: most flows have none.)
         self._history: dict[int, list[tuple[Any, dict[str, Failure]]]] = {}
         # The REVERT and RETRY intentions recorded (what a resumed run continues from).
         self._intention: dict[int, str] = {}
-        self._waiting: list[int] = list(compiled.indegrees)
-        # How many deciders said no to each node, and what each decider node ignored
+        # Counters as bytes where they fit (nearly always): a bytearray is not an object the
+        # collector scans, a list is (and an engine in flight is some fifty it scans).
+        self._waiting: MutableSequence[int]
+        self._ignored: MutableSequence[int]  # how many deciders said no to each node
+        if compiled.small_counts:
+            self._waiting, self._ignored = bytearray(compiled.indegrees), bytearray(n)
+        else:
+            self._waiting, self._ignored = list(compiled.indegrees), [0] * n
+        # What each decider node ignored
         # (a retry that runs its flow again withdraws the vetoes given inside it).
-        self._ignored: list[int] = [0] * n
         self._vetoes: dict[int, list[tuple[int, ...]]] = {}
         self.running = 0
         self.phase = _FORWARD
@@ -228,12 +237,12 @@ class Runtime:
         #: ``(atom, state it was in)``: atoms a resumed retry's restart sends back to PENDING,
         #: recorded and reported when the run starts (once the flow is RUNNING, as a restart is).
         self._restarted: list[tuple[int, str]] | tuple[()] = ()
-        self._regions: list[_Revert] = []
+        self._regions: list[_Revert] | tuple[()] = ()
         self._region_of: dict[int, _Revert] = {}
         self._end_state = states.SUCCESS
         self.failures: list[Failure] | tuple[()] = ()  # what the run raises, in order
         self._atom_of: dict[int, str] = {}  # id(failure) -> the atom it is the failure of
-        self._actions: list[Action] = []
+        self._actions: list[Action] | tuple[()] = ()  # what to start next (see _take)
         self._work: deque[int] = deque()
         # Nodes made ready while forward progress was stopped by a failure: started
         # when a retry resumes it, unless their flow was reverted for good.
@@ -247,9 +256,8 @@ class Runtime:
         self.reverted = 0
         # Symbols atoms provide that are also injected (store=, storage.inject()) when the run
         # starts: the injected value is what every atom gets (TaskFlow's scoping rule).
-        self._injected_over = frozenset(
-            symbol for symbol in compiled.providers if recorder.lookup_injected(symbol)[0]
-        )
+        over = frozenset(symbol for symbol in compiled.providers if recorder.lookup_injected(symbol)[0])
+        self._injected_over = over or _NOTHING  # (nearly always nothing: one object fewer per engine)
         if not fresh:  # a brand-new run has nothing recorded to take over
             self._load_states(interrupted)
 
@@ -289,7 +297,8 @@ class Runtime:
             record = recorded[i]
             assert record is not None
             s = state[i] = record.state
-            self._failure[i] = record.failure
+            if record.failure is not None:
+                self._failure[i] = record.failure
             if nodes[i].kind == RETRY:
                 attempts = history[i] = [(res, dict(fails)) for res, fails in record.results or ()]
                 self.values[i] = attempts[-1][0] if attempts else None
@@ -299,7 +308,8 @@ class Runtime:
             if i in restarting:
                 # Its retry restarts the flow: it runs again, whatever the revert left.
                 if s != states.PENDING:
-                    self.values[i] = self._failure[i] = None
+                    self.values[i] = None
+                    self._failure.pop(i, None)
                     state[i] = states.PENDING
                     self._restarted = _appended(self._restarted, (i, s))
                 elif intention != states.EXECUTE:
@@ -317,7 +327,7 @@ class Runtime:
                 pass  # reverted, or still to revert; never run again
             elif interrupted and s == states.FAILURE:
                 # It failed and the run was cut off before deciding what to do: decide now.
-                failure = self._failure[i]
+                failure = self._failure.get(i)
                 if failure is not None:
                     self._atom_of[id(failure)] = nodes[i].name
                 self._failed = _appended(self._failed, i)
@@ -355,7 +365,7 @@ class Runtime:
             if i in in_retried:
                 continue
             self._abandoned[i] = 1
-            failure = self._failure[i]
+            failure = self._failure.get(i)
             if failure is not None:
                 self._atom_of[id(failure)] = nodes[i].name
                 self._given_up = _appended(self._given_up, failure)
@@ -381,7 +391,7 @@ class Runtime:
         if self._failed:
             return  # started by _resolve_failures, with the regions the failures make
         self.phase = _REVERTING
-        for region in list(self._regions):
+        for region in tuple(self._regions):
             self._start_region(region)
 
     def start(self) -> list[Action]:
@@ -475,7 +485,7 @@ class Runtime:
         self.failures = [failure] if self._end_state != states.FAILURE else _appended(self.failures, failure)
         self._end_state = states.FAILURE
         # Nothing before this atom may be reverted now: stop at the running ones.
-        self._regions.clear()
+        self._regions = ()
         self._region_of.clear()
         self._to_retry = ()
         self._advance()
@@ -533,16 +543,18 @@ class Runtime:
     # -- forward --------------------------------------------------------------------------
 
     def _take(self) -> list[Action]:
+        """The actions made ready since the last call (ending the forward run when there are none)."""
         actions = self._actions
-        if actions:
-            self._actions = []
-        elif self.running == 0 and self.phase == _FORWARD:
+        if isinstance(actions, list):
+            self._actions = ()
+            return actions
+        if self.running == 0 and self.phase == _FORWARD:
             if self.suspending and self._has_pending():
                 self._end_state = states.SUSPENDED
             else:
                 self._end_state = states.REVERTED if self._given_up else states.SUCCESS
             self.phase = _FINISHED
-        return actions
+        return []
 
     def _has_pending(self) -> bool:
         return any(s == states.PENDING for s in self.state)
@@ -588,7 +600,7 @@ class Runtime:
             if self._notify is not None:
                 self._notify(i, states.RUNNING, old, None)
             self.running += 1
-            self._actions.append(new_action((_EXECUTE, i, self._atoms[i], kwargs)))
+            self._actions = _appended(self._actions, new_action((_EXECUTE, i, self._atoms[i], kwargs)))
 
     def _by_priority(self, work: deque[int]) -> None:
         """Order the nodes made ready together by their atoms' ``priority``, highest first."""
@@ -726,7 +738,7 @@ class Runtime:
         self._park()
         failed, self._failed = self._failed, ()
         for i in failed:
-            failure = self._failure[i]
+            failure = self._failure.get(i)
             if failure is not None:
                 self.failures = _appended(self.failures, failure)
         if self._never_resolve:
@@ -741,7 +753,8 @@ class Runtime:
                 break
             targets[target] = targets.get(target, False) or again
         # Regions of a resumed revert not started yet (none in a run that was not cut off).
-        resumed, self._regions = self._regions, []
+        resumed: Sequence[_Revert] = self._regions
+        self._regions = ()
         if -1 in targets:
             region = _Revert(set(range(len(self._nodes))), -1, False)
             self._regions = [region]
@@ -753,14 +766,16 @@ class Runtime:
                 if not targets[r]:
                     members.add(r)
                 self._add_region(_Revert(members, r, targets[r]))
-            covered = set().union(*(region.members for region in self._regions), chosen)
+            regions: Sequence[_Revert] = self._regions
+            covered = set().union(*(region.members for region in regions), chosen)
             for region in resumed:
                 if region.retry not in covered:  # else decided again, by the failures just resolved
                     self._add_region(region)
+            regions = tuple(self._regions)  # (with the resumed ones)
             for i in failed:
-                failure = self._failure[i]
+                failure = self._failure.get(i)
                 if failure is not None and any(
-                    not region.then_retry and i in region.members for region in self._regions
+                    not region.then_retry and i in region.members for region in regions
                 ):
                     self._given_up = _appended(self._given_up, failure)
         for region in self._regions:
@@ -769,7 +784,7 @@ class Runtime:
                     self._abandoned[j] = 1
         self.phase = _REVERTING
         self._region_of = {}
-        for region in list(self._regions):
+        for region in tuple(self._regions):
             self._start_region(region)
 
     def _add_region(self, region: _Revert) -> None:
@@ -777,11 +792,11 @@ class Runtime:
         for other in self._regions:
             region.members -= other.members
         if region.members or region.then_retry:
-            self._regions.append(region)
+            self._regions = _appended(self._regions, region)
 
     def _decide(self, i: int) -> tuple[int, bool]:
         """Return ``(retry index or -1 for everything, run that retry's flow again?)``."""
-        failure = self._failure[i]
+        failure = self._failure.get(i)
         r = self._nodes[i].retry
         while r != -1:
             decision = self._consult(r, self._nodes[i].name, failure)
@@ -805,7 +820,7 @@ class Runtime:
         node = self._nodes[r]
         try:
             kwargs = self._arguments(r, node.args)
-            decision = self._atoms[r].on_failure(History(history, self._failure[r]), **kwargs)
+            decision = self._atoms[r].on_failure(History(history, self._failure.get(r)), **kwargs)
             return Decision(decision)
         except Exception as exc:
             failure = Failure.from_exception(exc)
@@ -848,7 +863,7 @@ class Runtime:
                 kwargs = self._arguments(i, node.revert_args)
             except NotFoundError:
                 kwargs = {}
-            failure = self._failure[i]
+            failure = self._failure.get(i)
             if node.kind == RETRY:
                 kwargs["history"] = History(self._history.get(i, []), failure)
             else:
@@ -857,14 +872,14 @@ class Runtime:
             if state[i] != states.REVERTING:  # REVERTING: a resumed run reverts it again
                 self._set_state(i, states.REVERTING)
             self.running += 1
-            self._actions.append(new_action((_REVERT, i, self._atoms[i], kwargs)))
+            self._actions = _appended(self._actions, new_action((_REVERT, i, self._atoms[i], kwargs)))
         self._maybe_finish()
 
     def _flow_failures(self) -> dict[str, Failure]:
         out: dict[str, Failure] = {}
         failures, state, nodes = self._failure, self.state, self._nodes
         for i in self._graph.atoms:
-            failure = failures[i]
+            failure = failures.get(i)
             if failure is not None and state[i] != states.PENDING:
                 out[nodes[i].name] = failure
         return out
@@ -883,7 +898,7 @@ class Runtime:
             self._region_done(region)
 
     def _region_done(self, region: _Revert) -> None:
-        self._regions.remove(region)
+        self._regions.remove(region)  # type: ignore[union-attr]  # it holds region: a list
         if region.then_retry and self._end_state != states.FAILURE:
             self._to_retry = _appended(self._to_retry, region.retry)
 
@@ -964,7 +979,7 @@ class Runtime:
     def _reset(self, i: int, new: str) -> None:
         """Atom ``i`` runs again: its result, failure and intention are forgotten."""
         self.values[i] = None
-        self._failure[i] = None
+        self._failure.pop(i, None)
         self._intention.pop(i, None)
         self._recorder.record_reset(i, new)
         self._changed(i, new, None)

@@ -17,7 +17,9 @@ __all__ = ["GreenExecutor"]
 P = ParamSpec("P")
 T = TypeVar("T")
 
-_WorkItem: TypeAlias = "tuple[Any, Callable[..., Any], tuple[Any, ...], dict[str, Any] | None]"
+#: ``(future, fn, args, kwargs, None)`` from ``submit``; ``(callback, fn, args, None, tag)``
+#: from ``submit_callback``.
+_WorkItem: TypeAlias = "tuple[Any, Callable[..., Any], tuple[Any, ...], dict[str, Any] | None, Any]"
 
 
 class GreenExecutor(concurrent.futures.Executor):
@@ -76,7 +78,7 @@ class GreenExecutor(concurrent.futures.Executor):
                 f"cannot submit {callable_name(fn)!r}: the GreenExecutor was shut down"
             )
         future: Future[T] = Future()
-        item: _WorkItem = (future, fn, args, kwargs)
+        item: _WorkItem = (future, fn, args, kwargs, None)
         if self._workers < self._max_workers:
             self._start_worker(item)
         else:
@@ -84,20 +86,21 @@ class GreenExecutor(concurrent.futures.Executor):
         return future
 
     def submit_callback(
-        self, fn: Callable[..., T], args: tuple[Any, ...], callback: Callable[[T], object]
+        self, fn: Callable[..., T], args: tuple[Any, ...], callback: Callable[[Any, T], object], tag: Any
     ) -> None:
-        """Run ``fn(*args)`` on a green thread and pass its return value to ``callback``.
+        """Run ``fn(*args)`` on a green thread, then ``callback(tag, its return value)``.
 
         The future-less twin of :meth:`submit`, for callers (the engine) whose
         ``fn`` never raises and who only need to hear about completion: it
-        saves creating, completing and waiting on a ``Future`` per call. Same
-        bound and queue as :meth:`submit`. ``callback`` runs in the green thread.
+        saves creating, completing and waiting on a ``Future`` per call, and
+        ``tag`` (what the call was for) saves a closure per call. Same bound
+        and queue as :meth:`submit`. ``callback`` runs in the green thread.
         """
         if self._shut_down:
             raise ExecutorShutdownError(
                 f"cannot submit {callable_name(fn)!r}: the GreenExecutor was shut down"
             )
-        item: _WorkItem = (callback, fn, args, None)
+        item: _WorkItem = (callback, fn, args, None, tag)
         if self._workers < self._max_workers:
             self._start_worker(item)
         else:
@@ -108,7 +111,7 @@ class GreenExecutor(concurrent.futures.Executor):
         self._shut_down = True
         if cancel_futures:
             while self._pending:
-                future, _, _, kwargs = self._pending.popleft()
+                future, _, _, kwargs, _ = self._pending.popleft()
                 if kwargs is None:  # a callback item has no future to cancel
                     continue
                 # Notify waiters of the cancellation now: no worker will pick the item up.
@@ -120,25 +123,29 @@ class GreenExecutor(concurrent.futures.Executor):
     def _start_worker(self, item: _WorkItem) -> None:
         self._workers += 1
         self._idle.clear()
-        self._hub.spawn_raw(self._work, item)
+        # A module function, not the bound ``self._work``: one object fewer per green thread.
+        self._hub.spawn_raw(_work, self, item)
 
-    def _work(self, item: _WorkItem) -> None:
-        try:
-            while True:
-                future, fn, args, kwargs = item
-                if kwargs is None:  # from submit_callback: ``future`` is the callback
-                    future(fn(*args))
-                else:
-                    run_into_future(future, fn, args, kwargs)
-                # Do not keep the last call's objects alive while idle or waiting.
-                del future, fn, args, kwargs, item
-                if not self._pending:
-                    return
-                item = self._pending.popleft()
-        finally:
-            self._workers -= 1
-            if self._pending:
-                # This worker was interrupted (e.g. its greenlet was killed): replace it.
-                self._start_worker(self._pending.popleft())
-            elif self._workers == 0:
-                self._idle.set()
+
+def _work(executor: GreenExecutor, item: _WorkItem) -> None:
+    """A green thread of ``executor``: run ``item``, then queued items until none is left."""
+    pending = executor._pending
+    try:
+        while True:
+            future, fn, args, kwargs, tag = item
+            if kwargs is None:  # from submit_callback: ``future`` is the callback
+                future(tag, fn(*args))
+            else:
+                run_into_future(future, fn, args, kwargs)
+            # Do not keep the last call's objects alive while idle or waiting.
+            del future, fn, args, kwargs, tag, item
+            if not pending:
+                return
+            item = pending.popleft()
+    finally:
+        executor._workers -= 1
+        if pending:
+            # This worker was interrupted (e.g. its greenlet was killed): replace it.
+            executor._start_worker(pending.popleft())
+        elif executor._workers == 0:
+            executor._idle.set()

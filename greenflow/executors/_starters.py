@@ -78,7 +78,10 @@ class _GreenStarter:
         self._submit = executor.submit_callback
 
     def start(self, action: Action, sink: ProgressSink | None, done: Done) -> None:
-        self._submit(invoke_atom, (action.kind, action.atom, action.kwargs, sink), lambda o: done(action, o))
+        if sink is None:  # nothing listens for progress: the action itself is the call's arguments
+            self._submit(_invoke_action, action, done, action)
+        else:
+            self._submit(invoke_atom, (action.kind, action.atom, action.kwargs, sink), done, action)
 
     def outcome(self, action: Action, raw: Any, sink: ProgressSink | None) -> AtomOutcome:
         return raw  # type: ignore[no-any-return]  # always an AtomOutcome already
@@ -107,6 +110,11 @@ class _ProcessStarter:
             for progress in reported:
                 sink(action.atom, progress)
         return outcome  # type: ignore[no-any-return]
+
+
+def _invoke_action(kind: int, node: int, atom: Any, kwargs: dict[str, Any]) -> AtomOutcome:
+    """``invoke_atom`` called with an ``Action``'s fields: no argument tuple per atom in flight."""
+    return invoke_atom(kind, atom, kwargs)
 
 
 def _read(future: Future[Any]) -> Any:

@@ -16,6 +16,7 @@ import gevent.lock
 import gevent.monkey
 import gevent.queue
 import gevent.thread
+from greenlet import greenlet as _RawGreenlet
 
 from greenflow.hubs import _base
 from greenflow.hubs._futures import BaseHub, Wakeup
@@ -75,8 +76,16 @@ class GeventHub(BaseHub):
         return cast("_base.SpawnHandle", gevent.spawn(fn, *args, **kwargs))
 
     def spawn_raw(self, fn: Callable[..., object], /, *args: Any) -> None:
-        """Start ``fn(*args)`` with :func:`gevent.spawn_raw` (a bare greenlet: no links, no tree)."""
-        gevent.spawn_raw(fn, *args)
+        """Start ``fn(*args)`` in a bare greenlet (no links, no spawn tree), as :func:`gevent.spawn_raw` does.
+
+        Made here rather than by ``gevent.spawn_raw``: with gevent's default
+        ``track_greenlet_tree``, that one gives each greenlet an instance dict,
+        a weak reference and a spawn-tree dict (for ``gevent.util``'s tree
+        printing), objects the collector scans for every atom in flight; the
+        executors' workers are never shown in a tree.
+        """
+        hub = gevent.get_hub()
+        hub.loop.run_callback(_RawGreenlet(fn, hub).switch, *args)
 
     def sleep(self, seconds: float) -> None:
         """Call :func:`gevent.sleep`."""

@@ -214,6 +214,22 @@ def test_graph_successor_waits_for_every_predecessor():
     assert c[2].name == "c" and c[3] == {"x": 1, "y": 2}
 
 
+@pytest.mark.parametrize("width", [255, 256, 300])
+def test_successor_of_more_predecessors_than_a_byte_counts_waits_for_all(width):
+    # The per-node counters are bytes while every indegree fits in one (the usual case),
+    # and plain ints beyond: both count down to exactly zero.
+    fan = UnorderedFlow("fan").add(*(Echo(f"t{k}", value=k, provides=f"p{k}") for k in range(width)))
+    last = Echo("last", requires=[f"p{k}" for k in range(width)], value="done")
+    runtime, _ = make(LinearFlow("f").add(fan, last))
+    assert runtime._graph.small_counts == (width < 256)
+    first = runtime.start()
+    assert len(first) == width
+    for action in first[:-1]:
+        assert runtime.executed_ok(action[1], action[2].value) == []
+    (action,) = runtime.executed_ok(first[-1][1], first[-1][2].value)
+    assert action[2].name == "last" and action[3] == {f"p{k}": k for k in range(width)}
+
+
 def test_injected_values_come_from_the_recorder():
     runtime, _ = make(
         LinearFlow("f").add(Echo("a", requires="image")),
