@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from greenflow import states
 from greenflow.engines._engine import WAITING, Engine
@@ -31,6 +31,9 @@ from greenflow.patterns import Flow
 from greenflow.persistence import shared_backend
 
 __all__ = ["ManyRunner", "Outcome", "RunSummary", "run_many"]
+
+#: The longest a green run_many loads engines before letting the hub run (seconds).
+_LOAD_SLICE_S: Final = 0.002
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +340,11 @@ class ManyRunner:
 
         active = self._active
         exhausted = suspended = False
+        clock = time.perf_counter
         while True:
+            # Loading thousands of engines takes tens of milliseconds of this thread: every
+            # _LOAD_SLICE_S the hub runs what is ready (engines begun, timers, I/O) meanwhile.
+            slice_end = clock() + _LOAD_SLICE_S
             while not exhausted:
                 taken = self._take_engine()
                 if taken is None:
@@ -348,6 +355,9 @@ class ManyRunner:
                     submit(run_engine, (index, engine), finished, None)
                 else:
                     hub.spawn(lambda i=index, e=engine: finished(None, run_engine(i, e)))
+                if clock() >= slice_end:
+                    hub.sleep(0)
+                    slice_end = clock() + _LOAD_SLICE_S
             while done:
                 index, engine, exc = done.popleft()
                 del active[index]

@@ -32,7 +32,7 @@ from support.doubles import (
 )
 
 import greenflow.hubs
-from greenflow import LinearFlow, UnorderedFlow, load, run_many, states
+from greenflow import LinearFlow, Task, UnorderedFlow, load, run_many, states
 from greenflow.engines import ManyRunner, Outcome
 from greenflow.exceptions import EngineStateError, InvalidOptionError, MissingDependencyError
 from greenflow.hubs import Hub
@@ -290,6 +290,30 @@ def test_five_thousand_sleeping_engines_run_at_once_in_one_os_thread(
     assert max(threads for _, threads in samples) <= threads_before
     hub.sleep(0.01)  # let finished green threads unwind
     assert live_greenlets() <= greenlets_before  # none left behind
+
+
+@pytest.mark.skipif(not greenflow.hubs.get_hub().is_green, reason="green hubs only")
+def test_loading_a_big_batch_lets_the_hub_run_the_engines_already_loaded(hub: Hub) -> None:
+    # Loading 3,000 engines takes far longer than run_many's loading slice: the first
+    # engines begin (their green threads run) while later items are still to be taken.
+    engines = 3000
+    taken = [0]
+    taken_when_first_ran: list[int] = []
+
+    class First(Task):
+        def execute(self) -> None:
+            if not taken_when_first_ran:
+                taken_when_first_ran.append(taken[0])
+
+    def items() -> Iterator[Flow]:
+        for n in range(engines):
+            taken[0] += 1
+            yield LinearFlow(f"load-{n}").add(First("first"), Nap("nap", 0.001))
+
+    summary = run_many(items(), concurrency=engines, collect_results=False, keep_outcomes=False)
+
+    assert summary.counts == {states.SUCCESS: engines}
+    assert taken_when_first_ran and taken_when_first_ran[0] < engines
 
 
 def test_bad_arguments_are_refused(hub: Hub):
