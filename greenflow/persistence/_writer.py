@@ -4,11 +4,14 @@ An engine records transitions into its storage; when the runtime asks for a
 commit, storage hands its pending rows to the backend's writer as one
 ``WriteGroup`` and gets a ``WriteTicket`` back. The writer (a green thread
 under gevent or eventlet, an OS thread under threading: whatever the hub's
-``spawn`` starts) takes every group submitted since its last round and
-writes them with one ``backend.write_batch(groups)`` call: one transaction,
-batched statements. While it writes, new groups queue up for the next round,
-so the number of commits follows the database's speed, not the number of
-engines: 1,000 engines pay for tens of commits, not tens of thousands.
+``spawn`` starts) takes the groups submitted since its last round (at most ``MAX_ROUND_GROUPS``)
+and writes them with one ``backend.write_batch(groups)`` call: one
+transaction, batched statements. While it writes, new groups queue up for the
+next round, so the number of commits follows the database's speed, not the
+number of engines: 1,000 engines pay for tens of commits, not tens of
+thousands. A round is bounded because making its statements is work in the
+hub's thread that no driver call interrupts: some 35 µs per group, so a round
+of 900 engines kept the hub for 33 ms; 200 keep it for under 10.
 
 Guarantees:
 
@@ -29,6 +32,7 @@ PostgreSQL's and MariaDB's drivers yield to the hub while they wait.
 
 from __future__ import annotations
 
+import collections
 import threading
 import weakref
 from collections.abc import Callable
@@ -37,7 +41,10 @@ from typing import Any, cast
 
 from greenflow.persistence._base import Backend, GroupCommitBackend
 
-__all__ = ["GroupWriter", "WriteGroup", "WriteTicket", "writer_for"]
+__all__ = ["MAX_ROUND_GROUPS", "GroupWriter", "WriteGroup", "WriteTicket", "writer_for"]
+
+#: The most groups (engines' commits) one round writes; the rest wait for the next round.
+MAX_ROUND_GROUPS = 200
 
 
 @dataclass(slots=True)
@@ -114,7 +121,7 @@ class GroupWriter:
         self.backend = backend
         self.hub = hub
         self._lock = threading.Lock()  # guards the queue only; never held across a switch
-        self._queue: list[WriteTicket] = []
+        self._queue: collections.deque[WriteTicket] = collections.deque()
         self._bell = hub.new_wakeup()
         self._started = False
         # Blocking drivers (SQLite, fsync) go to a real thread under a green hub.
@@ -139,8 +146,9 @@ class GroupWriter:
         while True:
             self._bell.wait(None)
             while True:
-                with self._lock:
-                    tickets, self._queue = self._queue, []
+                with self._lock:  # the oldest first; the rest are the next round's
+                    queue = self._queue
+                    tickets = [queue.popleft() for _ in range(min(len(queue), MAX_ROUND_GROUPS))]
                 if not tickets:
                     break
                 self._write(tickets)

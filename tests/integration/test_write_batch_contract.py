@@ -146,3 +146,42 @@ def test_dir_a_record_that_is_not_json_fails_its_group_only(tmp_path: Any) -> No
     assert conn.get_claim(bad_detail.uuid) is None
     leftovers = [p.name for p in (tmp_path / "store").rglob(".tmp-*")]
     assert leftovers == []  # the failed group's staged files are gone
+
+
+def test_the_writer_bounds_each_round_and_rings_every_ticket_once_written(store: Any) -> None:
+    # Groups queued while a round is written wait for the next ones, at most MAX_ROUND_GROUPS
+    # each, oldest first: the making of a round's statements keeps the hub's thread that long.
+    import threading
+
+    from greenflow.hubs import get_hub
+    from greenflow.persistence._writer import MAX_ROUND_GROUPS, GroupWriter
+
+    backend, reopen = store
+    owner = make_owner()
+    rounds: list[list[str]] = []
+    queued = threading.Event()
+
+    class Counting:
+        """The real backend, its rounds counted; the first round waits until every group is queued."""
+
+        blocks_hub = False
+
+        def write_batch(self, groups: list[WriteGroup]) -> list[BaseException | None]:
+            rounds.append([g.flow_uuid for g in groups])
+            if len(rounds) == 1:
+                assert queued.wait(30), "the groups were never all queued"
+            return backend.write_batch(groups)  # type: ignore[no-any-return]
+
+    total = 2 * MAX_ROUND_GROUPS + 50
+    writer = GroupWriter(Counting(), get_hub("threading"))  # type: ignore[arg-type]
+    made = [_created(backend, f"w{i}", owner) for i in range(total)]
+    tickets = [writer.submit(group) for group, _ in made]
+    queued.set()
+    for ticket in tickets:
+        ticket.wait(get_hub("threading"))
+    # (The first round may take one group or, if the writer started late, a full round.)
+    assert len(rounds) >= 3 and all(len(r) <= MAX_ROUND_GROUPS for r in rounds)
+    assert all(len(r) == MAX_ROUND_GROUPS for r in rounds[1:-1])
+    assert [uuid for r in rounds for uuid in r] == [detail.uuid for _, detail in made]  # oldest first
+    conn = reopen().get_connection()
+    assert all(conn.get_claim(detail.uuid) == owner for _, detail in made)
