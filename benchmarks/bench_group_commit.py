@@ -10,6 +10,13 @@ For each database, in a child process patched by gevent first:
   (10 ms tasks, a new flow per engine) recording to one shared backend; a
   ticker green thread sleeping 1 ms reports the longest it overslept
   (``max_stall_ms``: how long the hub was kept from it); the writer's rounds.
+  ``max_gc_pause_ms`` is the garbage collector's longest pause meanwhile (it
+  stops every green thread alike) and ``max_stall_outside_gc_ms`` the longest
+  oversleep less the collector's pauses in it: what the engines, the writer
+  and the drivers kept the hub for.
+* ``greenflow-quiet``: the same, set up for short stalls as the README says:
+  ``gc.freeze()`` after the warm-up (what start-up made is never scanned
+  again) and ``run_many(..., defer_full_gc=True)``.
 * ``memory``: the same engines recording nowhere (no database), so the stall
   and speed of the engines themselves show beside the databases'.
 * ``naive-floor``: N green threads doing the same sleeps and the same
@@ -165,7 +172,15 @@ def _stall_fields(stall: list[float]) -> dict[str, float]:
     }
 
 
-def child_greenflow(kind: str, url: str, n: int) -> dict[str, Any]:
+def child_greenflow_quiet(kind: str, url: str, n: int) -> dict[str, Any]:
+    """``child_greenflow`` set up for short stalls: what start-up made is frozen out of the
+    collector's scans (``gc.freeze()``, after the warm-up) and the run defers full collections."""
+    return child_greenflow(kind, url, n, quiet=True)
+
+
+def child_greenflow(kind: str, url: str, n: int, quiet: bool = False) -> dict[str, Any]:
+    import gc
+
     import greenflow
     from greenflow.hubs import get_hub
     from greenflow.persistence import shared_backend
@@ -190,19 +205,26 @@ def child_greenflow(kind: str, url: str, n: int) -> dict[str, Any]:
         backend.get_connection().upgrade()
     # Untimed: imports and first-call costs (a one-off stall of some 50 ms) are not the steady state.
     greenflow.run_many([flow(-1)], hub="gevent", backend=url if backend else None)
+    if quiet:
+        gc.collect()
+        gc.freeze()
     stall, ticking = _ticker(hub)
     hub.sleep(0.01)
     stall[:] = [0.0, 0.0, 0.0]
     started = time.perf_counter()
     summary = greenflow.run_many(
-        (flow(i) for i in range(n)), concurrency=n, hub="gevent", backend=url if backend else None
+        (flow(i) for i in range(n)),
+        concurrency=n,
+        hub="gevent",
+        backend=url if backend else None,
+        defer_full_gc=quiet,
     )
     wall = time.perf_counter() - started
     ticking[0] = False
     writer = writer_for(backend, hub) if backend is not None else None
     return {
         "bench": "group_commit",
-        "impl": "greenflow",
+        "impl": "greenflow-quiet" if quiet else "greenflow",
         "backend": kind,
         "engines": n,
         "succeeded": summary.succeeded,
@@ -379,7 +401,12 @@ def child(which: str, kind: str, url: str, n: int) -> int:
     import greenflow.hubs
 
     greenflow.hubs.patch("gevent")
-    fn = {"greenflow": child_greenflow, "floor": child_floor, "limit": child_limit}[which]
+    fn = {
+        "greenflow": child_greenflow,
+        "greenflow-quiet": child_greenflow_quiet,
+        "floor": child_floor,
+        "limit": child_limit,
+    }[which]
     print(json.dumps(fn(kind, url, n)), flush=True)
     return 0
 
@@ -440,11 +467,13 @@ def main(argv: list[str]) -> int:
     for kind in args.backends.split(","):
         for n in sizes:
             if kind == "memory":  # no database: the stall and speed of the engines alone
-                records.append(print_record(run_child("greenflow", kind, "memory://", n)))
+                for which in ("greenflow", "greenflow-quiet"):
+                    records.append(print_record(run_child(which, kind, "memory://", n)))
                 continue
             try:
                 with Database(kind) as db:
                     gf = run_child("greenflow", kind, db.url, n)
+                    quiet = run_child("greenflow-quiet", kind, db.url, n)
                     floor = run_child("floor", kind, db.url, n)
                     limit = run_child("limit", kind, db.url, n)
                 tf = None
@@ -456,7 +485,7 @@ def main(argv: list[str]) -> int:
                 failed = {"bench": "group_commit", "impl": "-", "backend": kind, "engines": n, "error": error}
                 records.append(print_record(failed))
                 continue
-            for record in (gf, floor, limit, tf):
+            for record in (gf, quiet, floor, limit, tf):
                 if record is not None:
                     records.append(print_record(record))
             if "wall_s" in gf and "wall_s" in floor and "engines_per_s" in limit:

@@ -249,6 +249,80 @@ def test_gc_threshold_applies_for_the_run_only():
     assert gc.get_threshold() == before
 
 
+def test_defer_full_gc_keeps_full_collections_out_of_the_run_and_restores_the_thresholds():
+    import gc
+
+    seen = []
+
+    class Look(Task):
+        def execute(self):
+            seen.append(gc.get_threshold())
+            return 1
+
+    before = gc.get_threshold()
+    summary = run_many([LinearFlow("g").add(Look("a"))], defer_full_gc=True)
+    assert summary.succeeded == 1
+    (during,) = seen
+    assert during[:2] == before[:2]  # young collections as before
+    assert during[2] >= 1 << 30  # no full collection from the run's allocations
+    assert gc.get_threshold() == before
+
+
+def test_runs_changing_the_collector_inside_each_other_restore_it_when_the_last_ends():
+    # The thresholds are process-wide: a run started during another (here: from a task of
+    # the outer one) must not restore them under the outer run's feet.
+    import gc
+
+    seen = []
+
+    class Inner(Task):
+        def execute(self):
+            run_many([LinearFlow("inner").add(Look("b"))], gc_threshold=50_000)
+            seen.append(("after inner", gc.get_threshold()))
+            return 1
+
+    class Look(Task):
+        def execute(self):
+            seen.append(("inner", gc.get_threshold()))
+            return 1
+
+    before = gc.get_threshold()
+    summary = run_many([LinearFlow("outer").add(Inner("a"))], defer_full_gc=True, engine="serial")
+    assert summary.succeeded == 1
+    assert [what for what, _ in seen] == ["inner", "after inner"]
+    inner, after = seen[0][1], seen[1][1]
+    assert inner[0] == max(before[0], 50_000) and inner[2] >= 1 << 30
+    assert after[2] >= 1 << 30  # the outer run still defers full collections
+    assert gc.get_threshold() == before
+
+
+def test_a_long_run_deferring_full_collections_still_makes_one_now_and_then(monkeypatch):
+    # Cyclic garbage outliving the young collections is freed only by a full one.
+    import gc
+
+    import greenflow.engines._many as many
+
+    monkeypatch.setattr(many, "_FULL_GC_EVERY_S", 0.0)
+    full = []
+
+    def count(phase, info):
+        if phase == "stop" and info["generation"] == 2:
+            full.append(1)
+
+    gc.callbacks.append(count)
+    try:
+        summary = run_many((diamond(f"g{k}") for k in range(3)), defer_full_gc=True)
+    finally:
+        gc.callbacks.remove(count)
+    assert summary.succeeded == 3
+    assert full
+
+
+def test_defer_full_gc_must_be_a_bool():
+    with pytest.raises(InvalidOptionError, match="defer_full_gc"):
+        run_many([], defer_full_gc="yes")
+
+
 @pytest.mark.parametrize("bad", [0, -5, "100", 1.5, True])
 def test_gc_threshold_must_be_a_positive_integer(bad):
     with pytest.raises(InvalidOptionError, match="gc_threshold"):
