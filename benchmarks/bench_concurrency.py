@@ -93,8 +93,16 @@ TASKFLOW_STYLE_IMPLS = ("greenflow-gevent-tfstyle", "greenflow-eventlet-tfstyle"
 TASKFLOW_STYLE_WORKERS = 3
 #: A lazy stream of (new flow, store) items through run_many with a bound in flight, and its floor:
 #: the same work through the hub's own bounded pool (gevent.pool.Pool, eventlet.GreenPool).
-STREAM_IMPLS = ("greenflow-gevent-stream", "greenflow-eventlet-stream")
-POOL_IMPLS = ("bare-gevent-pool", "bare-eventlet-pool")
+#: The "-quiet" variants, both sides alike: what start-up made is frozen out of the collector's
+#: scans and full collections are kept out of the run, young ones collected every 5 ms
+#: (greenflow: ``run_many(..., defer_full_gc=True)``; the pool: the same schedule by hand).
+STREAM_IMPLS = (
+    "greenflow-gevent-stream",
+    "greenflow-eventlet-stream",
+    "greenflow-gevent-stream-quiet",
+    "greenflow-eventlet-stream-quiet",
+)
+POOL_IMPLS = ("bare-gevent-pool", "bare-eventlet-pool", "bare-gevent-pool-quiet", "bare-eventlet-pool-quiet")
 CHILD_IMPLS = GREENFLOW_IMPLS + GC_IMPLS + TASKFLOW_IMPLS + BARE_IMPLS + TASKFLOW_STYLE_IMPLS
 CHILD_IMPLS += STREAM_IMPLS + POOL_IMPLS
 
@@ -540,12 +548,43 @@ def _stream_baseline() -> dict[str, int]:
     return {"greenlets": _greenlets(), "fds": _open_fds(), "rss_kb": _proc_status("VmRSS") or 0}
 
 
-def child_greenflow_stream(hub_name: str, n: int, in_flight: int) -> dict[str, Any]:
+def _quiet_collector(hub: Any) -> Callable[[], None]:
+    """For a "-quiet" floor: freeze start-up's objects, keep full collections out, and collect
+    the young generations every 5 ms as ``run_many(defer_full_gc=True)`` does; returns ``stop``."""
+    import gc
+
+    gc.freeze()
+    saved = gc.get_threshold()
+    gc.set_threshold(saved[0], saved[1], 1 << 30)
+    running = [True]
+
+    def collect() -> None:
+        k = 0
+        while running[0]:
+            hub.sleep(0.005)
+            k += 1
+            gc.collect(1 if k % 10 == 0 else 0)
+
+    hub.spawn(collect)
+
+    def stop() -> None:
+        running[0] = False
+        gc.set_threshold(*saved)
+        gc.unfreeze()
+        hub.sleep(0.01)  # the collecting green thread ends
+
+    return stop
+
+
+def child_greenflow_stream(hub_name: str, n: int, in_flight: int, quiet: bool = False) -> dict[str, Any]:
     """``run_many`` over a lazy stream of ``n`` (new flow, store) items, ``in_flight`` at once.
 
     Results are checked as they come (``on_result``), none is kept; memory is
-    sampled after each wave of ``in_flight`` finished engines.
+    sampled after each wave of ``in_flight`` finished engines. ``quiet``: see
+    ``STREAM_IMPLS``.
     """
+    import gc
+
     import greenflow.hubs
 
     greenflow.hubs.patch(hub_name)
@@ -562,16 +601,25 @@ def child_greenflow_stream(hub_name: str, n: int, in_flight: int) -> dict[str, A
         if outcome.ok and outcome.results["e"] == _expected(outcome.index):
             correct[0] += 1
 
-    base = _stream_baseline()
+    base = _stream_baseline()  # (before freezing: frozen objects are not counted)
+    if quiet:
+        gc.freeze()
     cpu0, start = time.process_time(), time.perf_counter()
     items = ((make(), {"x": i}) for i in range(n))
-    greenflow.run_many(items, concurrency=in_flight, on_result=check, keep_outcomes=False)
+    greenflow.run_many(
+        items, concurrency=in_flight, on_result=check, keep_outcomes=False, defer_full_gc=quiet
+    )
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
-    return _stream_record(f"greenflow-{hub_name}-stream", n, in_flight, wall, cpu, correct[0], base, waves)
+    gc.unfreeze()
+    impl = f"greenflow-{hub_name}-stream" + ("-quiet" if quiet else "")
+    return _stream_record(impl, n, in_flight, wall, cpu, correct[0], base, waves)
 
 
-def child_bare_pool(hub_name: str, n: int, in_flight: int) -> dict[str, Any]:
-    """The stream's floor: the same sleeps in the same shape through the hub's own bounded pool."""
+def child_bare_pool(hub_name: str, n: int, in_flight: int, quiet: bool = False) -> dict[str, Any]:
+    """The stream's floor: the same sleeps in the same shape through the hub's own bounded pool.
+
+    ``quiet``: with the collector scheduled as ``run_many(defer_full_gc=True)`` does it.
+    """
     import greenflow.hubs
 
     greenflow.hubs.patch(hub_name)
@@ -605,13 +653,17 @@ def child_bare_pool(hub_name: str, n: int, in_flight: int) -> dict[str, Any]:
 
     one(0)
     correct[0] = waves.done = 0
-    base = _stream_baseline()
+    base = _stream_baseline()  # (before freezing: frozen objects are not counted)
+    stop = _quiet_collector(hub) if quiet else None
     cpu0, start = time.process_time(), time.perf_counter()
     for i in range(n):
         pool.spawn(one, i)  # blocks while the pool is full
     pool.waitall() if hub_name == "eventlet" else pool.join()
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
-    return _stream_record(f"bare-{hub_name}-pool", n, in_flight, wall, cpu, correct[0], base, waves)
+    if stop is not None:
+        stop()
+    impl = f"bare-{hub_name}-pool" + ("-quiet" if quiet else "")
+    return _stream_record(impl, n, in_flight, wall, cpu, correct[0], base, waves)
 
 
 def child_greenflow_threading(n: int, shared: bool, profile: bool) -> dict[str, Any]:
@@ -747,9 +799,9 @@ def child_main(impl: str, n: int, shared: bool, profile: bool, in_flight: int | 
     elif impl in TASKFLOW_STYLE_IMPLS:
         record = child_greenflow_green(impl.split("-")[1], n, False, profile, taskflow_style=True)
     elif impl in STREAM_IMPLS:
-        record = child_greenflow_stream(impl.split("-")[1], n, in_flight or n)
+        record = child_greenflow_stream(impl.split("-")[1], n, in_flight or n, impl.endswith("-quiet"))
     elif impl in POOL_IMPLS:
-        record = child_bare_pool(impl.split("-")[1], n, in_flight or n)
+        record = child_bare_pool(impl.split("-")[1], n, in_flight or n, impl.endswith("-quiet"))
     elif impl in ("greenflow-gevent-many", "greenflow-eventlet-many"):
         record = child_greenflow_many(impl.split("-")[1], n, shared, profile)
     elif impl in ("greenflow-gevent-many-gc", "greenflow-eventlet-many-gc"):
