@@ -316,6 +316,32 @@ def test_loading_a_big_batch_lets_the_hub_run_the_engines_already_loaded(hub: Hu
     assert taken_when_first_ran and taken_when_first_ran[0] < engines
 
 
+def test_defer_full_gc_collects_the_young_generations_on_a_clock_on_every_hub(hub: Hub) -> None:
+    # The run waits for its engines with a timeout, so its collector clock ticks while
+    # nothing ends (the interpreter's own trigger kept out with a huge first threshold).
+    import gc
+
+    young: list[int] = []
+
+    def count(phase: str, info: dict[str, Any]) -> None:
+        if phase == "stop" and info["generation"] < 2:
+            young.append(info["generation"])
+
+    before = gc.get_threshold()
+    gc.callbacks.append(count)
+    try:
+        summary = run_many(
+            [LinearFlow(f"slow-{k}").add(Nap("a", 0.2)) for k in range(20)],
+            gc_threshold=10**9,
+            defer_full_gc=True,
+        )
+    finally:
+        gc.callbacks.remove(count)
+    assert summary.counts == {states.SUCCESS: 20}
+    assert len(young) >= 15  # some 40 in 0.2 s
+    assert gc.get_threshold() == before
+
+
 def test_bad_arguments_are_refused(hub: Hub):
     with pytest.raises(InvalidOptionError, match="concurrency must be an integer >= 1, got 0"):
         run_many([], concurrency=0)
