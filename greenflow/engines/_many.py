@@ -523,9 +523,10 @@ def run_many(items: Iterable[Item], **kwargs: Any) -> RunSummary:
     allocations; the run collects the young generations itself every 5 ms and
     makes one full collection a minute: a full collection scans every live
     object while every green thread waits, 50-100 ms with 1,000 engines
-    recording, and young ones collected that often stay within a few ms); the collector's thresholds are process-wide, set
-    for the run and restored when the last run changing them ends; other
-    keyword arguments are engine options. Use ``ManyRunner`` to be able to cancel.
+    recording, and young ones collected that often stay within a few ms);
+    the collector's thresholds are process-wide, set for the run and restored
+    when the last run changing them ends; other keyword arguments are engine
+    options. Use ``ManyRunner`` to be able to cancel.
 
     Under the threading hub, engines you pass already loaded keep their own
     options: one loaded as a serial engine without an executor runs its atoms
