@@ -17,7 +17,7 @@ from greenflow.engines._helpers import (
     run,
     save_factory_details,
 )
-from greenflow.engines._many import ManyRunner, Outcome, RunSummary, run_many
+from greenflow.engines._many import ManyRunner, Outcome, RunSummary, deferred_full_gc, run_many
 from greenflow.engines._options import ENGINE_KINDS, EngineOptions
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "Outcome",
     "RunSummary",
     "allow_factories",
+    "deferred_full_gc",
     "factory_name",
     "flow_from_detail",
     "invoke_atom",

@@ -32,7 +32,7 @@ from greenflow.failure import Failure
 from greenflow.patterns import Flow
 from greenflow.persistence import shared_backend
 
-__all__ = ["ManyRunner", "Outcome", "RunSummary", "run_many"]
+__all__ = ["ManyRunner", "Outcome", "RunSummary", "deferred_full_gc", "run_many"]
 
 #: The longest a green run_many loads engines before letting the hub run (seconds).
 _LOAD_SLICE_S: Final = 0.002
@@ -54,6 +54,69 @@ _MIDDLE_GC_EVERY: Final = 10
 _GC_LOCK = threading.Lock()
 _gc_runs = 0
 _gc_saved: tuple[int, int, int] = (700, 10, 10)
+
+
+class _CollectorClock:
+    """The collector's work in small steps, as ``defer_full_gc`` promises: ``tick()`` often.
+
+    The youngest generation every ``_YOUNG_GC_EVERY_S``, the middle one every
+    ``_MIDDLE_GC_EVERY`` of those (see there why the interpreter's own trigger
+    is not enough), and one full collection every ``_FULL_GC_EVERY_S``: cyclic
+    garbage that outlived the young collections is freed only by a full one,
+    and a run of hours must not keep it all until it ends.
+    """
+
+    __slots__ = ("_last_full", "_last_young", "_young")
+
+    def __init__(self) -> None:
+        self._last_full = self._last_young = time.monotonic()
+        self._young = 0
+
+    def tick(self) -> None:
+        """Collect what is due now, if anything."""
+        now = time.monotonic()
+        if now - self._last_full >= _FULL_GC_EVERY_S:
+            self._last_full = self._last_young = now
+            gc.collect()
+        elif now - self._last_young >= _YOUNG_GC_EVERY_S:
+            self._last_young = now
+            self._young += 1
+            gc.collect(1 if self._young % _MIDDLE_GC_EVERY == 0 else 0)
+
+
+@contextmanager
+def deferred_full_gc(hub: Any = None) -> Iterator[None]:
+    """Keep the collector's pauses short while the block runs, for engines run outside ``run_many``.
+
+    What ``run_many(..., defer_full_gc=True)`` does for its run, for a service
+    that starts an engine per request itself (``hub.spawn(engine.run)``): no
+    full collection comes from allocations, a green thread of ``hub`` (a
+    thread under ``threading``) collects the young generations every 5 ms and
+    makes one full collection a minute. Call ``gc.freeze()`` once after
+    start-up too (README, "How long the hub stalls"). The collector's
+    thresholds are process-wide and restored when the last block or run that
+    changed them ends::
+
+        with greenflow.engines.deferred_full_gc():
+            serve_forever()
+    """
+    from greenflow.hubs import resolve_hub
+
+    resolved = resolve_hub(hub)
+    clock = _CollectorClock()
+    ticking = [True]
+
+    def tick() -> None:
+        while ticking[0]:
+            resolved.sleep(_YOUNG_GC_EVERY_S)
+            clock.tick()
+
+    with _collector_for_run(None, True):
+        resolved.spawn(tick)
+        try:
+            yield
+        finally:
+            ticking[0] = False
 
 
 @contextmanager
@@ -196,9 +259,8 @@ class ManyRunner:
         if not isinstance(defer_full_gc, bool):
             raise InvalidOptionError(f"run_many defer_full_gc must be True or False, got {defer_full_gc!r}")
         self._defer_full_gc = defer_full_gc
-        self._last_full_gc = self._last_young_gc = time.monotonic()
-        self._young_gcs = 0
-        # With defer_full_gc the run wakes this often even when no engine ends (_collect_if_due).
+        self._clock = _CollectorClock() if defer_full_gc else None
+        # With defer_full_gc the run wakes this often even when no engine ends (its clock ticks).
         self._gc_tick = _YOUNG_GC_EVERY_S if defer_full_gc else None
         # The process's backend for a URL or dict: its pool and writer serve every engine.
         self._backend = shared_backend(backend) if isinstance(backend, (str, dict)) else backend
@@ -356,24 +418,6 @@ class ManyRunner:
             except Exception as exc:
                 self._abort(exc)
 
-    def _collect_if_due(self) -> None:
-        """With ``defer_full_gc``: the run schedules the collector's work in small steps.
-
-        The youngest generation every ``_YOUNG_GC_EVERY_S``, the middle one every
-        ``_MIDDLE_GC_EVERY`` of those (see there why the interpreter's own trigger
-        is not enough), and one full collection every ``_FULL_GC_EVERY_S``: cyclic
-        garbage that outlived the young collections is freed only by a full one,
-        and a run of hours must not keep it all until it ends.
-        """
-        now = time.monotonic()
-        if now - self._last_full_gc >= _FULL_GC_EVERY_S:
-            self._last_full_gc = self._last_young_gc = now
-            gc.collect()
-        elif now - self._last_young_gc >= _YOUNG_GC_EVERY_S:
-            self._last_young_gc = now
-            self._young_gcs += 1
-            gc.collect(1 if self._young_gcs % _MIDDLE_GC_EVERY == 0 else 0)
-
     def _abort(self, exc: Exception) -> None:
         """A callback or the input raised: cancel the run; ``run()`` re-raises once engines end."""
         if self._error is None:
@@ -431,8 +475,8 @@ class ManyRunner:
                 index, engine, exc = done.popleft()
                 del active[index]
                 self._record(index, engine, None, exc)
-            if self._defer_full_gc:
-                self._collect_if_due()
+            if self._clock is not None:
+                self._clock.tick()
             if self._cancelled and not suspended:
                 suspended = exhausted = self._suspend_active()
             if not active and exhausted:
@@ -497,8 +541,8 @@ class ManyRunner:
                 self._record(index, engine, None, None if isinstance(exc, StopIteration) else exc)
                 if not exhausted:
                     break  # refill before stepping on
-            if self._defer_full_gc:
-                self._collect_if_due()
+            if self._clock is not None:
+                self._clock.tick()
             if not active and exhausted:
                 return
             if not ready and (exhausted or len(active) >= self._concurrency):

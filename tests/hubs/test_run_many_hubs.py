@@ -342,6 +342,36 @@ def test_defer_full_gc_collects_the_young_generations_on_a_clock_on_every_hub(hu
     assert gc.get_threshold() == before
 
 
+def test_deferred_full_gc_keeps_the_schedule_for_engines_run_outside_run_many(hub: Hub) -> None:
+    # A service spawning an engine per request: the block defers full collections and a
+    # green thread (a thread under threading) collects the young generations on a clock.
+    import gc
+
+    from greenflow.engines import deferred_full_gc
+
+    young: list[int] = []
+
+    def count(phase: str, info: dict[str, Any]) -> None:
+        if phase == "stop" and info["generation"] < 2:
+            young.append(info["generation"])
+
+    before = gc.get_threshold()
+    gc.set_threshold(10**9, before[1], before[2])  # the interpreter's own trigger kept out
+    gc.callbacks.append(count)
+    try:
+        with deferred_full_gc():
+            assert gc.get_threshold()[2] >= 1 << 30
+            engines = [load(LinearFlow(f"own-{k}").add(Nap("a", 0.2))) for k in range(10)]
+            handles = [hub.spawn(engine.run) for engine in engines]
+            for handle in handles:
+                handle.join()
+    finally:
+        gc.callbacks.remove(count)
+        gc.set_threshold(*before)
+    assert all(engine.storage.get_flow_state() == states.SUCCESS for engine in engines)
+    assert len(young) >= 15  # some 40 in 0.2 s
+
+
 def test_bad_arguments_are_refused(hub: Hub):
     with pytest.raises(InvalidOptionError, match="concurrency must be an integer >= 1, got 0"):
         run_many([], concurrency=0)

@@ -89,6 +89,7 @@ EXPECTED_EXPORTS: dict[str, list[str]] = {
         "SCHEDULING",
         "WAITING",
         "allow_factories",
+        "deferred_full_gc",
         "factory_name",
         "flow_from_detail",
         "invoke_atom",
