@@ -90,6 +90,14 @@ GC_IMPLS = ("greenflow-gevent-many-gc", "greenflow-eventlet-many-gc")
 GC_THRESHOLD = 100_000  # run_many's gc_threshold for the "-gc" variants
 #: The TaskFlow style: a new flow per engine, executor="greenthread", max_workers=3, spawn + run.
 TASKFLOW_STYLE_IMPLS = ("greenflow-gevent-tfstyle", "greenflow-eventlet-tfstyle")
+#: The same and its floor with the collector kept short on both sides (greenflow inside
+#: ``greenflow.engines.deferred_full_gc()``, the floor with the same schedule by hand).
+QUIET_STYLE_IMPLS = (
+    "greenflow-gevent-tfstyle-quiet",
+    "greenflow-eventlet-tfstyle-quiet",
+    "bare-gevent-quiet",
+    "bare-eventlet-quiet",
+)
 TASKFLOW_STYLE_WORKERS = 3
 #: A lazy stream of (new flow, store) items through run_many with a bound in flight, and its floor:
 #: the same work through the hub's own bounded pool (gevent.pool.Pool, eventlet.GreenPool).
@@ -104,7 +112,7 @@ STREAM_IMPLS = (
 )
 POOL_IMPLS = ("bare-gevent-pool", "bare-eventlet-pool", "bare-gevent-pool-quiet", "bare-eventlet-pool-quiet")
 CHILD_IMPLS = GREENFLOW_IMPLS + GC_IMPLS + TASKFLOW_IMPLS + BARE_IMPLS + TASKFLOW_STYLE_IMPLS
-CHILD_IMPLS += STREAM_IMPLS + POOL_IMPLS
+CHILD_IMPLS += STREAM_IMPLS + POOL_IMPLS + QUIET_STYLE_IMPLS
 
 TASKFLOW_GEVENT_SKIP = (
     "TaskFlow's green executor (futurist's GreenThreadPoolExecutor) is built on eventlet and "
@@ -350,14 +358,17 @@ def _flows(make: Callable[[], Any], shared: bool) -> Callable[[], Any]:
 
 
 def child_greenflow_green(
-    hub_name: str, n: int, shared: bool, profile: bool, taskflow_style: bool = False
+    hub_name: str, n: int, shared: bool, profile: bool, taskflow_style: bool = False, quiet: bool = False
 ) -> dict[str, Any]:
     """N engines, each loaded and run in a green thread of its own (``hub.spawn``), all at once.
 
     ``taskflow_style``: as a service written for TaskFlow does it, each engine
     asks for green threads of its own (``executor='greenthread'``,
-    ``max_workers=3``).
+    ``max_workers=3``). ``quiet``: see ``QUIET_STYLE_IMPLS``.
     """
+    import contextlib
+    import gc
+
     import greenflow.hubs
 
     greenflow.hubs.patch(hub_name)
@@ -387,12 +398,16 @@ def child_greenflow_green(
             if engine.storage.get_flow_state() == "SUCCESS":
                 results[i] = engine.storage.fetch("e")
 
-        handles = [hub.spawn(one, i) for i in range(n)]
-        for handle in handles:
-            handle.join()
+        if quiet:
+            gc.freeze()
+        with greenflow.engines.deferred_full_gc() if quiet else contextlib.nullcontext():
+            handles = [hub.spawn(one, i) for i in range(n)]
+            for handle in handles:
+                handle.join()
+        gc.unfreeze()
         return results
 
-    impl = f"greenflow-{hub_name}" + ("-tfstyle" if taskflow_style else "")
+    impl = f"greenflow-{hub_name}" + ("-tfstyle" if taskflow_style else "") + ("-quiet" if quiet else "")
     repeats = 1 if taskflow_style and n > 10_000 else _green_repeats(n)
     return _measure(impl, n, shared, run_all, hub.spawn, repeats, profile)
 
@@ -434,8 +449,11 @@ def child_greenflow_many(
     return record
 
 
-def child_bare_green(hub_name: str, n: int) -> dict[str, Any]:
-    """The same sleeps as bare green threads (``hub.spawn`` and ``join``), no engine: the hub's floor."""
+def child_bare_green(hub_name: str, n: int, quiet: bool = False) -> dict[str, Any]:
+    """The same sleeps as bare green threads (``hub.spawn`` and ``join``), no engine: the hub's floor.
+
+    ``quiet``: see ``QUIET_STYLE_IMPLS``.
+    """
     import greenflow.hubs
 
     greenflow.hubs.patch(hub_name)
@@ -459,13 +477,17 @@ def child_bare_green(hub_name: str, n: int) -> dict[str, Any]:
 
     def run_all(sampler: _Sampler) -> list[Any]:
         results: list[Any] = [None] * n
+        stop = _quiet_collector(hub) if quiet else None
         handles = [hub.spawn(one, results, i) for i in range(n)]
         for handle in handles:
             handle.join()
+        if stop is not None:
+            stop()
         return results
 
     one([None], 0)  # untimed: first-call costs
-    return _measure(f"bare-{hub_name}", n, True, run_all, hub.spawn, _green_repeats(n), False)
+    impl = f"bare-{hub_name}" + ("-quiet" if quiet else "")
+    return _measure(impl, n, True, run_all, hub.spawn, _green_repeats(n), False)
 
 
 def _open_fds() -> int:
@@ -798,6 +820,12 @@ def child_main(impl: str, n: int, shared: bool, profile: bool, in_flight: int | 
         record = child_greenflow_green(impl.split("-", 1)[1], n, shared, profile)
     elif impl in TASKFLOW_STYLE_IMPLS:
         record = child_greenflow_green(impl.split("-")[1], n, False, profile, taskflow_style=True)
+    elif impl in QUIET_STYLE_IMPLS:
+        hub_name = impl.split("-")[1]
+        if impl.startswith("bare"):
+            record = child_bare_green(hub_name, n, quiet=True)
+        else:
+            record = child_greenflow_green(hub_name, n, False, profile, taskflow_style=True, quiet=True)
     elif impl in STREAM_IMPLS:
         record = child_greenflow_stream(impl.split("-")[1], n, in_flight or n, impl.endswith("-quiet"))
     elif impl in POOL_IMPLS:

@@ -27,7 +27,9 @@ Prints one JSON line per measurement, then a Markdown table with every ratio:
    after (``--tf-style-n``, ``--stream N:IN_FLIGHT``); and the stream again
    with the collector kept short on both sides (``gc.freeze()`` after start-up,
    full collections kept out, young ones every 5 ms: greenflow through
-   ``run_many(defer_full_gc=True)``, the pool by hand), the "-quiet" rows.
+   ``run_many(defer_full_gc=True)``, the pool by hand), the "-quiet" rows;
+   the spawned-at-once rows likewise (greenflow inside
+   ``greenflow.engines.deferred_full_gc()``).
 
 The concurrent measurements run in children of ``bench_concurrency.py`` (its
 ``--child`` mode), so each hub patches its own fresh process.
@@ -176,6 +178,9 @@ def style_records(tf_n: int, stream: tuple[int, int], quick: bool) -> list[dict[
         for impl in (f"greenflow-{hub}-tfstyle", f"bare-{hub}"):
             rec = bench_concurrency.run_child(impl, tf_n, shared=impl.startswith("bare"))
             out.append(emit({**rec, "bench": BENCH, "part": "tf_style"}))
+        for impl in (f"greenflow-{hub}-tfstyle-quiet", f"bare-{hub}-quiet"):
+            rec = bench_concurrency.run_child(impl, tf_n, shared=impl.startswith("bare"))
+            out.append(emit({**rec, "bench": BENCH, "part": "tf_style_quiet"}))
         for impl in (f"greenflow-{hub}-stream", f"bare-{hub}-pool"):
             rec = bench_concurrency.run_child(impl, n, shared=False, in_flight=in_flight)
             out.append(emit({**rec, "bench": BENCH, "part": "stream"}))
@@ -200,6 +205,7 @@ def style_report(records: list[dict[str, Any]]) -> bool:
     measured: set[str] = set()  # the gevent parts measured: the target needs both
     for part, label in (
         ("tf_style", "spawned at once, new flow, greenthread x3"),
+        ("tf_style_quiet", "the same, both with deferred_full_gc's collector schedule"),
         ("stream", "run_many stream"),
         ("stream_quiet", "the stream, both with defer_full_gc's collector schedule"),
     ):
@@ -226,7 +232,7 @@ def style_report(records: list[dict[str, Any]]) -> bool:
                 f"| {gf['peak_rss_mb']:,.0f} | {floor['peak_rss_mb']:,.0f} | {x_rss:.2f} "
                 f"| {'yes' if gf['ok'] else 'NO'} |"
             )
-            if hub == "gevent" and part != "stream_quiet":  # the targets are on the defaults
+            if hub == "gevent" and not part.endswith("_quiet"):  # the targets are on the defaults
                 measured.add(part)
                 passed &= gf["ok"] and x_wall <= STYLE_TARGET_X_BARE and x_rss <= STYLE_TARGET_X_BARE
     streams = [r for r in records if r.get("part") in ("stream", "stream_quiet") and "wall_s" in r]
