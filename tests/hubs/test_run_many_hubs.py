@@ -25,6 +25,7 @@ from support.doubles import (
     Nap,
     Record,
     by_index,
+    collections_seen,
     diamond,
     held,
     os_thread_count,
@@ -321,24 +322,15 @@ def test_defer_full_gc_collects_the_young_generations_on_a_clock_on_every_hub(hu
     # nothing ends (the interpreter's own trigger kept out with a huge first threshold).
     import gc
 
-    young: list[int] = []
-
-    def count(phase: str, info: dict[str, Any]) -> None:
-        if phase == "stop" and info["generation"] < 2:
-            young.append(info["generation"])
-
     before = gc.get_threshold()
-    gc.callbacks.append(count)
-    try:
+    with collections_seen() as seen:
         summary = run_many(
             [LinearFlow(f"slow-{k}").add(Nap("a", 0.2)) for k in range(20)],
             gc_threshold=10**9,
             defer_full_gc=True,
         )
-    finally:
-        gc.callbacks.remove(count)
     assert summary.counts == {states.SUCCESS: 20}
-    assert len(young) >= 15  # some 40 in 0.2 s
+    assert len([generation for generation in seen if generation < 2]) >= 15  # some 40 in 0.2 s
     assert gc.get_threshold() == before
 
 
@@ -349,27 +341,19 @@ def test_deferred_full_gc_keeps_the_schedule_for_engines_run_outside_run_many(hu
 
     from greenflow.engines import deferred_full_gc
 
-    young: list[int] = []
-
-    def count(phase: str, info: dict[str, Any]) -> None:
-        if phase == "stop" and info["generation"] < 2:
-            young.append(info["generation"])
-
     before = gc.get_threshold()
     gc.set_threshold(10**9, before[1], before[2])  # the interpreter's own trigger kept out
-    gc.callbacks.append(count)
     try:
-        with deferred_full_gc():
+        with collections_seen() as seen, deferred_full_gc():
             assert gc.get_threshold()[2] >= 1 << 30
             engines = [load(LinearFlow(f"own-{k}").add(Nap("a", 0.2))) for k in range(10)]
             handles = [hub.spawn(engine.run) for engine in engines]
             for handle in handles:
                 handle.join()
     finally:
-        gc.callbacks.remove(count)
         gc.set_threshold(*before)
     assert all(engine.storage.get_flow_state() == states.SUCCESS for engine in engines)
-    assert len(young) >= 15  # some 40 in 0.2 s
+    assert len([generation for generation in seen if generation < 2]) >= 15  # some 40 in 0.2 s
 
 
 def test_bad_arguments_are_refused(hub: Hub):

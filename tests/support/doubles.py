@@ -6,7 +6,10 @@ unpatched unit tests (threading hub) and the patched per-hub suites.
 
 from __future__ import annotations
 
+import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from greenflow import LinearFlow, Task, UnorderedFlow
@@ -16,6 +19,22 @@ from greenflow.patterns import Flow
 
 #: The longest a double waits for something that should happen at once.
 PATIENCE = 10.0
+
+
+@contextmanager
+def collections_seen() -> Iterator[list[int]]:
+    """The generation of each garbage collection that ends inside the block, in order."""
+    seen: list[int] = []
+
+    def count(phase: str, info: dict[str, Any]) -> None:
+        if phase == "stop":
+            seen.append(info["generation"])
+
+    gc.callbacks.append(count)
+    try:
+        yield seen
+    finally:
+        gc.callbacks.remove(count)
 
 
 class Nap(Task):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from support import doubles
-from support.doubles import PATIENCE, Add, Boom, Hold, Nap, Record, by_index, diamond
+from support.doubles import PATIENCE, Add, Boom, Hold, Nap, Record, by_index, collections_seen, diamond
 
 from greenflow import LinearFlow, Task, UnorderedFlow, load, run_many, states
 from greenflow.engines import Engine, ManyRunner, Outcome
@@ -298,24 +298,14 @@ def test_runs_changing_the_collector_inside_each_other_restore_it_when_the_last_
 
 def test_a_long_run_deferring_full_collections_still_makes_one_now_and_then(monkeypatch):
     # Cyclic garbage outliving the young collections is freed only by a full one.
-    import gc
 
     import greenflow.engines._many as many
 
     monkeypatch.setattr(many, "_FULL_GC_EVERY_S", 0.0)
-    full = []
-
-    def count(phase, info):
-        if phase == "stop" and info["generation"] == 2:
-            full.append(1)
-
-    gc.callbacks.append(count)
-    try:
+    with collections_seen() as seen:
         summary = run_many((diamond(f"g{k}") for k in range(3)), defer_full_gc=True)
-    finally:
-        gc.callbacks.remove(count)
     assert summary.succeeded == 3
-    assert full
+    assert 2 in seen
 
 
 def test_a_run_deferring_full_collections_collects_the_young_ones_on_a_clock():
@@ -323,19 +313,9 @@ def test_a_run_deferring_full_collections_collects_the_young_ones_on_a_clock():
     # allocations and may not fire for seconds while engines churn: the run collects the
     # young generations itself every few milliseconds, engines ending or not. (Here the
     # interpreter's trigger is kept out with a huge first threshold.)
-    import gc
-
-    young = []
-
-    def count(phase, info):
-        if phase == "stop" and info["generation"] < 2:
-            young.append(info["generation"])
-
-    gc.callbacks.append(count)
-    try:
+    with collections_seen() as seen:
         summary = run_many([LinearFlow("slow").add(Nap("a", 0.3))], gc_threshold=10**9, defer_full_gc=True)
-    finally:
-        gc.callbacks.remove(count)
+    young = [generation for generation in seen if generation < 2]
     assert summary.succeeded == 1
     assert len(young) >= 20  # some 60 in 0.3 s; a handful without the clock
     assert 1 in young  # the middle generation too, every tenth time
