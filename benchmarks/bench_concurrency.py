@@ -90,8 +90,8 @@ GC_IMPLS = ("greenflow-gevent-many-gc", "greenflow-eventlet-many-gc")
 GC_THRESHOLD = 100_000  # run_many's gc_threshold for the "-gc" variants
 #: The TaskFlow style: a new flow per engine, executor="greenthread", max_workers=3, spawn + run.
 TASKFLOW_STYLE_IMPLS = ("greenflow-gevent-tfstyle", "greenflow-eventlet-tfstyle")
-#: The same and its floor with the collector kept short on both sides (greenflow inside
-#: ``greenflow.engines.deferred_full_gc()``, the floor with the same schedule by hand).
+#: The same and its floor with the collector kept short on both sides (both inside
+#: ``greenflow.engines.deferred_full_gc()``).
 QUIET_STYLE_IMPLS = (
     "greenflow-gevent-tfstyle-quiet",
     "greenflow-eventlet-tfstyle-quiet",
@@ -103,7 +103,7 @@ TASKFLOW_STYLE_WORKERS = 3
 #: the same work through the hub's own bounded pool (gevent.pool.Pool, eventlet.GreenPool).
 #: The "-quiet" variants, both sides alike: what start-up made is frozen out of the collector's
 #: scans and full collections are kept out of the run, young ones collected every 5 ms
-#: (greenflow: ``run_many(..., defer_full_gc=True)``; the pool: the same schedule by hand).
+#: (greenflow: ``run_many(..., defer_full_gc=True)``; the pool: ``deferred_full_gc()`` around it).
 STREAM_IMPLS = (
     "greenflow-gevent-stream",
     "greenflow-eventlet-stream",
@@ -584,27 +584,20 @@ def _stream_baseline() -> dict[str, int]:
 
 
 def _quiet_collector(hub: Any) -> Callable[[], None]:
-    """For a "-quiet" floor: freeze start-up's objects, keep full collections out, and collect
-    the young generations every 5 ms as ``run_many(defer_full_gc=True)`` does; returns ``stop``."""
+    """For a "-quiet" floor: freeze start-up's objects and run the collector on the schedule
+    greenflow's engines get (``greenflow.engines.deferred_full_gc``: the collector only, no
+    engine); returns ``stop``."""
+    import contextlib
     import gc
 
+    from greenflow.engines import deferred_full_gc
+
     gc.freeze()
-    saved = gc.get_threshold()
-    gc.set_threshold(saved[0], saved[1], 1 << 30)
-    running = [True]
-
-    def collect() -> None:
-        k = 0
-        while running[0]:
-            hub.sleep(0.005)
-            k += 1
-            gc.collect(1 if k % 10 == 0 else 0)
-
-    hub.spawn(collect)
+    schedule = contextlib.ExitStack()
+    schedule.enter_context(deferred_full_gc(hub))
 
     def stop() -> None:
-        running[0] = False
-        gc.set_threshold(*saved)
+        schedule.close()
         gc.unfreeze()
         hub.sleep(0.01)  # the collecting green thread ends
 
@@ -653,7 +646,7 @@ def child_greenflow_stream(hub_name: str, n: int, in_flight: int, quiet: bool = 
 def child_bare_pool(hub_name: str, n: int, in_flight: int, quiet: bool = False) -> dict[str, Any]:
     """The stream's floor: the same sleeps in the same shape through the hub's own bounded pool.
 
-    ``quiet``: with the collector scheduled as ``run_many(defer_full_gc=True)`` does it.
+    ``quiet``: with the collector on the schedule of ``run_many(defer_full_gc=True)``.
     """
     import greenflow.hubs
 

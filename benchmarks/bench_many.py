@@ -27,7 +27,7 @@ Prints one JSON line per measurement, then a Markdown table with every ratio:
    after (``--tf-style-n``, ``--stream N:IN_FLIGHT``); and the stream again
    with the collector kept short on both sides (``gc.freeze()`` after start-up,
    full collections kept out, young ones every 5 ms: greenflow through
-   ``run_many(defer_full_gc=True)``, the pool by hand), the "-quiet" rows;
+   ``run_many(defer_full_gc=True)``, the pool inside ``deferred_full_gc()``), the "-quiet" rows;
    the spawned-at-once rows likewise (greenflow inside
    ``greenflow.engines.deferred_full_gc()``).
 
