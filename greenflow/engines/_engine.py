@@ -480,10 +480,9 @@ class Engine:
         actions: list[Action] = list(started)  # made ready, not yet waiting
         head = 0
         starter: Starter = starter_for(executor)
-        inline = starter.inline_when_alone
         steps = self._steps
         unwaited = False  # steps: a round was scheduled and no WAITING shown since
-        inline = inline and not steps  # each atom a step of its own
+        inline = starter.inline_when_alone and not steps  # with steps, each atom a step of its own
         commit = self.storage.commit if self.storage.defers_commits else None
         running = 0
 

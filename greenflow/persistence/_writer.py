@@ -4,9 +4,9 @@ An engine records transitions into its storage; when the runtime asks for a
 commit, storage hands its pending rows to the backend's writer as one
 ``WriteGroup`` and gets a ``WriteTicket`` back. The writer (a green thread
 under gevent or eventlet, an OS thread under threading: whatever the hub's
-``spawn`` starts) takes the groups submitted since its last round (at most ``MAX_ROUND_GROUPS``)
-and writes them with one ``backend.write_batch(groups)`` call: one
-transaction, batched statements. While it writes, new groups queue up for the
+``spawn`` starts) takes the groups submitted since its last round (at most
+``MAX_ROUND_GROUPS``) and writes them with one ``backend.write_batch(groups)``
+call: one transaction, batched statements. While it writes, new groups queue up for the
 next round, so the number of commits follows the database's speed, not the
 number of engines: 1,000 engines pay for tens of commits, not tens of
 thousands. A round is bounded because making its statements is work in the
@@ -37,14 +37,14 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from greenflow.persistence._base import Backend, GroupCommitBackend
 
 __all__ = ["MAX_ROUND_GROUPS", "GroupWriter", "WriteGroup", "WriteTicket", "writer_for"]
 
 #: The most groups (engines' commits) one round writes; the rest wait for the next round.
-MAX_ROUND_GROUPS = 200
+MAX_ROUND_GROUPS: Final = 200
 
 
 @dataclass(slots=True)
