@@ -147,10 +147,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _graph_dot(compiled: Any) -> str:
+def _graph_dot(name: str, compiled: Any) -> str:
     from greenflow.compiler import JOIN, RETRY
 
-    lines = [f"digraph {json.dumps(compiled.name)} {{", "  rankdir=LR;"]
+    lines = [f"digraph {json.dumps(name)} {{", "  rankdir=LR;"]
     for node in compiled.nodes:
         shape = "point" if node.kind == JOIN else ("diamond" if node.kind == RETRY else "box")
         lines.append(f"  n{node.index} [label={json.dumps(node.name)}, shape={shape}];")
@@ -163,7 +163,8 @@ def _graph_dot(compiled: Any) -> str:
 def _cmd_graph(args: argparse.Namespace) -> int:
     from greenflow.compiler import JOIN, RETRY, compile_flow
 
-    compiled = compile_flow(_factory(args.factory))
+    flow = _factory(args.factory)
+    compiled = compile_flow(flow)
     fmt = "dot" if args.dot else args.format
     if fmt == "text":
         nodes = compiled.nodes
@@ -176,9 +177,9 @@ def _cmd_graph(args: argparse.Namespace) -> int:
             lines.append(f"{kind} {node.name}" + (f"  after: {', '.join(after)}" if after else ""))
         text = "\n".join(lines) + "\n"
     elif fmt == "dot":
-        text = _graph_dot(compiled)
+        text = _graph_dot(flow.name, compiled)
     else:
-        text = _dot_to_svg(_graph_dot(compiled))
+        text = _dot_to_svg(_graph_dot(flow.name, compiled))
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
             out.write(text)

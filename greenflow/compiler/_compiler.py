@@ -141,7 +141,7 @@ class Node:
         self.index = index
         self.name = name
         self.kind = kind
-        self.flow = flow  # the name of the innermost flow holding this node
+        self.flow = flow  # the innermost nested flow holding this node ("": the top-level flow)
         self.retry = retry  # the innermost retry whose scope holds this node (-1: none)
         self.preds: tuple[int, ...] = ()
         self.succs: tuple[int, ...] = ()
@@ -158,9 +158,12 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class CompiledFlow:
-    """The immutable execution graph of a flow shape, shared by every engine of that shape."""
+    """The immutable execution graph of a flow shape, shared by every engine of that shape.
 
-    name: str
+    It has no name: flows that differ only in the top-level flow's name (a name per
+    request, say) share it, and ``Node.flow`` is ``""`` for the top-level flow's nodes.
+    """
+
     nodes: tuple[Node, ...]
     atoms: tuple[int, ...]  # indices of task and retry nodes, in compile order
     by_name: dict[str, int]
@@ -294,7 +297,9 @@ class FlowCompiler:
                 )
             self._seen_atoms.add(id(atom))
             self._names[name] = index
-        node = Node(index, name, kind, atom, flow.name, self._retry_stack[-1] if self._retry_stack else -1)
+        # The top-level flow's name is not the graph's: flows named apart share one graph.
+        holder = "" if flow is self._flow else flow.name
+        node = Node(index, name, kind, atom, holder, self._retry_stack[-1] if self._retry_stack else -1)
         self._nodes.append(node)
         self._atoms.append(atom)
         self._preds.append([])
@@ -315,7 +320,8 @@ class FlowCompiler:
                 for v in entries:
                     self._edge(u, v)
             return
-        join = self._add_node(f"{flow.name}.<join {len(self._nodes)}>", JOIN, None, flow)
+        where = "" if flow is self._flow else f"{flow.name}."
+        join = self._add_node(f"{where}<join {len(self._nodes)}>", JOIN, None, flow)
         for u in exits:
             self._edge(u, join)
         for v in entries:
@@ -344,7 +350,6 @@ class FlowCompiler:
                 )
         atoms = tuple(n.index for n in nodes if n.kind != JOIN)
         return CompiledFlow(
-            name=flow.name,
             nodes=tuple(nodes),
             atoms=atoms,
             by_name=dict(self._names),
@@ -762,7 +767,8 @@ def _flow_shape(flow: Flow, atoms: list[Any], seen: set[int], depth: int = 1) ->
             (position[id(u)], position[id(v)], tuple(sorted(meta.items())))
             for u, v, meta in flow.iter_links()
         )
-    return (type(flow), flow.name, retry_shape, tuple(shapes), links)
+    # The top-level name is left out: it is the engine's, not the graph's (see CompiledFlow).
+    return (type(flow), flow.name if depth > 1 else None, retry_shape, tuple(shapes), links)
 
 
 def flow_shape(flow: Flow) -> tuple[Shape | None, list[Any]]:

@@ -179,16 +179,16 @@ class Engine:
             first = atom_names[0]
             lacks = sorted(sym for sym, names in missing.items() if first in names)
             cause = MissingDependencyError(
-                f"atom {first!r} in flow {compiled.name!r} requires {', '.join(map(repr, lacks))}, "
+                f"atom {first!r} in flow {self._flow.name!r} requires {', '.join(map(repr, lacks))}, "
                 f"which nothing provides or injects",
-                flow=compiled.name,
+                flow=self._flow.name,
                 atom=first,
                 missing=frozenset(lacks),
             )
             raise MissingDependencyError(
-                f"flow {compiled.name!r}: {'; '.join(parts)}, which nothing provides or injects "
+                f"flow {self._flow.name!r}: {'; '.join(parts)}, which nothing provides or injects "
                 f"(pass it with store={{...}} or engine.storage.inject())",
-                flow=compiled.name,
+                flow=self._flow.name,
                 atom=first,
                 missing=frozenset(missing),
             ) from cause

@@ -688,7 +688,7 @@ class Runtime:
                     kwargs[src.arg] = value
                 elif not src.optional:
                     raise NotFoundError(
-                        f"atom {self._nodes[i].name!r} in flow {self._graph.name!r} requires "
+                        f"atom {self._nodes[i].name!r} in flow {self._recorder.flow_name!r} requires "
                         f"{src.symbol!r}, which nothing provides or injects"
                     )
         return kwargs

@@ -82,6 +82,10 @@ class Recorder(Protocol):
     #: driver may skip ``commit()`` (read once per run: it must not change during one).
     defers_commits: bool
 
+    @property
+    def flow_name(self) -> str:
+        """The name of the flow recorded (for error messages)."""
+
     def recorded(self) -> Sequence[RecordedAtom | None]:
         """The atoms' records as the last run left them, aligned with the compiled nodes."""
 

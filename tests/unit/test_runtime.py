@@ -39,7 +39,10 @@ class Record:
 class FakeRecorder:
     """A ``Recorder`` that keeps plain records and logs each call as ``(method, atom name, value)``."""
 
-    def __init__(self, compiled: CompiledFlow, injected: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, compiled: CompiledFlow, injected: dict[str, Any] | None = None, flow_name: str = "f"
+    ) -> None:
+        self.flow_name = flow_name
         self.nodes = compiled.nodes
         self.records: list[Record | None] = [
             None if n.kind == JOIN else Record(n.name, results=[] if n.kind == RETRY else None)

@@ -29,7 +29,8 @@ _RESUMING = "RESUMING"  # TaskFlow's first engine state
 class Compilation:
     """TaskFlow's ``engine.compilation``: greenflow's compiled flow plus ``execution_graph``."""
 
-    def __init__(self, compiled: Any, atoms: Mapping[str, Any]) -> None:
+    def __init__(self, name: str, compiled: Any, atoms: Mapping[str, Any]) -> None:
+        self._name = name  # the flow's (a compiled graph is shared by flows named apart)
         self._compiled = compiled
         self._atoms = atoms  # compiled nodes are shared by structure and hold names, not atoms
         self._graph: Any = None
@@ -46,7 +47,7 @@ class Compilation:
 
             nodes = self._compiled.nodes
             atoms = set(self._compiled.atoms)
-            graph = DiGraph(name=self._compiled.name)
+            graph = DiGraph(name=self._name)
             for i in self._compiled.atoms:
                 node = nodes[i]
                 graph.add_node(self._atoms[node.name], kind="retry" if node.kind == _RETRY else "task")
@@ -205,7 +206,7 @@ class Engine:
         compiled = self.compile()
         if self._compilation is None or self._compilation._compiled is not compiled:
             atoms = _atoms_by_name(self._run_flow)
-            self._compilation = Compilation(compiled, atoms)
+            self._compilation = Compilation(self._run_flow.name, compiled, atoms)
         return self._compilation
 
     @property
