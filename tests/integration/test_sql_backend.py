@@ -420,6 +420,31 @@ def test_non_ascii_text_is_stored_as_utf8_not_escapes(backend: SqlBackend, url: 
     assert word in text and "\\u" not in text
 
 
+TRICKY_RESULTS: dict[str, Any] = {
+    "text": "abc",
+    "quoted": 'say "hi" \\ back\nslash',
+    "json_looking": '{"a": 1}',
+    "number": 0.1,
+    "big": 2**70,
+    "nested": {"k": [1, None, True, "é"], "e": {}},
+    "nothing": None,
+}
+
+
+def test_results_of_every_json_kind_read_back_as_they_were_returned(backend: SqlBackend, url: str) -> None:
+    # PostgreSQL rows travel as one JSON object each, their JSON columns nested in it: a
+    # string result must stay a JSON string, not become the column's text.
+    flow = LinearFlow("kinds").add(*(Returns(name, value) for name, value in TRICKY_RESULTS.items()))
+    engine = greenflow.load(flow, backend=backend)
+    engine.run()
+    stored = _rows(url, "results")
+    assert {name: json.loads(text) if text is not None else None for name, (_, text) in stored.items()} == (
+        TRICKY_RESULTS
+    )
+    again = backend.get_connection().get_flow_details(engine.storage.flow_uuid)
+    assert {ad.name: ad.results for ad in again} == TRICKY_RESULTS
+
+
 @pytest.mark.timeout(120)
 def test_a_result_over_the_servers_packet_limit_fails_its_atom_and_the_flow_reverts(
     backend: SqlBackend, url: str

@@ -159,6 +159,48 @@ def atom_values(detail: AtomDetail, now: datetime.datetime) -> dict[str, Any]:
     }
 
 
+def atom_json(detail: AtomDetail, stamp: str) -> str | None:
+    """``detail``'s row as one JSON object, its JSON columns nested, ``updated_at`` ``stamp``.
+
+    What PostgreSQL's ``json_populate_recordset`` reads (a ``json`` column keeps
+    a nested value's text as it is): one encoder call per row where
+    ``atom_values`` makes one per column. ``None`` when a value cannot be
+    encoded this way; ``atom_values`` then says which field and why.
+    """
+    results = detail.results
+    if isinstance(detail, RetryDetail):
+        results = [
+            [result, {name: failure_record(f) for name, f in failures.items()}]
+            for result, failures in (results or ())
+        ]
+    failure = detail.failure
+    revert_failure = detail.revert_failure
+    try:
+        text = _ENCODER.encode(
+            {
+                "name": detail.name,
+                "atom_type": ATOM_TYPES[detail.kind],
+                "state": detail.state,
+                "intention": detail.intention,
+                "version": detail.version,
+                "results": results,
+                "failure": failure_record(failure) if failure is not None else None,
+                "revert_results": detail.revert_results,
+                "revert_failure": failure_record(revert_failure) if revert_failure is not None else None,
+                "meta": detail.meta,
+                "updated_at": stamp,
+            }
+        )
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: atom_values escapes that field alone
+            return None
+    return text
+
+
 def flow_values(flow: FlowDetail, now: datetime.datetime) -> dict[str, Any]:
     """Column values of ``flow`` (everything but ``uuid``, ``parent_uuid`` and ``created_at``)."""
     return {
