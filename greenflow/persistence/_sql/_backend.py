@@ -581,11 +581,10 @@ class SqlBackend:
         releases = [g.release for g in live if g.release is not None]
         if releases:
             if pg:
-                flows, owners = zip(*releases, strict=True)
                 conn.exec_driver_sql(
                     f"DELETE FROM {claims.name} WHERE (flow_uuid, owner) IN "
                     "(SELECT * FROM unnest(%(f)s::varchar[], %(o)s::varchar[]))",
-                    {"f": list(flows), "o": list(owners)},
+                    {"f": [flow for flow, _ in releases], "o": [owner for _, owner in releases]},
                 )
             else:
                 conn.execute(
