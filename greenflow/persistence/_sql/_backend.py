@@ -427,13 +427,21 @@ class SqlBackend:
                 row({"uuid": fd.uuid, "parent_uuid": book.uuid, "created_at": now, **flow_values(fd, now)})
                 for fd in book
             ],
-            "atoms": [
-                row({"uuid": ad.uuid, "parent_uuid": fd.uuid, "created_at": now, **atom_values(ad, now)})
-                for fd in book
-                for ad in fd
-            ],
+            "atoms": [self._new_atom_row(ad, fd.uuid, now) for fd in book for ad in fd],
             "flow_uuids": [fd.uuid for fd in book],
         }
+
+    def _new_atom_row(self, detail: AtomDetail, flow_uuid: str, now: datetime.datetime) -> Any:
+        if self._pg_rows:
+            stamp = now.isoformat()
+            text = atom_json(detail, stamp)
+            if text is not None:  # uuids are hex and dashes: nothing to escape
+                return (
+                    f'{{"uuid":"{detail.uuid}","parent_uuid":"{flow_uuid}","created_at":"{stamp}",{text[1:]}'
+                )
+        return self._row(
+            {"uuid": detail.uuid, "parent_uuid": flow_uuid, "created_at": now, **atom_values(detail, now)}
+        )
 
     def write_batch(self, groups: list[WriteGroup]) -> list[BaseException | None]:
         """Write every group in one transaction; the error of each group, or ``None``.
@@ -551,7 +559,9 @@ class SqlBackend:
                 conn.execute(sa.insert(claims), new)
         live = [g for k, g in enumerate(groups) if errors[k] is None]
         if pg:
-            flow_rows = [f'{{"uuid":"{uuid}",{row[1:]}' for g in live for uuid, row in g.flows.items()]
+            flow_rows = [
+                f'{{"uuid":{json.dumps(uuid)},{row[1:]}' for g in live for uuid, row in g.flows.items()
+            ]
             if flow_rows:
                 _pg_update_rows(conn, "flowdetails", _columns("flows"), flow_rows)
         else:
@@ -562,8 +572,9 @@ class SqlBackend:
         if pg:
             stamp = now.isoformat()
             atom_rows = [
-                f'{{"uuid":"{uuid}","parent_uuid":"{g.flow_uuid}","created_at":"{stamp}",{row[1:]}'
+                f'{{"uuid":{json.dumps(uuid)},"parent_uuid":{parent},"created_at":"{stamp}",{row[1:]}'
                 for g in live
+                for parent in (json.dumps(g.flow_uuid),)
                 for uuid, row in g.atoms.items()
             ]
             if atom_rows:
