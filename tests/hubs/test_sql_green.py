@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 import pytest
 from conftest import Ticker  # tests/hubs is not a package: pytest puts its conftest on sys.path
 
+import greenflow
 from greenflow.hubs import Hub
 
 pytest.importorskip("sqlalchemy", reason="the SQL backend needs SQLAlchemy: pip install greenflow[sql]")
@@ -59,3 +61,40 @@ def test_sql_query_leaves_the_hub_free(hub: Hub, server: str) -> None:
     assert elapsed >= 0.45
     # 0.5 s of 10 ms ticks is ~50; a blocked hub would give 0 or 1.
     assert ticks >= 20, f"only {ticks} ticks during a {elapsed:.2f}s query on {hub.name}"
+
+
+class _Noop(greenflow.Task):
+    def execute(self) -> None:
+        pass
+
+
+def test_a_mariadb_round_goes_out_in_statements_of_at_most_100_rows_under_a_green_hub(hub: Hub) -> None:
+    # PyMySQL escapes an executemany's every value in Python before sending: under a green hub
+    # a round's rows go in statements of 100, the writer sleeping between them, so the hub
+    # serves the others; the threading hub's writer thread sends each table's rows at once.
+    from sqlalchemy import event
+
+    url, _statement = SERVERS["mariadb"]
+    backend = SqlBackend({"connection": url})
+    try:
+        try:
+            backend.get_connection().upgrade()
+        except StorageError as exc:
+            pytest.skip(f"mariadb unreachable: {exc}")
+        sizes: list[int] = []
+
+        def count(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+            if many:
+                sizes.append(len(params))
+
+        event.listen(backend.engine, "before_cursor_execute", count)
+        flows = [greenflow.LinearFlow(f"rows{i}").add(_Noop("a"), _Noop("b")) for i in range(150)]
+        summary = greenflow.run_many(flows, backend=backend, hub=hub.name, concurrency=150)
+    finally:
+        backend.close()
+    assert summary.succeeded == 150
+    assert sizes, "no batched statement was sent"
+    if hub.is_green:
+        assert max(sizes) == 100
+    else:
+        assert max(sizes) > 100
