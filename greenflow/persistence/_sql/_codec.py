@@ -129,9 +129,11 @@ def _record(failure: Failure, inner: list[Failure]) -> dict[str, Any]:
     }
 
 
-def atom_values(detail: AtomDetail, now: datetime.datetime) -> dict[str, Any]:
-    """Column values of ``detail`` (everything but ``uuid``, ``parent_uuid`` and ``created_at``)."""
-    owner = f"atom {detail.name!r} ({detail.uuid})"
+_ATOM_JSON_FIELDS: Final = frozenset(("results", "failure", "revert_results", "revert_failure", "meta"))
+
+
+def _atom_fields(detail: AtomDetail) -> dict[str, Any]:
+    """Column values of ``detail`` but ``updated_at``, its JSON columns as the values to encode."""
     results = detail.results
     if isinstance(detail, RetryDetail):
         results = [
@@ -146,17 +148,23 @@ def atom_values(detail: AtomDetail, now: datetime.datetime) -> dict[str, Any]:
         "state": detail.state,
         "intention": detail.intention,
         "version": detail.version,
-        "results": _encode(results, owner, "results"),
-        "failure": _encode(failure_record(failure), owner, "failure") if failure is not None else None,
-        "revert_results": _encode(detail.revert_results, owner, "revert_results"),
-        "revert_failure": (
-            _encode(failure_record(revert_failure), owner, "revert_failure")
-            if revert_failure is not None
-            else None
-        ),
-        "meta": _encode(detail.meta, owner, "meta"),
-        "updated_at": now,
+        "results": results,
+        "failure": failure_record(failure) if failure is not None else None,
+        "revert_results": detail.revert_results,
+        "revert_failure": failure_record(revert_failure) if revert_failure is not None else None,
+        "meta": detail.meta,
     }
+
+
+def atom_values(detail: AtomDetail, now: datetime.datetime) -> dict[str, Any]:
+    """Column values of ``detail`` (everything but ``uuid``, ``parent_uuid`` and ``created_at``)."""
+    owner = f"atom {detail.name!r} ({detail.uuid})"
+    values = {
+        key: _encode(value, owner, key) if key in _ATOM_JSON_FIELDS else value
+        for key, value in _atom_fields(detail).items()
+    }
+    values["updated_at"] = now
+    return values
 
 
 def atom_json(detail: AtomDetail, stamp: str) -> str | None:
@@ -167,30 +175,10 @@ def atom_json(detail: AtomDetail, stamp: str) -> str | None:
     ``atom_values`` makes one per column. ``None`` when a value cannot be
     encoded this way; ``atom_values`` then says which field and why.
     """
-    results = detail.results
-    if isinstance(detail, RetryDetail):
-        results = [
-            [result, {name: failure_record(f) for name, f in failures.items()}]
-            for result, failures in (results or ())
-        ]
-    failure = detail.failure
-    revert_failure = detail.revert_failure
+    fields = _atom_fields(detail)
+    fields["updated_at"] = stamp
     try:
-        text = _ENCODER.encode(
-            {
-                "name": detail.name,
-                "atom_type": ATOM_TYPES[detail.kind],
-                "state": detail.state,
-                "intention": detail.intention,
-                "version": detail.version,
-                "results": results,
-                "failure": failure_record(failure) if failure is not None else None,
-                "revert_results": detail.revert_results,
-                "revert_failure": failure_record(revert_failure) if revert_failure is not None else None,
-                "meta": detail.meta,
-                "updated_at": stamp,
-            }
-        )
+        text = _ENCODER.encode(fields)
     except (TypeError, ValueError, RecursionError):
         return None
     if not text.isascii():
