@@ -17,7 +17,7 @@ from greenflow.exceptions import (
     UnknownHubError,
 )
 
-__all__ = ["GREEN_HUBS", "active_patching", "is_patched", "patch"]
+__all__ = ["GREEN_HUBS", "active_patching", "is_patched", "os_sleep", "patch"]
 
 #: The hubs that need the process monkey-patched, in detection order.
 GREEN_HUBS: Final = ("gevent", "eventlet")
@@ -51,6 +51,23 @@ def active_patching() -> str | None:
             _seen_patching.append(name)
             return name
     return None
+
+
+def os_sleep(seconds: float) -> None:
+    """Sleep the calling OS thread, whatever the patching (``time.sleep`` may be green).
+
+    For code on a real thread beside a green hub (the hub's offload threads): a
+    green sleep there would start a hub of that thread's own.
+    """
+    active = active_patching()
+    if active == "gevent":
+        sys.modules["gevent.monkey"].get_original("time", "sleep")(seconds)
+    elif active == "eventlet":
+        sys.modules["eventlet.patcher"].original("time").sleep(seconds)
+    else:
+        import time
+
+        time.sleep(seconds)
 
 
 def patch(name: str) -> None:
