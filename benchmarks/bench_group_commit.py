@@ -1,10 +1,11 @@
 """Group commit: many green engines recording to one database, against the naive floor, in one run.
 
 Usage: ``python benchmarks/bench_group_commit.py [--quick] [--engines N] [--backends KINDS]
-[--taskflow-engines N] [--taskflow-python PATH]``
+[--hub gevent|eventlet] [--taskflow-engines N] [--taskflow-python PATH]``
 (``KINDS``: comma-separated, of ``memory,postgresql,mariadb,sqlite``, the default).
 
-For each database, in a child process patched by gevent first:
+For each database, in a child process patched first by gevent (``--hub eventlet``:
+by eventlet; TaskFlow's row is eventlet's either way):
 
 * ``greenflow``: ``run_many`` runs N engines of ``linear(A, unordered(B, C, D), E)``
   (10 ms tasks, a new flow per engine) recording to one shared backend; a
@@ -71,6 +72,9 @@ from bench_jobs import taskflow_python  # noqa: E402  (this script's folder is o
 POSTGRES = os.environ.get("GREENFLOW_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL = os.environ.get("GREENFLOW_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
 TASK_S = 0.01
+#: The green hub of greenflow's and the floor's runs (``--hub``; the children read it from here).
+_HUB_ENV = "GREENFLOW_BENCH_GROUP_COMMIT_HUB"
+_HUB = os.environ.get(_HUB_ENV, "gevent")
 #: Where TaskFlow's row runs: its SQL backend on these (MariaDB needs its own driver setup).
 TASKFLOW_KINDS = ("sqlite", "postgresql")
 
@@ -186,7 +190,7 @@ def child_greenflow(kind: str, url: str, n: int, quiet: bool = False) -> dict[st
     from greenflow.persistence import shared_backend
     from greenflow.persistence._writer import writer_for
 
-    hub = get_hub("gevent")
+    hub = get_hub(_HUB)
 
     class Sleep(greenflow.Task):
         def execute(self) -> None:
@@ -204,7 +208,7 @@ def child_greenflow(kind: str, url: str, n: int, quiet: bool = False) -> dict[st
     if backend is not None:
         backend.get_connection().upgrade()
     # Untimed: imports and first-call costs (a one-off stall of some 50 ms) are not the steady state.
-    greenflow.run_many([flow(-1)], hub="gevent", backend=url if backend else None)
+    greenflow.run_many([flow(-1)], hub=_HUB, backend=url if backend else None)
     if quiet:
         gc.collect()
         gc.freeze()
@@ -215,7 +219,7 @@ def child_greenflow(kind: str, url: str, n: int, quiet: bool = False) -> dict[st
     summary = greenflow.run_many(
         (flow(i) for i in range(n)),
         concurrency=n,
-        hub="gevent",
+        hub=_HUB,
         backend=url if backend else None,
         defer_full_gc=quiet,
     )
@@ -225,6 +229,7 @@ def child_greenflow(kind: str, url: str, n: int, quiet: bool = False) -> dict[st
     return {
         "bench": "group_commit",
         "impl": "greenflow-quiet" if quiet else "greenflow",
+        "hub": _HUB,
         "backend": kind,
         "engines": n,
         "succeeded": summary.succeeded,
@@ -240,7 +245,7 @@ def child_floor(kind: str, url: str, n: int) -> dict[str, Any]:
 
     from greenflow.hubs import get_hub
 
-    hub = get_hub("gevent")
+    hub = get_hub(_HUB)
     if kind == "sqlite":
         engine = sqlalchemy.create_engine(url, connect_args={"timeout": 60})
     else:
@@ -287,6 +292,7 @@ def child_floor(kind: str, url: str, n: int) -> dict[str, Any]:
     return {
         "bench": "group_commit",
         "impl": "naive-floor",
+        "hub": _HUB,
         "backend": kind,
         "engines": n,
         "wall_s": round(wall, 3),
@@ -400,7 +406,7 @@ def _child_record(cmd: list[str], record: dict[str, Any], **options: Any) -> dic
 def child(which: str, kind: str, url: str, n: int) -> int:
     import greenflow.hubs
 
-    greenflow.hubs.patch("gevent")
+    greenflow.hubs.patch(_HUB)
     fn = {
         "greenflow": child_greenflow,
         "greenflow-quiet": child_greenflow_quiet,
@@ -418,9 +424,15 @@ def run_child(which: str, kind: str, url: str, n: int) -> dict[str, Any]:
     env = dict(os.environ)
     env.pop("GREENFLOW_HUB", None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
+    env[_HUB_ENV] = _HUB
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", which, kind, url, str(n)]
-    record = {"bench": "group_commit", "impl": which, "backend": kind, "engines": n}
+    record = {"bench": "group_commit", "impl": which, "backend": kind, "engines": n, "hub": _HUB}
     return _child_record(cmd, record, env=env)
+
+
+def _on_hub(record: dict[str, Any]) -> str:
+    hub = record.get("hub")
+    return f" ({hub})" if hub and hub != "gevent" and record["impl"] != "taskflow" else ""
 
 
 def markdown(records: list[dict[str, Any]]) -> str:
@@ -441,7 +453,7 @@ def markdown(records: list[dict[str, Any]]) -> str:
         if "rows_per_s" in r:
             note = f"{r['rows_per_s']} rows/s"
         rows.append(
-            f"| {r['backend']} | {r['engines']} | {r['impl']} | {r.get('wall_s', '-')} | "
+            f"| {r['backend']} | {r['engines']} | {r['impl']}{_on_hub(r)} | {r.get('wall_s', '-')} | "
             f"{r.get('engines_per_s', '-')} | {r.get('max_stall_ms', '-')} | "
             f"{r.get('max_gc_pause_ms', '-')} | {r.get('max_stall_outside_gc_ms', '-')} | {note} |"
         )
@@ -453,6 +465,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test, not a measurement")
     parser.add_argument("--engines", default=None, help="comma-separated engine counts (default 1000)")
     parser.add_argument("--backends", default="memory,postgresql,mariadb,sqlite")
+    parser.add_argument(
+        "--hub", choices=("gevent", "eventlet"), default="gevent", help="the green hub (default gevent)"
+    )
     parser.add_argument("--taskflow-engines", type=int, default=None, help="TaskFlow engines (default 100)")
     parser.add_argument("--taskflow-python", default=None, help="python of a TaskFlow 6.5 venv")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
@@ -460,6 +475,8 @@ def main(argv: list[str]) -> int:
     if args.child:
         which, kind, url, n = args.child
         return child(which, kind, url, int(n))
+    global _HUB
+    _HUB = args.hub
     sizes = [int(x) for x in (args.engines or ("20" if args.quick else "1000")).split(",")]
     tf_engines = args.taskflow_engines or (5 if args.quick else 100)
     tf_python = taskflow_python(args.taskflow_python, _TASKFLOW_NEEDS)

@@ -32,3 +32,13 @@ def test_bench_group_commit_quick_prints_records_and_a_table() -> None:
     assert sqlite["writer"]["groups"] >= 20  # every engine went through the writer
     assert next(r for r in greenflow if r["backend"] == "memory")["writer"] is None
     assert any("longest GC pause ms" in line and "outside GC" in line for line in rest)
+
+
+def test_bench_group_commit_quick_runs_on_eventlet_too() -> None:
+    records, rest = run_benchmark(
+        "bench_group_commit.py", "--quick", "--backends", "memory", "--hub", "eventlet", timeout=300
+    )
+    greenflow = [r for r in records if r["impl"].startswith("greenflow")]
+    assert {r["impl"] for r in greenflow} == {"greenflow", "greenflow-quiet"}
+    assert all(r["hub"] == "eventlet" and r["succeeded"] == r["engines"] == 20 for r in greenflow)
+    assert any("greenflow (eventlet)" in line for line in rest)
