@@ -185,3 +185,21 @@ def test_the_writer_bounds_each_round_and_rings_every_ticket_once_written(store:
     assert [uuid for r in rounds for uuid in r] == [detail.uuid for _, detail in made]  # oldest first
     conn = reopen().get_connection()
     assert all(conn.get_claim(detail.uuid) == owner for _, detail in made)
+
+
+def test_uuids_given_by_the_caller_are_stored_as_given_even_with_quotes(store: Any) -> None:
+    # A uuid is the caller's text: rows that travel as JSON (PostgreSQL) must quote it.
+    backend, reopen = store
+    book = LogBook("quoted")
+    detail = FlowDetail("quoted", uuid='flow "one"')
+    atom = TaskDetail("t0", uuid='atom \\ "one"')
+    detail.add(atom)
+    book.add(detail)
+    group = WriteGroup(detail.uuid)
+    group.create = backend.book_rows(book)
+    assert backend.write_batch([group]) == [None]
+    atom.state, atom.results = states.SUCCESS, "done"
+    assert backend.write_batch([WriteGroup(detail.uuid, {atom.uuid: backend.atom_row(atom)})]) == [None]
+    again = reopen().get_connection().get_flow_details(detail.uuid)
+    stored = again.find_by_name("t0")
+    assert (stored.uuid, stored.state, stored.results) == (atom.uuid, states.SUCCESS, "done")

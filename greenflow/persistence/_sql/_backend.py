@@ -434,7 +434,9 @@ class SqlBackend:
 
     def atom_row(self, detail: AtomDetail) -> Any:
         """The ``atomdetails`` row of ``detail`` now (what the writer will store)."""
-        now = utcnow()
+        return self._atom_row_at(detail, utcnow())
+
+    def _atom_row_at(self, detail: AtomDetail, now: datetime.datetime) -> Any:
         if self._pg_rows:
             text = atom_json(detail, now.isoformat())
             if text is not None:
@@ -460,16 +462,10 @@ class SqlBackend:
         }
 
     def _new_atom_row(self, detail: AtomDetail, flow_uuid: str, now: datetime.datetime) -> Any:
-        if self._pg_rows:
-            stamp = now.isoformat()
-            text = atom_json(detail, stamp)
-            if text is not None:  # uuids are hex and dashes: nothing to escape
-                return (
-                    f'{{"uuid":"{detail.uuid}","parent_uuid":"{flow_uuid}","created_at":"{stamp}",{text[1:]}'
-                )
-        return self._row(
-            {"uuid": detail.uuid, "parent_uuid": flow_uuid, "created_at": now, **atom_values(detail, now)}
-        )
+        row = self._atom_row_at(detail, now)
+        if self._pg_rows:  # the row is a JSON object's text
+            return _pg_keyed(detail.uuid, json.dumps(flow_uuid), now.isoformat(), row)
+        return {"uuid": detail.uuid, "parent_uuid": flow_uuid, "created_at": now, **row}
 
     def write_batch(self, groups: list[WriteGroup]) -> list[BaseException | None]:
         """Write every group in one transaction; the error of each group, or ``None``.
@@ -600,7 +596,7 @@ class SqlBackend:
         if pg:
             stamp = now.isoformat()
             atom_rows = [
-                f'{{"uuid":{json.dumps(uuid)},"parent_uuid":{parent},"created_at":"{stamp}",{row[1:]}'
+                _pg_keyed(uuid, parent, stamp, row)
                 for g in live
                 for parent in (json.dumps(g.flow_uuid),)
                 for uuid, row in g.atoms.items()
@@ -667,6 +663,11 @@ def _columns(kind: str, with_keys: bool = False) -> tuple[str, ...]:
     values = flow_values(FlowDetail("x"), now) if kind == "flows" else atom_values(TaskDetail("x"), now)
     keys = ("uuid", "parent_uuid", "created_at") if with_keys else ()
     return (*keys, *values)
+
+
+def _pg_keyed(uuid: str, parent_json: str, stamp: str, row: str) -> str:
+    """An atom row's JSON object text with its keys in front (``parent_json``: the parent's uuid as JSON)."""
+    return f'{{"uuid":{json.dumps(uuid)},"parent_uuid":{parent_json},"created_at":"{stamp}",{row[1:]}'
 
 
 def _pg_array(values: Iterable[str]) -> Any:
