@@ -438,7 +438,8 @@ class ManyRunner:
         submit = getattr(self._executor, "submit_callback", None)
         hub = self._hub
 
-        def run_engine(index: int, engine: Engine) -> tuple[int, Engine, BaseException | None]:
+        def run_engine(taken: tuple[int, Engine]) -> tuple[int, Engine, BaseException | None]:
+            index, engine = taken
             if self._cancelled:
                 return index, engine, None  # cancelled before it began: it never begins
             try:
@@ -463,11 +464,10 @@ class ManyRunner:
                 if taken is None:
                     exhausted = len(active) < self._concurrency
                     break
-                index, engine = taken
                 if submit is not None:
-                    submit(run_engine, (index, engine), finished, None)
+                    submit(run_engine, taken, finished, None)
                 else:
-                    hub.spawn(lambda i=index, e=engine: finished(None, run_engine(i, e)))
+                    hub.spawn(lambda t=taken: finished(None, run_engine(t)))
                 if clock() >= slice_end:
                     hub.sleep(0)
                     slice_end = clock() + _LOAD_SLICE_S

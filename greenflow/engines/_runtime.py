@@ -68,7 +68,6 @@ TaskFlow's do), so the atoms' intentions are the record.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, MutableSequence, Sequence
 from functools import partial
 from typing import Any, Final, TypeVar
@@ -175,6 +174,7 @@ class Runtime:
         "_vetoes",
         "_waiting",
         "_work",
+        "_work_head",
         "executed",
         "failures",
         "phase",
@@ -243,7 +243,11 @@ class Runtime:
         self.failures: list[Failure] | tuple[()] = ()  # what the run raises, in order
         self._atom_of: dict[int, str] = {}  # id(failure) -> the atom it is the failure of
         self._actions: list[Action] | tuple[()] = ()  # what to start next (see _take)
-        self._work: deque[int] = deque()
+        # Nodes made ready, to start (or revert) in order: ``_work[_work_head:]``. A list read
+        # from an index, not a deque: an engine in flight keeps it, and a deque's first block
+        # alone is some 700 bytes.
+        self._work: list[int] = []
+        self._work_head = 0
         # Nodes made ready while forward progress was stopped by a failure: started
         # when a retry resumes it, unless their flow was reverted for good.
         self._parked: list[int] | tuple[()] = ()
@@ -569,13 +573,17 @@ class Runtime:
     def _drain(self) -> None:
         """Start every node made ready (iteratively: ignores and joins cascade)."""
         work, nodes = self._work, self._nodes
+        if self._work_head:
+            del work[: self._work_head]
+            self._work_head = 0
         if len(work) > 1:
             self._by_priority(work)
-        while work:
+        while self._work_head < len(work):
             if self.phase != _FORWARD or self.suspending:
                 self._park()
                 return
-            i = work.popleft()
+            i = work[self._work_head]
+            self._work_head += 1
             node = nodes[i]
             if node.kind == JOIN:
                 self.state[i] = states.SUCCESS
@@ -601,16 +609,16 @@ class Runtime:
                 self._notify(i, states.RUNNING, old, None)
             self.running += 1
             self._actions = _appended(self._actions, new_action((_EXECUTE, i, self._atoms[i], kwargs)))
+        work.clear()  # all taken
+        self._work_head = 0
 
-    def _by_priority(self, work: deque[int]) -> None:
+    def _by_priority(self, work: list[int]) -> None:
         """Order the nodes made ready together by their atoms' ``priority``, highest first."""
         atoms = self._atoms
         ranks = [getattr(atoms[i], "priority", 0) for i in work]
         if any(ranks):
             order = sorted(range(len(ranks)), key=lambda k: -ranks[k])  # stable: ties keep their order
-            ready = list(work)
-            work.clear()
-            work.extend(ready[k] for k in order)
+            work[:] = [work[k] for k in order]
 
     def _deciders_allow(self, i: int) -> bool:
         """Ask every decider guarding ``i``; on any "no", ignore what the widest "no" reaches.
@@ -730,9 +738,11 @@ class Runtime:
         self._park()
 
     def _park(self) -> None:
-        if self._work:
-            self._parked = _extended(self._parked, self._work)
-            self._work.clear()
+        work, head = self._work, self._work_head
+        if head < len(work):
+            self._parked = _extended(self._parked, work[head:] if head else work)
+        work.clear()
+        self._work_head = 0
 
     def _resolve_failures(self) -> None:
         self._park()
@@ -850,8 +860,9 @@ class Runtime:
 
     def _drain_revert(self) -> None:
         work, nodes, state = self._work, self._nodes, self.state
-        while work and not self.suspending:
-            i = work.popleft()
+        while self._work_head < len(work) and not self.suspending:
+            i = work[self._work_head]
+            self._work_head += 1
             region = self._region_of.get(i)
             if region is None:
                 continue
@@ -873,6 +884,9 @@ class Runtime:
                 self._set_state(i, states.REVERTING)
             self.running += 1
             self._actions = _appended(self._actions, new_action((_REVERT, i, self._atoms[i], kwargs)))
+        if self._work_head == len(work):
+            work.clear()
+            self._work_head = 0
         self._maybe_finish()
 
     def _flow_failures(self) -> dict[str, Failure]:

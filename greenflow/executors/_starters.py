@@ -81,7 +81,7 @@ class _GreenStarter:
         if sink is None:  # nothing listens for progress: the action itself is the call's arguments
             self._submit(_invoke_action, action, done, action)
         else:
-            self._submit(invoke_atom, (action.kind, action.atom, action.kwargs, sink), done, action)
+            self._submit(_invoke_with_sink, (action, sink), done, action)
 
     def outcome(self, action: Action, raw: Any, sink: ProgressSink | None) -> AtomOutcome:
         return raw  # type: ignore[no-any-return]  # always an AtomOutcome already
@@ -112,9 +112,15 @@ class _ProcessStarter:
         return outcome  # type: ignore[no-any-return]
 
 
-def _invoke_action(kind: int, node: int, atom: Any, kwargs: dict[str, Any]) -> AtomOutcome:
-    """``invoke_atom`` called with an ``Action``'s fields: no argument tuple per atom in flight."""
-    return invoke_atom(kind, atom, kwargs)
+def _invoke_action(action: Action) -> AtomOutcome:
+    """``invoke_atom`` for an ``Action``: no argument tuple per atom in flight."""
+    return invoke_atom(action.kind, action.atom, action.kwargs)
+
+
+def _invoke_with_sink(packed: tuple[Action, ProgressSink]) -> AtomOutcome:
+    """``invoke_atom`` for an ``Action`` whose progress goes to a sink."""
+    action, sink = packed
+    return invoke_atom(action.kind, action.atom, action.kwargs, sink)
 
 
 def _read(future: Future[Any]) -> Any:

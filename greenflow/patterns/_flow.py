@@ -25,6 +25,9 @@ Item = Union[Atom, "Flow"]
 _versions: Final = itertools.count(1)
 
 
+# From this many children on, a flow keeps a set of their ids for ``in`` (see Flow.__init__).
+_ID_SET_FROM: Final = 16
+
 # The newest version handed out; while it is unchanged, no flow anywhere has changed.
 _latest = [0]
 
@@ -68,11 +71,15 @@ class Flow:
         self.name = name
         self.retry = retry
         self._children: list[Item] = []
-        self._child_ids: set[int] = set()
-        self._subflows: list[Flow] = []
+        # The children's ids, made once the flow has _ID_SET_FROM children (a set is 216
+        # bytes and an object the collector scans: a flow made per request has a few
+        # children, which a scan checks as fast).
+        self._child_ids: set[int] | None = None
+        # The two lists below stay the shared empty tuple until there is something to hold.
+        self._subflows: list[Flow] | tuple[()] = ()
         # The flows this one is in, by weak reference: a nested flow does not keep its parent
         # alive, so a flow made per request is freed at once, not by the cycle collector.
-        self._parents: list[weakref.ref[Flow]] = []
+        self._parents: list[weakref.ref[Flow]] | tuple[()] = ()
         self._compiled: tuple[int, tuple[int, ...], Any] | None = None
         self._version = _latest[0] = next(_versions)
 
@@ -112,7 +119,7 @@ class Flow:
                 )
             if item is self:
                 raise InvalidOptionError(f"flow {self.name!r} cannot contain itself")
-            if id(item) in self._child_ids or id(item) in given:
+            if item in self or id(item) in given:
                 raise InvalidOptionError(f"{_describe(item)} was added to flow {self.name!r} twice")
             if isinstance(item, Retry):
                 raise InvalidOptionError(
@@ -130,16 +137,27 @@ class Flow:
             given.add(id(item))
 
     def _append(self, items: tuple[Item, ...]) -> None:
+        children = self._children
         for item in items:
-            self._child_ids.add(id(item))
-            self._children.append(item)
+            children.append(item)
             if isinstance(item, Flow):
+                if isinstance(self._subflows, tuple):
+                    self._subflows = []
                 self._subflows.append(item)
+                if isinstance(item._parents, tuple):
+                    item._parents = []
                 item._parents.append(weakref.ref(self))
+        if self._child_ids is not None:
+            self._child_ids.update(id(item) for item in items)
+        elif len(children) >= _ID_SET_FROM:
+            self._child_ids = {id(child) for child in children}
 
     def __contains__(self, item: object) -> bool:
         """Whether ``item`` was added to this flow itself (not to a flow nested in it)."""
-        return id(item) in self._child_ids
+        ids = self._child_ids
+        if ids is None:
+            return any(child is item for child in self._children)
+        return id(item) in ids
 
     def __iter__(self) -> Iterator[Item]:
         return iter(self._children)

@@ -162,6 +162,23 @@ def test_adding_the_same_atom_twice_in_one_call_is_rejected():
         LinearFlow("f").add(a, a)
 
 
+@pytest.mark.parametrize("size", [3, 15, 16, 17, 40])
+def test_membership_and_duplicates_hold_for_flows_small_and_large(size):
+    """Small flows check their children by scanning, large ones by a set of ids: both answer alike."""
+    atoms = [T(f"t{i}") for i in range(size)]
+    flow = UnorderedFlow("f")
+    for atom in atoms[:-1]:
+        flow.add(atom)
+    assert atoms[-1] not in flow
+    flow.add(atoms[-1])
+    assert all(atom in flow for atom in atoms)
+    assert T("t0") not in flow  # another atom of the same name is not a child
+    for again in (atoms[0], atoms[size // 2], atoms[-1]):
+        with pytest.raises(InvalidOptionError, match=rf"atom '{again.name}' was added to flow 'f' twice"):
+            flow.add(again)
+    assert list(flow) == atoms
+
+
 def test_adding_the_same_flow_twice_is_rejected():
     inner = LinearFlow("inner")
     flow = UnorderedFlow("f").add(inner)
