@@ -22,6 +22,9 @@ _RESERVED_REVERT_ARGS: Final = frozenset({"result", "flow_failures"})
 _RESERVED_RETRY_ARGS: Final = frozenset({"history"})
 
 
+#: What an atom given no ``inject`` has as its ``inject``.
+_NO_INJECT: Final[Mapping[str, Any]] = MappingProxyType({})
+
 _SIGNATURES: dict[Any, tuple[tuple[str, ...], frozenset[str], bool, frozenset[str]]] = {}
 # What atoms built alike have alike (what they provide, their argument bindings, what they
 # require when nothing is injected), per (execute, revert, skipped args, options): a flow
@@ -258,7 +261,9 @@ class Atom:
             provides = self.default_provides
         if inject is not None and not isinstance(inject, Mapping):
             raise InvalidOptionError(f"atom {name!r}: inject must be a dict, got {inject!r}")
-        self.inject: dict[str, Any] = dict(inject) if inject else {}
+        # No injection: the one read-only empty mapping (an empty dict per atom is 64 bytes,
+        # kept by every engine in flight; TaskFlow's default is None, as read-only as this).
+        self.inject: Mapping[str, Any] = dict(inject) if inject else _NO_INJECT
         execute_fn = self._execute_callable()
         revert_fn = self._revert_callable()
         key: Any
@@ -339,12 +344,16 @@ class Atom:
     def __getstate__(self) -> dict[str, Any]:
         """The atom's attributes, its binding views as dicts (a view cannot be pickled)."""
         state = dict(self.__dict__)
+        if state.get("inject") is _NO_INJECT:
+            state["inject"] = {}
         for name in self._BINDING_VIEWS:
             if isinstance(state.get(name), MappingProxyType):
                 state[name] = dict(state[name])
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        if state.get("inject") == {}:
+            state["inject"] = _NO_INJECT
         for name in self._BINDING_VIEWS:
             if isinstance(state.get(name), dict):
                 state[name] = MappingProxyType(state[name])

@@ -9,9 +9,11 @@ layer that runs atoms (executors, workers, engines) imports it downwards.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from enum import IntEnum
 from functools import partial
+from types import MethodType
 from typing import Any, Final, NamedTuple
 
 from greenflow.atoms._task import Task, progress_sink
@@ -61,6 +63,64 @@ class AtomOutcome(NamedTuple):
 _outcome: Final = partial(tuple.__new__, AtomOutcome)
 
 
+# Per method function: ``prefixes[n]`` is the names of its first ``n`` parameters after
+# ``self`` that may be given by position or by name (the leading run of them). Bounded, so
+# generated classes cannot grow it.
+_LEADING: dict[Any, tuple[tuple[str, ...], ...]] = {}
+_LEADING_LIMIT: Final = 4096
+#: Up to this many arguments, ``_call`` passes them by position when that is the same call.
+_MOST_BY_POSITION: Final = 4
+
+
+def _leading_prefixes(func: Any) -> tuple[tuple[str, ...], ...]:
+    """The prefixes of ``func``'s leading positional-or-keyword parameters after its first."""
+    try:
+        # Not following __wrapped__: a decorator's wrapper takes what it declares, not what it wraps.
+        params = list(inspect.signature(func, follow_wrapped=False).parameters.values())
+    except (TypeError, ValueError):
+        params = []
+    names: list[str] = []
+    if params and params[0].kind in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD):
+        for p in params[1:]:
+            if p.kind is not p.POSITIONAL_OR_KEYWORD:
+                break
+            names.append(p.name)
+    prefixes = tuple(tuple(names[:k]) for k in range(len(names) + 1))
+    if len(_LEADING) < _LEADING_LIMIT:
+        _LEADING[func] = prefixes
+    return prefixes
+
+
+def _call(method: Any, kwargs: dict[str, Any]) -> Any:
+    """``method(**kwargs)``: by position when the names are ``method``'s leading parameters, in order.
+
+    The same call, made cheaper for CPython 3.11: a call with ``**kwargs`` is a
+    C-level call (the interpreter recurses, and unpacks the dict into a new
+    array), and every green thread waiting inside a task keeps that C stack,
+    some 400 bytes per call level, for as long as the task waits.
+    """
+    n = len(kwargs)
+    if 0 < n <= _MOST_BY_POSITION and method.__class__ is MethodType:
+        func = method.__func__
+        prefixes = _LEADING.get(func)
+        if prefixes is None:
+            prefixes = _leading_prefixes(func)
+        if n < len(prefixes) and tuple(kwargs) == prefixes[n]:
+            values = kwargs.values()
+            if n == 1:
+                (a,) = values
+                return method(a)
+            if n == 2:
+                a, b = values
+                return method(a, b)
+            if n == 3:
+                a, b, c = values
+                return method(a, b, c)
+            a, b, c, d = values
+            return method(a, b, c, d)
+    return method(**kwargs)
+
+
 def invoke_atom(
     kind: int, atom: Any, kwargs: dict[str, Any], sink: ProgressSink | None = None
 ) -> AtomOutcome:
@@ -77,17 +137,17 @@ def invoke_atom(
             if is_task:
                 atom.pre_execute()
                 try:
-                    return _outcome((True, atom.execute(**kwargs)))
+                    return _outcome((True, _call(atom.execute, kwargs)))
                 finally:
                     atom.post_execute()
-            return _outcome((True, atom.execute(**kwargs)))
+            return _outcome((True, _call(atom.execute, kwargs)))
         if is_task:
             atom.pre_revert()
             try:
-                return _outcome((True, atom.revert(**kwargs)))
+                return _outcome((True, _call(atom.revert, kwargs)))
             finally:
                 atom.post_revert()
-        return _outcome((True, atom.revert(**kwargs)))
+        return _outcome((True, _call(atom.revert, kwargs)))
     except (Exception, GeneratorExit) as exc:
         # GeneratorExit raised by task code is a failure like any other: let through, it
         # would end a green thread silently and leave its engine waiting for ever.

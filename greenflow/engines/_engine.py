@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from greenflow import states
 from greenflow.atoms import EVENT_UPDATE_PROGRESS, Action, ActionKind, AtomOutcome, invoke_atom
@@ -54,6 +54,9 @@ SCHEDULING: Final = "SCHEDULING"
 ANALYZING: Final = "ANALYZING"
 
 _EXECUTE: Final = ActionKind.EXECUTE
+#: The steps of a run: flow states and ``WAITING`` (``str``), and, for ``run()``, the
+#: ``Action`` of an atom to run inline, answered by sending its ``AtomOutcome`` back.
+_Steps: TypeAlias = "Generator[Any, Any, None]"
 
 _RESULT_STATES: Final = frozenset({states.SUCCESS, states.FAILURE, states.REVERTED, states.REVERT_FAILURE})
 
@@ -124,6 +127,8 @@ class Engine:
         self._held_events: list[tuple[str, dict[str, Any]]] | None = None
         self._claimed = False
         self._steps = False
+        self._top = False  # run() runs the inline atoms itself (see run())
+        self._sink: Any = None  # the progress sink of the run under way
 
     # -- preparation ------------------------------------------------------------------------
 
@@ -201,9 +206,28 @@ class Engine:
         A suspended engine (``suspend()``) returns normally; calling ``run()``
         again resumes it.
         """
-        for state in self.run_iter():
-            if state == WAITING:
-                self.wait_step()
+        # run_iter()'s steps, except that an atom the engine runs itself (see _run_with) is
+        # handed up to be run here: a task waiting in this frame keeps the calling thread's
+        # stack shallow, where inside the steps' generators each level is a C-level call
+        # whose stack a green thread keeps while the task waits (some 400 bytes each).
+        steps = self._run_steps(False, True)
+        step = steps.send
+        reply: AtomOutcome | None = None
+        while True:
+            try:
+                item = step(reply)
+            except StopIteration:
+                return
+            reply = None
+            if item.__class__ is str:
+                if item == WAITING:
+                    self.wait_step()
+                continue
+            try:
+                reply = invoke_atom(item.kind, item.atom, item.kwargs, self._sink)
+            except BaseException as exc:  # (invoke_atom lets only these through: a kill, an interrupt)
+                steps.throw(exc)  # raised in the steps, where run_iter() would have run the atom
+                raise
 
     def wait_step(self, timeout: float | None = None) -> None:
         """After ``run_iter()`` yielded ``WAITING``: wait until it can step on (or ``timeout`` passes).
@@ -237,6 +261,13 @@ class Engine:
         asked for at ``WAITING`` or ``ANALYZING`` starts no further atom
         (compat/ maps these to TaskFlow's engine states).
         """
+        return self._run_steps(steps, False)  # type: ignore[return-value]  # (top=False: states only)
+
+    def _begin_run(self, steps: bool, top: bool) -> None:
+        """Mark the engine running, validate, attach to the backend's writer, claim the flow detail.
+
+        What it did is undone if a step fails; ``_end_run`` undoes it after the run.
+        """
         with _STATE_LOCK:  # held for a test-and-set only: never across a green switch
             already, self._running = self._running, True
             if not already:
@@ -247,33 +278,34 @@ class Engine:
                 f"an engine runs one flow at a time (load another engine to run it twice)"
             )
         self._steps = steps
-        # What ``_run_claimed`` needs around it is here, not in a generator of its own: a
-        # generator is an object each engine in flight holds, and it runs one frame deeper.
+        self._top = top
         storage = self.storage
-        recorded = storage.writes_through
         try:
             self.validate()
-            if recorded:
+            if storage.writes_through:
                 # A backend with a writer group-commits this run with every other engine's on the hub.
                 storage.attach(self.hub)
+            self._claim()
+            if self._claimed and storage.writes_through:
+                # Run from what is stored, not from what this engine last saw: another
+                # engine may have run the flow since (a stale load), or a save of this
+                # engine's last run may have failed half-way.
+                storage.refresh()
+        except BaseException:
+            self._end_run()
+            raise
+
+    def _end_run(self) -> None:
+        """Release the claim, detach from the writer, mark the engine idle (each even if one before fails)."""
+        try:
             try:
-                self._claim()
-                try:
-                    if self._claimed and recorded:
-                        # Run from what is stored, not from what this engine last saw: another
-                        # engine may have run the flow since (a stale load), or a save of this
-                        # engine's last run may have failed half-way.
-                        storage.refresh()
-                    yield from self._run_claimed()
-                finally:
-                    self._release()
+                self._release()
             finally:
-                if recorded:
-                    storage.detach()
+                self.storage.detach()  # (nothing to do unless attached)
         finally:
             self._runtime = None
             self._running = False
-            self._steps = False
+            self._steps = self._top = False
 
     @property
     def owner(self) -> str:
@@ -322,93 +354,112 @@ class Engine:
                 "flow %r: could not release the claim of %s: %s", self.storage.flow_name, self.owner, exc
             )
 
-    def _run_claimed(self) -> Iterator[str]:
-        compiled = self._compiled
-        details = self._details
-        assert compiled is not None and details is not None
-        # A run that did not end (killed, suspended) goes on where it was, its revert included.
-        prior = self.storage.get_flow_state()
-        interrupted = prior in INTERRUPTED_FLOW_STATES
-        # Made before the flow is RUNNING: the atoms that run again go back to PENDING first
-        # (and a reverted flow too), so listeners hear the run again start from PENDING.
-        runtime = Runtime(
-            compiled,
-            self.storage,
-            self._atom_event if self._atom_notifier else None,
-            defer_reverts=self.options.defer_reverts,
-            never_resolve=self.options.never_resolve,
-            fresh=self._runs == 0 and self.storage.created_all,
-            interrupted=interrupted,
-            atoms=self._atoms,
-        )
-        if prior == states.REVERTED:
-            self._set_flow_state(states.PENDING)
-        self._set_flow_state(states.RUNNING)
-        yield states.RUNNING
-        self._runtime = runtime
-        if self._suspend_asked:  # suspend() came after the run began, before its runtime existed
-            runtime.suspend()
-        self._runs += 1
-        sink = self._progress if self._atom_notifier else None
-        executor, owned, limit = self._executor()
-        commit = self.storage.commit if self.storage.defers_commits else None
-        self._held_events = [] if commit is not None and self._atom_notifier else None
+    def _run_steps(self, steps: bool, top: bool) -> _Steps:
+        """``run_iter()``'s generator; with ``top``, atoms run inline are yielded up to ``run()``.
+
+        ``top``: an atom the engine would run in its own thread is yielded as its
+        ``Action`` instead, and the caller sends back its ``AtomOutcome``.
+        One generator for the whole run, its set-up and tear-down in plain
+        methods: a generator is an object each engine in flight holds, and
+        each level is one more C-level call on the stack.
+        """
+        self._begin_run(steps, top)
         try:
-            actions = runtime.start()
+            compiled = self._compiled
+            details = self._details
+            assert compiled is not None and details is not None
+            # A run that did not end (killed, suspended) goes on where it was, its revert included.
+            prior = self.storage.get_flow_state()
+            interrupted = prior in INTERRUPTED_FLOW_STATES
+            # Made before the flow is RUNNING: the atoms that run again go back to PENDING first
+            # (and a reverted flow too), so listeners hear the run again start from PENDING.
+            runtime = Runtime(
+                compiled,
+                self.storage,
+                self._atom_event if self._atom_notifier else None,
+                defer_reverts=self.options.defer_reverts,
+                never_resolve=self.options.never_resolve,
+                fresh=self._runs == 0 and self.storage.created_all,
+                interrupted=interrupted,
+                atoms=self._atoms,
+            )
+            if prior == states.REVERTED:
+                self._set_flow_state(states.PENDING)
+            self._set_flow_state(states.RUNNING)
+            yield states.RUNNING
+            self._runtime = runtime
+            if self._suspend_asked:  # suspend() came after the run began, before its runtime existed
+                runtime.suspend()
+            self._runs += 1
+            sink = self._sink = self._progress if self._atom_notifier else None
+            executor, owned, limit = self._executor()
+            commit = self.storage.commit if self.storage.defers_commits else None
+            self._held_events = [] if commit is not None and self._atom_notifier else None
+            try:
+                actions = runtime.start()
+                pending = commit() if commit is not None else None
+                if pending is not None:
+                    yield from self._wait_durable(pending)
+                if self._steps and not actions:
+                    # Every run shows a round, even with nothing to start (an empty flow, a
+                    # resumed flow whose atoms are all done): a driver sees the same shape.
+                    yield SCHEDULING
+                    yield WAITING
+                    yield ANALYZING
+                if executor is None:
+                    yield from self._run_inline(runtime, actions, sink)
+                else:
+                    yield from self._run_with(executor, limit, runtime, actions, sink)
+            except Exception as exc:
+                # The run was cut off (an exception thrown into run_iter() by its driver, a task
+                # callback that raised): the flow ends in FAILURE, except mid-revert, where it stays
+                # RUNNING so that a resumed run continues the revert. When storage itself failed
+                # or refused a write (a lost claim), nothing more is written.
+                if not runtime.reverting and not isinstance(exc, (StorageError, ClaimLostError)):
+                    self._fail_flow()
+                raise
+            finally:
+                if owned:
+                    executor.shutdown(wait=True)
+                self._executed += runtime.executed
+                self._reverted += runtime.reverted
+            end = runtime.end_state
+            # The flow's end is reported only once it is durable.
+            old = self._set_flow_state(end, notify=commit is None)
             pending = commit() if commit is not None else None
             if pending is not None:
                 yield from self._wait_durable(pending)
-            if self._steps and not actions:
-                # Every run shows a round, even with nothing to start (an empty flow, a
-                # resumed flow whose atoms are all done): a driver sees the same shape.
-                yield SCHEDULING
-                yield WAITING
-                yield ANALYZING
-            if executor is None:
-                yield from self._run_inline(runtime, actions, sink)
-            else:
-                yield from self._run_with(executor, limit, runtime, actions, sink)
-        except Exception as exc:
-            # The run was cut off (an exception thrown into run_iter() by its driver, a task
-            # callback that raised): the flow ends in FAILURE, except mid-revert, where it stays
-            # RUNNING so that a resumed run continues the revert. When storage itself failed
-            # or refused a write (a lost claim), nothing more is written.
-            if not runtime.reverting and not isinstance(exc, (StorageError, ClaimLostError)):
-                self._fail_flow()
-            raise
+            if commit is not None and old is not None:
+                self._notify_flow(end, old)
+            self._release()  # before the final state is seen: whoever waits for it may run the flow next
+            yield end
+            if end in (states.REVERTED, states.FAILURE):
+                Failure.reraise_if_any(runtime.failures, runtime.failure_atoms())
         finally:
-            if owned:
-                executor.shutdown(wait=True)
-            self._executed += runtime.executed
-            self._reverted += runtime.reverted
-        end = runtime.end_state
-        # The flow's end is reported only once it is durable.
-        old = self._set_flow_state(end, notify=commit is None)
-        pending = commit() if commit is not None else None
-        if pending is not None:
-            yield from self._wait_durable(pending)
-        if commit is not None and old is not None:
-            self._notify_flow(end, old)
-        self._release()  # before the final state is seen: whoever waits for it may run the flow next
-        yield end
-        if end in (states.REVERTED, states.FAILURE):
-            Failure.reraise_if_any(runtime.failures, runtime.failure_atoms())
+            self._end_run()
 
-    def _run_inline(self, runtime: Runtime, actions: Sequence[Action], sink: Any) -> Iterator[str]:
+    def _run_inline(self, runtime: Runtime, actions: Sequence[Action], sink: Any) -> _Steps:
         if self._steps:
             yield from self._run_inline_steps(runtime, actions, sink)
             return
         queue = deque(actions)
         pop, extend, feed = queue.popleft, queue.extend, self._feed
+        top = self._top
         if not self.storage.defers_commits:
             while queue:
                 action = pop()
-                extend(feed(runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)))
+                if top:  # run() runs it
+                    extend(feed(runtime, action, (yield action)))
+                else:
+                    extend(feed(runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)))
             return
         commit = self.storage.commit
         while queue:
             action = pop()
-            extend(feed(runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)))
+            if top:
+                extend(feed(runtime, action, (yield action)))
+            else:
+                extend(feed(runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)))
             pending = commit()
             if pending is not None:
                 yield from self._wait_durable(pending)
@@ -460,7 +511,7 @@ class Engine:
 
     def _run_with(
         self, executor: Any, limit: int | None, runtime: Runtime, started: Sequence[Action], sink: Any
-    ) -> Iterator[str]:
+    ) -> _Steps:
         """Run atoms on ``executor``, at most ``limit`` at a time (``None``: no bound).
 
         Atoms start through the executor's ``Starter`` (``greenflow.executors``,
@@ -483,6 +534,7 @@ class Engine:
         steps = self._steps
         unwaited = False  # steps: a round was scheduled and no WAITING shown since
         inline = starter.inline_when_alone and not steps  # with steps, each atom a step of its own
+        top = self._top
         commit = self.storage.commit if self.storage.defers_commits else None
         running = 0
 
@@ -501,11 +553,11 @@ class Engine:
                     action = waiting[head]
                     head += 1
                     if inline and running == 0 and head == end:
-                        actions.extend(
-                            self._feed(
-                                runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)
-                            )
-                        )
+                        if top:  # run() runs it (see run())
+                            outcome = yield action
+                        else:
+                            outcome = invoke_atom(action.kind, action.atom, action.kwargs, sink)
+                        actions.extend(self._feed(runtime, action, outcome))
                         break
                     try:
                         starter.start(action, sink, done)

@@ -60,6 +60,11 @@ class _GeventWakeup:
         pass
 
 
+def _start_raw(fn: Callable[..., object], args: tuple[Any, ...]) -> None:
+    """Run by the hub's loop (in the hub's greenlet): start ``fn(*args)`` in a bare greenlet of the hub."""
+    _RawGreenlet(fn).switch(*args)
+
+
 class GeventHub(BaseHub):
     """Runs green threads as gevent greenlets on the current thread's gevent hub."""
 
@@ -84,8 +89,9 @@ class GeventHub(BaseHub):
         printing), objects the collector scans for every atom in flight; the
         executors' workers are never shown in a tree.
         """
-        hub = gevent.get_hub()
-        hub.loop.run_callback(_RawGreenlet(fn, hub).switch, *args)
+        # The greenlet is made when the loop runs the callback, not now: a green thread
+        # queued behind thousands of others holds no greenlet (and its bound switch) meanwhile.
+        gevent.get_hub().loop.run_callback(_start_raw, fn, args)
 
     def sleep(self, seconds: float) -> None:
         """Call :func:`gevent.sleep`."""

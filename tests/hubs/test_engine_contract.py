@@ -10,6 +10,7 @@ run on a process executor under the threading hub.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -652,3 +653,31 @@ def test_an_atom_raising_generator_exit_fails_the_flow_like_any_exception(engine
     with pytest.raises(GeneratorExit, match="from the task"):
         run.run()
     assert run.storage.get_flow_state() == "REVERTED"
+
+
+class _CallerFrames(Task):
+    def execute(self) -> list[str]:
+        frame, names = sys._getframe(1), []
+        while frame is not None:
+            names.append(frame.f_code.co_name)
+            frame = frame.f_back
+        return names
+
+
+@pytest.mark.parametrize("options", ["serial-inline", "parallel-shared", "parallel-greenthread-3"])
+def test_an_atom_the_engine_runs_itself_runs_in_runs_own_frame(hub, options):
+    """Alone in its flow, an atom runs in the engine's thread: from run(), not inside its steps.
+
+    Each generator level a waiting task sits under is a C-level call whose
+    stack a green thread keeps while the task waits.
+    """
+    config = next((c for c in configurations(hub) if c.id == options), None)
+    if config is None:
+        pytest.skip(f"{options} is not a configuration of the {hub.name} hub")
+    if config.id != "serial-inline" and not hub.is_green:
+        pytest.skip("the threading hub's shared pool runs it on a worker thread")
+    engine = load(LinearFlow("f").add(_CallerFrames("t", provides="names")), **config.options)
+    engine.run()
+    names = engine.storage.fetch("names")
+    assert "run" in names
+    assert not {"_run_steps", "_run_with", "_run_inline"} & set(names), names

@@ -286,6 +286,17 @@ def test_inject_satisfies_a_requirement_for_this_atom_only():
     assert task.inject == {"image": "cirros"}
 
 
+def test_an_atom_given_no_inject_has_an_empty_read_only_one_that_survives_pickling():
+    task = Create("boot")
+    assert task.inject == {} and not task.inject
+    with pytest.raises(TypeError):
+        task.inject["image"] = "cirros"  # type: ignore[index]  # as read-only as TaskFlow's None
+    copy = pickle.loads(pickle.dumps(task))
+    assert copy.inject == {}
+    given = Create("boot", inject={"image": "cirros"})
+    assert pickle.loads(pickle.dumps(given)).inject == {"image": "cirros"}
+
+
 def test_inject_keyed_by_the_rebound_symbol_satisfies_the_requirement():
     # TaskFlow keys ``inject`` by the symbol an argument is bound to.
     task = Create("boot", rebind={"image": "image_id"}, inject={"image_id": "cirros"})
