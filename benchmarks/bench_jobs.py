@@ -248,9 +248,20 @@ def redis_problem(url: str) -> str | None:
 def taskflow_python(
     given: str | None, needs: str = "import taskflow, redis, taskflow.jobs.backends.impl_redis"
 ) -> str | None:
-    """The interpreter of a virtual environment with TaskFlow (and what ``needs`` imports), or ``None``."""
+    """The interpreter of a virtual environment with TaskFlow (and what ``needs`` imports), or ``None``.
+
+    A path given (``--taskflow-python``) must be such an interpreter: ``SystemExit`` naming it
+    otherwise, rather than measuring another TaskFlow without a word.
+    """
+    if given:
+        if not Path(given).exists():
+            raise SystemExit(f"--taskflow-python {given!r}: no such file")
+        probe = subprocess.run([given, "-c", needs], capture_output=True, text=True)
+        if probe.returncode != 0:
+            last = (probe.stderr.strip().splitlines() or ["(no output)"])[-1]
+            raise SystemExit(f"--taskflow-python {given!r} cannot run {needs!r}: {last}")
+        return given
     candidates = [
-        given,
         os.environ.get("GREENFLOW_BENCH_TASKFLOW_PYTHON"),
         str(_ROOT / ".venv-taskflow/bin/python"),
     ]

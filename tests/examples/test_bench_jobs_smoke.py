@@ -31,3 +31,20 @@ def test_every_conductor_runs_every_job(benchmark_output: Any) -> None:
     if "skipped" not in taskflow:
         assert "error" not in taskflow, taskflow
         assert taskflow["succeeded"] == 5
+
+
+def test_a_taskflow_python_given_that_is_not_there_is_an_error(tmp_path: Any) -> None:
+    """Not a silent fall-back to another TaskFlow: the run stops, naming the path."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    try:
+        import bench_jobs
+    finally:
+        sys.path.pop(0)
+    missing = str(tmp_path / "no-such-python")
+    with pytest.raises(SystemExit, match=r"no-such-python.*no such file"):
+        bench_jobs.taskflow_python(missing)
+    with pytest.raises(SystemExit, match="cannot run"):
+        bench_jobs.taskflow_python(sys.executable, "import no_such_module_here")
