@@ -303,7 +303,7 @@ class Engine:
             finally:
                 self.storage.detach()  # (nothing to do unless attached)
         finally:
-            self._runtime = None
+            self._runtime = self._sink = None  # (the sink is a bound method: no cycle kept after the run)
             self._running = False
             self._steps = self._top = False
 
@@ -445,22 +445,15 @@ class Engine:
         queue = deque(actions)
         pop, extend, feed = queue.popleft, queue.extend, self._feed
         top = self._top
-        if not self.storage.defers_commits:
-            while queue:
-                action = pop()
-                if top:  # run() runs it
-                    extend(feed(runtime, action, (yield action)))
-                else:
-                    extend(feed(runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)))
-            return
-        commit = self.storage.commit
+        commit = self.storage.commit if self.storage.defers_commits else None
         while queue:
             action = pop()
-            if top:
-                extend(feed(runtime, action, (yield action)))
+            if top:  # run() runs it (see run())
+                outcome = yield action
             else:
-                extend(feed(runtime, action, invoke_atom(action.kind, action.atom, action.kwargs, sink)))
-            pending = commit()
+                outcome = invoke_atom(action.kind, action.atom, action.kwargs, sink)
+            extend(feed(runtime, action, outcome))
+            pending = commit() if commit is not None else None
             if pending is not None:
                 yield from self._wait_durable(pending)
 

@@ -169,3 +169,26 @@ def test_an_interrupt_in_an_inline_task_ends_the_run_and_the_engine_can_run_agai
 def test_an_action_is_what_the_runtime_asks_for():
     action = Action(ActionKind.EXECUTE, 0, Positional("p"), {"a": 1, "b": 2})
     assert _values(invoke_atom(action.kind, action.atom, action.kwargs)) == ("positional", 1, 2, 3)
+
+
+def test_an_engine_with_an_atom_listener_is_freed_without_the_collector_after_its_run():
+    """The run's progress sink (a bound method of the engine) is dropped when the run ends."""
+    import gc
+    import weakref
+
+    from greenflow.notifier import ANY
+
+    class One(Task):
+        def execute(self):
+            return 1
+
+    gc.disable()
+    try:
+        eng = greenflow.load(LinearFlow("f").add(One("t")))
+        eng.atom_notifier.register(ANY, lambda *args, **kwargs: None)
+        eng.run()
+        ref = weakref.ref(eng)
+        del eng
+        assert ref() is None
+    finally:
+        gc.enable()
